@@ -1,0 +1,1 @@
+"""Medal labeling: DICOM reading and rendering, import, the label queue and the Streamlit pages."""

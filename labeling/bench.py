@@ -1,0 +1,104 @@
+"""``medal bench ingest``: metadata indexing speed and full import speed on generated files."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+from labeling.ingest import import_paths
+from storage.db import dispose_engines, get_engine
+
+BENCH_SIZE = 256
+PATIENTS = 50
+
+
+def write_bench_files(folder: Path, count: int, seed: int = 0) -> None:
+    """``count`` valid CT files (256², HU rescale, two windows) over 50 patients."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(900, 1200, (BENCH_SIZE, BENCH_SIZE), dtype=np.uint16)
+    for index in range(count):
+        patient, series = index % PATIENTS, index % (PATIENTS * 4)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+        ds.PatientID, ds.PatientName = f"BENCH{patient:03d}", f"Bench^{patient}"
+        ds.StudyInstanceUID = generate_uid(entropy_srcs=[str(seed), "study", str(patient)])
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(seed), "series", str(series)])
+        ds.FrameOfReferenceUID = generate_uid(entropy_srcs=[str(seed), "for", str(patient)])
+        ds.StudyDate, ds.Modality, ds.InstanceNumber = "20250101", "CT", index
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.Rows = ds.Columns = BENCH_SIZE
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 1.0
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.WindowCenter, ds.WindowWidth = [40, -600], [400, 1500]
+        ds.PixelData = np.roll(base, index, axis=1).tobytes()
+        ds.save_as(folder / f"{index:06d}.dcm", enforce_file_format=True)
+
+
+@contextmanager
+def _fresh_project() -> Iterator[Path]:
+    previous = os.environ.get("MEDAL_HOME")
+    with tempfile.TemporaryDirectory(prefix="medal-bench-") as home:
+        os.environ["MEDAL_HOME"] = home
+        dispose_engines()
+        try:
+            yield Path(home)
+        finally:
+            dispose_engines()
+            if previous is None:
+                os.environ.pop("MEDAL_HOME", None)
+            else:
+                os.environ["MEDAL_HOME"] = previous
+
+
+def _timed_import(folder: Path, previews: bool, workers: int | None) -> tuple[float, int]:
+    with _fresh_project():
+        engine = get_engine()
+        start = time.perf_counter()
+        report = import_paths([folder], engine=engine, previews=previews, workers=workers)
+        elapsed = time.perf_counter() - start
+    if report.rejected:
+        raise RuntimeError(f"benchmark files were refused: {report.rejected[:3]}")
+    return elapsed, report.images
+
+
+def bench_ingest(files: int = 2000, workers: int | None = None, repeats: int = 3,
+                 out: Path | None = None) -> dict[str, Any]:
+    """Median over ``repeats`` fresh projects of indexing (no previews) and full import."""
+    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch:
+        folder = Path(scratch)
+        write_bench_files(folder, files)
+        index_runs = [_timed_import(folder, False, workers) for _ in range(repeats)]
+        full_runs = [_timed_import(folder, True, workers) for _ in range(repeats)]
+    index_rates = [files / seconds for seconds, _ in index_runs]
+    full_rates = [images / seconds for seconds, images in full_runs]
+    result = {
+        "files": files,
+        "workers": workers or os.cpu_count(),
+        "cpus": os.cpu_count(),
+        "index_files_per_s": round(statistics.median(index_rates), 1),
+        "index_files_per_s_runs": [round(rate, 1) for rate in index_rates],
+        "import_images_per_s": round(statistics.median(full_rates), 1),
+        "import_images_per_s_runs": [round(rate, 1) for rate in full_rates],
+        "image_size": f"{BENCH_SIZE}x{BENCH_SIZE}",
+    }
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,194 @@
+"""The ``medal`` command line: a thin edge over labeling/, learner/ and storage/.
+
+Every command reads arguments, calls one or two library functions, and prints the result; a
+``MedalError`` becomes a one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from labeling.errors import MedalError
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=None, default=str))
+
+
+def _progress_bar(total_label: str) -> Callable[[int, int], None] | None:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=total_label, unit="file", file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from labeling.ingest import import_paths
+
+    report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
+                          progress=_progress_bar("Importing"))
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    print(f"Imported {report.imported} file(s): {report.images} new image(s), "
+          f"{report.duplicates} already indexed, {len(report.rejected)} refused.")
+    for item in report.rejected:
+        print(f"  refused {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from labeling.catalog import list_images
+
+    images = list_images(modality=args.modality, status=args.status, limit=args.limit)
+    if args.json:
+        _print_json([image.as_json() for image in images])
+        return 0
+    print(f"{'id':>6}  {'modality':8} {'size':>11}  {'patient':13} {'date':10}  {'status':9} path")
+    for image in images:
+        size = f"{image.rows}×{image.cols}"
+        frame = f" [frame {image.frame}]" if image.frame else ""
+        print(f"{image.id:>6}  {image.modality or '-':8} {size:>11}  {image.patient_key or '-':13} "
+              f"{str(image.study_date or '-'):10}  {image.status:9} {image.path}{frame}")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    from labeling.ingest import import_problems
+
+    problems = import_problems(limit=args.limit)
+    if args.json:
+        _print_json([{"path": p.path, "reason": p.reason, "detected_at": p.detected_at} for p in problems])
+        return 0
+    for problem in problems:
+        print(f"{problem.path}: {problem.reason}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from labeling.catalog import write_png
+    from labeling.render import Window
+
+    window: Window | int | None = None
+    if args.window:
+        window = Window.parse(args.window)
+    elif args.preset is not None:
+        window = args.preset
+    for image_id in args.ids:
+        print(write_png(image_id, Path(args.out), window))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from labeling.demo import create_demo
+
+    result = create_demo(labeled=args.labeled)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Demo project in {result['folder']}: {result['images']} new image(s), "
+              f"{result['labeled']} labeled by demo-oracle.")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import get_engine
+    from storage.migrate import current_revision, head_revision, upgrade_to_head
+
+    engine = get_engine(upgrade=False)
+    if args.action == "upgrade":
+        print(f"Database at revision {upgrade_to_head(engine)}.")
+    else:
+        print(f"Database at revision {current_revision(engine)} (newest: {head_revision()}).")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from labeling.bench import bench_ingest
+
+    result = bench_ingest(files=args.files, workers=args.workers, out=Path(args.out) if args.out else None)
+    if args.json:
+        _print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medal", description="Medal: medical active labeling.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    command = commands.add_parser("import", help="import DICOM/PNG/JPEG/TIFF files, folders and zip archives")
+    command.add_argument("paths", nargs="+")
+    command.add_argument("--json", action="store_true", help="print one JSON object")
+    command.add_argument("--no-previews", action="store_true", help="index only; render previews on first view")
+    command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    command.set_defaults(run=cmd_import)
+
+    command = commands.add_parser("images", help="list indexed images")
+    command.add_argument("--json", action="store_true")
+    command.add_argument("--modality")
+    command.add_argument("--status", choices=["unlabeled", "labeled", "skipped"])
+    command.add_argument("--limit", type=int)
+    command.set_defaults(run=cmd_images)
+
+    command = commands.add_parser("problems", help="list files that imports refused, with reasons")
+    command.add_argument("--json", action="store_true")
+    command.add_argument("--limit", type=int, default=1000)
+    command.set_defaults(run=cmd_problems)
+
+    command = commands.add_parser("render", help="write DIR/<id>.png as the UI shows it")
+    command.add_argument("ids", nargs="+", type=int)
+    command.add_argument("--out", required=True)
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("--window", help="CENTER,WIDTH in the modality's units, e.g. 40,400")
+    group.add_argument("--preset", type=int, help="index of a window stored in the file")
+    command.set_defaults(run=cmd_render)
+
+    command = commands.add_parser("demo", help="create and import the demo project")
+    command.add_argument("--labeled", type=int, default=0, help="label N images from the truth")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=cmd_demo)
+
+    command = commands.add_parser("db", help="database schema")
+    command.add_argument("action", choices=["upgrade", "current"])
+    command.set_defaults(run=cmd_db)
+
+    command = commands.add_parser("bench", help="benchmarks that print numbers")
+    command.add_argument("what", choices=["ingest"])
+    command.add_argument("--files", type=int, default=2000)
+    command.add_argument("--workers", type=int, default=None)
+    command.add_argument("--out", help="also write the figures to this JSON file")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MedalError as error:
+        print(f"medal: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

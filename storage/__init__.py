@@ -1,0 +1,1 @@
+"""Medal storage: SQLModel tables, the engine, migrations and the files derived under $MEDAL_HOME."""
