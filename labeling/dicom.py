@@ -180,6 +180,9 @@ def validate(header: Header) -> None:
     rows, cols = ds.get("Rows"), ds.get("Columns")
     if rows is None or cols is None:
         kind = UID(sop_class).name if sop_class else "DICOM"
+        if "Image" in kind and not header.has_pixels:
+            raise InvalidDicom(f"A {kind} file that ends before its image attributes: truncated?"
+                               " Copy the file again from its source.")
         raise InvalidDicom(f"A {kind} object without image data (no Rows/Columns): nothing to label.")
     if not header.has_pixels:
         raise InvalidDicom("The DICOM header describes an image but the file holds no pixel data.")

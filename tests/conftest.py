@@ -25,5 +25,5 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]
     dispose_engines()
 
 
-def testdata(name: str) -> Path:
+def pydicom_file(name: str) -> Path:
     return TEST_FILES / name

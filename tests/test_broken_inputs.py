@@ -1,0 +1,137 @@
+"""Broken input is refused with a reason, the import goes on, nothing is half-written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.encaps import encapsulate
+from sqlmodel import Session, func, select
+
+from labeling.ingest import import_paths, prepare
+from storage.models import Image, ImportProblem, Patient, Series, Study
+from tests.conftest import pydicom_file
+
+
+def absurd_header(path: Path) -> None:
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.Rows = ds.Columns = 60000
+    ds.NumberOfFrames = 1000
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.save_as(path)
+
+
+def unsupported_syntax(path: Path) -> None:
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.PixelData = encapsulate([b"\x00\x00\x01\xb3" + b"\x00" * 64])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2 video
+    ds.save_as(path)
+
+
+def broken_folder(folder: Path) -> dict[str, str]:
+    """A folder with one good file and each kind of broken one; returns name → expected reason part."""
+    folder.mkdir()
+    shutil.copy(pydicom_file("CT_small.dcm"), folder / "good.dcm")
+    data = pydicom_file("MR_small.dcm").read_bytes()
+    (folder / "truncated.dcm").write_bytes(data[: len(data) // 2])
+    (folder / "random.dcm").write_bytes(os.urandom(5000))
+    absurd_header(folder / "absurd.dcm")
+    unsupported_syntax(folder / "mpeg2.dcm")
+    os.symlink(folder / "gone.dcm", folder / "unreadable.dcm")
+    (folder / "header_only.dcm").write_bytes(data[:600])
+    return {
+        "truncated.dcm": "Truncated",
+        "random.dcm": "Not a DICOM",
+        "absurd.dcm": "megapixels per frame",
+        "mpeg2.dcm": "Unsupported transfer syntax MPEG2",
+        "unreadable.dcm": "Cannot read",
+        "header_only.dcm": "truncated?",
+    }
+
+
+def test_broken_files_are_refused_and_the_import_goes_on(project, tmp_path: Path) -> None:
+    expected = broken_folder(tmp_path / "mixed")
+    report = import_paths([tmp_path / "mixed"], engine=project, workers=1)
+    assert report.imported == 1 and report.images == 1
+    reasons = {Path(item["path"]).name: item["reason"] for item in report.rejected}
+    assert set(reasons) == set(expected)
+    for name, part in expected.items():
+        assert part in reasons[name], (name, reasons[name])
+        assert "\n" not in reasons[name] and "Traceback" not in reasons[name]
+    with Session(project) as session:
+        assert session.exec(select(func.count()).select_from(Image)).one() == 1
+        assert session.exec(select(func.count()).select_from(Series)).one() == 1
+        assert session.exec(select(func.count()).select_from(Study)).one() == 1
+        assert session.exec(select(func.count()).select_from(Patient)).one() == 1
+        stored = {Path(p.path).name: p.reason for p in session.exec(select(ImportProblem)).all()}
+    assert stored == reasons
+
+
+def test_broken_files_in_worker_processes_too(project, tmp_path: Path) -> None:
+    expected = broken_folder(tmp_path / "mixed")
+    for index in range(10):  # enough files for the process pool to be used
+        shutil.copy(pydicom_file("MR_small.dcm"), tmp_path / "mixed" / f"copy{index}.dcm")
+    report = import_paths([tmp_path / "mixed"], engine=project, workers=2)
+    assert report.images == 2 and report.duplicates == 9
+    assert {Path(item["path"]).name for item in report.rejected} == set(expected)
+
+
+def test_absurd_dimensions_are_refused_without_allocating(tmp_path: Path) -> None:
+    absurd_header(tmp_path / "absurd.dcm")
+    tracemalloc.start()
+    result = prepare(str(tmp_path / "absurd.dcm"), str(tmp_path / "cache"))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "megapixels" in result.reason
+    assert peak < 20 * 1024**2
+
+
+def test_reimport_creates_nothing_new(project, tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm", "SC_rgb_rle_2frame.dcm"):
+        shutil.copy(pydicom_file(name), folder / name)
+    from PIL import Image as PILImage
+
+    PILImage.new("L", (40, 30), 128).save(folder / "photo.png")
+    first = import_paths([folder], engine=project, workers=1)
+    assert (first.imported, first.images, first.duplicates) == (4, 5, 0)
+    again = import_paths([folder], engine=project, workers=1)
+    assert (again.imported, again.images, again.duplicates) == (0, 0, 4)
+    # A copy under another name is still the same instance / the same picture.
+    shutil.copy(folder / "photo.png", tmp_path / "renamed.png")
+    shutil.copy(folder / "CT_small.dcm", tmp_path / "renamed.dcm")
+    third = import_paths([tmp_path / "renamed.png", tmp_path / "renamed.dcm"], engine=project, workers=1)
+    assert (third.images, third.duplicates) == (0, 2)
+
+
+def test_zip_archives_are_walked(project, tmp_path: Path) -> None:
+    archive = tmp_path / "studies.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(pydicom_file("CT_small.dcm"), "a/ct")
+        handle.write(pydicom_file("JPEG2000.dcm"), "b/j2k.bin")
+        handle.writestr("notes.txt", "not an image")
+    report = import_paths([archive], engine=project, workers=1)
+    assert report.images == 2
+    assert [Path(r["path"]).name for r in report.rejected] == ["studies.zip!notes.txt"]
+    from labeling.catalog import list_images, render_frame, get_image
+
+    images = list_images(project)
+    assert {i.path for i in images} == {f"{archive}!a/ct", f"{archive}!b/j2k.bin"}
+    assert all(render_frame(get_image(i.id, project)).std() > 0 for i in images)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_permission_denied(project, tmp_path: Path) -> None:
+    path = tmp_path / "secret.dcm"
+    shutil.copy(pydicom_file("CT_small.dcm"), path)
+    path.chmod(0)
+    report = import_paths([path], engine=project, workers=1)
+    assert "Cannot read" in report.rejected[0]["reason"]

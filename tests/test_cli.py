@@ -1,0 +1,70 @@
+"""The ``medal`` command line, in-process and through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+
+from labeling.catalog import render_image
+from labeling.cli import main
+from labeling.render import Window
+from tests.conftest import pydicom_file
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_json_images_and_render(project, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(pydicom_file("CT_small.dcm"), folder / "ct.dcm")
+    (folder / "junk.dcm").write_bytes(b"junk" * 100)
+    code, out, _ = run(capsys, "import", str(folder), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["imported"] == 1 and report["images"] == 1 and report["duplicates"] == 0
+    assert report["rejected"] == [{"path": str(folder / "junk.dcm"), "reason": "Not a DICOM, PNG, JPEG or TIFF file."}]
+
+    code, out, _ = run(capsys, "images", "--json")
+    (row,) = json.loads(out)
+    assert set(row) == {"id", "path", "frame", "sop_instance_uid", "modality", "rows", "cols",
+                        "patient_key", "study_date", "status"}
+    assert (row["path"], row["modality"], row["rows"], row["status"]) == (str(folder / "ct.dcm"), "CT", 128, "unlabeled")
+    assert row["patient_key"].startswith("P") and "1CT1" not in row["patient_key"]  # not the PatientID
+
+    code, out, _ = run(capsys, "render", "--out", str(tmp_path / "png"), str(row["id"]), "--window", "40,400")
+    assert code == 0
+    written = np.asarray(PILImage.open(tmp_path / "png" / f"{row['id']}.png"))
+    assert np.array_equal(written, render_image(row["id"], Window(40, 400)))
+
+    code, _, err = run(capsys, "render", "--out", str(tmp_path / "png"), "99999")
+    assert code == 2 and "no image 99999" in err
+    code, _, err = run(capsys, "render", "--out", str(tmp_path / "png"), str(row["id"]), "--window", "40,0")
+    assert code == 2 and "at least 1" in err
+
+    code, out, _ = run(capsys, "import", str(folder), "--json")
+    assert json.loads(out)["duplicates"] == 1 and json.loads(out)["images"] == 0
+    code, out, _ = run(capsys, "problems", "--json")
+    assert [p["path"] for p in json.loads(out)] == [str(folder / "junk.dcm")]
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    medal = Path(sys.executable).with_name("medal")
+    assert medal.exists(), "install the project (pip install -e .) to get the medal command"
+    env = {"MEDAL_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([str(medal), "import", "--json", str(pydicom_file("MR_small.dcm"))],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["images"] == 1
+    assert "Traceback" not in result.stderr
+    result = subprocess.run([str(medal), "db", "current"], capture_output=True, text=True, env=env, timeout=60)
+    assert "revision 0002" in result.stdout

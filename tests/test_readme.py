@@ -1,0 +1,25 @@
+"""The README opens with exactly the two commands, and CI runs the second one."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_two_commands() -> None:
+    run, test = readme_commands()
+    assert "medal demo" in run and "streamlit run app.py" in run
+    assert "pytest" in test and ".[test]" in test
+    assert (ROOT / "README.md").read_text().index("```bash") < 60
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    _, test = readme_commands()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith("#") and line not in ("set -euo pipefail", 'cd "$(dirname "$0")/.."')]
+    assert ci == [test]

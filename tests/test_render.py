@@ -1,0 +1,133 @@
+"""The default render equals the DICOM standard's pipeline, computed here by hand, within 1 grey level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from labeling.catalog import render_frame, render_image
+from labeling.errors import InvalidWindow
+from labeling.ingest import import_paths
+from labeling.render import Window
+from storage.models import Image
+from sqlmodel import Session, select
+from tests.conftest import pydicom_file
+
+
+def linear_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """PS3.3 C.11.2.1.2.1 (LINEAR), output scaled straight to 0..255."""
+    c, w = center - 0.5, width - 1
+    out = ((values - c) / w + 0.5) * 255.0
+    out[values <= c - w / 2] = 0
+    out[values > c + w / 2] = 255
+    return out
+
+
+def import_one(engine, path: Path) -> Image:
+    report = import_paths([path], engine=engine, workers=1)
+    assert report.images >= 1, report.rejected
+    with Session(engine) as session:
+        return session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).first()
+
+
+def hu(ds: Dataset) -> np.ndarray:
+    return ds.pixel_array.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+
+
+@pytest.fixture
+def ct(tmp_path: Path) -> Dataset:
+    return pydicom.dcmread(pydicom_file("CT_small.dcm"))
+
+
+def save(ds: Dataset, tmp_path: Path, name: str) -> Path:
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    path = tmp_path / name
+    ds.save_as(path)
+    return path
+
+
+@pytest.mark.parametrize("center,width", [(40, 400), (-600, 1500), (200, 50)])
+def test_stored_window_matches_standard(project, ct, tmp_path, center, width) -> None:
+    ct.WindowCenter, ct.WindowWidth = center, width
+    image = import_one(project, save(ct, tmp_path, "ct.dcm"))
+    expected = linear_window(hu(ct), center, width)
+    shown = render_frame(image).astype(np.float64)
+    assert np.abs(shown - expected).max() <= 1
+    assert 0 < shown.mean() < 255
+
+
+def test_every_stored_window_is_a_preset(project, ct, tmp_path) -> None:
+    ct.WindowCenter, ct.WindowWidth = [40, -600], [400, 1500]
+    ct.WindowCenterWidthExplanation = ["SOFT", "LUNG"]
+    image = import_one(project, save(ct, tmp_path, "ct2.dcm"))
+    assert [p["name"] for p in image.windows] == ["SOFT", "LUNG"]
+    lung = render_frame(image, 1).astype(np.float64)
+    assert np.abs(lung - linear_window(hu(ct), -600, 1500)).max() <= 1
+    default = render_frame(image).astype(np.float64)
+    assert np.abs(default - linear_window(hu(ct), 40, 400)).max() <= 1
+
+
+def test_monochrome1_is_inverted_after_the_window(project, ct, tmp_path) -> None:
+    ct.WindowCenter, ct.WindowWidth = 40, 400
+    ct.PhotometricInterpretation = "MONOCHROME1"
+    image = import_one(project, save(ct, tmp_path, "mono1.dcm"))
+    expected = 255 - linear_window(hu(ct), 40, 400)
+    assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1
+
+
+def test_voi_lut_sequence_wins_over_window(project, ct, tmp_path) -> None:
+    ct.WindowCenter, ct.WindowWidth = 40, 400
+    first, entries = 0, 4096
+    table = (np.sqrt(np.arange(entries) / (entries - 1)) * 4095).astype(np.uint16)  # a gamma-like LUT
+    item = Dataset()
+    item.LUTDescriptor = [entries, first, 12]
+    item.LUTExplanation = "GAMMA"
+    item.LUTData = table.tolist()
+    item["LUTData"].VR = "US"
+    ct.VOILUTSequence = Sequence([item])
+    ct.RescaleIntercept = 0  # the LUT is indexed by the (rescaled) stored values
+    image = import_one(project, save(ct, tmp_path, "lut.dcm"))
+    assert image.windows[0] == {"name": "GAMMA", "kind": "lut", "index": 0}
+    values = np.clip(ct.pixel_array.astype(np.int64) - first, 0, entries - 1)
+    expected = table[values] / 4095 * 255
+    assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1
+
+
+def test_rescale_slope_and_custom_window(project, tmp_path) -> None:
+    ds = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    ds.RescaleSlope, ds.RescaleIntercept = 2.5, -100
+    for keyword in ("WindowCenter", "WindowWidth"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    image = import_one(project, save(ds, tmp_path, "mr.dcm"))
+    values = ds.pixel_array.astype(np.float64) * 2.5 - 100
+    shown = render_image(image.id, Window(500, 800), engine=project).astype(np.float64)
+    assert np.abs(shown - linear_window(values, 500, 800)).max() <= 1
+    # No stored window: the frame's own range.
+    auto = render_frame(image).astype(np.float64)
+    expected = (values - values.min()) / (values.max() - values.min()) * 255
+    assert np.abs(auto - expected).max() <= 1
+
+
+def test_window_width_below_one_is_refused() -> None:
+    with pytest.raises(InvalidWindow, match="at least 1"):
+        Window.parse("40,0")
+    with pytest.raises(InvalidWindow, match="CENTER,WIDTH"):
+        Window.parse("forty")
+
+
+def test_multiframe_frames_are_separate_images(project) -> None:
+    path = pydicom_file("SC_rgb_rle_2frame.dcm")
+    import_paths([path], engine=project, workers=1)
+    with Session(project) as session:
+        images = session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).all()
+    assert [i.frame for i in images] == [0, 1]
+    reference = pydicom.dcmread(path).pixel_array
+    for image in images:
+        assert np.array_equal(render_frame(image), reference[image.frame])
