@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -85,8 +86,6 @@ def render_frame(image: Image, window: Window | int | None = None) -> np.ndarray
     if window is None:
         preview = cache.preview_path(image.cache_key)
         if preview.exists():
-            from PIL import Image as PILImage
-
             with PILImage.open(preview) as stored:
                 return np.asarray(stored)
     return render_source_frame(Source.parse(image.path), image.frame, window, cache, image.cache_key)

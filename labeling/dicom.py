@@ -26,6 +26,7 @@ from pydicom.uid import (
 )
 
 from labeling.errors import InvalidDicom, first_line
+from labeling.render import frame_view, window_presets
 from labeling.sources import Content, Source
 
 # Limits on what a header may declare; beyond them a file is refused before decoding.
@@ -279,8 +280,6 @@ def describe(header: Header, source: Source) -> InstanceFacts:
         bits_stored=int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8),
         burned_in_annotation=_yes_no(ds.get("BurnedInAnnotation")),
     )
-    from labeling.render import frame_view, window_presets  # render builds on this module
-
     for index in range(frames):
         view = frame_view(ds, index)
         facts.frames.append({"spacing": _spacing(view), "windows": window_presets(view)})

@@ -192,7 +192,7 @@ class _Indexer:
         todo = [frame for frame in prepared.frames if (identity, frame.frame) not in existing]
         if not todo:
             return 0
-        series_id = self._series_for(prepared.facts) if prepared.facts else None
+        series_id = self.series[prepared.facts.series_uid] if prepared.facts else None
         for frame in todo:
             self.session.add(self._image(prepared, frame, series_id))
             existing.add((identity, frame.frame))
@@ -214,9 +214,6 @@ class _Indexer:
                      samples_per_pixel=facts.samples_per_pixel, photometric=facts.photometric,
                      bits_stored=facts.bits_stored, instance_number=facts.instance_number,
                      burned_in_annotation=facts.burned_in_annotation)
-
-    def _series_for(self, facts: InstanceFacts) -> int:
-        return self.series[facts.series_uid]
 
     def load_parents(self, batch: list[Prepared]) -> None:
         """Find or create the patients, studies and series of ``batch``: a few queries per batch."""
