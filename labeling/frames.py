@@ -94,16 +94,14 @@ def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: b
 
 
 @lru_cache(maxsize=64)
-def _header_for(name: str, mtime_ns: int) -> tuple[Dataset, bool]:
-    source = Source.parse(name)
-    content = sniff(source.head())
-    header = read_header(source, content)
+def _header_for(name: str, content: Content, mtime_ns: int) -> tuple[Dataset, bool]:
+    header = read_header(Source.parse(name), content)
     return header.dataset, header.complete_read
 
 
-def dicom_header(source: Source) -> tuple[Dataset, bool]:
+def dicom_header(source: Source, content: Content) -> tuple[Dataset, bool]:
     """The validated header of an indexed source (cached while the file is unchanged)."""
-    return _header_for(source.name, os.stat(source.path).st_mtime_ns)
+    return _header_for(source.name, content, os.stat(source.path).st_mtime_ns)
 
 
 # --- PNG / JPEG / TIFF -------------------------------------------------------------------------
@@ -170,15 +168,14 @@ def modality_frame(source: Source, frame: int, cache: FrameCache | None = None,
                    key: str | None = None) -> tuple[np.ndarray, Dataset]:
     """Modality values and the display header of one frame; decodes once, then reads the cache."""
     content = sniff(source.head())
+    cached = cache.load_array(key) if cache and key else None
     if content in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
-        dataset, complete = dicom_header(source)
+        dataset, complete = dicom_header(source, content)
         view = frame_view(dataset, frame)
-        cached = cache.load_array(key) if cache and key else None
         if cached is not None:
             return cached, view
         modality = to_modality(dicom_stored_frame(source, dataset, complete, frame), view)
     elif content is Content.RASTER:
-        cached = cache.load_array(key) if cache and key else None
         modality = cached if cached is not None else raster_frame(open_raster(source), frame)
         view = raster_view(modality)
         if cached is not None:
