@@ -1,4 +1,5 @@
-"""``medal bench ingest``: metadata indexing speed and full import speed on generated files."""
+"""Benchmarks that print numbers: ``medal bench ingest`` (indexing and import speed) and
+``medal bench next`` (save an annotation, then fetch the next image ready to show)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from labeling.accounts import add_user
+from labeling.annotations import RegionInput, save_annotation
+from labeling.catalog import get_image, render_frame
 from labeling.ingest import import_paths
+from labeling.queue import next_image
+from storage.models import Image
 from storage.db import dispose_engines, get_engine
 
 BENCH_SIZE = 256
@@ -98,7 +108,59 @@ def bench_ingest(files: int = 2000, workers: int | None = None, repeats: int = 3
         "import_images_per_s_runs": [round(rate, 1) for rate in full_rates],
         "image_size": f"{BENCH_SIZE}x{BENCH_SIZE}",
     }
+    _write_result(result, out)
+    return result
+
+
+def _write_result(result: dict[str, Any], out: Path | None) -> None:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2))
+
+
+def _fill_queue(engine: Engine, total: int, seed: int = 0) -> None:
+    """Copy the imported rows until the table holds ``total`` images with random priorities."""
+    rng = np.random.default_rng(seed)
+    with Session(engine) as session:
+        templates = [image.model_dump(exclude={"id"}) for image in session.exec(select(Image)).all()]
+    missing = total - len(templates)
+    for start in range(0, missing, 5000):
+        rows = []
+        for index in range(start, min(start + 5000, missing)):
+            row = dict(templates[index % len(templates)])
+            row["sop_instance_uid"] = f"2.25.{seed}.{index}"
+            row["priority"] = float(rng.random())
+            rows.append(row)
+        with Session(engine) as session:
+            session.execute(insert(Image), rows)
+            session.commit()
+
+
+def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None) -> dict[str, Any]:
+    """Server-side time of one Label-page step: save an annotation with a region, lease the next
+    image and load its picture ready to show, over ``saves`` steps on ``images`` images."""
+    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, _fresh_project():
+        folder = Path(scratch)
+        write_bench_files(folder, 200)
+        engine = get_engine()
+        import_paths([folder], engine=engine)
+        _fill_queue(engine, images)
+        add_user("bench", "bench-password", "annotator", engine=engine)
+        region = [RegionInput("Cancerous", "rect", [[10, 10], [60, 10], [60, 50], [10, 50]])]
+        item = next_image("bench", engine)
+        timings = []
+        for _ in range(saves):
+            start = time.perf_counter()
+            save_annotation(item.image_id, "bench", region, image_label="cancerous", engine=engine)
+            item = next_image("bench", engine)
+            picture = render_frame(get_image(item.image_id, engine))
+            timings.append((time.perf_counter() - start) * 1000)
+            if not picture.size:
+                raise RuntimeError(f"image {item.image_id} rendered empty")
+        with Session(engine) as session:
+            count = session.exec(select(func.count()).select_from(Image)).one()
+    result = {"images": count, "saves": saves, "p50_ms": round(float(np.percentile(timings, 50)), 2),
+              "p95_ms": round(float(np.percentile(timings, 95)), 2), "max_ms": round(max(timings), 2)}
+    _write_result(result, out)
     return result
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,6 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"Demo project in {result['folder']}: {result['images']} new image(s), "
               f"{result['labeled']} labeled by demo-oracle.")
+        print(f"Log in as {result['login']['username']!r} with password {result['login']['password']!r}.")
     return 0
 
 
@@ -119,10 +121,60 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from labeling.bench import bench_ingest
+def cmd_user(args: argparse.Namespace) -> int:
+    from labeling.accounts import add_user, list_users
 
-    result = bench_ingest(files=args.files, workers=args.workers, out=Path(args.out) if args.out else None)
+    if args.action == "add":
+        if not args.name or not args.password:
+            raise MedalError("`medal user add NAME --password PW [--role ROLE]` needs a name and a password.")
+        account = add_user(args.name, args.password, args.role)
+        print(f"Added {account.name} ({account.role.value}).")
+        return 0
+    users = list_users()
+    if args.json:
+        _print_json(users)
+        return 0
+    for user in users:
+        state = "" if user["active"] else " (disabled)"
+        state += "" if user["can_log_in"] else " (no password: annotations only)"
+        print(f"{user['name']:24} {user['role']:10}{state}")
+    return 0
+
+
+def cmd_annotations(args: argparse.Namespace) -> int:
+    from labeling.annotations import list_annotations
+
+    annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history)
+    if args.json:
+        _print_json([annotation.as_json() for annotation in annotations])
+        return 0
+    for a in annotations:
+        current = "" if a.is_current else " (replaced)"
+        print(f"{a.id:>6}  image {a.image_id:<6} {a.annotator:16} v{a.version}{current}  "
+              f"{a.image_label or '-':11} {len(a.regions)} region(s)  {a.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    from labeling.queue import peek
+
+    items = peek(args.user, args.n)
+    if args.json:
+        _print_json([{"image_id": item.image_id, "priority": item.priority} for item in items])
+        return 0
+    for item in items:
+        print(f"{item.image_id:>8}  priority {item.priority:.4f}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from labeling.bench import bench_ingest, bench_next
+
+    out = Path(args.out) if args.out else None
+    if args.what == "next":
+        result = bench_next(images=args.images, saves=args.saves, out=out)
+    else:
+        result = bench_ingest(files=args.files, workers=args.workers, out=out)
     if args.json:
         _print_json(result)
     else:
@@ -171,9 +223,32 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("action", choices=["upgrade", "current"])
     command.set_defaults(run=cmd_db)
 
+    command = commands.add_parser("user", help="accounts: `user add NAME --password PW --role ROLE`, `user list`")
+    command.add_argument("action", choices=["add", "list"])
+    command.add_argument("name", nargs="?")
+    command.add_argument("--password")
+    command.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "scientist", "admin"])
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=cmd_user)
+
+    command = commands.add_parser("annotations", help="list annotations, coordinates in image pixels")
+    command.add_argument("--json", action="store_true")
+    command.add_argument("--annotator")
+    command.add_argument("--image", type=int)
+    command.add_argument("--history", action="store_true", help="include replaced versions")
+    command.set_defaults(run=cmd_annotations)
+
+    command = commands.add_parser("next", help="the next images of the label queue for a user")
+    command.add_argument("-n", type=int, default=10)
+    command.add_argument("--user", default=os.environ.get("MEDAL_USER", "demo"))
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=cmd_next)
+
     command = commands.add_parser("bench", help="benchmarks that print numbers")
-    command.add_argument("what", choices=["ingest"])
+    command.add_argument("what", choices=["ingest", "next"])
     command.add_argument("--files", type=int, default=2000)
+    command.add_argument("--images", type=int, default=100_000)
+    command.add_argument("--saves", type=int, default=300, help="steps timed by `bench next`")
     command.add_argument("--workers", type=int, default=None)
     command.add_argument("--out", help="also write the figures to this JSON file")
     command.add_argument("--json", action="store_true")

@@ -22,14 +22,16 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMEN
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from labeling.accounts import add_user, list_users
 from labeling.annotations import RegionInput, save_annotation
 from labeling.ingest import import_paths
 from storage.db import get_engine
-from storage.models import Image, ImageStatus
+from storage.models import Image, ImageStatus, Role
 from storage.settings import medal_home
 
 DIGITAL_MAMMOGRAPHY_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 ORACLE = "demo-oracle"
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
 CT_SIZE = 256
 CT_SLICES = 12
 MG_ROWS, MG_COLS = 320, 256
@@ -64,8 +66,11 @@ def create_demo(labeled: int = 0, *, seed: int = 7, engine: Engine | None = None
     truth = json.loads(truth_path.read_text())
     report = import_paths([folder / "dicom"], engine=engine)
     applied = apply_truth(labeled, truth, engine=engine) if labeled else 0
+    if not any(user["name"] == DEMO_USER and user["can_log_in"] for user in list_users(engine)):
+        add_user(DEMO_USER, DEMO_PASSWORD, Role.ADMIN, engine=engine)
     return {"folder": str(folder), "images": report.images, "duplicates": report.duplicates,
-            "rejected": len(report.rejected), "labeled": applied, "truth": str(truth_path)}
+            "rejected": len(report.rejected), "labeled": applied, "truth": str(truth_path),
+            "login": {"username": DEMO_USER, "password": DEMO_PASSWORD}}
 
 
 def apply_truth(count: int, truth: dict[str, Any], *, engine: Engine) -> int:

@@ -35,6 +35,7 @@ from labeling.frames import (
     raster_frame,
     raster_view,
 )
+from labeling.queue import refresh_cold_start
 from labeling.render import frame_view, to_display, to_modality, window_presets
 from labeling.sources import Content, Source, sniff, walk
 from storage.db import get_engine
@@ -350,6 +351,8 @@ def import_paths(
         done += len(batch)
     if progress:
         progress(done, total)
+    if report.images:
+        refresh_cold_start(engine)
     return report
 
 

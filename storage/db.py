@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -79,3 +79,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def write_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A session whose transaction takes the write lock first (SQLite ``BEGIN IMMEDIATE``).
+
+    A SQLite transaction that reads and then writes fails at once with "database is locked" when
+    another connection wrote in between; taking the lock first makes concurrent writers wait for
+    each other (busy timeout) instead. Other databases start an ordinary transaction. The caller
+    commits; leaving the block without a commit rolls back.
+    """
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.execute(text("BEGIN IMMEDIATE"))
+        yield session

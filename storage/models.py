@@ -151,6 +151,10 @@ class Image(SQLModel, table=True):
     cache_key: str = Field(max_length=64, index=True)  # names derived files under $MEDAL_HOME/cache
     status: ImageStatus = Field(default=ImageStatus.UNLABELED, max_length=16)
     priority: float = 0.0  # higher comes first in the label queue
+    # The label queue leases an image to one user until lease_until, so no two get it at once.
+    leased_by: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
+    lease_until: Optional[datetime] = _ts_optional()
+    skip_reason: Optional[str] = Field(default=None, max_length=256)
     file_size: int = 0
     imported_at: datetime = _ts()
 
@@ -194,6 +198,15 @@ class User(SQLModel, table=True):
     role: Role = Field(default=Role.ANNOTATOR, max_length=16)
     active: bool = True
     created_at: datetime = _ts()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed log-ins per user name (known or not), so repeated failures slow down."""
+
+    __tablename__ = "login_attempt"
+    username: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    blocked_until: Optional[datetime] = _ts_optional()
 
 
 class Annotation(SQLModel, table=True):
