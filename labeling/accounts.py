@@ -26,6 +26,8 @@ MIN_PASSWORD_LENGTH = 8
 WRONG_LOGIN = "Wrong username or password."
 # Roles that may see patient identifiers (names, IDs, birth dates) in the DICOM header panel.
 IDENTITY_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+TAXONOMY_ROLES = frozenset({Role.SCIENTIST, Role.ADMIN})
+ROLE_NAMES = tuple(role.value for role in Role)
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, only spends the same time")
@@ -50,6 +52,10 @@ class Account:
     @property
     def sees_identity(self) -> bool:
         return self.role in IDENTITY_ROLES
+
+    @property
+    def edits_taxonomy(self) -> bool:
+        return self.role in TAXONOMY_ROLES
 
     @property
     def is_admin(self) -> bool:

@@ -1,40 +1,43 @@
-"""Images: browse the index and look at one image with its stored windows or your own."""
+"""Images: filter the index, browse thumbnails, open one in Label, and follow a patient over time."""
 
 import streamlit as st
 
-from labeling.catalog import get_image, list_images, render_frame
-from labeling.errors import MedalError
-from labeling.render import Window
+from labeling.accounts import list_users
+from labeling.catalog import list_images, patient_keys, patient_timeline
+from labeling.pages.parts.gallery import thumbnail_grid
 
+ALL = "All"
 st.title("Images")
-modality = st.selectbox("Modality", ["All", "CT", "MR", "MG", "CR", "DX", "US", "OT"], index=0)
-status = st.selectbox("Status", ["All", "unlabeled", "labeled", "skipped"], index=0)
-images = list_images(modality=None if modality == "All" else modality,
-                     status=None if status == "All" else status, limit=5000)
+filters = st.columns(5)
+modality = filters[0].selectbox("Modality", [ALL, "CT", "MR", "MG", "CR", "DX", "US", "XA", "OT"])
+status = filters[1].selectbox("Status", [ALL, "unlabeled", "labeled", "skipped"])
+annotator = filters[2].selectbox("Annotator", [ALL] + [u["name"] for u in list_users()])
+patients = patient_keys()
+patient = filters[3].selectbox("Patient", [ALL] + patients)
+dates = filters[4].date_input("Study dates", value=(), help="Pick a first and a last date")
+since, until = (dates[0], dates[-1]) if len(dates) else (None, None)
+images = list_images(modality=None if modality == ALL else modality, status=None if status == ALL else status,
+                     annotator=None if annotator == ALL else annotator,
+                     patient_key=None if patient == ALL else patient, since=since, until=until, limit=5000)
 st.caption(f"{len(images)} image(s)")
 if not images:
-    st.info("No images yet: import files on the Import page, or run `medal demo`.")
-    st.stop()
+    st.info("No images match. Import files on the Import page, or run `medal demo`.")
+else:
+    gallery, table = st.tabs(["Thumbnails", "Table"])
+    with gallery:
+        thumbnail_grid(images)
+    with table:
+        st.dataframe([image.as_json() for image in images], hide_index=True, height=360)
 
-st.dataframe([image.as_json() for image in images], hide_index=True, height=240)
-image_id = st.number_input("Image id", min_value=1, value=images[0].id, step=1)
-try:
-    image = get_image(int(image_id))
-except MedalError as error:
-    st.error(str(error))
+st.subheader("Patient timeline")
+if not patients:
+    st.caption("No patients yet.")
     st.stop()
-
-names = ["Default"] + [preset["name"] for preset in image.windows] + ["Custom"]
-choice = st.radio("Window", names, horizontal=True)
-window: Window | int | None = None
-if choice == "Custom":
-    left, right = st.columns(2)
-    center = left.number_input("Centre", value=40.0)
-    width = right.number_input("Width", value=400.0, min_value=1.0)
-    window = Window(center, width)
-elif choice != "Default":
-    window = names.index(choice) - 1
-try:
-    st.image(render_frame(image, window), caption=f"{image.modality or ''} {image.rows}×{image.cols} — {image.path}")
-except MedalError as error:
-    st.error(str(error))
+chosen = st.selectbox("Patient key", patients, index=patients.index(patient) if patient in patients else 0)
+timeline = patient_timeline(chosen)
+st.dataframe(timeline, hide_index=True)
+scored = [row for row in timeline if row["max model probability"] is not None]
+if scored:
+    st.line_chart({str(row["study date"]): row["max model probability"] for row in scored})
+else:
+    st.caption("Model predictions appear here once a model has scored this patient's images.")

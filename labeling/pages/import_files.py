@@ -1,18 +1,23 @@
-"""Import: upload files or a zip archive; see what was refused and why."""
+"""Import: upload files or a zip archive (admins: a folder on the server) and see what was refused and why."""
 
 import streamlit as st
 
 from labeling.errors import MedalError
 from labeling.ingest import import_paths, import_problems
+from labeling.pages.parts.session import require_account
 from labeling.uploads import save_uploads
 
+account = require_account()
 st.title("Import")
 uploads = st.file_uploader("DICOM, PNG, JPEG, TIFF files or zip archives", accept_multiple_files=True)
-if uploads and st.button("Import", type="primary"):
+folder = st.text_input("Or a folder on the server (admins)", disabled=not account.is_admin,
+                       placeholder="/data/pacs-export")
+if st.button("Import", type="primary", disabled=not (uploads or folder)):
     bar = st.progress(0.0, text="Importing…")
     try:
-        folder = save_uploads((upload.name, upload.getvalue()) for upload in uploads)
-        report = import_paths([folder], progress=lambda done, total: bar.progress(
+        paths = [save_uploads((u.name, u.getvalue()) for u in uploads)] if uploads else []
+        paths += [folder] if folder and account.is_admin else []
+        report = import_paths(paths, progress=lambda done, total: bar.progress(
             done / max(total, 1), text=f"{done} / {total} files"))
     except MedalError as error:
         st.error(str(error))

@@ -1,0 +1,62 @@
+"""Label page panels: the region list, the model's view, the DICOM header, and the shortcut list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from labeling.accounts import Account
+from labeling.annotations import RegionInput
+from labeling.catalog import prediction_for
+from labeling.errors import MedalError
+from labeling.header import header_rows
+
+SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
+             ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]
+
+
+def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | None:
+    """The regions with a delete button each; returns the index to delete, if one was pressed."""
+    st.markdown(f"**Regions ({len(regions)})**")
+    if not regions:
+        st.caption("None yet: draw on the image.")
+    for index, region in enumerate(regions):
+        x, y, w, h = region.bbox()
+        left, right = st.columns([4, 1])
+        left.markdown(f"<span style='color:{colors.get(region.label, '#888')}'>■</span> {region.label} "
+                      f"{region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px", unsafe_allow_html=True)
+        if right.button("✕", key=f"delete-region-{index}", help="Delete this region"):
+            return index
+    return None
+
+
+def model_panel(image_id: int) -> str | None:
+    """The active model's probability; returns the heatmap path when the user wants it overlaid."""
+    prediction = prediction_for(image_id)
+    if prediction is None:
+        st.caption("Model: no prediction yet (train a model on the Train page).")
+        return None
+    st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
+              help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
+    if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap"):
+        return prediction.heatmap_path
+    return None
+
+
+def header_panel(image: Any, account: Account) -> None:
+    with st.expander("DICOM header"):
+        try:
+            rows = header_rows(image, reveal_identity=account.sees_identity)
+        except MedalError as error:
+            st.error(str(error))
+            return
+        if not account.sees_identity:
+            st.caption("Patient identifiers are masked for your role.")
+        st.dataframe(rows, hide_index=True, height=320) if rows else st.caption("Not a DICOM file.")
+
+
+def shortcut_help(classes: list[Any]) -> None:
+    with st.expander("Keyboard shortcuts"):
+        rows = SHORTCUTS + [(c.key, f"Class {c.name}") for c in classes if c.key]
+        st.markdown("\n".join(f"- `{key}` — {action}" for key, action in rows))
