@@ -1,0 +1,62 @@
+"""Accounts: argon2 hashes, one message for every wrong log-in, slower after repeated failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from labeling.accounts import (FREE_FAILURES, WRONG_LOGIN, AccountError, LoginFailed, add_user, authenticate,
+                               list_users, update_user)
+from storage.models import AuditEvent, User, utcnow
+
+
+def test_hashes_are_salted_argon2(project) -> None:
+    add_user("ann", "same-password", engine=project)
+    add_user("bob", "same-password", engine=project)
+    with Session(project) as session:
+        hashes = [u.password_hash for u in session.exec(select(User)).all()]
+    assert all(h.startswith("$argon2id$") for h in hashes) and hashes[0] != hashes[1]
+    assert "same-password" not in "".join(hashes)
+
+
+def test_login_and_generic_failures(project) -> None:
+    add_user("ann", "right-password", "reviewer", engine=project)
+    account = authenticate("ann", "right-password", project)
+    assert account.name == "ann" and account.sees_identity
+    for name, password in (("ann", "wrong-password"), ("nobody", "right-password")):
+        with pytest.raises(LoginFailed) as error:
+            authenticate(name, password, project)
+        assert str(error.value) == WRONG_LOGIN
+    update_user("ann", active=False, engine=project)
+    with pytest.raises(LoginFailed, match="Wrong username or password"):
+        authenticate("ann", "right-password", project)
+
+
+def test_repeated_failures_slow_down_and_success_resets(project) -> None:
+    add_user("ann", "right-password", engine=project)
+    now = utcnow()
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(LoginFailed, match="Wrong"):
+            authenticate("ann", "bad-password", project, now=now)
+    with pytest.raises(LoginFailed, match="try again in"):  # even the right password waits
+        authenticate("ann", "right-password", project, now=now)
+    later = now + timedelta(seconds=3)
+    assert authenticate("ann", "right-password", project, now=later).name == "ann"
+    with pytest.raises(LoginFailed, match="Wrong"):  # the count started again
+        authenticate("ann", "bad-password", project, now=later)
+    with Session(project) as session:
+        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.username == "ann")).all()]
+    assert actions.count("user.login_failed") == FREE_FAILURES + 1 and "user.login" in actions
+
+
+def test_account_rules(project) -> None:
+    with pytest.raises(AccountError, match="at least 8"):
+        add_user("ann", "short", engine=project)
+    with pytest.raises(AccountError, match="Unknown role"):
+        add_user("ann", "long-enough", "surgeon", engine=project)
+    add_user("ann", "long-enough", engine=project)
+    with pytest.raises(AccountError, match="exists already"):
+        add_user("ann", "long-enough", engine=project)
+    assert [u["name"] for u in list_users(project)] == ["ann"]

@@ -1,0 +1,92 @@
+"""The label queue: priority order, cold-start spread, leases that two users never share."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session
+
+from labeling.accounts import add_user
+from labeling.annotations import RegionInput, save_annotation
+from labeling.catalog import get_image, list_images
+from labeling.demo import create_demo
+from labeling.queue import UnknownUser, lease, next_image, peek, release, skip
+from storage.models import Image, utcnow
+
+
+@pytest.fixture
+def demo(project):
+    create_demo(labeled=0, engine=project)
+    for name in ("ann", "bob"):
+        add_user(name, f"{name}-password", engine=project)
+    return project
+
+
+def test_cold_start_spreads_over_patients_and_studies(demo) -> None:
+    first = peek("ann", 28, demo)
+    summaries = {s.id: s for s in list_images(demo)}
+    patients = [summaries[item.image_id].patient_key for item in first]
+    assert len(set(patients[:14])) == 14  # one image of every patient before any second one
+    per_patient_studies = Counter((summaries[i.image_id].patient_key, summaries[i.image_id].study_date)
+                                  for i in first)
+    assert max(per_patient_studies.values()) == 1  # the second round goes to another study
+    assert [i.priority for i in first] == sorted((i.priority for i in first), reverse=True)
+
+
+def test_priority_order_and_leases(demo) -> None:
+    with Session(demo) as session:
+        session.execute(update(Image).where(Image.id == 7).values(priority=0.9))
+        session.commit()
+    ann = next_image("ann", demo)
+    assert ann.image_id == 7
+    bob = next_image("bob", demo)
+    assert bob.image_id != 7 and 7 not in [i.image_id for i in peek("bob", 500, demo)]
+    assert next_image("ann", demo).image_id == 7  # asking again keeps one's own lease
+    holder = lease(7, "bob", demo)
+    assert holder.name == "ann"
+    with Session(demo) as session:  # ann walks away: her lease lapses
+        session.execute(update(Image).where(Image.id == 7).values(lease_until=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert lease(7, "bob", demo) is None and get_image(7, demo).leased_by is not None
+    release("bob", demo)
+    assert get_image(7, demo).leased_by is None
+
+
+def test_saved_and_skipped_leave_the_queue(demo) -> None:
+    item = next_image("ann", demo)
+    save_annotation(item.image_id, "ann", [RegionInput("Healthy", "rect", [[1, 1], [9, 1], [9, 9], [1, 9]])],
+                    engine=demo)
+    assert get_image(item.image_id, demo).leased_by is None
+    second = next_image("ann", demo)
+    skip(second.image_id, "ann", "poor image quality", demo)
+    queued = {i.image_id for i in peek("bob", 1000, demo)}
+    assert item.image_id not in queued and second.image_id not in queued
+    with pytest.raises(UnknownUser):
+        next_image("mallory", demo)
+
+
+def test_concurrent_users_never_get_the_same_image(demo) -> None:
+    names = [f"user{i}" for i in range(6)]
+    for name in names:
+        add_user(name, "long-password", engine=demo)
+    got: dict[str, list[int]] = {name: [] for name in names}
+    barrier = threading.Barrier(len(names))
+
+    def work(name: str) -> None:
+        barrier.wait()
+        for _ in range(8):
+            item = next_image(name, demo)
+            got[name].append(item.image_id)
+            save_annotation(item.image_id, name, [], image_label="healthy", engine=demo)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    taken = [image_id for ids in got.values() for image_id in ids]
+    assert len(taken) == 48 and len(set(taken)) == 48
