@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 from labeling.catalog import render_image
 from labeling.cli import main
 from labeling.render import Window
+from storage.migrate import head_revision
 from tests.conftest import pydicom_file
 
 
@@ -67,4 +68,44 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["images"] == 1
     assert "Traceback" not in result.stderr
     result = subprocess.run([str(medal), "db", "current"], capture_output=True, text=True, env=env, timeout=60)
-    assert "revision 0002" in result.stdout
+    assert f"revision {head_revision()}" in result.stdout
+
+
+def test_users_annotations_and_next(project, capsys) -> None:
+    from labeling.demo import create_demo
+
+    create_demo(labeled=3, engine=project)
+    assert run(capsys, "user", "add", "ann", "--password", "ann-password", "--role", "reviewer")[0] == 0
+    code, _, err = run(capsys, "user", "add", "ann", "--password", "ann-password")
+    assert code == 2 and "exists already" in err
+    code, out, _ = run(capsys, "user", "list", "--json")
+    users = {u["name"]: u for u in json.loads(out)}
+    assert users["ann"]["role"] == "reviewer" and users["demo"]["role"] == "admin"
+    assert not users["demo-oracle"]["can_log_in"]
+
+    code, out, _ = run(capsys, "annotations", "--json")
+    annotations = json.loads(out)
+    assert code == 0 and len(annotations) == 3
+    first = annotations[0]
+    assert set(first) >= {"id", "image_id", "annotator", "image_label", "created_at", "version", "regions"}
+    assert first["annotator"] == "demo-oracle" and first["version"] == 1
+    for region in first["regions"]:
+        assert set(region) == {"label", "shape", "bbox", "points"} and len(region["bbox"]) == 4
+        xs = [p[0] for p in region["points"]]
+        assert region["bbox"][0] == min(xs)
+
+    code, out, _ = run(capsys, "next", "-n", "5", "--user", "ann", "--json")
+    queue = json.loads(out)
+    assert code == 0 and len(queue) == 5 and set(queue[0]) == {"image_id", "priority"}
+    labeled = {a["image_id"] for a in annotations}
+    assert not labeled & {item["image_id"] for item in queue}
+    code, _, err = run(capsys, "next", "--user", "mallory")
+    assert code == 2 and "no user 'mallory'" in err
+
+
+def test_bench_next_prints_figures(project, tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "bench", "next", "--images", "1000", "--saves", "20", "--json",
+                       "--out", str(tmp_path / "next.json"))
+    result = json.loads(out)
+    assert code == 0 and result["images"] == 1000 and 0 < result["p50_ms"] <= result["p95_ms"]
+    assert json.loads((tmp_path / "next.json").read_text()) == result

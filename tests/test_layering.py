@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "labeling" / "pages").glob("*.py")) + [ROOT / "app.py"]
+PAGES = sorted((ROOT / "labeling" / "pages").rglob("*.py")) + [ROOT / "app.py"]
 LIBRARY = [p for package in ("labeling", "learner", "storage") for p in (ROOT / package).rglob("*.py")
            if "pages" not in p.parts]
 FORBIDDEN_IN_PAGES = {"sqlalchemy", "sqlmodel", "torch", "pydicom", "sqlite3", "storage"}
