@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from labeling.accounts import add_user
 from labeling.annotations import RegionInput, list_annotations, save_annotation
 from labeling.canvas import display_scale
-from labeling.catalog import get_image
+from labeling.catalog import get_image, list_images
 from labeling.demo import create_demo
 from labeling.ingest import import_paths
 from labeling.taxonomy import list_classes
@@ -197,3 +197,22 @@ def test_train_and_export_pages_say_coming(project) -> None:
     for path, title in (("labeling/pages/train.py", "Train"), ("labeling/pages/export.py", "Export")):
         at.switch_page(path).run()
         assert at.title[0].value == title and "Coming" in at.info[0].value
+
+
+def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:
+    create_demo(labeled=0, engine=project)
+    at = logged_in()
+    ct = list_images(project, modality="CT")[0].id
+    at.session_state["label_open"] = ct
+    at.run()
+    window = at.radio(key=f"window-{ct}")
+    assert window.options == ["Default", "SOFT TISSUE", "LUNG", "Custom"]
+    window.set_value("LUNG").run()
+    assert not at.exception
+    at.radio(key=f"window-{ct}").set_value("Custom").run()
+    centre, width = at.slider(key=f"center-{ct}"), at.slider(key=f"width-{ct}")
+    assert centre.label == "Centre (HU)" and centre.value == 40 and width.value == 400
+    assert centre.min <= -1000 and centre.max >= 100
+    centre.set_value(-600).run()
+    assert not at.exception and not at.error
+
