@@ -163,6 +163,26 @@ def test_draw_a_cancerous_box_and_save(server: tuple[str, Path], browser: object
     dispose_engines()
     (again,) = list_annotations(get_engine(), annotator="alice", image_id=image_id)
     assert again.version == 2 and again.regions[0]["bbox"] == pytest.approx(region["bbox"], abs=1)
+
+    # A polygon: click three corners, then the first again to close it.
+    image_id = _image_id(page)
+    page.get_by_role("button", name=re.compile("^Polygon")).click()
+    page.get_by_text(re.compile(r"Drawing polygon as")).wait_for()
+    canvas = page.locator("canvas").last
+    box = canvas.bounding_box()
+    corners = [(50, 60), (200, 70), (120, 190), (50, 60)]
+    for x, y in corners:
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_timeout(150)
+    page.get_by_text(re.compile(r"Regions \(1\)")).wait_for()
+    page.screenshot(path=str(ARTIFACTS / "label-polygon.png"))
+    _save_and_wait(page, image_id)
+    dispose_engines()
+    (polygon,) = list_annotations(get_engine(), annotator="alice", image_id=image_id)[0].regions
+    image = get_image(image_id)
+    scale = display_scale(image.rows, image.cols) * box["width"] / round(image.cols * display_scale(image.rows, image.cols))
+    assert polygon["shape"] == "polygon" and len(polygon["points"]) == 3
+    assert polygon["bbox"] == pytest.approx([50 / scale, 60 / scale, 150 / scale, 130 / scale], abs=3)
     page.close()
 
 
