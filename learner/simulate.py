@@ -1,0 +1,144 @@
+"""The oracle simulation: the product's own training and query code against known labels.
+
+Each run starts from the same cold-start batch for a given seed (spread over simple image features),
+trains, scores the pool, asks the strategy for the next ``step`` images, reveals their labels, and
+records the test AUC, until the budget is spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import Dataset
+
+from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve
+from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
+
+BALD_SAMPLES = 10
+
+
+class ArrayDataset(Dataset):
+    """Images (n, C, H, W) float32, standardised per image, with integer labels."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images, self.labels = images, np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(self.images[index]), int(self.labels[index])
+
+
+def standardise(images: np.ndarray) -> np.ndarray:
+    """uint8/float (n, H, W) or (n, H, W, C) → float32 (n, C, H, W), zero mean and unit spread per image."""
+    x = images.astype(np.float32)
+    x = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = x.std(axis=(1, 2, 3), keepdims=True) + 1e-6
+    return (x - mean) / std
+
+
+@dataclass
+class SimulationData:
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+
+
+def load_npz(path: Path) -> SimulationData:
+    """A MedMNIST-style .npz (train_images/labels, test_images/labels); labels > 0 count as positive."""
+    with np.load(path) as data:
+        missing = {"train_images", "train_labels", "test_images", "test_labels"} - set(data.files)
+        if missing:
+            raise ValueError(f"{path} lacks {', '.join(sorted(missing))}; it is not a MedMNIST-style file.")
+        return SimulationData(standardise(data["train_images"]), (data["train_labels"].ravel() > 0).astype(int),
+                              standardise(data["test_images"]), (data["test_labels"].ravel() > 0).astype(int))
+
+
+def _holdout(labeled: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A validation fifth of the labeled images (each image is its own patient here), both classes kept."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for cls in (0, 1):
+        members = labeled[y[labeled] == cls]
+        take = len(members) // 5
+        val.extend(rng.choice(members, take, replace=False).tolist() if take else [])
+    val = np.asarray(sorted(val), dtype=int)
+    return np.setdiff1d(labeled, val), val
+
+
+def run(data: SimulationData, strategy: str, seed: int, initial: int, step: int, budget: int,
+        config: TrainConfig | None = None, on_step: Callable[[int, float], None] | None = None,
+        features: np.ndarray | None = None) -> list[list[float]]:
+    """One learning curve ``[[labels, test AUC], ...]`` for a strategy and seed."""
+    name = resolve(strategy)
+    config = config or TrainConfig(in_channels=data.train_x.shape[1], seed=seed)
+    features = simple_features(data.train_x) if features is None else features
+    spread = cold_start(features, budget, seed)  # cold start, and the fallback while a class is missing
+    labeled = spread[:initial]
+    test = ArrayDataset(data.test_x, data.test_y)
+    curve = []
+    while True:
+        train_idx, val_idx = _holdout(labeled, data.train_y, seed)
+        try:
+            result = fit(ArrayDataset(data.train_x[train_idx], data.train_y[train_idx]), data.train_y[train_idx],
+                         ArrayDataset(data.train_x[val_idx], data.train_y[val_idx]) if len(val_idx) else None,
+                         config)
+        except TooFewLabels:  # as in the product: no model yet, keep labeling the spread-out images
+            result = None
+        auc = 0.5 if result is None else float(roc_auc_score(data.test_y, predict_proba(result.model, test)[:, 1]))
+        curve.append([int(len(labeled)), round(auc, 4)])
+        if on_step:
+            on_step(len(labeled), auc)
+        if len(labeled) >= budget:
+            return curve
+        if result is None:
+            labeled = np.concatenate([labeled, np.setdiff1d(spread, labeled, assume_unique=True)[:step]])
+            continue
+        pool = np.setdiff1d(np.arange(len(data.train_y)), labeled)
+        pool_data = ArrayDataset(data.train_x[pool], data.train_y[pool])
+        classifier = pool_classifier(result.model, pool_data,
+                                     ArrayDataset(data.train_x[labeled], data.train_y[labeled]), seed, name)
+        picks = STRATEGIES[name](classifier, classifier.embeddings, min(step, budget - len(labeled)))
+        labeled = np.concatenate([labeled, pool[picks]])
+
+
+def pool_classifier(model: Any, pool: Dataset, labeled: Dataset, seed: int, strategy: str) -> PoolClassifier:
+    """Everything a strategy may use about the pool, from one pass of the network."""
+    embeddings = embed(model, pool)
+    with torch.no_grad():
+        features = torch.from_numpy(embeddings).to(DEVICE)
+        probabilities = torch.softmax(model.head(features), 1).cpu().numpy()
+        samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
+    training = embed(model, labeled) if strategy == "diverse" else None
+    return PoolClassifier(probabilities, embeddings, training, samples, seed)
+
+
+def simple_features(x: np.ndarray) -> np.ndarray:
+    """8×8 average-pooled thumbnails plus a 16-bin histogram of standardised images: what cold start
+    spreads over."""
+    grey = x.mean(axis=1)
+    n, h, w = grey.shape
+    cropped = grey[:, : h - h % 8, : w - w % 8]
+    thumbs = cropped.reshape(n, 8, cropped.shape[1] // 8, 8, cropped.shape[2] // 8).mean(axis=(2, 4))
+    hist = np.stack([np.histogram(row, bins=16, range=(-3, 3))[0] for row in grey.reshape(n, -1)]) / (h * w)
+    return np.concatenate([thumbs.reshape(n, -1), hist * 8], axis=1)
+
+
+def simulate(data: SimulationData, strategies: list[str], seeds: int, initial: int, step: int, budget: int,
+             on_step: Callable[[str, int, int, float], None] | None = None) -> dict[str, Any]:
+    results, features = [], simple_features(data.train_x)
+    for strategy in strategies:
+        for seed in range(seeds):
+            curve = run(data, strategy, seed, initial, step, budget, features=features,
+                        on_step=(lambda n, auc, s=strategy, k=seed: on_step(s, k, n, auc)) if on_step else None)
+            results.append({"strategy": strategy, "seed": seed, "curve": curve})
+    return {"results": results}

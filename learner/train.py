@@ -1,0 +1,175 @@
+"""The training loop, on one page: config, seeds, device once, train/eval, early stopping, metrics.
+
+``fit`` takes any indexable dataset of ``(image tensor C×H×W float32, label int)`` pairs (the
+project's label-derived patches stream from the cache; the simulation wraps arrays), so memory is
+bounded by the batch size, not by the dataset.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from learner.model import CompactCNN
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
+
+
+class TooFewLabels(ValueError):
+    """Not enough labels of some class to train a model worth having."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    size: int = 32  # images/patches are resized to size×size before they reach the network
+    in_channels: int = 1
+    width: int = 16  # channels of the first conv block (then ×2, ×4, ×6)
+    dropout: float = 0.3  # in the head; also what BALD samples
+    batch_size: int = 32
+    max_epochs: int = 200
+    min_steps: int = 200  # small label sets still get enough optimiser steps to converge
+    patience: int = 8  # epochs without a better validation loss before stopping
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    augment: bool = True  # flips, small shifts, contrast jitter
+    class_weighting: bool = True  # inverse class frequency in the loss, for rare findings
+    min_per_class: int = 2
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    model: CompactCNN
+    config: TrainConfig
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs: int = 0
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "state_dict": self.model.state_dict(), "metrics": self.metrics}
+
+
+def set_seeds(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random horizontal flips, shifts of up to 1/8 of the side, and contrast/brightness jitter."""
+    n, _, h, w = batch.shape
+    flip = torch.rand(n, generator=generator) < 0.5
+    batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
+    pad = max(1, h // 8)
+    padded = nn.functional.pad(batch, (pad, pad, pad, pad), mode="replicate")
+    dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=generator).tolist()
+    batch = padded[:, :, dy:dy + h, dx:dx + w]
+    scale = 1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    shift = 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    return batch * scale + shift
+
+
+def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: TrainConfig = TrainConfig(),
+        progress: Callable[[int, float, float], None] | None = None) -> TrainResult:
+    """Train a CompactCNN; keep the weights with the best validation loss (early stopping)."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
+    if counts.min() < config.min_per_class:
+        raise TooFewLabels(f"Training needs at least {config.min_per_class} examples of each class; "
+                           f"there are {counts[0]} negative and {counts[1]} positive. Label more images.")
+    set_seeds(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = CompactCNN(config.in_channels, 2, config.width, config.dropout).to(DEVICE)
+    model = model.to(memory_format=torch.channels_last)
+    weights = torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32) if config.class_weighting else None
+    loss_fn = nn.CrossEntropyLoss(weight=weights.to(DEVICE) if weights is not None else None)
+    loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=generator, drop_last=False)
+    steps_per_epoch = max(1, len(loader))
+    epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), config.patience + 1))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=epochs * steps_per_epoch)
+    best, best_loss, stale, epoch = copy.deepcopy(model.state_dict()), math.inf, 0, 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total = 0.0
+        for images, targets in loader:
+            images = images.to(DEVICE).contiguous(memory_format=torch.channels_last)
+            if config.augment:
+                images = augment(images, generator)
+            loss = loss_fn(model(images), targets.to(DEVICE))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach()) * len(targets)
+        val_loss = evaluate_loss(model, val, loss_fn, config.batch_size) if val is not None and len(val) else total
+        if progress:
+            progress(epoch, total / len(train), val_loss)
+        if val_loss < best_loss - 1e-4:
+            best, best_loss, stale = copy.deepcopy(model.state_dict()), val_loss, 0
+        else:
+            stale += 1
+            if stale >= config.patience and epoch * steps_per_epoch >= config.min_steps:
+                break
+    model.load_state_dict(best)
+    model.eval()
+    result = TrainResult(model, config, epochs=epoch)
+    if val is not None and len(val):
+        probabilities = predict_proba(model, val, config.batch_size)[:, 1]
+        result.metrics = binary_metrics(np.asarray([int(val[i][1]) for i in range(len(val))]), probabilities)
+    return result
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, data: Dataset, loss_fn: nn.Module, batch_size: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for images, targets in DataLoader(data, batch_size=batch_size * 4):
+        images = images.to(DEVICE).contiguous(memory_format=torch.channels_last)
+        total += float(loss_fn(model(images), targets.to(DEVICE))) * len(targets)
+        count += len(targets)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def predict_proba(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (n, 2) in dataset order, dropout off."""
+    model.eval()
+    out = [torch.softmax(model(images.to(DEVICE).contiguous(memory_format=torch.channels_last)), 1).cpu()
+           for images, *_ in DataLoader(data, batch_size=batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
+
+
+@torch.no_grad()
+def embed(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
+    """The pooled convolutional features (n, embedding_size): what BALD's head and diversity use."""
+    model.eval()
+    out = [model.features(images.to(DEVICE).contiguous(memory_format=torch.channels_last)).cpu()
+           for images, *_ in DataLoader(data, batch_size=batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, model.embedding_size), np.float32)
+
+
+def binary_metrics(truth: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[str, float]:
+    """ROC AUC; sensitivity and specificity at the threshold maximising Youden's J; expected calibration error."""
+    truth = np.asarray(truth, dtype=int)
+    metrics: dict[str, float] = {"n": float(len(truth)), "positives": float(truth.sum())}
+    if 0 < truth.sum() < len(truth):
+        metrics["auc"] = float(roc_auc_score(truth, probability))
+        candidates = np.unique(np.concatenate([[0.5], probability]))
+        sens = np.array([(probability[truth == 1] >= t).mean() for t in candidates])
+        spec = np.array([(probability[truth == 0] < t).mean() for t in candidates])
+        best = int(np.argmax(sens + spec))
+        metrics.update(threshold=float(candidates[best]), sensitivity=float(sens[best]),
+                       specificity=float(spec[best]))
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    ece = sum(abs(truth[which == b].mean() - probability[which == b].mean()) * (which == b).mean()
+              for b in range(bins) if (which == b).any())
+    metrics["ece"] = float(ece)
+    return metrics
