@@ -167,6 +167,29 @@ def cmd_next(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from learner.simulate import load_npz, plot, simulate, summarise
+
+    data = load_npz(Path(args.data))
+    strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    log = None if args.json else (lambda s, k, n, auc: print(f"{s:17} seed {k}  {n:5} labels  AUC {auc:.4f}",
+                                                             flush=True))
+    results = simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log)
+    summary = summarise(results)
+    if args.plot:
+        plot(summary, Path(args.plot))
+    if args.json:
+        _print_json(results)
+        return 0
+    target = summary.get("random_target_auc")
+    for strategy in strategies:
+        item = summary[strategy]
+        reach = item.get("labels_to_reach_random")
+        print(f"{strategy:17} AUC at budget {item['mean'][-1]:.4f} ± {item['std'][-1]:.4f}; "
+              f"labels to reach random's {target or float('nan'):.4f}: {reach if reach else '-'}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from labeling.bench import bench_ingest, bench_next
 
@@ -243,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--user", default=os.environ.get("MEDAL_USER", "demo"))
     command.add_argument("--json", action="store_true")
     command.set_defaults(run=cmd_next)
+
+    command = commands.add_parser("simulate", help="active-learning simulation against known labels")
+    command.add_argument("--data", required=True, help="a MedMNIST-style .npz")
+    command.add_argument("--strategies", default="random,default")
+    command.add_argument("--initial", type=int, default=20)
+    command.add_argument("--step", type=int, default=20)
+    command.add_argument("--budget", type=int, default=300)
+    command.add_argument("--seeds", type=int, default=5)
+    command.add_argument("--plot", help="write the mean curves with bands to this PNG")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(run=cmd_simulate)
 
     command = commands.add_parser("bench", help="benchmarks that print numbers")
     command.add_argument("what", choices=["ingest", "next"])

@@ -142,3 +142,48 @@ def simulate(data: SimulationData, strategies: list[str], seeds: int, initial: i
                         on_step=(lambda n, auc, s=strategy, k=seed: on_step(s, k, n, auc)) if on_step else None)
             results.append({"strategy": strategy, "seed": seed, "curve": curve})
     return {"results": results}
+
+
+def summarise(results: dict[str, Any]) -> dict[str, Any]:
+    """Mean and spread of each strategy's curve over seeds, and the labels each needs to reach
+    random sampling's mean AUC at the budget."""
+    by_strategy: dict[str, list[list[list[float]]]] = {}
+    for item in results["results"]:
+        by_strategy.setdefault(item["strategy"], []).append(item["curve"])
+    summary: dict[str, Any] = {}
+    for strategy, curves in by_strategy.items():
+        labels = [point[0] for point in curves[0]]
+        aucs = np.array([[point[1] for point in curve] for curve in curves])
+        summary[strategy] = {"labels": labels, "mean": aucs.mean(axis=0).round(4).tolist(),
+                             "std": aucs.std(axis=0).round(4).tolist()}
+    if "random" in summary:
+        target = summary["random"]["mean"][-1]
+        for item in summary.values():
+            reached = [n for n, auc in zip(item["labels"], item["mean"]) if auc >= target]
+            item["labels_to_reach_random"] = reached[0] if reached else None
+        summary["random_target_auc"] = target
+    return summary
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    """Mean curves with a ±1 s.d. band over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for strategy, item in summary.items():
+        if not isinstance(item, dict):
+            continue
+        mean, std = np.array(item["mean"]), np.array(item["std"])
+        axes.plot(item["labels"], mean, label=strategy)
+        axes.fill_between(item["labels"], mean - std, mean + std, alpha=0.15)
+    if "random_target_auc" in summary:
+        axes.axhline(summary["random_target_auc"], color="grey", linestyle=":", label="random at budget")
+    axes.set_xlabel("labels")
+    axes.set_ylabel("test ROC AUC")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    pyplot.close(figure)

@@ -20,6 +20,7 @@ import numpy as np
 from modAL.batch import uncertainty_batch_sampling
 from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier_uncertainty, entropy_sampling,
                                margin_sampling, uncertainty_sampling)
+from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics import pairwise_distances
 
 DEFAULT = "diverse"
@@ -118,15 +119,18 @@ def utility(name: str, classifier: PoolClassifier) -> np.ndarray:
 
 
 def cold_start(features: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Before any model: ``n`` images spread over the data (k-center greedy on simple image features)."""
-    if len(features) == 0:
+    """Before any model: ``n`` images spread over the data — the image nearest each of ``n`` k-means
+    centres of simple image features (typical and diverse; farthest-point picks chase outliers)."""
+    n = min(n, len(features))
+    if n == 0:
         return np.zeros(0, dtype=int)
-    rng = np.random.default_rng(seed)
-    centre = features.mean(axis=0, keepdims=True)
-    chosen = [int(np.argmin(pairwise_distances(features, centre).ravel() + rng.random(len(features)) * 1e-9))]
-    nearest = pairwise_distances(features, features[chosen]).min(axis=1)
-    while len(chosen) < min(n, len(features)):
-        pick = int(np.argmax(nearest))
+    centres = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=3, batch_size=1024).fit(features)
+    distances = pairwise_distances(centres.cluster_centers_, features)
+    chosen: list[int] = []
+    taken = np.zeros(len(features), dtype=bool)
+    for cluster in np.argsort(np.bincount(centres.labels_, minlength=n))[::-1]:  # biggest clusters first
+        order = np.argsort(distances[cluster])
+        pick = int(next(i for i in order if not taken[i]))
+        taken[pick] = True
         chosen.append(pick)
-        nearest = np.minimum(nearest, pairwise_distances(features, features[[pick]]).ravel())
     return np.asarray(chosen)

@@ -94,7 +94,9 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), config.patience + 1))
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=epochs * steps_per_epoch)
-    best, best_loss, stale, epoch = copy.deepcopy(model.state_dict()), math.inf, 0, 0
+    # Small validation sets make the loss jumpy: follow its moving average, and only from a third of
+    # the schedule on (before that the one-cycle learning rate is still warming up).
+    best, best_loss, stale, epoch, smooth = copy.deepcopy(model.state_dict()), math.inf, 0, 0, None
     for epoch in range(1, epochs + 1):
         model.train()
         total = 0.0
@@ -111,8 +113,11 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
         val_loss = evaluate_loss(model, val, loss_fn, config.batch_size) if val is not None and len(val) else total
         if progress:
             progress(epoch, total / len(train), val_loss)
-        if val_loss < best_loss - 1e-4:
-            best, best_loss, stale = copy.deepcopy(model.state_dict()), val_loss, 0
+        smooth = val_loss if smooth is None else 0.7 * smooth + 0.3 * val_loss
+        if epoch < epochs / 3:
+            continue
+        if smooth < best_loss - 1e-4:
+            best, best_loss, stale = copy.deepcopy(model.state_dict()), smooth, 0
         else:
             stale += 1
             if stale >= config.patience and epoch * steps_per_epoch >= config.min_steps:

@@ -1,0 +1,44 @@
+"""A short `medal simulate` run on a generated MedMNIST-style file, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from labeling.cli import main
+
+
+def write_npz(path: Path, seed: int = 0) -> None:
+    """Noise images; positives carry a bright blob somewhere."""
+    rng = np.random.default_rng(seed)
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        images = rng.normal(100, 20, (n, 16, 16))
+        labels = rng.random(n) < 0.4
+        for image, positive in zip(images, labels):
+            if positive:
+                y, x = rng.integers(3, 13, 2)
+                image[y - 2:y + 2, x - 2:x + 2] += 90
+        return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.uint8)[:, None]
+
+    (train_x, train_y), (test_x, test_y) = split(240), split(120)
+    np.savez(path, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y)
+
+
+def test_simulate_json_and_text(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "toy.npz"
+    write_npz(data)
+    args = ["simulate", "--data", str(data), "--strategies", "random,default", "--initial", "10",
+            "--step", "10", "--budget", "30", "--seeds", "1"]
+    assert main([*args, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [(r["strategy"], r["seed"]) for r in results] == [("random", 0), ("default", 0)]
+    for result in results:
+        assert [n for n, _ in result["curve"]] == [10, 20, 30]
+        assert all(0 <= auc <= 1 for _, auc in result["curve"])
+    assert results[0]["curve"][-1][1] > 0.7  # the blob is learnable from 30 labels
+    assert main([*args, "--plot", str(tmp_path / "curves.png")]) == 0
+    out = capsys.readouterr().out
+    assert "labels to reach random's" in out and (tmp_path / "curves.png").stat().st_size > 1000
