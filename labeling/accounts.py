@@ -133,7 +133,7 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
                  now: datetime | None = None) -> Account:
     """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures)."""
     now = now or utcnow()
-    name = name.strip()
+    name = name.strip()[:64]
     with Session(engine or get_engine()) as session:
         stored = session.get(LoginAttempt, name)
         attempt = stored or LoginAttempt(username=name)
@@ -160,7 +160,7 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
             attempt.blocked_until = now + timedelta(seconds=min(2 ** (attempt.failures - FREE_FAILURES + 1),
                                                                 MAX_BLOCK_S))
         session.add(attempt)
-        session.add(AuditEvent(username=name[:64], action="user.login_failed", entity="user",
+        session.add(AuditEvent(username=name, action="user.login_failed", entity="user",
                                detail={"failures": attempt.failures}))
         session.commit()
     raise LoginFailed(WRONG_LOGIN)

@@ -20,6 +20,9 @@ TOOL_KEYS = {"box": "x", "polygon": "p", "freehand": "f"}
 def pick_tool_and_class(classes: list[Any]) -> tuple[str, ClassStyle]:
     """Buttons for the drawing tool and the region class; each has its keyboard key."""
     state = st.session_state
+    if not classes:
+        st.warning("There are no active label classes: add one in Settings.")
+        st.stop()
     state.setdefault("label_tool", "box")
     if not any(c.name == state.get("label_class") for c in classes):
         state["label_class"] = classes[0].name
