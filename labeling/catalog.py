@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -153,15 +154,20 @@ class WindowLimits:
 
 
 def window_limits(image: Image) -> WindowLimits:
-    modality, _ = modality_frame(Source.parse(image.path), image.frame, FrameCache(cache_dir()), image.cache_key)
-    values = modality if modality.ndim == 2 else modality[..., 0]
-    low, high = float(values.min()), float(values.max())
-    if high <= low:
-        high = low + 1
+    low, high = _value_range(image.path, image.frame, image.cache_key)
     preset = image.windows[0] if image.windows and "center" in image.windows[0] else None
     start = Window(float(preset["center"]), float(preset["width"])) if preset else Window((low + high) / 2, high - low)
     units = "HU" if image.modality == "CT" else "stored value units"
     return WindowLimits(low, high, start, units)
+
+
+@lru_cache(maxsize=256)
+def _value_range(path: str, frame: int, key: str) -> tuple[float, float]:
+    """Lowest and highest modality value of a frame, read once per image (every slider move asks)."""
+    modality, _ = modality_frame(Source.parse(path), frame, FrameCache(cache_dir()), key)
+    values = modality if modality.ndim == 2 else modality[..., 0]
+    low, high = float(values.min()), float(values.max())
+    return low, max(high, low + 1)
 
 
 def patient_keys(engine: Engine | None = None) -> list[str]:

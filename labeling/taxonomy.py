@@ -30,8 +30,9 @@ def list_classes(engine: Engine | None = None, *, include_inactive: bool = False
         return list(session.exec(statement).all())
 
 
-def class_styles(engine: Engine | None = None) -> list[ClassStyle]:
-    return [ClassStyle(c.name, c.color) for c in list_classes(engine)]
+def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:
+    """Name and colour of each class: what the canvas needs to draw and read back regions."""
+    return [ClassStyle(c.name, c.color) for c in classes]
 
 
 def save_class(name: str, color: str, key: str | None = None, *, class_id: int | None = None,

@@ -40,7 +40,8 @@ except MedalError as error:
 
 if "label_flash" in state:
     st.toast(state.pop("label_flash"))
-classes, styles, visit = list_classes(), class_styles(), state.get("label_visit", 0)
+classes, visit = list_classes(), state.get("label_visit", 0)
+styles = class_styles(classes)
 st.subheader(f"Image {image.id} · {image.modality or 'image'} {image.cols}×{image.rows}")
 if holder:
     st.warning(f"{holder.name} is labeling this image too (until {holder.until:%H:%M} UTC).")
