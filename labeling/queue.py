@@ -106,8 +106,14 @@ def next_image(username: str, engine: Engine | None = None, *, exclude: tuple[in
 
 def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHolder | None:
     """Lease a given image to the user (opened from Images, or going back); if someone else holds
-    it, leave their lease alone and say who (the image can still be viewed)."""
+    it, leave their lease alone and say who (the image can still be viewed). The Label page asks on
+    every rerun: a lease of one's own with more than half its time left is kept without a write."""
     now = utcnow()
+    with Session(engine or get_engine()) as session:
+        held = session.exec(select(Image.lease_until).join(User, Image.leased_by == User.id)
+                            .where(Image.id == image_id, User.name == username)).first()
+    if held is not None and _aware(held) - now > timedelta(minutes=lease_minutes() / 2):
+        return None
     with write_session(engine) as session:
         user_id = _user_id(session, username)
         image = session.get(Image, image_id)
