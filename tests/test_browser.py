@@ -115,8 +115,16 @@ def _image_id(page: object) -> int:
     return int(re.search(r"Image (\d+)", heading).group(1))
 
 
+def _settled(page: object) -> None:
+    """Wait until the script run is over and the canvas it drew has mounted."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+    page.locator("canvas").last.wait_for()
+    page.wait_for_timeout(300)
+
+
 def _draw_box(page: object, start: tuple[float, float], end: tuple[float, float]) -> dict[str, float]:
     """Drag a box on the canvas from ``start`` to ``end`` (CSS px inside it); returns the canvas box."""
+    _settled(page)
     canvas = page.locator("canvas").last
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + start[0], box["y"] + start[1])
@@ -168,6 +176,7 @@ def test_draw_a_cancerous_box_and_save(server: tuple[str, Path], browser: object
     image_id = _image_id(page)
     page.get_by_role("button", name=re.compile("^Polygon")).click()
     page.get_by_text(re.compile(r"Drawing polygon as")).wait_for()
+    _settled(page)
     canvas = page.locator("canvas").last
     box = canvas.bounding_box()
     corners = [(50, 60), (200, 70), (120, 190), (50, 60)]
