@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from labeling.cli_learning import add_parsers as add_learning_parsers
 from labeling.errors import MedalError
 
 
@@ -287,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--out", help="also write the figures to this JSON file")
     command.add_argument("--json", action="store_true")
     command.set_defaults(run=cmd_bench)
+    add_learning_parsers(commands)
     return parser
 
 

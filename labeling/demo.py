@@ -74,9 +74,11 @@ def create_demo(labeled: int = 0, *, seed: int = 7, engine: Engine | None = None
 
 
 def apply_truth(count: int, truth: dict[str, Any], *, engine: Engine) -> int:
-    """Annotate up to ``count`` unlabeled demo images with their true regions, spread over patients."""
+    """Annotate up to ``count`` unlabeled demo images with their true regions, in the queue's order (spread
+    over patients and studies, as an annotator would get them)."""
     with Session(engine) as session:
-        images = session.exec(select(Image).where(Image.status == ImageStatus.UNLABELED).order_by(Image.id)).all()
+        images = session.exec(select(Image).where(Image.status == ImageStatus.UNLABELED)
+                              .order_by(Image.priority.desc(), Image.id)).all()
     candidates = [image for image in images if image.sop_instance_uid in truth]
     # Interleave positives and negatives so a small N still holds both classes.
     positives = [i for i in candidates if truth[i.sop_instance_uid]["image_label"] == "cancerous"]

@@ -19,12 +19,13 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from labeling.errors import MedalError
 from learner.model import CompactCNN
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
 
 
-class TooFewLabels(ValueError):
+class TooFewLabels(MedalError, ValueError):
     """Not enough labels of some class to train a model worth having."""
 
 
@@ -38,6 +39,8 @@ class TrainConfig:
     max_epochs: int = 200
     min_steps: int = 200  # small label sets still get enough optimiser steps to converge
     patience: int = 8  # epochs without a better validation loss before stopping
+    min_val_for_stopping: int = 40  # smaller validation sets are too noisy to stop on: run the whole schedule
+    ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
     lr: float = 3e-3
     weight_decay: float = 1e-4
     augment: bool = True  # flips, small shifts, contrast jitter
@@ -77,7 +80,7 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: TrainConfig = TrainConfig(),
-        progress: Callable[[int, float, float], None] | None = None) -> TrainResult:
+        progress: Callable[[int, int, float, float], None] | None = None) -> TrainResult:
     """Train a CompactCNN; keep the weights with the best validation loss (early stopping)."""
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
     if counts.min() < config.min_per_class:
@@ -96,7 +99,10 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=epochs * steps_per_epoch)
     # Small validation sets make the loss jumpy: follow its moving average, and only from a third of
     # the schedule on (before that the one-cycle learning rate is still warming up).
-    best, best_loss, stale, epoch, smooth = copy.deepcopy(model.state_dict()), math.inf, 0, 0, None
+    average = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    may_stop = val is not None and len(val) >= config.min_val_for_stopping
+    best, best_loss, stale, epoch, smooth = copy.deepcopy(average.module.state_dict()), math.inf, 0, 0, None
     for epoch in range(1, epochs + 1):
         model.train()
         total = 0.0
@@ -109,20 +115,26 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
             loss.backward()
             optimiser.step()
             schedule.step()
+            average.update_parameters(model)
             total += float(loss.detach()) * len(targets)
-        val_loss = evaluate_loss(model, val, loss_fn, config.batch_size) if val is not None and len(val) else total
+        val_loss = (evaluate_loss(average.module, val, loss_fn, config.batch_size)
+                    if val is not None and len(val) else total / len(train))
         if progress:
-            progress(epoch, total / len(train), val_loss)
+            progress(epoch, epochs, total / len(train), val_loss)
+        if not may_stop:
+            continue
         smooth = val_loss if smooth is None else 0.7 * smooth + 0.3 * val_loss
         if epoch < epochs / 3:
             continue
         if smooth < best_loss - 1e-4:
-            best, best_loss, stale = copy.deepcopy(model.state_dict()), smooth, 0
+            best, best_loss, stale = copy.deepcopy(average.module.state_dict()), smooth, 0
         else:
             stale += 1
             if stale >= config.patience and epoch * steps_per_epoch >= config.min_steps:
                 break
-    model.load_state_dict(best)
+    model = average.module
+    if may_stop:
+        model.load_state_dict(best)
     model.eval()
     result = TrainResult(model, config, epochs=epoch)
     if val is not None and len(val):

@@ -20,6 +20,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]
     home = tmp_path / "medal-home"
     monkeypatch.setenv("MEDAL_HOME", str(home))
     monkeypatch.delenv("MEDAL_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MEDAL_WORKER", "off")  # tests run workers themselves when they need one
     dispose_engines()
     yield get_engine()
     dispose_engines()

@@ -1,0 +1,271 @@
+"""Training examples from the project's labels, a patient-level split, and datasets that stream pictures.
+
+How labels become examples (one ``Example`` each; every current annotation of every annotator counts):
+
+- **Regions** give patches: a square around the region with a quarter of its size as context on each
+  side (at least an eighth of the image's short side), labelled 1 when the region's class is a finding
+  and 0 when the class is normal (SNOMED 17621005 "Normal", e.g. the default *Healthy*).
+- **Image-level labels** give one whole-image example: *cancerous* → 1, *healthy* / *no finding* → 0.
+  An annotation without an image label but with a finding region counts as cancerous; one with only
+  normal regions gives no whole-image example (the rest of the image was not judged).
+- **Background**: an annotated image whose findings are all outlined (or that has none) also gives one
+  patch away from every region, labelled 0. A *cancerous* image without regions gives no background:
+  we do not know where the finding is.
+- Images without an annotation are the unlabeled pool; skipped images are left out of both.
+
+Pictures are the default 8-bit renderings the clinician sees (the preview cache), in grey, standardised
+with the whole picture's mean and spread, so a patch and the image it comes from share one scale. The
+datasets load one picture per item from the cache, so memory is bounded by the batch, not the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image as PILImage
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from torch.utils.data import Dataset
+
+from labeling.catalog import get_image, render_frame
+from storage.db import get_engine
+from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region, Series, Study
+
+NORMAL_CODE = "17621005"  # SNOMED CT "Normal": regions of such a class are negatives
+POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
+NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
+CONTEXT = 0.25  # context around a region, as a fraction of its size, on each side
+MIN_PATCH_FRACTION = 1 / 8  # smallest patch side, as a fraction of the image's short side
+BACKGROUND_TRIES = 20
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: an image, or a square patch ``(x, y, side)`` of it, and its class."""
+
+    image_id: int
+    patient: str
+    label: int
+    box: tuple[int, int, int] | None = None  # None = the whole image
+    source: str = "image"  # image | region | background
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[Example]
+    val: list[Example]
+    train_patients: frozenset[str]
+    val_patients: frozenset[str]
+
+
+def patient_of(image_id: int, patient_key: str | None) -> str:
+    """The split's grouping key: the pseudonymous patient key, or the image itself when it has none."""
+    return patient_key or f"image:{image_id}"
+
+
+def square_around(x: float, y: float, w: float, h: float, rows: int, cols: int) -> tuple[int, int, int]:
+    """The patch for a region's bounding box: a square with context, kept inside the image."""
+    short = min(rows, cols)
+    side = int(round(min(short, max(max(w, h) * (1 + 2 * CONTEXT), short * MIN_PATCH_FRACTION))))
+    side = max(side, 1)
+    left = int(round(min(max(x + w / 2 - side / 2, 0), cols - side)))
+    top = int(round(min(max(y + h / 2 - side / 2, 0), rows - side)))
+    return left, top, side
+
+
+def _overlaps(box: tuple[int, int, int], regions: list[tuple[float, float, float, float]]) -> bool:
+    x, y, side = box
+    return any(x < rx + rw and rx < x + side and y < ry + rh and ry < y + side for rx, ry, rw, rh in regions)
+
+
+def _background(image: Image, regions: list[tuple[float, float, float, float]], side: int) -> tuple[int, int, int] | None:
+    """A patch of ``side`` that touches no region, at a position fixed by the image id (reproducible)."""
+    rng = np.random.default_rng(image.id)
+    if side >= min(image.rows, image.cols):
+        return None if regions else (0, 0, side)
+    for _ in range(BACKGROUND_TRIES):
+        box = (int(rng.integers(0, image.cols - side + 1)), int(rng.integers(0, image.rows - side + 1)), side)
+        if not _overlaps(box, regions):
+            return box
+    return None
+
+
+def build_examples(engine: Engine | None = None) -> list[Example]:
+    """Every training example the current labels give, in a stable order (see the module docstring)."""
+    with Session(engine or get_engine()) as session:
+        classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
+        rows = session.exec(
+            select(Annotation, Image, Patient.key)
+            .join(Image, Annotation.image_id == Image.id)
+            .outerjoin(Series, Image.series_id == Series.id).outerjoin(Study, Series.study_id == Study.id)
+            .outerjoin(Patient, Study.patient_id == Patient.id)
+            .where(Annotation.is_current, Image.status == ImageStatus.LABELED)
+            .order_by(Annotation.image_id, Annotation.id)).all()
+        regions: dict[int, list[Region]] = defaultdict(list)
+        for region in session.exec(select(Region).where(
+                Region.annotation_id.in_([annotation.id for annotation, _, _ in rows]))).all():
+            regions[region.annotation_id].append(region)
+    examples: list[Example] = []
+    for annotation, image, key in rows:
+        patient = patient_of(image.id, key)
+        drawn = regions[annotation.id]
+        boxes = [(r.x, r.y, r.w, r.h) for r in drawn]
+        finding_drawn = any(classes.get(r.label_class_id, True) for r in drawn)
+        label = (annotation.image_label or "").lower()
+        if label in POSITIVE_IMAGE_LABELS or (not label and finding_drawn):
+            examples.append(Example(image.id, patient, 1))
+        elif label in NEGATIVE_IMAGE_LABELS:
+            examples.append(Example(image.id, patient, 0))
+        patches = [square_around(r.x, r.y, r.w, r.h, image.rows, image.cols) for r in drawn]
+        examples.extend(Example(image.id, patient, int(classes.get(r.label_class_id, True)), box, "region")
+                        for r, box in zip(drawn, patches))
+        if label in POSITIVE_IMAGE_LABELS and not finding_drawn:
+            continue  # a finding somewhere, not outlined: no patch of this image is known to be normal
+        side = int(np.median([box[2] for box in patches])) if patches else \
+            max(1, int(min(image.rows, image.cols) * MIN_PATCH_FRACTION * 2))
+        background = _background(image, boxes, side)
+        if background is not None:
+            examples.append(Example(image.id, patient, 0, background, "background"))
+    return examples
+
+
+def patch_fraction(examples: list[Example], shapes: dict[int, tuple[int, int]]) -> float:
+    """The typical region patch side as a fraction of its image's short side: the heatmap's window."""
+    fractions = [e.box[2] / min(shapes[e.image_id]) for e in examples if e.source == "region" and e.box]
+    return float(np.median(fractions)) if fractions else 0.25
+
+
+def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Whole patients go to validation (never one patient on both sides) until it holds about
+    ``val_fraction`` of the examples and both classes, leaving both classes to training when the
+    labels allow it. The order of patients is a hash of ``seed`` and their key: reproducible."""
+    by_patient: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        by_patient[example.patient].append(example)
+    classes = {p: {e.label for e in items} for p, items in by_patient.items()}
+    order = sorted(by_patient, key=lambda p: hashlib.sha1(f"{seed}/{p}".encode()).hexdigest())
+    target = val_fraction * len(examples)
+    val: list[str] = []
+    count, seen = 0, set()
+    for patient in order:
+        if count >= target and seen >= {0, 1}:
+            break
+        if len(val) >= len(order) - 1:
+            break
+        if count >= target and not classes[patient] - seen:
+            continue  # enough examples already: only a patient bringing the missing class helps
+        val.append(patient)
+        count += len(by_patient[patient])
+        seen |= classes[patient]
+    for label in (0, 1):  # training must keep every class the labels have
+        train_classes = set().union(*(classes[p] for p in order if p not in val)) if len(val) < len(order) else set()
+        if label not in train_classes:
+            giver = next((p for p in reversed(val) if label in classes[p]), None)
+            if giver is not None and len(val) > 1:
+                val.remove(giver)
+    train = [p for p in order if p not in val]
+    return Split([e for p in train for e in by_patient[p]], [e for p in val for e in by_patient[p]],
+                 frozenset(train), frozenset(val))
+
+
+def read_picture(image_id: int) -> tuple[np.ndarray, float, float]:
+    """The image as shown by default, in grey float32, with its mean and spread."""
+    picture = render_frame(get_image(image_id))
+    grey = picture.astype(np.float32) if picture.ndim == 2 else picture[..., :3].astype(np.float32).mean(axis=2)
+    return grey, float(grey.mean()), float(grey.std()) + 1e-3
+
+
+@lru_cache(maxsize=64)
+def load_picture(image_id: int) -> tuple[np.ndarray, float, float]:
+    """``read_picture`` with the last few kept (scoring reads an image twice: whole, then windows)."""
+    return read_picture(image_id)
+
+
+def to_input(region: np.ndarray, mean: float, std: float, size: int) -> torch.Tensor:
+    """A grey picture (or part) resized to size×size and standardised: a 1×size×size float tensor."""
+    resized = PILImage.fromarray(region).resize((size, size), PILImage.Resampling.BILINEAR)
+    return torch.from_numpy((np.asarray(resized, dtype=np.float32) - mean) / std)[None]
+
+
+class ExampleDataset(Dataset):
+    """``(1×size×size tensor, label)`` per example, from a float16 memory-mapped file on disk.
+
+    ``materialise`` fills the file in one pass that reads each picture once (crops of one image are
+    taken together); training then reads batches from the file, so memory stays bounded by the batch
+    whatever the number of labels.
+    """
+
+    def __init__(self, inputs: np.ndarray, labels: list[int]) -> None:
+        self.inputs, self._labels = inputs, labels
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(np.asarray(self.inputs[index], dtype=np.float32)), self._labels[index]
+
+    @property
+    def labels(self) -> list[int]:
+        return list(self._labels)
+
+
+def materialise(examples: list[Example], size: int, path: Path) -> ExampleDataset:
+    """Write every example's network input to ``path`` (a .npy memory map) and return a dataset over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inputs = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(examples), 1, size, size))
+    by_image: dict[int, list[int]] = defaultdict(list)
+    for index, example in enumerate(examples):
+        by_image[example.image_id].append(index)
+    for image_id, indices in by_image.items():
+        grey, mean, std = read_picture(image_id)
+        for index in indices:
+            box = examples[index].box
+            region = grey if box is None else grey[box[1]:box[1] + box[2], box[0]:box[0] + box[2]]
+            inputs[index] = to_input(region, mean, std, size).numpy()
+    inputs.flush()
+    return ExampleDataset(inputs, [e.label for e in examples])
+
+
+class PoolDataset(Dataset):
+    """Whole unlabeled images as ``(tensor, image id)``, for scoring."""
+
+    def __init__(self, image_ids: list[int], size: int) -> None:
+        self.image_ids, self.size = image_ids, size
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        grey, mean, std = read_picture(self.image_ids[index])
+        return to_input(grey, mean, std, self.size), self.image_ids[index]
+
+
+def windows(image_id: int, fraction: float, size: int, grid: int
+            ) -> tuple[torch.Tensor, tuple[int, int], list[tuple[float, float, float]]]:
+    """Sliding windows of side ``fraction`` × the image's short side on a lattice of at most
+    ``grid``×``grid`` positions (half-overlapping when the image is small), each resized to size×size.
+    Returns the (n, 1, size, size) batch, the lattice's (rows, cols), and each window's
+    ``(x, y, side)`` in image pixels."""
+    grey, mean, std = load_picture(image_id)
+    rows, cols = grey.shape
+    side = max(1, int(round(min(rows, cols) * fraction)))
+    scale = size / side
+    scaled = np.asarray(PILImage.fromarray(grey).resize(
+        (max(size, int(round(cols * scale))), max(size, int(round(rows * scale)))), PILImage.Resampling.BILINEAR),
+        dtype=np.float32)
+    tensor = torch.from_numpy((scaled - mean) / std)
+
+    def starts(length: int) -> np.ndarray:
+        return np.unique(np.linspace(0, length - size, min(grid, max(1, 2 * length // size - 1))).round()).astype(int)
+
+    ys, xs = starts(tensor.shape[0]), starts(tensor.shape[1])
+    patches = torch.stack([tensor[y:y + size, x:x + size] for y in ys for x in xs])[:, None]
+    back = cols / tensor.shape[1], rows / tensor.shape[0]
+    boxes = [(x * back[0], y * back[1], size * back[0]) for y in ys for x in xs]
+    return patches, (len(ys), len(xs)), boxes

@@ -1,0 +1,190 @@
+"""The jobs table: enqueue, claim, heartbeat, finish, cancel, and failing jobs whose worker died.
+
+A worker claims the oldest queued job with one conditional UPDATE (so two workers never run the same
+job), then beats: progress, a message, and ``heartbeat_at``. A running job whose heartbeat is older
+than ``MEDAL_HEARTBEAT_TIMEOUT_S`` is failed by the next worker that looks (``reap_stale``). Cancelling a
+running job marks it cancelled; its worker sees that on its next beat and stops without publishing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from labeling.errors import MedalError
+from storage.db import get_engine, write_session
+from storage.models import AuditEvent, Job, JobStatus, utcnow
+
+KINDS = ("train", "score")
+DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobNotFound(MedalError):
+    """A job id that does not exist."""
+
+
+class JobCancelled(MedalError):
+    """Raised inside a running job when someone cancelled it."""
+
+
+def heartbeat_timeout() -> float:
+    """Seconds without a heartbeat after which a running job counts as dead (``MEDAL_HEARTBEAT_TIMEOUT_S``)."""
+    value = os.environ.get("MEDAL_HEARTBEAT_TIMEOUT_S", "")
+    try:
+        return float(value) if value else DEFAULT_HEARTBEAT_TIMEOUT_S
+    except ValueError as error:
+        raise MedalError(f"MEDAL_HEARTBEAT_TIMEOUT_S={value!r} is not a number of seconds.") from error
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+@dataclass
+class JobView:
+    id: int
+    kind: str
+    status: str
+    progress: float
+    message: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    params: dict[str, Any]
+    result: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "status": self.status, "progress": round(self.progress, 4),
+                "message": self.message, "error": self.error, "created_at": self.created_at.isoformat(),
+                "started_at": self.started_at.isoformat() if self.started_at else None,
+                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+                "result": self.result}
+
+
+def _view(job: Job) -> JobView:
+    return JobView(job.id, job.kind, job.status.value, job.progress, job.message, job.error,
+                   _aware(job.created_at), _aware(job.started_at), _aware(job.finished_at),
+                   {k: v for k, v in job.params.items() if k != "result"}, job.params.get("result"))
+
+
+def enqueue(kind: str, params: dict[str, Any] | None = None, *, actor: str | None = None,
+            engine: Engine | None = None) -> int:
+    if kind not in KINDS:
+        raise ValueError(f"Unknown job kind {kind!r}; one of {', '.join(KINDS)}.")
+    with write_session(engine) as session:
+        job = Job(kind=kind, params=params or {}, message="waiting for a worker")
+        session.add(job)
+        session.flush()
+        session.add(AuditEvent(username=actor, action="job.enqueue", entity="job", entity_id=job.id,
+                               detail={"kind": kind, **(params or {})}))
+        session.commit()
+        return int(job.id)
+
+
+def pending(kind: str, engine: Engine | None = None) -> int | None:
+    """The id of a queued or running job of ``kind``, if there is one (to avoid piling up duplicates)."""
+    with Session(engine or get_engine()) as session:
+        return session.exec(select(Job.id).where(Job.kind == kind, col(Job.status).in_(
+            [JobStatus.QUEUED, JobStatus.RUNNING])).order_by(Job.id)).first()
+
+
+def claim(worker: str, engine: Engine | None = None) -> JobView | None:
+    """Take the oldest queued job for ``worker`` (atomically), or None when there is none."""
+    engine = engine or get_engine()
+    with write_session(engine) as session:
+        job_id = session.exec(select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id)).first()
+        if job_id is None:
+            return None
+        now = utcnow()
+        taken = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED).values(
+            status=JobStatus.RUNNING, worker=worker, started_at=now, heartbeat_at=now, message="starting"))
+        session.commit()
+        if taken.rowcount != 1:
+            return None
+    return get_job(job_id, engine)
+
+
+def beat(job_id: int, progress: float | None = None, message: str | None = None,
+         engine: Engine | None = None) -> None:
+    """Record that the job is alive (and how far it got); JobCancelled when someone cancelled it."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if progress is not None:
+        values["progress"] = max(0.0, min(1.0, float(progress)))
+    if message is not None:
+        values["message"] = message[:1024]
+    with write_session(engine) as session:
+        changed = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+                                  .values(**values)).rowcount
+        session.commit()
+    if changed != 1:
+        raise JobCancelled(f"Job {job_id} was cancelled.")
+
+
+def finish(job_id: int, status: JobStatus, *, message: str | None = None, error: str | None = None,
+           result: dict[str, Any] | None = None, engine: Engine | None = None) -> None:
+    """Close a running job (a job someone cancelled meanwhile stays cancelled)."""
+    with write_session(engine) as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != JobStatus.RUNNING:
+            return
+        job.status, job.finished_at, job.heartbeat_at = status, utcnow(), utcnow()
+        if status is JobStatus.SUCCEEDED:
+            job.progress = 1.0
+        job.message = (message or job.message or "")[:1024]
+        job.error = error[:4096] if error else None
+        if result is not None:
+            job.params = {**job.params, "result": result}
+        session.add(job)
+        session.commit()
+
+
+def cancel(job_id: int, *, actor: str | None = None, engine: Engine | None = None) -> JobView:
+    """Cancel a queued or running job; a finished one is left as it is."""
+    with write_session(engine) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")
+        if job.status not in FINISHED:
+            job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), f"cancelled by {actor or 'a user'}"
+            session.add(job)
+            session.add(AuditEvent(username=actor, action="job.cancel", entity="job", entity_id=job_id))
+            session.commit()
+    return get_job(job_id, engine)
+
+
+def reap_stale(engine: Engine | None = None, timeout_s: float | None = None) -> list[int]:
+    """Fail every running job whose heartbeat is older than the timeout; returns their ids."""
+    timeout_s = heartbeat_timeout() if timeout_s is None else timeout_s
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    with write_session(engine) as session:
+        stale = session.exec(select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)).all()
+        for job in stale:
+            last = _aware(job.heartbeat_at)
+            job.status, job.finished_at = JobStatus.FAILED, utcnow()
+            job.error = (f"The worker {job.worker or ''} stopped sending heartbeats (last at {last:%H:%M:%S} UTC, "
+                         f"more than {timeout_s:g} s ago): it was killed or crashed. The previous model stays "
+                         "active; start the training again.")
+            session.add(job)
+        session.commit()
+        return [int(job.id) for job in stale]
+
+
+def get_job(job_id: int, engine: Engine | None = None) -> JobView:
+    with Session(engine or get_engine()) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")
+        return _view(job)
+
+
+def list_jobs(limit: int = 50, engine: Engine | None = None) -> list[JobView]:
+    with Session(engine or get_engine()) as session:
+        return [_view(job) for job in session.exec(select(Job).order_by(col(Job.id).desc()).limit(limit)).all()]

@@ -1,0 +1,152 @@
+"""Model versions: checkpoints on disk, their rows in ``model_version``, which one is active.
+
+A checkpoint is written to a temporary name and renamed, and its sha256 is kept with the version, so a
+half-written, truncated or swapped file is refused when loaded instead of producing nonsense. Only a
+version whose run finished is activated; activating an older one is the rollback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from labeling.errors import MedalError
+from learner.model import CompactCNN
+from learner.train import DEVICE, TrainConfig, TrainResult
+from storage.db import get_engine, write_session
+from storage.models import AuditEvent, ModelVersion
+from storage.settings import medal_home
+
+
+class CheckpointError(MedalError):
+    """A model version whose checkpoint file is missing, damaged or not a Medal checkpoint."""
+
+
+class VersionNotFound(MedalError):
+    """A model version id that does not exist."""
+
+
+@dataclass
+class LoadedModel:
+    version_id: int
+    model: CompactCNN
+    config: TrainConfig
+    data: dict[str, Any]  # how the training set was built (e.g. the heatmap window's patch_fraction)
+
+
+def models_dir() -> Path:
+    return medal_home() / "models"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job_id: int | None = None,
+             engine: Engine | None = None) -> ModelVersion:
+    """Save the checkpoint and add an inactive version row with its config, metrics and label count."""
+    folder = models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({**result.checkpoint(), "data": data}, buffer)
+    name = hashlib.sha256(buffer.getvalue()).hexdigest()
+    path = folder / f"{name[:16]}.pt"
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(buffer.getvalue())
+    os.replace(temporary, path)
+    version = ModelVersion(job_id=job_id, config={**result.checkpoint()["config"], "sha256": name,
+                                                   "epochs": result.epochs, "data": data},
+                           label_count=label_count, metrics=result.metrics, checkpoint_path=str(path))
+    with write_session(engine) as session:
+        session.add(version)
+        session.commit()
+        session.refresh(version)
+    return version
+
+
+def load(version: ModelVersion) -> LoadedModel:
+    """The version's network, in eval mode on the training device; CheckpointError when unusable."""
+    path = Path(version.checkpoint_path)
+    if not path.is_file():
+        raise CheckpointError(f"Model version {version.id}'s checkpoint {path} is missing; "
+                              "activate another version or train a new one.")
+    expected = version.config.get("sha256")
+    if expected and _sha256(path) != expected:
+        raise CheckpointError(f"Model version {version.id}'s checkpoint {path} is damaged (its checksum "
+                              "changed); activate another version or train a new one.")
+    try:
+        checkpoint = torch.load(path, map_location=DEVICE, weights_only=True)
+        config = TrainConfig(**checkpoint["config"])
+        model = CompactCNN(config.in_channels, 2, config.width, config.dropout)
+        model.load_state_dict(checkpoint["state_dict"])
+    except (OSError, EOFError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
+            zipfile.BadZipFile) as error:
+        raise CheckpointError(f"Model version {version.id}'s checkpoint {path} cannot be read ({error}); "
+                              "activate another version or train a new one.") from error
+    model.to(DEVICE).to(memory_format=torch.channels_last).eval()
+    return LoadedModel(version.id, model, config, dict(checkpoint.get("data", {})))
+
+
+def get_version(version_id: int, engine: Engine | None = None) -> ModelVersion:
+    with Session(engine or get_engine()) as session:
+        version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise VersionNotFound(f"There is no model version {version_id}; `medal models` lists them.")
+    return version
+
+
+def active_version(engine: Engine | None = None) -> ModelVersion | None:
+    with Session(engine or get_engine()) as session:
+        return session.exec(select(ModelVersion).where(ModelVersion.active)).first()
+
+
+def list_versions(engine: Engine | None = None) -> list[ModelVersion]:
+    with Session(engine or get_engine()) as session:
+        return list(session.exec(select(ModelVersion).order_by(ModelVersion.id)).all())
+
+
+def activate(version_id: int, *, actor: str | None = None, engine: Engine | None = None) -> ModelVersion:
+    """Make ``version_id`` the one model in charge (after checking its checkpoint loads); audited."""
+    version = get_version(version_id, engine)
+    load(version)
+    with write_session(engine) as session:
+        session.execute(update(ModelVersion).where(ModelVersion.id != version_id).values(active=False))
+        session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(active=True))
+        session.add(AuditEvent(username=actor, action="model.activate", entity="model_version",
+                               entity_id=version_id, detail={"label_count": version.label_count}))
+        session.commit()
+    return get_version(version_id, engine)
+
+
+def load_active(engine: Engine | None = None) -> LoadedModel | None:
+    """The active model, or None before there is one. A broken active checkpoint is deactivated (the
+    project falls back to no model, and the queue to its last priorities) and reported."""
+    version = active_version(engine)
+    if version is None:
+        return None
+    try:
+        return load(version)
+    except CheckpointError:
+        with write_session(engine) as session:
+            session.execute(update(ModelVersion).where(ModelVersion.id == version.id).values(active=False))
+            session.add(AuditEvent(action="model.deactivate", entity="model_version", entity_id=version.id,
+                                   detail={"reason": "checkpoint unusable"}))
+            session.commit()
+        raise
+
+
+def version_json(version: ModelVersion) -> dict[str, Any]:
+    return {"id": version.id, "created_at": version.created_at.isoformat(), "labels": version.label_count,
+            "metrics": version.metrics, "active": version.active, "job_id": version.job_id,
+            "checkpoint": version.checkpoint_path}

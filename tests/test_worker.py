@@ -1,0 +1,198 @@
+"""Jobs and the worker: life cycle, heartbeat timeout, cancel, kill -9, checkpoints and rollback, and
+the loop end to end (demo labels → train → scores → `medal next` puts the most uncertain first)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import Session, select
+
+from labeling.cli import main
+from labeling.demo import create_demo
+from labeling.queue import next_image
+from learner import jobs, registry
+from learner.settings import set_auto_retrain_every, set_strategy
+from learner.supervisor import worker_running
+from learner.worker import WorkerAlreadyRunning, maybe_auto_retrain, run_job, run_worker, worker_lock
+from storage.models import Image, ImageStatus, JobStatus, Prediction
+
+QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
+
+
+@pytest.fixture
+def labeled_demo(project):
+    create_demo(labeled=40, engine=project)
+    return project
+
+
+def test_job_life_cycle(project) -> None:
+    job_id = jobs.enqueue("train", {"strategy": "random"}, engine=project)
+    assert jobs.get_job(job_id, project).status == "queued"
+    claimed = jobs.claim("w1", project)
+    assert claimed.id == job_id and claimed.status == "running" and claimed.params == {"strategy": "random"}
+    assert jobs.claim("w2", project) is None  # one job, one worker
+    jobs.beat(job_id, 0.4, "epoch 2/5", engine=project)
+    view = jobs.get_job(job_id, project)
+    assert (view.progress, view.message) == (0.4, "epoch 2/5")
+    jobs.finish(job_id, JobStatus.SUCCEEDED, message="done", result={"model_version": 1}, engine=project)
+    view = jobs.get_job(job_id, project)
+    assert (view.status, view.progress, view.result) == ("succeeded", 1.0, {"model_version": 1})
+    assert view.finished_at >= view.started_at >= view.created_at
+    with pytest.raises(ValueError):
+        jobs.enqueue("dance", engine=project)
+
+
+def test_heartbeat_timeout_fails_the_job_with_a_reason(project) -> None:
+    job_id = jobs.enqueue("train", engine=project)
+    jobs.claim("w1", project)
+    assert jobs.reap_stale(project, timeout_s=5) == []  # fresh heartbeat
+    time.sleep(0.3)
+    assert jobs.reap_stale(project, timeout_s=0.2) == [job_id]
+    view = jobs.get_job(job_id, project)
+    assert view.status == "failed" and "stopped sending heartbeats" in view.error
+    with pytest.raises(jobs.JobCancelled):  # the dead worker, were it to wake up, may not carry on
+        jobs.beat(job_id, engine=project)
+
+
+def test_cancel_queued_and_running(project) -> None:
+    queued = jobs.enqueue("score", engine=project)
+    assert jobs.cancel(queued, engine=project).status == "cancelled"
+    assert jobs.claim("w", project) is None
+    running = jobs.enqueue("score", engine=project)
+    jobs.claim("w", project)
+    jobs.cancel(running, actor="sam", engine=project)
+    with pytest.raises(jobs.JobCancelled):
+        jobs.beat(running, 0.5, engine=project)
+    jobs.finish(running, JobStatus.SUCCEEDED, engine=project)
+    assert jobs.get_job(running, project).status == "cancelled"  # a cancelled job stays cancelled
+    with pytest.raises(jobs.JobNotFound):
+        jobs.cancel(999, engine=project)
+
+
+def test_heartbeat_timeout_setting(monkeypatch) -> None:
+    monkeypatch.setenv("MEDAL_HEARTBEAT_TIMEOUT_S", "12")
+    assert jobs.heartbeat_timeout() == 12
+    monkeypatch.delenv("MEDAL_HEARTBEAT_TIMEOUT_S")
+    assert jobs.heartbeat_timeout() <= 60
+
+
+def test_too_few_labels_fails_with_a_reason(project) -> None:
+    create_demo(labeled=8, engine=project)  # 4 cancerous, 4 healthy
+    job_id = jobs.enqueue("train", QUICK, engine=project)
+    run_job(jobs.claim("w", project), project, 1.0)
+    view = jobs.get_job(job_id, project)
+    assert view.status == "failed" and "Label more images" in view.error
+    assert registry.active_version(project) is None
+
+
+def test_one_worker_per_home(project) -> None:
+    with worker_lock():
+        assert worker_running()
+        with pytest.raises(WorkerAlreadyRunning):
+            with worker_lock():
+                pass
+    assert not worker_running()
+
+
+def test_train_scores_and_reranks_the_queue(labeled_demo, capsys) -> None:
+    engine = labeled_demo
+    set_strategy("least_confidence", engine=engine)
+    jobs.enqueue("train", QUICK, engine=engine)
+    assert main(["worker", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["models", "--json"]) == 0
+    (version,) = json.loads(capsys.readouterr().out)
+    assert version["active"] and version["labels"] == 40
+    assert {"auc", "sensitivity", "specificity", "ece", "threshold"} <= set(version["metrics"])
+    assert main(["jobs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(j["kind"], j["status"]) for j in listed] == [("score", "succeeded"), ("train", "succeeded")]
+    assert {"id", "kind", "status", "progress", "message", "error"} <= set(listed[0])
+
+    with Session(engine) as session:
+        unlabeled = session.exec(select(Image.id).where(Image.status == ImageStatus.UNLABELED)).all()
+        predictions = {p.image_id: p for p in session.exec(select(Prediction)).all()}
+    assert set(predictions) == set(unlabeled)  # every unlabeled image scored, and only those
+    assert all(p.heatmap_path and Path(p.heatmap_path).exists() for p in predictions.values())
+    heat = np.load(next(iter(predictions.values())).heatmap_path)
+    assert heat.ndim == 2 and 0 <= heat.min() and heat.max() <= 1
+
+    assert main(["next", "-n", "20", "--json"]) == 0
+    top = [item["image_id"] for item in json.loads(capsys.readouterr().out)]
+    uncertainty = {i: p.uncertainty for i, p in predictions.items()}
+    ranked = sorted(uncertainty, key=lambda i: -uncertainty[i])
+    assert sorted(uncertainty[i] for i in top) == sorted(uncertainty[i] for i in ranked[:20])
+    assert top == sorted(top, key=lambda i: -uncertainty[i])  # most uncertain first
+
+
+def test_rollback_and_broken_checkpoints(labeled_demo, capsys) -> None:
+    engine = labeled_demo
+    for _ in range(2):
+        jobs.enqueue("train", QUICK, engine=engine)
+    run_worker(engine, once=True)
+    first, second = registry.list_versions(engine)
+    assert registry.active_version(engine).id == second.id
+    assert main(["models", "activate", str(first.id)]) == 0
+    assert registry.active_version(engine).id == first.id
+
+    Path(second.checkpoint_path).write_bytes(Path(second.checkpoint_path).read_bytes()[:1000])
+    assert main(["models", "activate", str(second.id)]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert registry.active_version(engine).id == first.id  # refused: nothing changed
+
+    Path(first.checkpoint_path).unlink()
+    with pytest.raises(registry.CheckpointError, match="missing"):
+        registry.load_active(engine)
+    assert registry.active_version(engine) is None  # falls back to no model
+    assert next_image("demo", engine) is not None  # and the queue keeps serving
+
+
+def test_auto_retrain_after_n_new_labels(labeled_demo) -> None:
+    engine = labeled_demo
+    assert maybe_auto_retrain(engine) is None  # off by default
+    set_auto_retrain_every(30, engine=engine)
+    job_id = maybe_auto_retrain(engine)  # 40 labels, no version yet
+    assert job_id is not None and maybe_auto_retrain(engine) is None  # not twice
+
+
+def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
+    engine = labeled_demo
+    jobs.enqueue("train", QUICK, engine=engine)
+    run_worker(engine, once=True)
+    previous = registry.active_version(engine)
+    slow = jobs.enqueue("train", {"config": {"max_epochs": 200, "min_steps": 20000, "size": 32}}, engine=engine)
+    env = {**os.environ, "MEDAL_HEARTBEAT_TIMEOUT_S": "3"}
+    worker = subprocess.Popen([sys.executable, "-m", "labeling.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while "epoch" not in (jobs.get_job(slow, engine).message or ""):
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker never started training"
+            time.sleep(0.2)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    killed_at = time.monotonic()
+    os.environ["MEDAL_HEARTBEAT_TIMEOUT_S"] = "3"
+    try:
+        while jobs.get_job(slow, engine).status == "running":
+            assert time.monotonic() - killed_at < 10, "the dead job was not failed within the timeout"
+            jobs.reap_stale(engine)
+            time.sleep(0.2)
+    finally:
+        del os.environ["MEDAL_HEARTBEAT_TIMEOUT_S"]
+    view = jobs.get_job(slow, engine)
+    assert view.status == "failed" and "heartbeats" in view.error
+    assert registry.active_version(engine).id == previous.id  # the killed run changed nothing
+    assert next_image("demo", engine) is not None
+    jobs.enqueue("train", QUICK, engine=engine)
+    run_worker(engine, once=True)
+    assert registry.active_version(engine).id == previous.id + 1  # the next training succeeds
