@@ -3,8 +3,10 @@
 import streamlit as st
 
 from labeling.pages.parts.session import current_account, sidebar_account
+from labeling.pages.parts.training import start_worker_once
 
 st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")
+start_worker_once()
 
 if current_account() is None:
     pages = [st.Page("labeling/pages/login.py", title="Log in", icon=":material/login:")]

@@ -58,6 +58,11 @@ class Account:
         return self.role in TAXONOMY_ROLES
 
     @property
+    def runs_training(self) -> bool:
+        """Data scientists and admins start training, change the strategy and roll back models."""
+        return self.role in (Role.SCIENTIST, Role.ADMIN)
+
+    @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 

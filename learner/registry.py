@@ -150,3 +150,16 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
     return {"id": version.id, "created_at": version.created_at.isoformat(), "labels": version.label_count,
             "metrics": version.metrics, "active": version.active, "job_id": version.job_id,
             "checkpoint": version.checkpoint_path}
+
+
+def history(engine: Engine | None = None) -> list[dict[str, Any]]:
+    """One flat row per version, oldest first: what the Train page's table and AUC plot show."""
+    rows = []
+    for version in list_versions(engine):
+        metrics = version.metrics or {}
+        rows.append({"version": version.id, "active": version.active,
+                     "created": version.created_at.strftime("%Y-%m-%d %H:%M"), "labels": version.label_count,
+                     **{name: round(float(metrics[name]), 3) if name in metrics else None
+                        for name in ("auc", "sensitivity", "specificity", "ece", "threshold")},
+                     "validation images": int(metrics.get("n", 0))})
+    return rows

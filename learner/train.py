@@ -37,11 +37,11 @@ class TrainConfig:
     dropout: float = 0.3  # in the head; also what BALD samples
     batch_size: int = 32
     max_epochs: int = 200
-    min_steps: int = 200  # small label sets still get enough optimiser steps to converge
+    min_steps: int = 400  # small label sets still get enough optimiser steps to converge
     patience: int = 8  # epochs without a better validation loss before stopping
-    min_val_for_stopping: int = 40  # smaller validation sets are too noisy to stop on: run the whole schedule
+    min_val_for_stopping: int = 200  # smaller validation sets are too noisy to stop on: run the whole schedule
     ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
-    lr: float = 3e-3
+    lr: float = 1e-3  # peak of the one-cycle schedule
     weight_decay: float = 1e-4
     augment: bool = True  # flips, small shifts, contrast jitter
     class_weighting: bool = True  # inverse class frequency in the loss, for rare findings

@@ -17,6 +17,9 @@ from labeling.catalog import get_image, list_images
 from labeling.demo import create_demo
 from labeling.ingest import import_paths
 from labeling.taxonomy import list_classes
+from learner import jobs, registry
+from learner import settings as learning_settings
+from learner.worker import run_worker
 from tests.conftest import pydicom_file
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -192,11 +195,46 @@ def test_settings_taxonomy_and_users(project) -> None:
     assert "carol" in list(admin.dataframe[1].value["name"])
 
 
-def test_train_and_export_pages_say_coming(project) -> None:
+def test_export_page_says_coming(project) -> None:
     at = logged_in()
-    for path, title in (("labeling/pages/train.py", "Train"), ("labeling/pages/export.py", "Export")):
-        at.switch_page(path).run()
-        assert at.title[0].value == title and "Coming" in at.info[0].value
+    at.switch_page("labeling/pages/export.py").run()
+    assert at.title[0].value == "Export" and "Coming" in at.info[0].value
+
+
+def test_train_page_trains_shows_versions_and_rolls_back(project) -> None:
+    create_demo(labeled=40, engine=project)
+    annotator = logged_in()
+    annotator.switch_page("labeling/pages/train.py").run()
+    assert "No model yet" in annotator.info[0].value
+    assert "Train now" not in [b.label for b in annotator.button]  # annotators only watch
+
+    at = logged_in("sam", "scientist")
+    at.switch_page("labeling/pages/train.py").run()
+    strategy_box = next(s for s in at.selectbox if s.label == "Query strategy")
+    assert strategy_box.value == "default" and "bald" in strategy_box.options
+    strategy_box.set_value("least_confidence").run()
+    assert learning_settings.strategy(project) == "least_confidence"
+    button(at, "Train now").click().run()
+    (job,) = jobs.list_jobs(engine=project)
+    assert job.kind == "train" and job.status == "queued"
+    bars = at.get("progress")
+    assert len(bars) == 1 and f"Job {job.id} · train · queued" in bars[0].proto.text
+    assert "No worker is running" in at.warning[0].value  # MEDAL_WORKER=off in tests: nobody would run it
+    for _ in range(2):  # two versions to compare (small, quick ones)
+        jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
+    jobs.cancel(job.id, engine=project)
+    run_worker(project, once=True)
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "Active: version 2"
+    table = at.dataframe[0].value
+    assert list(table["version"]) == [2, 1] and list(table["active"]) == [True, False]
+    assert {"auc", "sensitivity", "specificity", "ece", "labels"} <= set(table.columns)
+    next(s for s in at.selectbox if s.label == "Version").set_value(1).run()
+    button(at, "Activate this version (roll back)").click().run()
+    assert registry.active_version(project).id == 1
+    assert "Version 1 is active" in at.success[-1].value
+    assert jobs.pending("score", project) is not None  # the queue is re-ranked with it
 
 
 def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:

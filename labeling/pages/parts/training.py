@@ -1,0 +1,40 @@
+"""Widgets of the Train page: the live job panel (a fragment that re-reads the job rows) and the worker line."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from learner.jobs import JobView, cancel, list_jobs
+from learner.supervisor import ensure_worker, worker_running
+
+REFRESH_S = 1.5
+ACTIVE = ("queued", "running")
+
+
+def _job_line(job: JobView) -> str:
+    return f"Job {job.id} · {job.kind} · {job.status}"
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_jobs(username: str, may_cancel: bool) -> None:
+    """The running and queued jobs with progress and a Cancel button; the last finished one otherwise."""
+    recent = list_jobs(10)
+    active = [job for job in recent if job.status in ACTIVE]
+    for job in active:
+        st.progress(job.progress, text=f"{_job_line(job)} — {job.message or ''}")
+        if may_cancel and st.button("Cancel", key=f"cancel-{job.id}"):
+            cancel(job.id, actor=username)
+            st.rerun()
+    finished = next((job for job in recent if job.status not in ACTIVE), None)
+    if finished is not None and not active:
+        text = f"{_job_line(finished)}: {finished.error or finished.message or ''}"
+        (st.success if finished.status == "succeeded" else st.warning)(text)
+    if active and not worker_running():
+        st.warning("No worker is running for this project: start one with `medal worker` "
+                   "(the app starts one itself unless MEDAL_WORKER=off).")
+
+
+@st.cache_resource
+def start_worker_once() -> bool:
+    """Once per app process: make sure a worker serves this project (see ``learner.supervisor``)."""
+    return ensure_worker()
