@@ -118,6 +118,13 @@ def prediction_for(image_id: int, engine: Engine | None = None) -> Prediction | 
                             .where(Prediction.image_id == image_id, ModelVersion.active)).first()
 
 
+def active_model_metrics(engine: Engine | None = None) -> dict[str, float]:
+    """The active model version's validation metrics (empty before there is one)."""
+    with Session(engine or get_engine()) as session:
+        metrics = session.exec(select(ModelVersion.metrics).where(ModelVersion.active)).first()
+    return dict(metrics or {})
+
+
 def overlay_heatmap(picture: np.ndarray, heatmap_path: str, alpha: float = 0.45) -> np.ndarray:
     """The picture in grey with the model's heatmap (a .npy of 0..1 values, any size) in red over it."""
     heat = np.load(heatmap_path).astype(np.float32)

@@ -195,7 +195,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from labeling.bench import bench_ingest, bench_next
 
     out = Path(args.out) if args.out else None
-    if args.what == "next":
+    if args.what == "loop":
+        from learner.bench_loop import bench_loop
+
+        result = bench_loop(labels=args.labels, pool=args.pool, out=out)
+    elif args.what == "next":
         result = bench_next(images=args.images, saves=args.saves, out=out)
     else:
         result = bench_ingest(files=args.files, workers=args.workers, out=out)
@@ -280,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.set_defaults(run=cmd_simulate)
 
     command = commands.add_parser("bench", help="benchmarks that print numbers")
-    command.add_argument("what", choices=["ingest", "next"])
+    command.add_argument("what", choices=["ingest", "next", "loop"])
+    command.add_argument("--labels", type=int, default=1000, help="labeled images (`bench loop`)")
+    command.add_argument("--pool", type=int, default=10_000, help="unlabeled images (`bench loop`)")
     command.add_argument("--files", type=int, default=2000)
     command.add_argument("--images", type=int, default=100_000)
     command.add_argument("--saves", type=int, default=300, help="steps timed by `bench next`")

@@ -15,6 +15,7 @@ from storage.models import AuditEvent, LabelClass
 IMAGE_LABELS = ("no finding", "healthy", "cancerous")
 # Keys the Label page uses for its own actions, and the two Streamlit keeps for itself.
 RESERVED_KEYS = frozenset("sbukxpfcr")
+NORMAL_CODE = "17621005"  # SNOMED CT "Normal": classes with it mark healthy tissue, not findings
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -28,6 +29,11 @@ def list_classes(engine: Engine | None = None, *, include_inactive: bool = False
         statement = statement.where(LabelClass.active)
     with Session(engine or get_engine()) as session:
         return list(session.exec(statement).all())
+
+
+def finding_class(engine: Engine | None = None) -> str | None:
+    """The first active class that is a finding (not SNOMED "Normal"): what proposals are tagged with."""
+    return next((c.name for c in list_classes(engine) if c.type_code != NORMAL_CODE), None)
 
 
 def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:

@@ -34,10 +34,10 @@ from sqlmodel import Session, select
 from torch.utils.data import Dataset
 
 from labeling.catalog import get_image, render_frame
+from labeling.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
 from storage.db import get_engine
 from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region, Series, Study
 
-NORMAL_CODE = "17621005"  # SNOMED CT "Normal": regions of such a class are negatives
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
 CONTEXT = 0.25  # context around a region, as a fraction of its size, on each side

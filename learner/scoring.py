@@ -36,7 +36,7 @@ from storage.settings import cache_dir
 
 BALD_SAMPLES = 10
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest
-HEATMAP_GRID = 7  # windows per side at most
+HEATMAP_GRID = 5  # windows per side at most (25 per image)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
 HEATMAP_CHUNK = 32  # images per heatmap transaction
 Progress = Callable[[float, str], None]

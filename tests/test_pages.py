@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from labeling.accounts import add_user
 from labeling.annotations import RegionInput, list_annotations, save_annotation
 from labeling.canvas import display_scale
-from labeling.catalog import get_image, list_images
+from labeling.catalog import get_image, list_images, prediction_for
 from labeling.demo import create_demo
 from labeling.ingest import import_paths
 from labeling.taxonomy import list_classes
@@ -254,3 +255,28 @@ def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:
     centre.set_value(-600).run()
     assert not at.exception and not at.error
 
+
+
+def test_label_shows_the_model_and_accepts_proposals(project) -> None:
+    create_demo(labeled=40, engine=project)
+    jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
+    run_worker(project, once=True)
+    at = logged_in()
+    image = get_image(at.session_state["label_image"], project)
+    prediction = prediction_for(image.id, project)
+    heat = np.zeros((64, 64), np.float16)
+    heat[16:24, 32:40] = 0.95  # a known hot area: columns 128..160, rows 64..96 of a 256² image
+    np.save(prediction.heatmap_path, heat)
+    at.run()
+    assert "probability cancerous" in at.metric[0].label
+    assert any("Proposed: 1 region(s)" in c.value for c in at.caption)
+    button(at, "Accept proposals").click().run()
+    assert not at.exception
+    (key,) = at.session_state["label_initial"]
+    (rect,) = at.session_state["label_initial"][key]["objects"]
+    scale = display_scale(image.rows, image.cols)
+    assert abs(rect["left"] + 1 - 128 * scale) <= 2 and abs(rect["width"] - 32 * scale) <= 3
+    at.session_state["label_open"] = image.id  # reopen: the proposal can be rejected instead
+    at.run()
+    button(at, "Reject proposals").click().run()
+    assert not any("Proposed:" in c.value for c in at.caption)

@@ -49,7 +49,7 @@ view, side = st.columns([3, 1.3])
 with side:
     tool, style = pick_tool_and_class(classes)
     window = window_controls(image)
-    heatmap = model_panel(image.id)
+    heatmap, accepted = model_panel(image)
 key = f"canvas-{visit}-{state['label_rev']}"
 if key not in state.setdefault("label_initial", {}):
     saved = current_annotation(image.id, account.name)
@@ -66,9 +66,9 @@ with view:
     regions = drawing_canvas(picture, image, tool, style, styles, state["label_initial"][key], key)
 with side:
     doomed = region_list(regions, {s.name: s.color for s in styles})
-    if doomed is not None:
+    if doomed is not None or accepted:
         state["label_rev"] += 1
-        kept = regions[:doomed] + regions[doomed + 1:]
+        kept = regions[:doomed] + regions[doomed + 1:] if doomed is not None else regions + accepted
         state["label_initial"] = {f"canvas-{visit}-{state['label_rev']}": drawing_from_regions(
             kept, display_scale(image.rows, image.cols), styles)}
         st.rerun()

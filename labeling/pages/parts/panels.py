@@ -11,6 +11,7 @@ from labeling.annotations import RegionInput
 from labeling.catalog import prediction_for
 from labeling.errors import MedalError
 from labeling.header import header_rows
+from labeling.proposals import proposals_for
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
              ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]
@@ -31,17 +32,28 @@ def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | Non
     return None
 
 
-def model_panel(image_id: int) -> str | None:
-    """The active model's probability; returns the heatmap path when the user wants it overlaid."""
-    prediction = prediction_for(image_id)
+def model_panel(image: Any) -> tuple[str | None, list[RegionInput]]:
+    """The active model's probability and proposals. Returns the heatmap path when the user wants it
+    overlaid, and the proposed regions on the run where the user accepts them."""
+    prediction = prediction_for(image.id)
     if prediction is None:
         st.caption("Model: no prediction yet (train a model on the Train page).")
-        return None
+        return None, []
     st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
               help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
-    if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap"):
-        return prediction.heatmap_path
-    return None
+    heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
+        else None
+    proposals, rejected = proposals_for(image), f"proposals-rejected-{image.id}"
+    if proposals is None or not proposals.regions or st.session_state.get(rejected):
+        return heatmap, []
+    st.caption(f"Proposed: {len(proposals.regions)} region(s) where the heatmap is ≥ {proposals.threshold:.2f}. "
+               "Accept to put them on the image, then edit or delete them like your own.")
+    accept, reject = st.columns(2)
+    if reject.button("Reject proposals", key=f"reject-{image.id}", width="stretch"):
+        st.session_state[rejected] = True
+        st.rerun()
+    return heatmap, proposals.regions if accept.button("Accept proposals", key=f"accept-{image.id}",
+                                                       width="stretch") else []
 
 
 def header_panel(image: Any, account: Account) -> None:

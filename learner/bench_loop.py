@@ -1,0 +1,140 @@
+"""``medal bench loop``: how long retraining and rescoring take, on a generated project.
+
+The project: 256×256 CT images with nodules (bright discs) in about 40% of them, ``labels`` of them
+annotated (a polygon around each nodule, *cancerous* or *healthy* image labels), ``pool`` unlabeled.
+Timed, with the product's own code: training (building the inputs included), ranking the pool and
+publishing the new queue order (``ready_s``, when the clinician's next image is the new model's pick),
+and the heatmaps of the whole pool; plus head-only BALD against full-network MC dropout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from sqlmodel import Session, select
+
+from labeling.annotations import RegionInput, save_annotation
+from labeling.bench import _fresh_project
+from labeling.ingest import import_paths
+from learner import registry, scoring
+from learner.dataset import PoolDataset
+from learner.train import DEVICE
+from learner.worker import PROJECT_CONFIG, finish_heatmaps, train_and_publish
+from storage.db import get_engine
+from storage.models import Image
+
+SIZE = 256
+PATIENTS = 100
+
+
+def write_nodule_files(folder: Path, count: int, seed: int = 0) -> dict[str, list[tuple[float, float, float]]]:
+    """``count`` CT files; returns the nodules (x, y, radius) of each SOPInstanceUID."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    body = ((yy - SIZE / 2) ** 2 / 0.9 + (xx - SIZE / 2) ** 2 < (SIZE * 0.42) ** 2)
+    truth: dict[str, list[tuple[float, float, float]]] = {}
+    for index in range(count):
+        hu = np.where(body, 40.0, -1000.0) + rng.normal(0, 25, (SIZE, SIZE))
+        nodules = []
+        if rng.random() < 0.4:
+            for _ in range(int(rng.integers(1, 3))):
+                radius = float(rng.uniform(6, 14))
+                x, y = (float(v) for v in rng.uniform(70, SIZE - 70, 2))
+                hu[(yy - y) ** 2 + (xx - x) ** 2 < radius ** 2] += 180
+                nodules.append((x, y, radius))
+        uid = generate_uid()
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, uid
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, uid, "CT"
+        patient = index % PATIENTS
+        ds.PatientID, ds.PatientName = f"LOOP{patient:03d}", f"Loop^{patient}"
+        ds.StudyInstanceUID = generate_uid(entropy_srcs=[str(seed), "study", str(patient)])
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(seed), "series", str(patient)])
+        ds.StudyDate, ds.InstanceNumber = "20250101", index
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.Rows = ds.Columns = SIZE
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.WindowCenter, ds.WindowWidth = 40, 400
+        ds.PixelData = np.clip(hu + 1024, 0, 4095).astype(np.uint16).tobytes()
+        ds.save_as(folder / f"{index:06d}.dcm", enforce_file_format=True)
+        truth[uid] = nodules
+    return truth
+
+
+def _label(count: int, truth: dict[str, list[tuple[float, float, float]]]) -> None:
+    with Session(get_engine()) as session:
+        images = session.exec(select(Image).order_by(Image.id).limit(count)).all()
+    for image in images:
+        nodules = truth[image.sop_instance_uid]
+        regions = [RegionInput("Cancerous", "polygon", [[x + (r + 2) * np.cos(a), y + (r + 2) * np.sin(a)]
+                                                         for a in np.linspace(0, 2 * np.pi, 12, endpoint=False)])
+                   for x, y, r in nodules]
+        save_annotation(image.id, "bench-oracle", regions, image_label="cancerous" if nodules else "healthy")
+
+
+@torch.no_grad()
+def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], samples: int = scoring.BALD_SAMPLES) -> float:
+    """Head-only MC dropout (features once, head T times) against the whole network T times."""
+    images = torch.cat([batch for batch, _ in torch.utils.data.DataLoader(
+        PoolDataset(image_ids, loaded.config.size), batch_size=256)]).to(DEVICE)
+    images = images.contiguous(memory_format=torch.channels_last)
+    model = loaded.model
+    start = time.perf_counter()
+    model.head_samples(model.features(images), samples)
+    head_only = time.perf_counter() - start
+    model.train()  # dropout on everywhere; batch norm would move, so keep it in eval
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eval()
+    start = time.perf_counter()
+    torch.stack([torch.softmax(model(images), 1) for _ in range(samples)])
+    full = time.perf_counter() - start
+    model.eval()
+    return full / head_only
+
+
+def bench_loop(labels: int = 1000, pool: int = 10_000, out: Path | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="medal-bench-loop-") as scratch, _fresh_project():
+        engine = get_engine()
+        started = time.perf_counter()
+        truth = write_nodule_files(Path(scratch), labels + pool)
+        import_paths([Path(scratch)], engine=engine)
+        _label(labels, truth)
+        setup_s = time.perf_counter() - started
+        steps: list[tuple[float, str]] = []
+        started = time.perf_counter()
+        result = train_and_publish(engine, lambda fraction, message: steps.append((fraction, message)),
+                                   strategy_name="default", config=PROJECT_CONFIG)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        rest = finish_heatmaps(engine, lambda fraction, message: None, result["model_version"])
+        heatmaps_s = time.perf_counter() - started
+        loaded = registry.load_active(engine)
+        speedup = bald_speedup(loaded, scoring.unlabeled_ids(engine)[:2000])
+    train_s = result["train_s"]
+    score_s = first_s - train_s + heatmaps_s
+    report = {
+        "train_s": round(train_s, 2), "score_s": round(score_s, 2), "total_s": round(train_s + score_s, 2),
+        "ready_s": round(train_s + result["ready_s"], 2), "device": str(DEVICE),
+        "bald_speedup": round(speedup, 1), "labels": labels, "pool": pool, "image_size": f"{SIZE}x{SIZE}",
+        "strategy": result["strategy"], "epochs": result["epochs"], "heatmaps": rest["heatmaps"] + scoring.PICK_BATCH * 2,
+        "validation_auc": round(result["metrics"].get("auc", float("nan")), 4), "setup_s": round(setup_s, 1),
+        "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+    }
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2))
+    return report
