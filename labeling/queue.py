@@ -22,11 +22,18 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+import numpy as np
+from PIL import Image as PILImage
+
 from labeling.errors import ImageNotFound, MedalError
+from labeling.frames import FrameCache
 from storage.db import get_engine, write_session
+from storage.settings import cache_dir
 from storage.models import AuditEvent, Image, ImageStatus, ModelVersion, Patient, Series, Study, User, utcnow
 
 DEFAULT_LEASE_MINUTES = 15
+COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
+COLD_START_SAMPLE = 500  # clustered among this many images of the patient round-robin (cheap at any scale)
 SKIP_REASONS = ("poor image quality", "not sure", "wrong body part or view", "artefact", "other")
 
 
@@ -181,13 +188,15 @@ def spread_priorities(engine: Engine | None = None) -> int:
     with Session(engine) as session:
         rows = session.exec(
             select(Image.id, Image.path, Patient.key, Study.study_date, Study.id, Image.series_id,
-                   Image.instance_number, Image.frame)
+                   Image.instance_number, Image.frame, Image.cache_key)
             .outerjoin(Series, Image.series_id == Series.id).outerjoin(Study, Series.study_id == Study.id)
             .outerjoin(Patient, Study.patient_id == Patient.id)
             .where(Image.status == ImageStatus.UNLABELED)).all()
     studies: dict[str, dict[object, list[tuple]]] = defaultdict(lambda: defaultdict(list))
-    for image_id, path, patient_key, study_date, study_id, series_id, number, frame in rows:
+    cache_keys, groups = {}, {}
+    for image_id, path, patient_key, study_date, study_id, series_id, number, frame, cache_key in rows:
         group = patient_key or f"folder:{PurePath(path.split('!')[0]).parent}"
+        cache_keys[image_id], groups[image_id] = cache_key, group
         studies[group][(study_date or datetime.min.date(), study_id)].append(
             (series_id or 0, number or 0, frame, image_id))
     per_patient: dict[str, list[int]] = {}
@@ -195,7 +204,7 @@ def spread_priorities(engine: Engine | None = None) -> int:
         ordered = [_middle_out([item[-1] for item in sorted(images)])
                    for _, images in sorted(by_study.items(), key=str)]
         per_patient[group] = _round_robin(ordered)
-    order = _round_robin([per_patient[group] for group in sorted(per_patient)])
+    order = feature_spread(_round_robin([per_patient[group] for group in sorted(per_patient)]), cache_keys, groups)
     with write_session(engine) as session:
         for start in range(0, len(order), 2000):
             chunk = order[start:start + 2000]
@@ -203,6 +212,33 @@ def spread_priorities(engine: Engine | None = None) -> int:
                                             for i, image_id in enumerate(chunk)])
         session.commit()
     return len(order)
+
+
+def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, str]) -> list[int]:
+    """Put first the image nearest each centre of ``COLD_START_PICKS`` k-means clusters of simple image
+    features (thumbnail + histogram of the default rendering), found in a patient-balanced sample; they
+    stay in patient round-robin among themselves. Without rendered previews, ``order`` is kept."""
+    from learner.strategies import cold_start, simple_features
+
+    sample, cache = order[:COLD_START_SAMPLE], FrameCache(cache_dir())
+    if len(sample) <= 2:
+        return order
+    pictures = []
+    for image_id in sample:
+        path = cache.preview_path(cache_keys[image_id])
+        if not path.exists():
+            return order
+        with PILImage.open(path) as picture:
+            pictures.append(np.asarray(picture.convert("L").resize((32, 32)), dtype=np.float32))
+    x = np.stack(pictures)[:, None]
+    x = (x - x.mean(axis=(2, 3), keepdims=True)) / (x.std(axis=(2, 3), keepdims=True) + 1e-6)
+    picks = [sample[i] for i in cold_start(simple_features(x), min(COLD_START_PICKS, len(sample) - 1))]
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for image_id in sorted(picks, key=order.index):  # within a patient, the studies' round-robin order
+        by_group[groups[image_id]].append(image_id)
+    head = _round_robin([by_group[group] for group in sorted(by_group)])
+    chosen = set(head)
+    return head + [image_id for image_id in order if image_id not in chosen]
 
 
 def _round_robin(lists: list[list[int]]) -> list[int]:

@@ -17,7 +17,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import Dataset
 
-from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve
+from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features
 from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
 
 BALD_SAMPLES = 10
@@ -120,17 +120,6 @@ def pool_classifier(model: Any, pool: Dataset, labeled: Dataset, seed: int, stra
         samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
     training = embed(model, labeled) if strategy == "diverse" else None
     return PoolClassifier(probabilities, embeddings, training, samples, seed)
-
-
-def simple_features(x: np.ndarray) -> np.ndarray:
-    """8×8 average-pooled thumbnails plus a 16-bin histogram of standardised images: what cold start
-    spreads over."""
-    grey = x.mean(axis=1)
-    n, h, w = grey.shape
-    cropped = grey[:, : h - h % 8, : w - w % 8]
-    thumbs = cropped.reshape(n, 8, cropped.shape[1] // 8, 8, cropped.shape[2] // 8).mean(axis=(2, 4))
-    hist = np.stack([np.histogram(row, bins=16, range=(-3, 3))[0] for row in grey.reshape(n, -1)]) / (h * w)
-    return np.concatenate([thumbs.reshape(n, -1), hist * 8], axis=1)
 
 
 def simulate(data: SimulationData, strategies: list[str], seeds: int, initial: int, step: int, budget: int,

@@ -134,3 +134,14 @@ def cold_start(features: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
         taken[pick] = True
         chosen.append(pick)
     return np.asarray(chosen)
+
+
+def simple_features(x: np.ndarray) -> np.ndarray:
+    """8×8 average-pooled thumbnails plus a 16-bin histogram of standardised images: what cold start
+    spreads over."""
+    grey = x.mean(axis=1)
+    n, h, w = grey.shape
+    cropped = grey[:, : h - h % 8, : w - w % 8]
+    thumbs = cropped.reshape(n, 8, cropped.shape[1] // 8, 8, cropped.shape[2] // 8).mean(axis=(2, 4))
+    hist = np.stack([np.histogram(row, bins=16, range=(-3, 3))[0] for row in grey.reshape(n, -1)]) / (h * w)
+    return np.concatenate([thumbs.reshape(n, -1), hist * 8], axis=1)

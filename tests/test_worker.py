@@ -196,3 +196,26 @@ def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
     jobs.enqueue("train", QUICK, engine=engine)
     run_worker(engine, once=True)
     assert registry.active_version(engine).id == previous.id + 1  # the next training succeeds
+
+
+def test_the_app_starts_one_worker_that_runs_jobs(labeled_demo, monkeypatch) -> None:
+    from learner.supervisor import ensure_worker
+    from storage.settings import medal_home
+
+    monkeypatch.setenv("MEDAL_WORKER", "auto")
+    assert ensure_worker()
+    deadline = time.monotonic() + 60
+    while not worker_running():
+        assert time.monotonic() < deadline, "the started worker never took its lock"
+        time.sleep(0.2)
+    pid = int((medal_home() / "worker.lock").read_text().split()[0])
+    try:
+        assert not ensure_worker()  # a second app process does not start a second worker
+        job_id = jobs.enqueue("train", QUICK, engine=labeled_demo)
+        while jobs.get_job(job_id, labeled_demo).status in ("queued", "running"):
+            assert time.monotonic() < deadline + 120, "the app's worker did not run the job"
+            time.sleep(0.3)
+        assert jobs.get_job(job_id, labeled_demo).status == "succeeded"
+        assert registry.active_version(labeled_demo) is not None
+    finally:
+        os.kill(pid, signal.SIGKILL)
