@@ -55,3 +55,14 @@ def test_cold_start_covers_every_cluster() -> None:
     features = np.concatenate([c + rng.normal(0, 1, (50, 2)) for c in centres])
     picks = cold_start(features, 4, seed=0)
     assert sorted({int(p) // 50 for p in picks}) == [0, 1, 2, 3]
+
+
+def test_pointwise_strategies_agree_for_two_classes() -> None:
+    """With two classes, least confidence, margin and entropy are all monotone in |p − 0.5|: the same
+    picks (why the simulation table shows one of them)."""
+    p = np.random.default_rng(3).random(200)
+    classifier = PoolClassifier(np.stack([1 - p, p], axis=1))
+    pool = np.zeros((200, 4))
+    picks = [list(STRATEGIES[name](classifier, pool, 15)) for name in ("least_confidence", "margin", "entropy")]
+    assert picks[0] == picks[1] == picks[2]
+    assert set(picks[0]) == set(np.argsort(np.abs(p - 0.5))[:15])
