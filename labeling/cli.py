@@ -169,9 +169,12 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from learner.simulate import load_npz, plot, simulate, summarise
+    from learner.simulate import load_data, plot, simulate, summarise
 
-    data = load_npz(Path(args.data))
+    try:
+        data = load_data(Path(args.data))
+    except (OSError, ValueError) as error:
+        raise MedalError(f"Cannot use --data {args.data}: {error}") from error
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     log = None if args.json else (lambda s, k, n, auc: print(f"{s:17} seed {k}  {n:5} labels  AUC {auc:.4f}",
                                                              flush=True))
@@ -273,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.set_defaults(run=cmd_next)
 
     command = commands.add_parser("simulate", help="active-learning simulation against known labels")
-    command.add_argument("--data", required=True, help="a MedMNIST-style .npz")
+    command.add_argument("--data", required=True,
+                         help="a MedMNIST-style .npz, a folder with one sub-folder per class, or a Medal project "
+                              "home with true labels (medal demo)")
     command.add_argument("--strategies", default="random,default")
     command.add_argument("--initial", type=int, default=20)
     command.add_argument("--step", type=int, default=20)

@@ -7,6 +7,9 @@ records the test AUC, until the budget is spent.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +17,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image as PILImage
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import Dataset
 
 from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features
 from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
+from storage.db import dispose_engines
 
 BALD_SAMPLES = 10
 
@@ -61,6 +66,69 @@ def load_npz(path: Path) -> SimulationData:
             raise ValueError(f"{path} lacks {', '.join(sorted(missing))}; it is not a MedMNIST-style file.")
         return SimulationData(standardise(data["train_images"]), (data["train_labels"].ravel() > 0).astype(int),
                               standardise(data["test_images"]), (data["test_labels"].ravel() > 0).astype(int))
+
+
+POSITIVE_NAMES = {"cancerous", "positive", "abnormal", "malignant", "finding", "pneumonia", "tumor", "tumour", "1"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+SIDE = 32
+
+
+def _grey(path: Path) -> np.ndarray:
+    with PILImage.open(path) as picture:
+        return np.asarray(picture.convert("L").resize((SIDE, SIDE), PILImage.Resampling.BILINEAR))
+
+
+def _split(x: np.ndarray, y: np.ndarray, groups: list[str], test_fraction: float = 0.2) -> SimulationData:
+    """Train/test by group (patient), a fixed hash deciding, so a patient is never on both sides."""
+    test = np.array([int(hashlib.sha1(g.encode()).hexdigest(), 16) % 1000 < test_fraction * 1000 for g in groups])
+    if test.all() or not test.any() or len(set(y[test])) < 2 or len(set(y[~test])) < 2:
+        raise ValueError("The data cannot be split into train and test with both classes on each side; "
+                         "it needs more images of each class (and of more patients).")
+    x = standardise(x)
+    return SimulationData(x[~test], y[~test], x[test], y[test])
+
+
+def load_folder(path: Path) -> SimulationData:
+    """A folder with one sub-folder per class (two classes; the positive one is named like cancerous,
+    positive, abnormal, malignant, pneumonia or 1, else it is the second alphabetically)."""
+    classes = sorted(p for p in path.iterdir() if p.is_dir())
+    if len(classes) != 2:
+        raise ValueError(f"{path} needs exactly two class sub-folders; it has {len(classes)}.")
+    positive = next((c for c in classes if c.name.lower() in POSITIVE_NAMES), classes[1])
+    files = [(f, int(c == positive)) for c in classes for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+    x = np.stack([_grey(f) for f, _ in files])
+    return _split(x, np.array([label for _, label in files]), [f.name for f, _ in files])
+
+
+def load_project(home: Path) -> SimulationData:
+    """A Medal project with true labels (``medal demo``'s ``demo/truth.json``): each image's default
+    rendering and its true image label, split by patient."""
+    truth = json.loads((home / "demo" / "truth.json").read_text())
+    previous = os.environ.get("MEDAL_HOME")
+    os.environ["MEDAL_HOME"] = str(home)
+    dispose_engines()
+    try:
+        from labeling.catalog import list_images, render_image
+
+        images = [s for s in list_images() if s.sop_instance_uid in truth]
+        x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id)).convert("L").resize((SIDE, SIDE)))
+                      for s in images])
+    finally:
+        dispose_engines()
+        os.environ.pop("MEDAL_HOME") if previous is None else os.environ.__setitem__("MEDAL_HOME", previous)
+    labels = np.array([int(truth[s.sop_instance_uid]["image_label"] == "cancerous") for s in images])
+    return _split(x, labels, [s.patient_key or str(s.id) for s in images])
+
+
+def load_data(path: Path) -> SimulationData:
+    """``--data``: a MedMNIST-style .npz, a folder of class sub-folders, or a Medal project home with truth."""
+    if path.is_file() and path.suffix == ".npz":
+        return load_npz(path)
+    if (path / "demo" / "truth.json").is_file():
+        return load_project(path)
+    if path.is_dir():
+        return load_folder(path)
+    raise ValueError(f"{path} is neither a .npz file, a folder of class sub-folders, nor a Medal project.")
 
 
 def _holdout(labeled: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from labeling.cli import main
 
@@ -42,3 +43,32 @@ def test_simulate_json_and_text(tmp_path: Path, capsys) -> None:
     assert main([*args, "--plot", str(tmp_path / "curves.png")]) == 0
     out = capsys.readouterr().out
     assert "labels to reach random's" in out and (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_simulate_on_a_folder_of_class_folders(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    for name, positive in (("healthy", False), ("cancerous", True)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for index in range(40):
+            image = rng.normal(100, 20, (24, 24))
+            if positive:
+                y, x = rng.integers(4, 20, 2)
+                image[y - 3:y + 3, x - 3:x + 3] += 100
+            Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(tmp_path / "data" / name / f"{index}.png")
+    assert main(["simulate", "--data", str(tmp_path / "data"), "--strategies", "random", "--initial", "10",
+                 "--step", "10", "--budget", "20", "--seeds", "1", "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert [n for n, _ in result["curve"]] == [10, 20] and result["curve"][-1][1] > 0.7
+
+
+def test_simulate_on_a_medal_demo_project(project, capsys) -> None:
+    from labeling.demo import create_demo
+    from storage.settings import medal_home
+
+    create_demo(engine=project)
+    assert main(["simulate", "--data", str(medal_home()), "--strategies", "default", "--initial", "20",
+                 "--step", "20", "--budget", "40", "--seeds", "1", "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert [n for n, _ in result["curve"]] == [20, 40]
+    assert main(["simulate", "--data", str(medal_home() / "nothing-here"), "--strategies", "random"]) == 2
+    assert "Cannot use --data" in capsys.readouterr().err
