@@ -23,7 +23,7 @@ from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.metrics import pairwise_distances
 
-DEFAULT = "diverse"
+DEFAULT = "entropy"  # chosen by `medal simulate` on PneumoniaMNIST (5 seeds): 73% of the labels random needs
 
 
 @dataclass
