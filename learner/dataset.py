@@ -137,7 +137,8 @@ def build_examples(engine: Engine | None = None) -> list[Example]:
 
 def patch_fraction(examples: list[Example], shapes: dict[int, tuple[int, int]]) -> float:
     """The typical region patch side as a fraction of its image's short side: the heatmap's window."""
-    fractions = [e.box[2] / min(shapes[e.image_id]) for e in examples if e.source == "region" and e.box]
+    fractions = [e.box[2] / min(shapes[e.image_id]) for e in examples
+                 if e.source == "region" and e.box and e.image_id in shapes]
     return float(np.median(fractions)) if fractions else 0.25
 
 
