@@ -27,7 +27,7 @@ from labeling.catalog import get_image, render_frame
 from labeling.ingest import import_paths
 from labeling.queue import next_image
 from storage.models import Image
-from storage.db import dispose_engines, get_engine
+from storage.db import get_engine, using_home
 
 BENCH_SIZE = 256
 PATIENTS = 50
@@ -62,23 +62,14 @@ def write_bench_files(folder: Path, count: int, seed: int = 0) -> None:
 
 
 @contextmanager
-def _fresh_project() -> Iterator[Path]:
-    previous = os.environ.get("MEDAL_HOME")
-    with tempfile.TemporaryDirectory(prefix="medal-bench-") as home:
-        os.environ["MEDAL_HOME"] = home
-        dispose_engines()
-        try:
-            yield Path(home)
-        finally:
-            dispose_engines()
-            if previous is None:
-                os.environ.pop("MEDAL_HOME", None)
-            else:
-                os.environ["MEDAL_HOME"] = previous
+def fresh_project() -> Iterator[Path]:
+    """A new, empty project in a temporary home, used for the duration of the block."""
+    with tempfile.TemporaryDirectory(prefix="medal-bench-") as home, using_home(home) as path:
+        yield path
 
 
 def _timed_import(folder: Path, previews: bool, workers: int | None) -> tuple[float, int]:
-    with _fresh_project():
+    with fresh_project():
         engine = get_engine()
         start = time.perf_counter()
         report = import_paths([folder], engine=engine, previews=previews, workers=workers)
@@ -139,7 +130,7 @@ def _fill_queue(engine: Engine, total: int, seed: int = 0) -> None:
 def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None) -> dict[str, Any]:
     """Server-side time of one Label-page step: save an annotation with a region, lease the next
     image and load its picture ready to show, over ``saves`` steps on ``images`` images."""
-    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, _fresh_project():
+    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, fresh_project():
         folder = Path(scratch)
         write_bench_files(folder, 200)
         engine = get_engine()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from sqlalchemy import and_, or_, update
@@ -29,7 +29,8 @@ from labeling.errors import ImageNotFound, MedalError
 from labeling.frames import FrameCache
 from storage.db import get_engine, write_session
 from storage.settings import cache_dir
-from storage.models import AuditEvent, Image, ImageStatus, ModelVersion, Patient, Series, Study, User, utcnow
+from storage.models import (AuditEvent, Image, ImageStatus, ModelVersion, Patient, Series, Study, User, as_utc,
+                            utcnow)
 
 DEFAULT_LEASE_MINUTES = 15
 COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
@@ -119,7 +120,7 @@ def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHo
     with Session(engine or get_engine()) as session:
         held = session.exec(select(Image.lease_until).join(User, Image.leased_by == User.id)
                             .where(Image.id == image_id, User.name == username)).first()
-    if held is not None and _aware(held) - now > timedelta(minutes=lease_minutes() / 2):
+    if held is not None and as_utc(held) - now > timedelta(minutes=lease_minutes() / 2):
         return None
     with write_session(engine) as session:
         user_id = _user_id(session, username)
@@ -127,9 +128,9 @@ def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHo
         if image is None:
             raise ImageNotFound(f"There is no image {image_id} in this project.")
         until = image.lease_until
-        if image.leased_by not in (None, user_id) and until is not None and _aware(until) > now:
+        if image.leased_by not in (None, user_id) and until is not None and as_utc(until) > now:
             holder = session.get(User, image.leased_by)
-            return LeaseHolder(holder.name if holder else "someone", _aware(until))
+            return LeaseHolder(holder.name if holder else "someone", as_utc(until))
         image.leased_by, image.lease_until = user_id, now + timedelta(minutes=lease_minutes())
         session.add(image)
         _release(session, user_id, keep=image_id)
@@ -265,6 +266,3 @@ def _middle_out(items: list[int]) -> list[int]:
         queue.extend([(low, middle - 1), (middle + 1, high)])
     return order
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -23,7 +23,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from sqlmodel import Session, select
 
 from labeling.annotations import RegionInput, save_annotation
-from labeling.bench import _fresh_project
+from labeling.bench import fresh_project
 from labeling.ingest import import_paths
 from learner import registry, scoring
 from learner.dataset import PoolDataset
@@ -107,7 +107,7 @@ def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], samples: in
 
 
 def bench_loop(labels: int = 1000, pool: int = 10_000, out: Path | None = None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="medal-bench-loop-") as scratch, _fresh_project():
+    with tempfile.TemporaryDirectory(prefix="medal-bench-loop-") as scratch, fresh_project():
         engine = get_engine()
         started = time.perf_counter()
         truth = write_nodule_files(Path(scratch), labels + pool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from labeling.errors import MedalError
 from storage.db import get_engine, write_session
-from storage.models import AuditEvent, Job, JobStatus, utcnow
+from storage.models import AuditEvent, Job, JobStatus, as_utc, utcnow
 
 KINDS = ("train", "score")
 DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
@@ -41,10 +41,6 @@ def heartbeat_timeout() -> float:
         return float(value) if value else DEFAULT_HEARTBEAT_TIMEOUT_S
     except ValueError as error:
         raise MedalError(f"MEDAL_HEARTBEAT_TIMEOUT_S={value!r} is not a number of seconds.") from error
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass
@@ -71,7 +67,7 @@ class JobView:
 
 def _view(job: Job) -> JobView:
     return JobView(job.id, job.kind, job.status.value, job.progress, job.message, job.error,
-                   _aware(job.created_at), _aware(job.started_at), _aware(job.finished_at),
+                   as_utc(job.created_at), as_utc(job.started_at), as_utc(job.finished_at),
                    {k: v for k, v in job.params.items() if k != "result"}, job.params.get("result"))
 
 
@@ -167,7 +163,7 @@ def reap_stale(engine: Engine | None = None, timeout_s: float | None = None) -> 
     with write_session(engine) as session:
         stale = session.exec(select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)).all()
         for job in stale:
-            last = _aware(job.heartbeat_at)
+            last = as_utc(job.heartbeat_at)
             job.status, job.finished_at = JobStatus.FAILED, utcnow()
             job.error = (f"The worker {job.worker or ''} stopped sending heartbeats (last at {last:%H:%M:%S} UTC, "
                          f"more than {timeout_s:g} s ago): it was killed or crashed. The previous model stays "

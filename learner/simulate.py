@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch.utils.data import Dataset
 
 from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features
 from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
-from storage.db import dispose_engines
+from storage.db import using_home
 
 BALD_SAMPLES = 10
 
@@ -104,18 +103,12 @@ def load_project(home: Path) -> SimulationData:
     """A Medal project with true labels (``medal demo``'s ``demo/truth.json``): each image's default
     rendering and its true image label, split by patient."""
     truth = json.loads((home / "demo" / "truth.json").read_text())
-    previous = os.environ.get("MEDAL_HOME")
-    os.environ["MEDAL_HOME"] = str(home)
-    dispose_engines()
-    try:
+    with using_home(home):
         from labeling.catalog import list_images, render_image
 
         images = [s for s in list_images() if s.sop_instance_uid in truth]
         x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id)).convert("L").resize((SIDE, SIDE)))
                       for s in images])
-    finally:
-        dispose_engines()
-        os.environ.pop("MEDAL_HOME") if previous is None else os.environ.__setitem__("MEDAL_HOME", previous)
     labels = np.array([int(truth[s.sop_instance_uid]["image_label"] == "cancerous") for s in images])
     return _split(x, labels, [s.patient_key or str(s.id) for s in images])
 

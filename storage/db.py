@@ -7,9 +7,11 @@ alternative for a team.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -95,3 +97,20 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         if engine.dialect.name == "sqlite":
             session.execute(text("BEGIN IMMEDIATE"))
         yield session
+
+
+@contextmanager
+def using_home(home: Path | str) -> Iterator[Path]:
+    """Work on the project at ``home`` for a while (benchmarks, the simulation of a project), then
+    put ``MEDAL_HOME`` and the engines back as they were."""
+    previous = os.environ.get("MEDAL_HOME")
+    os.environ["MEDAL_HOME"] = str(home)
+    dispose_engines()
+    try:
+        yield Path(home)
+    finally:
+        dispose_engines()
+        if previous is None:
+            os.environ.pop("MEDAL_HOME", None)
+        else:
+            os.environ["MEDAL_HOME"] = previous

@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A timestamp read back from the database as timezone-aware UTC (SQLite returns it naive)."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
 def _ts(index: bool = False) -> Any:
     """A timezone-aware timestamp column that defaults to now."""
     return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=index)
