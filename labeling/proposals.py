@@ -11,9 +11,9 @@ from scipy import ndimage
 from sqlalchemy.engine import Engine
 
 from labeling.annotations import RegionInput
-from labeling.catalog import active_model_metrics, prediction_for
+from labeling.catalog import active_model_metrics
 from labeling.taxonomy import finding_class
-from storage.models import Image
+from storage.models import Image, LabelClass, Prediction
 
 MIN_THRESHOLD = 0.5
 
@@ -36,11 +36,11 @@ def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, la
     return regions
 
 
-def proposals_for(image: Image, engine: Engine | None = None) -> Proposals | None:
-    """The active model's proposals for ``image``; None without a heatmap or a finding class."""
-    prediction = prediction_for(image.id, engine)
-    label = finding_class(engine)
-    if prediction is None or not prediction.heatmap_path or label is None:
+def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass],
+                  engine: Engine | None = None) -> Proposals | None:
+    """Proposals from the active model's ``prediction`` for ``image``; None without a heatmap or a finding class."""
+    label = finding_class(classes)
+    if not prediction.heatmap_path or label is None:
         return None
     threshold = max(MIN_THRESHOLD, float(active_model_metrics(engine).get("threshold", MIN_THRESHOLD)))
     heat = np.load(prediction.heatmap_path).astype(np.float32)

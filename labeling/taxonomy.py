@@ -31,9 +31,9 @@ def list_classes(engine: Engine | None = None, *, include_inactive: bool = False
         return list(session.exec(statement).all())
 
 
-def finding_class(engine: Engine | None = None) -> str | None:
-    """The first active class that is a finding (not SNOMED "Normal"): what proposals are tagged with."""
-    return next((c.name for c in list_classes(engine) if c.type_code != NORMAL_CODE), None)
+def finding_class(classes: list[LabelClass]) -> str | None:
+    """The first of ``classes`` that is a finding (not SNOMED "Normal"): what proposals are tagged with."""
+    return next((c.name for c in classes if c.type_code != NORMAL_CODE), None)
 
 
 def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:

@@ -30,7 +30,7 @@ from learner.dataset import PoolDataset
 from learner.train import DEVICE
 from learner.worker import PROJECT_CONFIG, finish_heatmaps, train_and_publish
 from storage.db import get_engine
-from storage.models import Image
+from storage.models import Image, ImageStatus
 
 SIZE = 256
 PATIENTS = 100
@@ -123,14 +123,14 @@ def bench_loop(labels: int = 1000, pool: int = 10_000, out: Path | None = None) 
         rest = finish_heatmaps(engine, lambda fraction, message: None, result["model_version"])
         heatmaps_s = time.perf_counter() - started
         loaded = registry.load_active(engine)
-        speedup = bald_speedup(loaded, scoring.unlabeled_ids(engine)[:2000])
+        speedup = bald_speedup(loaded, scoring.image_ids(ImageStatus.UNLABELED, engine)[:2000])
     train_s = result["train_s"]
     score_s = first_s - train_s + heatmaps_s
     report = {
         "train_s": round(train_s, 2), "score_s": round(score_s, 2), "total_s": round(train_s + score_s, 2),
         "ready_s": round(train_s + result["ready_s"], 2), "device": str(DEVICE),
         "bald_speedup": round(speedup, 1), "labels": labels, "pool": pool, "image_size": f"{SIZE}x{SIZE}",
-        "strategy": result["strategy"], "epochs": result["epochs"], "heatmaps": rest["heatmaps"] + scoring.PICK_BATCH * 2,
+        "strategy": result["strategy"], "epochs": result["epochs"], "heatmaps": result["heatmaps"] + rest["heatmaps"],
         "validation_auc": round(result["metrics"].get("auc", float("nan")), 4), "setup_s": round(setup_s, 1),
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
     }

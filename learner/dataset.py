@@ -203,17 +203,13 @@ class ExampleDataset(Dataset):
     """
 
     def __init__(self, inputs: np.ndarray, labels: list[int]) -> None:
-        self.inputs, self._labels = inputs, labels
+        self.inputs, self.labels = inputs, labels
 
     def __len__(self) -> int:
-        return len(self._labels)
+        return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(np.asarray(self.inputs[index], dtype=np.float32)), self._labels[index]
-
-    @property
-    def labels(self) -> list[int]:
-        return list(self._labels)
+        return torch.from_numpy(np.asarray(self.inputs[index], dtype=np.float32)), self.labels[index]
 
 
 def materialise(examples: list[Example], size: int, path: Path) -> ExampleDataset:

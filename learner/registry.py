@@ -58,14 +58,15 @@ def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job
     """Save the checkpoint and add an inactive version row with its config, metrics and label count."""
     folder = models_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = result.checkpoint()
     buffer = io.BytesIO()
-    torch.save({**result.checkpoint(), "data": data}, buffer)
+    torch.save({**checkpoint, "data": data}, buffer)
     name = hashlib.sha256(buffer.getvalue()).hexdigest()
     path = folder / f"{name[:16]}.pt"
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_bytes(buffer.getvalue())
     os.replace(temporary, path)
-    version = ModelVersion(job_id=job_id, config={**result.checkpoint()["config"], "sha256": name,
+    version = ModelVersion(job_id=job_id, config={**checkpoint["config"], "sha256": name,
                                                    "epochs": result.epochs, "data": data},
                            label_count=label_count, metrics=result.metrics, checkpoint_path=str(path))
     with write_session(engine) as session:
@@ -116,15 +117,20 @@ def list_versions(engine: Engine | None = None) -> list[ModelVersion]:
         return list(session.exec(select(ModelVersion).order_by(ModelVersion.id)).all())
 
 
+def mark_active(session: Session, version_id: int, actor: str | None, detail: dict[str, Any]) -> None:
+    """Within the caller's transaction: ``version_id`` becomes the only active version, audited."""
+    session.execute(update(ModelVersion).where(ModelVersion.id != version_id).values(active=False))
+    session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(active=True))
+    session.add(AuditEvent(username=actor, action="model.activate", entity="model_version", entity_id=version_id,
+                           detail=detail))
+
+
 def activate(version_id: int, *, actor: str | None = None, engine: Engine | None = None) -> ModelVersion:
     """Make ``version_id`` the one model in charge (after checking its checkpoint loads); audited."""
     version = get_version(version_id, engine)
     load(version)
     with write_session(engine) as session:
-        session.execute(update(ModelVersion).where(ModelVersion.id != version_id).values(active=False))
-        session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(active=True))
-        session.add(AuditEvent(username=actor, action="model.activate", entity="model_version",
-                               entity_id=version_id, detail={"label_count": version.label_count}))
+        mark_active(session, version_id, actor, {"label_count": version.label_count})
         session.commit()
     return get_version(version_id, engine)
 

@@ -27,11 +27,11 @@ from sqlmodel import Session, col, select
 from torch.utils.data import DataLoader
 
 from learner.dataset import PoolDataset, load_picture, windows
-from learner.registry import LoadedModel
+from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
 from learner.train import DEVICE
 from storage.db import get_engine, write_session
-from storage.models import AuditEvent, Image, ImageStatus, ModelVersion, Prediction
+from storage.models import Image, ImageStatus, Prediction
 from storage.settings import cache_dir
 
 BALD_SAMPLES = 10
@@ -51,16 +51,9 @@ class PoolScores:
     priorities: np.ndarray
 
 
-def unlabeled_ids(engine: Engine | None = None) -> list[int]:
+def image_ids(status: ImageStatus, engine: Engine | None = None) -> list[int]:
     with Session(engine or get_engine()) as session:
-        return list(session.exec(select(Image.id).where(Image.status == ImageStatus.UNLABELED)
-                                 .order_by(Image.id)).all())
-
-
-def labeled_ids(engine: Engine | None = None) -> list[int]:
-    with Session(engine or get_engine()) as session:
-        return list(session.exec(select(Image.id).where(Image.status == ImageStatus.LABELED)
-                                 .order_by(Image.id)).all())
+        return list(session.exec(select(Image.id).where(Image.status == status).order_by(Image.id)).all())
 
 
 @torch.no_grad()
@@ -81,13 +74,13 @@ def rank_pool(loaded: LoadedModel, strategy: str, engine: Engine | None = None, 
               progress: Progress | None = None) -> PoolScores:
     """Stage 1 for every unlabeled image (nothing is written)."""
     name = resolve(strategy)
-    ids = unlabeled_ids(engine)
+    ids = image_ids(ImageStatus.UNLABELED, engine)
     embeddings = _embed(loaded, ids, progress, (0.0, 0.9))
     with torch.no_grad():
         features = torch.from_numpy(embeddings).to(DEVICE)
         probabilities = torch.softmax(loaded.model.head(features), 1).cpu().numpy()
         samples = loaded.model.head_samples(features, BALD_SAMPLES).cpu().numpy() if name == "bald" else None
-    training = _embed(loaded, labeled_ids(engine), None, (0, 0)) if name == "diverse" else None
+    training = _embed(loaded, image_ids(ImageStatus.LABELED, engine), None, (0, 0)) if name == "diverse" else None
     classifier = PoolClassifier(probabilities, embeddings, training, samples, seed)
     picks = STRATEGIES[name](classifier, embeddings, min(PICK_BATCH, len(ids))) if ids else np.zeros(0, int)
     worth = utility(name, classifier) if ids else np.zeros(0)
@@ -112,10 +105,7 @@ def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: boo
                                             zip(scores.image_ids[start:start + 2000],
                                                 scores.priorities[start:start + 2000])])
         if activate:
-            session.execute(update(ModelVersion).where(ModelVersion.id != version_id).values(active=False))
-            session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(active=True))
-            session.add(AuditEvent(username=actor, action="model.activate", entity="model_version",
-                                   entity_id=version_id, detail={"after": "training"}))
+            mark_active(session, version_id, actor, {"after": "training"})
         session.commit()
 
 

@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import Dataset
 
-from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features
+from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features, standardise
 from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
 from storage.db import using_home
 
@@ -38,15 +38,6 @@ class ArrayDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return torch.from_numpy(self.images[index]), int(self.labels[index])
-
-
-def standardise(images: np.ndarray) -> np.ndarray:
-    """uint8/float (n, H, W) or (n, H, W, C) → float32 (n, C, H, W), zero mean and unit spread per image."""
-    x = images.astype(np.float32)
-    x = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
-    mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    std = x.std(axis=(1, 2, 3), keepdims=True) + 1e-6
-    return (x - mean) / std
 
 
 @dataclass

@@ -145,3 +145,12 @@ def simple_features(x: np.ndarray) -> np.ndarray:
     thumbs = cropped.reshape(n, 8, cropped.shape[1] // 8, 8, cropped.shape[2] // 8).mean(axis=(2, 4))
     hist = np.stack([np.histogram(row, bins=16, range=(-3, 3))[0] for row in grey.reshape(n, -1)]) / (h * w)
     return np.concatenate([thumbs.reshape(n, -1), hist * 8], axis=1)
+
+
+def standardise(images: np.ndarray) -> np.ndarray:
+    """uint8/float (n, H, W) or (n, H, W, C) → float32 (n, C, H, W), zero mean and unit spread per image."""
+    x = images.astype(np.float32)
+    x = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = x.std(axis=(1, 2, 3), keepdims=True) + 1e-6
+    return (x - mean) / std

@@ -159,10 +159,10 @@ def train_and_publish(engine: Engine, progress: Callable[[float, str], None], *,
     scoring.publish(version.id, scores, name, activate=True, engine=engine)
     ready_s = time.monotonic() - started
     top = scoring.queue_order(version.id, engine)[:TOP_HEATMAPS]
-    scoring.add_heatmaps(loaded, top, engine, lambda f, m: progress(0.91 + 0.08 * f, m))
+    heatmaps = scoring.add_heatmaps(loaded, top, engine, lambda f, m: progress(0.91 + 0.08 * f, m))
     return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
             "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
-            "scored": len(scores.image_ids), "strategy": name}
+            "scored": len(scores.image_ids), "heatmaps": heatmaps, "strategy": name}
 
 
 def finish_heatmaps(engine: Engine, progress: Callable[[float, str], None], version_id: int | None) -> dict[str, Any]:

@@ -49,7 +49,7 @@ view, side = st.columns([3, 1.3])
 with side:
     tool, style = pick_tool_and_class(classes)
     window = window_controls(image)
-    heatmap, accepted = model_panel(image)
+    heatmap, accepted = model_panel(image, classes)
 key = f"canvas-{visit}-{state['label_rev']}"
 if key not in state.setdefault("label_initial", {}):
     saved = current_annotation(image.id, account.name)

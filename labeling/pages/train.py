@@ -16,15 +16,15 @@ live_jobs(account.name, account.runs_training)
 
 if account.runs_training:
     left, right = st.columns(2)
-    names = ["default", *STRATEGIES]
-    chosen = left.selectbox("Query strategy", names, index=names.index(strategy()),
+    names, current, current_every = ["default", *STRATEGIES], strategy(), auto_retrain_every()
+    chosen = left.selectbox("Query strategy", names, index=names.index(current),
                             help=f"default = {DEFAULT}, the one the oracle simulation picked")
     every = right.number_input("Retrain automatically every N new labels (0 = off)", 0, 100_000,
-                               auto_retrain_every(), step=10)
-    if chosen != strategy():
+                               current_every, step=10)
+    if chosen != current:
         set_strategy(chosen, actor=account.name)
         st.toast(f"Strategy: {chosen}. It applies from the next scoring.")
-    if every != auto_retrain_every():
+    if every != current_every:
         set_auto_retrain_every(int(every), actor=account.name)
         st.toast("Automatic retraining: " + (f"every {every} new labels." if every else "off."))
     train, rerank = st.columns(2)

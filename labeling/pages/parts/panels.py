@@ -32,7 +32,7 @@ def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | Non
     return None
 
 
-def model_panel(image: Any) -> tuple[str | None, list[RegionInput]]:
+def model_panel(image: Any, classes: list[Any]) -> tuple[str | None, list[RegionInput]]:
     """The active model's probability and proposals. Returns the heatmap path when the user wants it
     overlaid, and the proposed regions on the run where the user accepts them."""
     prediction = prediction_for(image.id)
@@ -43,7 +43,7 @@ def model_panel(image: Any) -> tuple[str | None, list[RegionInput]]:
               help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
-    proposals, rejected = proposals_for(image), f"proposals-rejected-{image.id}"
+    proposals, rejected = proposals_for(image, prediction, classes), f"proposals-rejected-{image.id}"
     if proposals is None or not proposals.regions or st.session_state.get(rejected):
         return heatmap, []
     st.caption(f"Proposed: {len(proposals.regions)} region(s) where the heatmap is ≥ {proposals.threshold:.2f}. "
