@@ -197,7 +197,7 @@ def spread_priorities(engine: Engine | None = None) -> int:
     cache_keys, groups = {}, {}
     for image_id, path, patient_key, study_date, study_id, series_id, number, frame, cache_key in rows:
         group = patient_key or f"folder:{PurePath(path.split('!')[0]).parent}"
-        cache_keys[image_id], groups[image_id] = cache_key, group
+        cache_keys[image_id], groups[image_id] = cache_key, (group, str(study_id))
         studies[group][(study_date or datetime.min.date(), study_id)].append(
             (series_id or 0, number or 0, frame, image_id))
     per_patient: dict[str, list[int]] = {}
@@ -215,11 +215,14 @@ def spread_priorities(engine: Engine | None = None) -> int:
     return len(order)
 
 
-def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, str]) -> list[int]:
+def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, tuple[str, str]]) -> list[int]:
     """Put first the image nearest each centre of ``COLD_START_PICKS`` k-means clusters of simple image
-    features (thumbnail + histogram of the default rendering), found in a patient-balanced sample; they
-    stay in patient round-robin among themselves. Without rendered previews, ``order`` is kept."""
-    from learner.strategies import cold_start, simple_features
+    features (thumbnail + histogram of the default rendering), found in a patient-balanced sample, in
+    patient round-robin (and round-robin over each patient's studies): every sampled patient's first
+    image (a pick, or its first in ``order`` when none of its images was picked) comes before any
+    patient's second. ``groups`` maps an image to its (patient, study). Without rendered previews,
+    ``order`` is kept."""
+    from learner.strategies import cold_start, simple_features, standardise
 
     sample, cache = order[:COLD_START_SAMPLE], FrameCache(cache_dir())
     if len(sample) <= 2:
@@ -231,13 +234,18 @@ def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[in
             return order
         with PILImage.open(path) as picture:
             pictures.append(np.asarray(picture.convert("L").resize((32, 32)), dtype=np.float32))
-    x = np.stack(pictures)[:, None]
-    x = (x - x.mean(axis=(2, 3), keepdims=True)) / (x.std(axis=(2, 3), keepdims=True) + 1e-6)
-    picks = [sample[i] for i in cold_start(simple_features(x), min(COLD_START_PICKS, len(sample) - 1))]
-    by_group: dict[str, list[int]] = defaultdict(list)
-    for image_id in sorted(picks, key=order.index):  # within a patient, the studies' round-robin order
-        by_group[groups[image_id]].append(image_id)
-    head = _round_robin([by_group[group] for group in sorted(by_group)])
+    features = simple_features(standardise(np.stack(pictures)))
+    picks = [sample[i] for i in cold_start(features, min(COLD_START_PICKS, len(sample) - 1))]
+    by_patient: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for image_id in picks:
+        patient, study = groups[image_id]
+        by_patient[patient][study].append(image_id)
+    uncovered: dict[str, int] = {}
+    for image_id in sample:
+        if groups[image_id][0] not in by_patient:
+            uncovered.setdefault(groups[image_id][0], image_id)
+    head = _round_robin([_round_robin([studies[s] for s in sorted(studies)]) for _, studies in sorted(by_patient.items())]
+                        + [[first] for first in uncovered.values()])
     chosen = set(head)
     return head + [image_id for image_id in order if image_id not in chosen]
 
