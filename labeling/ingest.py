@@ -167,7 +167,7 @@ class _Indexer:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.secret = _patient_key_secret(session)
+        self.secret = patient_key_secret(session)
         self.patients: dict[str, int] = {}
         self.studies: dict[str, int] = {}
         self.series: dict[str, int] = {}
@@ -257,7 +257,7 @@ class _Indexer:
         return "P" + hmac.new(self.secret, identity.encode(), hashlib.sha256).hexdigest()[:12].upper()
 
 
-def _patient_key_secret(session: Session) -> bytes:
+def patient_key_secret(session: Session) -> bytes:
     """The project's secret behind pseudonymous patient keys, made on first use."""
     setting = session.get(ProjectSetting, "patient_key_secret")
     if setting is None:

@@ -1,0 +1,148 @@
+"""One export: select the labeled images, write the asked formats and the dataset card.
+
+``export_dataset`` is what ``medal export`` and the Export page call. The folder it writes holds::
+
+    dataset_card.json   counts, annotators, model version, taxonomy, mask values, what was left out
+    images/<key>_<id>.png        8-bit, as shown by default        (coco, masks, csv)
+    coco.json                                                         (coco)
+    masks/<key>_<id>.<annotator>.png + manifest.csv                   (masks)
+    labels.csv                                                        (csv)
+    dicom/<key>_<id>.dcm + seg/<key>_<id>.<annotator>.dcm             (seg)
+
+``<key>`` is the patient's pseudonymous key and ``<id>`` the Medal image id: no file name carries
+an identifying value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+from sqlalchemy.engine import Engine
+
+from labeling.catalog import render_frame
+from labeling.export.card import dataset_card
+from labeling.export.coco import write_coco
+from labeling.export.context import ExportContext
+from labeling.export.deid import Deidentifier
+from labeling.export.masks import write_masks
+from labeling.export.selection import ExportError, parse_split, select_labeled
+from labeling.export.seg import write_seg
+from labeling.export.tables import write_labels_csv
+from labeling.ingest import patient_key_secret
+from labeling.taxonomy import list_classes
+from storage.db import get_engine, write_session
+
+FORMATS = ("coco", "masks", "seg", "csv")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ExportOptions:
+    formats: list[str] = field(default_factory=lambda: list(FORMATS))
+    deidentify: bool = False
+    split: str | None = None  # "70,15,15"
+    annotator: str | None = None
+    since: date | None = None
+    include_burned_in: bool = False
+
+    def __post_init__(self) -> None:
+        if "all" in self.formats:
+            self.formats = list(FORMATS)
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown or not self.formats:
+            raise ExportError(f"Unknown export format(s) {', '.join(unknown) or '(none)'}; "
+                              f"choose from {', '.join(FORMATS)} or all.")
+        self.formats = [f for f in FORMATS if f in self.formats]
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    card: dict[str, Any]
+
+    @property
+    def images(self) -> int:
+        return sum(self.card["counts"]["images"].values())
+
+
+def _deidentifier(engine: Engine) -> Deidentifier:
+    """Keyed by the project's secret: re-exports of one project agree on UIDs and date shifts."""
+    with write_session(engine) as session:
+        secret = patient_key_secret(session)
+        session.commit()
+    return Deidentifier(hashlib.sha256(b"medal-deidentify/" + secret).digest())
+
+
+def _prepare_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"{out} is not an empty folder; export into a new one so datasets never mix.")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progress | None = None,
+                   engine: Engine | None = None) -> ExportReport:
+    """Write the export to the new or empty folder ``out``; the dataset card is written last."""
+    engine = engine or get_engine()
+    out = Path(out)
+    shares = parse_split(options.split)
+    selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,
+                                exclude_burned_in=options.deidentify and not options.include_burned_in, engine=engine)
+    if not selection.items:
+        raise ExportError("No labeled image matches this export's filters; label some images or widen the filters.")
+    _prepare_folder(out)
+    context = ExportContext(out, list_classes(engine, include_inactive=True),
+                            _deidentifier(engine) if options.deidentify else None)
+    items = selection.items
+    with_pictures = bool({"coco", "masks", "csv"} & set(options.formats))
+    total = len(items) * (int(with_pictures) + int("seg" in options.formats)) + 1
+    done = 0
+    files: dict[str, Any] = {}
+    if with_pictures:
+        (out / "images").mkdir()
+        for item in items:
+            PILImage.fromarray(render_frame(item.image)).save(out / context.image_file(item))
+            done += 1
+            if progress:
+                progress(done, total)
+    info = {"description": "Medal labeled dataset", "deidentified": context.deidentifier is not None}
+    if "coco" in options.formats:
+        files["coco"] = write_coco(context, items, info)
+    if "masks" in options.formats:
+        files["masks_manifest"] = write_masks(context, items)
+    if "csv" in options.formats:
+        files["labels_csv"] = write_labels_csv(context, items)
+    if "seg" in options.formats:
+        result = write_seg(context, items)
+        files["seg"] = {"written": len(result.written), "sources": len(result.sources), "skipped": result.skipped}
+        done += len(items)
+    filters = {"annotator": options.annotator, "since": options.since.isoformat() if options.since else None,
+               "include_burned_in": options.include_burned_in}
+    card = dataset_card(context, selection, formats=options.formats, files=files, filters=filters,
+                        shares=shares, engine=engine)
+    (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
+    if progress:
+        progress(total, total)
+    return ExportReport(out, card)
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    """The export as one zip (what the Export page offers for download)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return target
+
+
+def remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,170 @@
+"""The DICOM SEG export: one Segmentation per labeled source instance and annotator, written with
+highdicom and read back with ``highdicom.seg.segread`` before it counts as written.
+
+Each SEG has one segment per class of the taxonomy (segment number = the class index of the masks
+export) with the class's SNOMED codes, and sits next to a copy of its source under ``dicom/`` (the
+de-identified copy when the export is de-identified, so the SEG references the new UIDs). A source
+the SEG IOD cannot reference (no Frame of Reference UID, no pixel spacing, not DICOM) gets a
+one-line reason in the dataset card instead of a file; its labels are in the other formats.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+from highdicom.sr.coding import CodedConcept
+from pydicom.dataset import Dataset
+
+from labeling.dicom import PARSE_ERRORS, transfer_syntax_of
+from labeling.export.context import ExportContext, slug
+from labeling.export.masks import region_mask
+from labeling.export.selection import ExportImage
+from labeling.sources import Source
+
+DEID_ATTRIBUTES = ("PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence",
+                   "LongitudinalTemporalInformationModified")
+
+
+@dataclass
+class SegResult:
+    written: list[str] = field(default_factory=list)  # SEG files within the export
+    sources: list[str] = field(default_factory=list)  # source copies within the export
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"image", "reason"}
+
+
+def segment_descriptions(context: ExportContext) -> list[hd.seg.SegmentDescription]:
+    return [hd.seg.SegmentDescription(
+        segment_number=number, segment_label=c.name[:64],
+        segmented_property_category=CodedConcept(c.category_code, c.coding_scheme, c.category_meaning),
+        segmented_property_type=CodedConcept(c.type_code or "", c.coding_scheme, c.type_meaning),
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL) for number, c in enumerate(context.classes, 1)]
+
+
+def why_not_referenceable(dataset: Dataset) -> str | None:
+    """Why a SEG cannot be made for this source (None when it can)."""
+    if "FrameOfReferenceUID" not in dataset:
+        return ("the source has no Frame of Reference UID, which the SEG IOD requires (common for projection "
+                "radiographs and secondary captures); its regions are in the COCO and masks exports")
+    shared = dataset.get("SharedFunctionalGroupsSequence")
+    has_measures = "PixelSpacing" in dataset or bool(shared and "PixelMeasuresSequence" in shared[0])
+    if not has_measures:
+        return ("the source has no PixelSpacing, without which the SEG cannot be read back; "
+                "its regions are in the COCO and masks exports")
+    return None
+
+
+def read_source(item: ExportImage) -> Dataset:
+    return pydicom.dcmread(Source.parse(item.image.path).for_pydicom(), force=True)
+
+
+def write_seg(context: ExportContext, items: list[ExportImage]) -> SegResult:
+    """Write ``dicom/<stem>.dcm`` (sources) and ``seg/<stem>.<annotator>.dcm``; report what was skipped."""
+    result = SegResult()
+    by_instance: dict[str, list[ExportImage]] = defaultdict(list)
+    for item in items:
+        if not item.is_dicom or not item.image.sop_instance_uid:
+            result.skipped.append({"image": item.stem, "reason": "not a DICOM image: nothing for a SEG to reference"})
+        elif any(annotation.regions for annotation in item.annotations):
+            by_instance[item.image.sop_instance_uid].append(item)
+    descriptions = segment_descriptions(context)
+    for group in by_instance.values():
+        first = group[0]
+        try:
+            source = read_source(first)
+        except PARSE_ERRORS as error:
+            result.skipped.append({"image": first.stem, "reason": f"the source cannot be read again: {error}"})
+            continue
+        if context.deidentifier:
+            context.deidentifier.apply(source, first.patient_key)
+        reason = why_not_referenceable(source)
+        if reason:
+            result.skipped += [{"image": item.stem, "reason": reason} for item in group]
+            continue
+        source_name = f"dicom/{first.stem}.dcm"
+        _save(source, context.out / source_name)
+        result.sources.append(source_name)
+        annotators = sorted({a.annotator for item in group for a in item.annotations if a.regions})
+        for annotator in annotators:
+            name = f"seg/{first.stem}.{slug(annotator)}.dcm"
+            problem = _write_one(context, source, group, annotator, descriptions, context.out / name)
+            if problem:
+                result.skipped.append({"image": first.stem, "reason": problem})
+            else:
+                result.written.append(name)
+    return result
+
+
+def _masks(context: ExportContext, source: Dataset, group: list[ExportImage], annotator: str) -> np.ndarray:
+    frames = int(source.get("NumberOfFrames", 1) or 1)
+    rows, cols = int(source.Rows), int(source.Columns)
+    masks = np.zeros((frames, rows, cols, len(context.classes)), bool)
+    for item in group:
+        for annotation in item.annotations:
+            if annotation.annotator != annotator:
+                continue
+            for region in annotation.regions:
+                segment = context.class_index(region["label"]) - 1
+                masks[item.image.frame, :, :, segment] |= region_mask(region["points"], rows, cols)
+    return masks
+
+
+def _write_one(context: ExportContext, source: Dataset, group: list[ExportImage], annotator: str,
+               descriptions: list[hd.seg.SegmentDescription], path: Path) -> str | None:
+    """Write and read back one SEG; a one-line reason when highdicom refuses it or it reads back wrong."""
+    masks = _masks(context, source, group, annotator)
+    try:
+        seg = hd.seg.Segmentation(
+            source_images=[source], pixel_array=masks, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=900,
+            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Medal",
+            manufacturer_model_name="Medal", software_versions=version("medal-labeling"),
+            device_serial_number="medal", series_description=f"Medal labels ({annotator})"[:64]
+            if not context.deidentifier else "Medal labels")
+    except (ValueError, TypeError, AttributeError) as error:
+        return f"highdicom refused a SEG for this source: {error}"
+    if context.deidentifier:
+        for keyword in DEID_ATTRIBUTES:
+            setattr(seg, keyword, copy.deepcopy(source.get(keyword)))
+    else:
+        seg.ContentCreatorName = f"{annotator}^"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seg.save_as(path)
+    return _check(path, source, masks)
+
+
+def _check(path: Path, source: Dataset, masks: np.ndarray) -> str | None:
+    """Read the SEG back with ``segread``: every drawn mask must come back (else the file is removed)."""
+    try:
+        back = hd.seg.segread(path)
+        segments = list(range(1, masks.shape[-1] + 1))
+        if masks.shape[0] == 1:
+            read = back.get_pixels_by_source_instance([source.SOPInstanceUID], segment_numbers=segments,
+                                                      assert_missing_frames_are_empty=True)
+        else:
+            read = back.get_pixels_by_source_frame(source.SOPInstanceUID, list(range(1, masks.shape[0] + 1)),
+                                                   segment_numbers=segments, assert_missing_frames_are_empty=True)
+        same = np.array_equal(read.astype(bool), masks)
+    except (ValueError, KeyError, AttributeError, IndexError) as error:
+        same, reason = False, f"the SEG did not read back with segread: {error}"
+    else:
+        reason = "the SEG read back with different masks"
+    if same:
+        return None
+    path.unlink(missing_ok=True)
+    return reason
+
+
+def _save(dataset: Dataset, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = dataset.get("file_meta") or Dataset()
+    if "TransferSyntaxUID" not in meta:
+        meta.TransferSyntaxUID = transfer_syntax_of(dataset)
+    dataset.file_meta = meta
+    dataset.save_as(path, enforce_file_format=True)

@@ -1,0 +1,128 @@
+"""What an export holds: labeled images with their current annotations, their patient split, and the
+images left out (burned-in text in a de-identified export)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from labeling.annotations import SavedAnnotation, list_annotations
+from labeling.errors import MedalError
+from storage.db import get_engine
+from storage.models import Image, Patient, Series, SourceKind, Study
+
+SPLITS = ("train", "val", "test")
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"  # and its multi-frame variants .7.1 to .7.4
+
+
+class ExportError(MedalError):
+    """An export asked for something that cannot be done (bad split, a folder that is not empty…)."""
+
+
+@dataclass
+class ExportImage:
+    """One labeled image of the export with everything the writers need."""
+
+    image: Image
+    patient_key: str
+    study_date: date | None
+    annotations: list[SavedAnnotation]
+    split: str = "train"
+
+    @property
+    def stem(self) -> str:
+        """The file name stem of this image's files: pseudonymous patient key and Medal image id."""
+        return f"{self.patient_key}_{self.image.id}"
+
+    @property
+    def is_dicom(self) -> bool:
+        return self.image.kind == SourceKind.DICOM
+
+
+@dataclass
+class Selection:
+    items: list[ExportImage]
+    left_out: list[dict[str, object]] = field(default_factory=list)
+
+
+def parse_split(text: str | None) -> tuple[float, float, float]:
+    """``"70,15,15"`` → (0.7, 0.15, 0.15): train, validation and test shares of the patients' images."""
+    if not text:
+        return (1.0, 0.0, 0.0)
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError as error:
+        raise ExportError(f"--split {text!r} must be three numbers such as 70,15,15.") from error
+    if len(parts) == 2:
+        parts.append(0.0)
+    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
+        raise ExportError(f"--split {text!r} must be three non-negative numbers such as 70,15,15.")
+    total = sum(parts)
+    return (parts[0] / total, parts[1] / total, parts[2] / total)
+
+
+def burned_in_reason(image: Image) -> str | None:
+    """Why an image may carry identity in its pixels (None when nothing says so)."""
+    if image.burned_in_annotation:
+        return "BurnedInAnnotation is YES"
+    if image.modality == "US":
+        return "ultrasound, where text is often burned into the pixels"
+    if (image.sop_class_uid or "").startswith(SECONDARY_CAPTURE):
+        return "secondary capture, where text is often burned into the pixels"
+    if image.kind != SourceKind.DICOM:
+        return "a PNG/JPEG picture, whose pixels may hold burned-in text"
+    return None
+
+
+def select_labeled(*, annotator: str | None = None, since: date | None = None, split: tuple[float, float, float],
+           exclude_burned_in: bool, engine: Engine | None = None) -> Selection:
+    """Every image with a current annotation (by ``annotator``, saved on or after ``since``)."""
+    engine = engine or get_engine()
+    start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
+    by_image: dict[int, list[SavedAnnotation]] = defaultdict(list)
+    for annotation in list_annotations(engine, annotator=annotator):
+        created = annotation.created_at if annotation.created_at.tzinfo else annotation.created_at.replace(tzinfo=timezone.utc)
+        if start is None or created >= start:
+            by_image[annotation.image_id].append(annotation)
+    rows = []
+    with Session(engine) as session:
+        ids = sorted(by_image)
+        for first in range(0, len(ids), 500):
+            rows += session.exec(
+                select(Image, Patient.key, Study.study_date)
+                .outerjoin(Series, Image.series_id == Series.id)
+                .outerjoin(Study, Series.study_id == Study.id)
+                .outerjoin(Patient, Study.patient_id == Patient.id)
+                .where(col(Image.id).in_(ids[first:first + 500])).order_by(Image.id)).all()
+    selection = Selection([])
+    for image, key, study_date in sorted(rows, key=lambda row: row[0].id):
+        reason = burned_in_reason(image) if exclude_burned_in else None
+        item = ExportImage(image, key or f"I{image.id}", study_date, by_image[image.id])
+        if reason:
+            selection.left_out.append({"image": item.stem, "modality": image.modality, "reason": reason})
+        else:
+            selection.items.append(item)
+    assign_splits(selection.items, split)
+    return selection
+
+
+def assign_splits(items: list[ExportImage], shares: tuple[float, float, float]) -> None:
+    """Whole patients go to train, val or test: each patient, in an order fixed by a hash of their key,
+    joins the split furthest below its share of the images. Never one patient in two splits."""
+    by_patient: dict[str, list[ExportImage]] = defaultdict(list)
+    for item in items:
+        by_patient[item.patient_key].append(item)
+    counts = dict.fromkeys(SPLITS, 0)
+    order = sorted(by_patient, key=lambda key: hashlib.sha256(key.encode()).hexdigest())
+    for key in order:
+        total = sum(counts.values()) + len(by_patient[key])
+        deficit = {s: share * total - counts[s] for s, share in zip(SPLITS, shares) if share > 0}
+        chosen = max(deficit, key=lambda s: (deficit[s], -SPLITS.index(s)))
+        for item in by_patient[key]:
+            item.split = chosen
+        counts[chosen] += len(by_patient[key])
