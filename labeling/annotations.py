@@ -44,7 +44,8 @@ class RegionInput:
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
 
 
-def _user(session: Session, name: str) -> User:
+def user_named(session: Session, name: str) -> User:
+    """The user called ``name``, added (without a password: annotations only) when new."""
     user = session.exec(select(User).where(User.name == name)).first()
     if user is None:
         user = User(name=name)
@@ -64,29 +65,35 @@ def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
         unknown = sorted({r.label for r in regions if r.label.lower() not in classes})
         if unknown:
             raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
-        user = _user(session, username)
-        previous = session.exec(select(Annotation).where(
-            Annotation.image_id == image_id, Annotation.user_id == user.id, Annotation.is_current)).first()
-        annotation = Annotation(image_id=image_id, user_id=user.id, image_label=image_label,
-                                version=previous.version + 1 if previous else 1,
-                                supersedes_id=previous.id if previous else None)
-        if previous:
-            previous.is_current = False
-            session.add(previous)
-        session.add(annotation)
-        session.flush()
-        for region in regions:
-            x, y, w, h = region.bbox()
-            session.add(Region(annotation_id=annotation.id, label_class_id=classes[region.label.lower()].id,
-                               shape=region.shape, points=region.points, x=x, y=y, w=w, h=h))
-        image.status, image.leased_by, image.lease_until, image.skip_reason = ImageStatus.LABELED, None, None, None
-        session.add(image)
-        session.add(AuditEvent(user_id=user.id, username=user.name, action="annotation.save",
-                               entity="annotation", entity_id=annotation.id,
-                               detail={"image_id": image_id, "version": annotation.version,
-                                       "regions": len(regions), "image_label": image_label}))
+        annotation = add_annotation(session, image, user_named(session, username), regions, image_label, classes)
         session.commit()
         return annotation
+
+
+def add_annotation(session: Session, image: Image, user: User, regions: list[RegionInput], image_label: str | None,
+                   classes: dict[str, LabelClass], action: str = "annotation.save") -> Annotation:
+    """Add the annotation inside the caller's transaction (the classes are known to exist)."""
+    previous = session.exec(select(Annotation).where(
+        Annotation.image_id == image.id, Annotation.user_id == user.id, Annotation.is_current)).first()
+    annotation = Annotation(image_id=image.id, user_id=user.id, image_label=image_label,
+                            version=previous.version + 1 if previous else 1,
+                            supersedes_id=previous.id if previous else None)
+    if previous:
+        previous.is_current = False
+        session.add(previous)
+    session.add(annotation)
+    session.flush()
+    for region in regions:
+        x, y, w, h = region.bbox()
+        session.add(Region(annotation_id=annotation.id, label_class_id=classes[region.label.lower()].id,
+                           shape=region.shape, points=region.points, x=x, y=y, w=w, h=h))
+    image.status, image.leased_by, image.lease_until, image.skip_reason = ImageStatus.LABELED, None, None, None
+    session.add(image)
+    session.add(AuditEvent(user_id=user.id, username=user.name, action=action,
+                           entity="annotation", entity_id=annotation.id,
+                           detail={"image_id": image.id, "version": annotation.version,
+                                   "regions": len(regions), "image_label": image_label}))
+    return annotation
 
 
 @dataclass

@@ -7,46 +7,24 @@ Every command reads arguments, calls one or two library functions, and prints th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from labeling.cli_common import print_json, progress_bar
+from labeling.cli_data import add_parsers as add_data_parsers
 from labeling.cli_learning import add_parsers as add_learning_parsers
 from labeling.errors import MedalError
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=None, default=str))
-
-
-def _progress_bar(total_label: str) -> Callable[[int, int], None] | None:
-    """A progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bar = tqdm(desc=total_label, unit="file", file=sys.stderr)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from labeling.ingest import import_paths
 
     report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
-                          progress=_progress_bar("Importing"))
+                          progress=progress_bar("Importing"))
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return 0
     print(f"Imported {report.imported} file(s): {report.images} new image(s), "
           f"{report.duplicates} already indexed, {len(report.rejected)} refused.")
@@ -60,7 +38,7 @@ def cmd_images(args: argparse.Namespace) -> int:
 
     images = list_images(modality=args.modality, status=args.status, limit=args.limit)
     if args.json:
-        _print_json([image.as_json() for image in images])
+        print_json([image.as_json() for image in images])
         return 0
     print(f"{'id':>6}  {'modality':8} {'size':>11}  {'patient':13} {'date':10}  {'status':9} path")
     for image in images:
@@ -76,7 +54,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
     problems = import_problems(limit=args.limit)
     if args.json:
-        _print_json([{"path": p.path, "reason": p.reason, "detected_at": p.detected_at} for p in problems])
+        print_json([{"path": p.path, "reason": p.reason, "detected_at": p.detected_at} for p in problems])
         return 0
     for problem in problems:
         print(f"{problem.path}: {problem.reason}")
@@ -102,7 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     result = create_demo(labeled=args.labeled)
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"Demo project in {result['folder']}: {result['images']} new image(s), "
               f"{result['labeled']} labeled by demo-oracle.")
@@ -133,7 +111,7 @@ def cmd_user(args: argparse.Namespace) -> int:
         return 0
     users = list_users()
     if args.json:
-        _print_json(users)
+        print_json(users)
         return 0
     for user in users:
         state = "" if user["active"] else " (disabled)"
@@ -147,7 +125,7 @@ def cmd_annotations(args: argparse.Namespace) -> int:
 
     annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history)
     if args.json:
-        _print_json([annotation.as_json() for annotation in annotations])
+        print_json([annotation.as_json() for annotation in annotations])
         return 0
     for a in annotations:
         current = "" if a.is_current else " (replaced)"
@@ -161,7 +139,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
     items = peek(args.user, args.n)
     if args.json:
-        _print_json([{"image_id": item.image_id, "priority": item.priority} for item in items])
+        print_json([{"image_id": item.image_id, "priority": item.priority} for item in items])
         return 0
     for item in items:
         print(f"{item.image_id:>8}  priority {item.priority:.4f}")
@@ -183,7 +161,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.plot:
         plot(summary, Path(args.plot))
     if args.json:
-        _print_json(results)
+        print_json(results)
         return 0
     target = summary.get("random_target_auc")
     for strategy in strategies:
@@ -207,7 +185,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         result = bench_ingest(files=args.files, workers=args.workers, out=out)
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
@@ -300,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--json", action="store_true")
     command.set_defaults(run=cmd_bench)
     add_learning_parsers(commands)
+    add_data_parsers(commands)
     return parser
 
 

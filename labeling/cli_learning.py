@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from typing import Any
 
+from labeling.cli_common import print_json
 from storage.models import JobStatus
 
 FINISHED = {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value}
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, default=str))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -43,7 +39,7 @@ def _wait(job_id: int, as_json: bool) -> int:
             break
         time.sleep(0.5)
     if as_json:
-        _print_json(job.as_json())
+        print_json(job.as_json())
     elif job.status == JobStatus.SUCCEEDED.value:
         print(f"job {job.id} succeeded: {job.message}")
         metrics = (job.result or {}).get("metrics", {})
@@ -62,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     job_id = enqueue("train", params, actor="cli")
     if args.wait:
         return _wait(job_id, args.json)
-    _print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued; `medal worker` runs it")
+    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued; `medal worker` runs it")
     return 0
 
 
@@ -72,7 +68,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     job_id = enqueue("score", {"strategy": args.strategy} if args.strategy else {}, actor="cli")
     if args.wait:
         return _wait(job_id, args.json)
-    _print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued")
+    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued")
     return 0
 
 
@@ -85,7 +81,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return 0
     items = list_jobs(args.limit)
     if args.json:
-        _print_json([job.as_json() for job in items])
+        print_json([job.as_json() for job in items])
         return 0
     for job in items:
         print(f"{job.id:>5}  {job.kind:6} {job.status:10} {job.progress:5.0%}  {job.error or job.message or ''}")
@@ -103,7 +99,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     versions = [version_json(v) for v in list_versions()]
     if args.json:
-        _print_json(versions)
+        print_json(versions)
         return 0
     for v in versions:
         metrics = v["metrics"]

@@ -80,8 +80,6 @@ def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: b
             with source.open() as handle:
                 dataset = pydicom.dcmread(handle, force=True)
             if "TransferSyntaxUID" not in dataset.file_meta:
-                from labeling.dicom import _transfer_syntax
-
                 dataset.file_meta.TransferSyntaxUID = transfer_syntax_of(dataset)
             stored = pixel_array(dataset, index=frame)
         else:
