@@ -63,6 +63,11 @@ class Account:
         return self.role in (Role.SCIENTIST, Role.ADMIN)
 
     @property
+    def exports_data(self) -> bool:
+        """Data scientists and admins export datasets; only roles that see identity may keep it."""
+        return self.role in (Role.SCIENTIST, Role.ADMIN)
+
+    @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 

@@ -3,6 +3,7 @@ component, is driven through its session-state key)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -196,10 +197,33 @@ def test_settings_taxonomy_and_users(project) -> None:
     assert "carol" in list(admin.dataframe[1].value["name"])
 
 
-def test_export_page_says_coming(project) -> None:
-    at = logged_in()
+def test_export_page_exports_a_deidentified_zip(project) -> None:
+    import zipfile
+
+    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
+    for image in list_images(project):
+        save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
+                        image_label="cancerous", engine=project)
+    reader = logged_in("ann", "annotator")
+    reader.switch_page("labeling/pages/export.py").run()
+    assert "ask one of them" in reader.info[0].value and [b.label for b in reader.button] == ["Log out"]
+
+    at = logged_in("sci", "scientist")
     at.switch_page("labeling/pages/export.py").run()
-    assert at.title[0].value == "Export" and "Coming" in at.info[0].value
+    assert not at.exception, at.exception
+    assert at.toggle[0].value is True and at.toggle[0].disabled  # a scientist cannot keep identities
+    at.multiselect[0].set_value(["coco", "seg"])
+    at.text_input[0].set_value("50,50,0")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "Exported 2 image(s): coco, seg · de-identified" in at.success[0].value
+    archive = Path(at.session_state["export_zip"])
+    with zipfile.ZipFile(archive) as bundle:
+        names = bundle.namelist()
+        card = json.loads(bundle.read("dataset_card.json"))
+    assert {"coco.json", "dataset_card.json"} <= set(names) and len([n for n in names if n.startswith("seg/")]) == 2
+    assert card["deidentified"] and card["split"]["shares"]["train"] == 0.5
+    assert archive.parent.name == "exports" and archive.stem.startswith("medal-export-")
 
 
 def test_train_page_trains_shows_versions_and_rolls_back(project) -> None:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from labeling.export.tables import write_labels_csv
 from labeling.ingest import patient_key_secret
 from labeling.taxonomy import list_classes
 from storage.db import get_engine, write_session
+from storage.settings import medal_home
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]
@@ -105,14 +105,19 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     with_pictures = bool({"coco", "masks", "csv"} & set(options.formats))
     total = len(items) * (int(with_pictures) + int("seg" in options.formats)) + 1
     done = 0
+
+    def tick(count: int = 1) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress(min(done, total - 1), total)
+
     files: dict[str, Any] = {}
     if with_pictures:
         (out / "images").mkdir()
         for item in items:
             PILImage.fromarray(render_frame(item.image)).save(out / context.image_file(item))
-            done += 1
-            if progress:
-                progress(done, total)
+            tick()
     info = {"description": "Medal labeled dataset", "deidentified": context.deidentifier is not None}
     if "coco" in options.formats:
         files["coco"] = write_coco(context, items, info)
@@ -121,9 +126,8 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     if "csv" in options.formats:
         files["labels_csv"] = write_labels_csv(context, items)
     if "seg" in options.formats:
-        result = write_seg(context, items)
+        result = write_seg(context, items, tick)
         files["seg"] = {"written": len(result.written), "sources": len(result.sources), "skipped": result.skipped}
-        done += len(items)
     filters = {"annotator": options.annotator, "since": options.since.isoformat() if options.since else None,
                "include_burned_in": options.include_burned_in}
     card = dataset_card(context, selection, formats=options.formats, files=files, filters=filters,
@@ -134,6 +138,12 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     return ExportReport(out, card)
 
 
+def new_export_folder() -> Path:
+    """A fresh folder under ``$MEDAL_HOME/exports`` named by the UTC time (what the Export page uses)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return medal_home() / "exports" / f"medal-export-{stamp}"
+
+
 def zip_folder(folder: Path, target: Path) -> Path:
     """The export as one zip (what the Export page offers for download)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +152,3 @@ def zip_folder(folder: Path, target: Path) -> Path:
             if path.is_file():
                 archive.write(path, path.relative_to(folder))
     return target
-
-
-def remove_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -64,7 +65,8 @@ def read_source(item: ExportImage) -> Dataset:
     return pydicom.dcmread(Source.parse(item.image.path).for_pydicom(), force=True)
 
 
-def write_seg(context: ExportContext, items: list[ExportImage]) -> SegResult:
+def write_seg(context: ExportContext, items: list[ExportImage],
+              tick: Callable[[int], None] | None = None) -> SegResult:
     """Write ``dicom/<stem>.dcm`` (sources) and ``seg/<stem>.<annotator>.dcm``; report what was skipped."""
     result = SegResult()
     by_instance: dict[str, list[ExportImage]] = defaultdict(list)
@@ -75,6 +77,8 @@ def write_seg(context: ExportContext, items: list[ExportImage]) -> SegResult:
             by_instance[item.image.sop_instance_uid].append(item)
     descriptions = segment_descriptions(context)
     for group in by_instance.values():
+        if tick:
+            tick(len(group))
         first = group[0]
         try:
             source = read_source(first)

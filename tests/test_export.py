@@ -1,0 +1,313 @@
+"""Exports (COCO, masks, SEG, CSV, card), de-identification and label import on real DICOM files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image as PILImage
+from pycocotools.coco import COCO
+from pydicom.uid import generate_uid
+
+from labeling.annotations import RegionInput, list_annotations, save_annotation
+from labeling.catalog import list_images
+from labeling.cli import main
+from labeling.export.masks import region_mask
+from labeling.export.run import ExportOptions, export_dataset
+from labeling.export.selection import ExportError
+from labeling.ingest import import_paths
+from labeling.label_import import LabelImportError, import_labels
+from storage.db import dispose_engines, get_engine
+from tests.conftest import pydicom_file
+
+# CT and MR with a Frame of Reference; NM (secondary capture) and US are left out of a de-identified
+# export unless asked; 693_J2KI has no Frame of Reference (no SEG, a reason instead).
+SOURCES = ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "693_J2KI.dcm", "ExplVR_BigEnd.dcm"]
+IDENTIFYING = ("PatientName", "PatientID", "PatientBirthDate", "StudyInstanceUID", "SeriesInstanceUID",
+               "SOPInstanceUID", "AccessionNumber", "InstitutionName", "FrameOfReferenceUID",
+               "ReferringPhysicianName", "StationName", "InstitutionAddress")
+BOX = [[5.0, 5.0], [25.0, 5.0], [25.0, 30.0], [5.0, 30.0]]
+TRIANGLE = [[30.0, 30.0], [50.0, 32.0], [40.0, 50.0]]
+PATH = [[52.0, 8.0], [58.0, 9.5], [59.0, 18.0], [53.5, 17.0]]
+
+
+def second_study(folder: Path) -> Path:
+    """CT_small's patient seen again 45 days later: a new study, series and instance."""
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyDate = (dt.datetime.strptime(ds.StudyDate, "%Y%m%d") + dt.timedelta(days=45)).strftime("%Y%m%d")
+    ds.AccessionNumber = "ACC-SECOND-4711"
+    path = folder / "ct_followup.dcm"
+    ds.save_as(path)
+    return path
+
+
+def sources(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    paths = [Path(shutil.copy(pydicom_file(name), folder / name)) for name in SOURCES]
+    return paths + [second_study(folder)]
+
+
+def label_everything(engine) -> None:  # noqa: ANN001 (the project's engine)
+    for image in list_images(engine):
+        regions = [RegionInput("Cancerous", "rect", BOX), RegionInput("Healthy", "polygon", TRIANGLE)]
+        if image.cols >= 64:
+            regions.append(RegionInput("Cancerous", "path", PATH))
+        save_annotation(image.id, "alice", regions, image_label="cancerous", engine=engine)
+        if image.id % 2:
+            save_annotation(image.id, "bob", [RegionInput("Healthy", "rect", [[2, 40], [12, 40], [12, 50], [2, 50]])],
+                            image_label="healthy", engine=engine)
+
+
+@pytest.fixture
+def labeled(project, tmp_path: Path) -> list[Path]:
+    paths = sources(tmp_path)
+    report = import_paths([str(p) for p in paths], engine=project)
+    assert not report.rejected, report.rejected
+    label_everything(project)
+    return paths
+
+
+def identifying_values(paths: list[Path]) -> set[str]:
+    headers = [pydicom.dcmread(path, stop_before_pixels=True) for path in paths]
+    # Annex E keeps Manufacturer: MR_small's institution "TOSHIBA" is also its manufacturer's name, and
+    # the US file's institution "GE MEDICAL SYSTEMS" is CT_small's manufacturer.
+    kept = " ".join(f"{ds.get('Manufacturer', '')} {ds.get('ManufacturerModelName', '')}" for ds in headers)
+    values: set[str] = set()
+    for ds in headers:
+        for keyword in IDENTIFYING:
+            value = str(ds.get(keyword) or "").strip()
+            if len(value) >= 4 and value not in kept:
+                values.add(value)
+                values.update(part for part in value.split("^") if len(part) >= 4)
+    return values
+
+
+def exported_files(out: Path) -> list[Path]:
+    return [p for p in sorted(out.rglob("*")) if p.is_file()]
+
+
+def test_deidentified_export_holds_no_original_identifier(project, labeled: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    report = export_dataset(out, ExportOptions(["all"], deidentify=True, split="70,15,15", include_burned_in=True))
+    assert report.images == len(labeled)
+    secrets = identifying_values(labeled)
+    assert {"CompressedSamples^CT1", "1CT1", "JFK IMAGING CENTER", "ACC-SECOND-4711"} <= secrets
+    files = exported_files(out)
+    assert len(files) > 20
+    for path in files:
+        data = path.read_bytes()
+        for value in secrets:
+            assert value.encode() not in data, f"{value!r} found in {path.relative_to(out)}"
+            assert value not in str(path.relative_to(out))
+    dicoms = [p for p in files if p.suffix == ".dcm"]
+    assert {p.parent.name for p in dicoms} == {"dicom", "seg"}
+    for path in dicoms:
+        ds = pydicom.dcmread(path)
+        assert ds.PatientIdentityRemoved == "YES", path
+        assert ds.LongitudinalTemporalInformationModified == "MODIFIED", path
+        assert "113100" in [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
+        assert not [element.tag for element in ds.iterall() if element.tag.is_private], path
+
+
+def test_dates_shift_per_patient_and_keep_intervals(project, labeled: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export_dataset(out, ExportOptions(["seg"], deidentify=True))
+    original = sorted(dt.datetime.strptime(pydicom.dcmread(p).StudyDate, "%Y%m%d")
+                      for p in (pydicom_file("CT_small.dcm"), labeled[-1]))
+    copies = [pydicom.dcmread(p) for p in sorted((out / "dicom").glob("*.dcm"))]
+    ct = [ds for ds in copies if ds.Modality == "CT" and ds.Rows == 128]
+    assert len(ct) == 2 and ct[0].PatientID == ct[1].PatientID  # one patient, two studies
+    assert ct[0].StudyInstanceUID != ct[1].StudyInstanceUID
+    shifted = sorted(dt.datetime.strptime(ds.StudyDate, "%Y%m%d") for ds in ct)
+    assert shifted[1] - shifted[0] == original[1] - original[0] == dt.timedelta(days=45)
+    assert original[0] - shifted[0] >= dt.timedelta(days=365)  # moved back by a year or more
+    others = [ds for ds in copies if ds not in ct]
+    assert others and all(ds.StudyDate != "" for ds in others)
+    for ds in copies:
+        assert not ds.get("PatientBirthDate")
+        assert ds.PatientID.startswith("P") and ds.PatientName == ds.PatientID + "^"
+        assert ds.StudyInstanceUID.startswith("2.25.") and ds.FrameOfReferenceUID.startswith("2.25.")
+        assert ds.SOPClassUID == pydicom.dcmread(pydicom_file("CT_small.dcm")).SOPClassUID or ds.Modality != "CT"
+
+
+def test_seg_reads_back_the_drawn_masks_and_references_the_exported_sources(project, labeled: list[Path],
+                                                                            tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    report = export_dataset(out, ExportOptions(["seg", "masks", "coco"], deidentify=True))
+    coco = json.loads((out / "coco.json").read_text())
+    uid_of = {image["file_name"].split("/")[1].removesuffix(".png"): image["sop_instance_uid"]
+              for image in coco["images"]}
+    sources = {pydicom.dcmread(p).SOPInstanceUID: p for p in (out / "dicom").glob("*.dcm")}
+    segs = sorted((out / "seg").glob("*.dcm"))
+    # CT, the CT follow-up and MR have a Frame of Reference: alice everywhere, bob on odd image ids.
+    assert len(segs) == len(sources) + sum(1 for s in segs if s.name.endswith(".bob.dcm")) and len(sources) == 3
+    for path in segs:
+        stem, annotator = path.name.split(".")[:2]
+        seg = hd.seg.segread(path)
+        source_uid = seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID
+        assert source_uid == uid_of[stem] and source_uid in sources
+        assert seg.PatientIdentityRemoved == "YES"
+        assert [(d.segment_label, d.SegmentedPropertyTypeCodeSequence[0].CodeValue) for d in seg.SegmentSequence] == \
+            [("Cancerous", "108369006"), ("Healthy", "17621005")]
+        masks = seg.get_pixels_by_source_instance([source_uid], segment_numbers=[1, 2])[0]
+        drawn = np.asarray(PILImage.open(out / "masks" / f"{stem}.{annotator}.png"))
+        assert masks[..., 0].any() or annotator == "bob"
+        assert np.array_equal(masks[..., 0], drawn == 1) and np.array_equal(masks[..., 1], drawn == 2)
+    skipped = report.card["files"]["seg"]["skipped"]
+    assert [s for s in skipped if "Frame of Reference" in s["reason"]]
+    assert {item["reason"].split(",")[0] for item in report.card["left_out"]} == {
+        "secondary capture", "ultrasound"}
+
+
+def test_masks_match_the_drawn_regions(project, labeled: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export_dataset(out, ExportOptions(["masks"], split="50,50,0"))
+    rows = list(csv.DictReader(open(out / "manifest.csv")))
+    annotations = list_annotations()
+    assert len(rows) == len(annotations)
+    card = json.loads((out / "dataset_card.json").read_text())
+    assert card["mask_values"] == {"0": "background", "1": "Cancerous", "2": "Healthy"}
+    by_key = {(r["image_file"], r["annotator"]): r for r in rows}
+    for image in list_images():
+        for annotation in [a for a in annotations if a.image_id == image.id]:
+            row = by_key[(f"images/{image.patient_key}_{image.id}.png", annotation.annotator)]
+            picture = np.asarray(PILImage.open(out / row["image_file"]))
+            mask = np.asarray(PILImage.open(out / row["mask_file"]))
+            assert picture.shape[:2] == mask.shape == (image.rows, image.cols) and picture.dtype == np.uint8
+            expected = np.zeros(mask.shape, np.uint8)
+            for region in sorted(annotation.regions, key=lambda r: r["label"]):
+                expected[region_mask(region["points"], image.rows, image.cols)] = 1 if region["label"] == "Cancerous" else 2
+            assert np.array_equal(mask, expected)
+            assert row["image_label"] == annotation.image_label and row["patient_key"] == image.patient_key
+
+
+def test_coco_loads_in_pycocotools_with_every_annotation(project, labeled: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export_dataset(out, ExportOptions(["coco"]))
+    coco = COCO(str(out / "coco.json"))
+    regions = sum(len(a.regions) for a in list_annotations())
+    assert len(coco.getAnnIds()) == regions == 6 * 3 + 3  # alice: three per image; bob: a box on every odd image id
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["Cancerous", "Healthy"]
+    assert coco.loadCats(1)[0]["snomed"]["type_code"] == "108369006"
+    for image in coco.loadImgs(coco.getImgIds()):
+        assert image["sop_instance_uid"] and (out / image["file_name"]).exists()
+        with PILImage.open(out / image["file_name"]) as picture:
+            assert picture.size == (image["width"], image["height"])
+    for annotation in coco.loadAnns(coco.getAnnIds()):
+        mask = coco.annToMask(annotation)
+        assert abs(int(mask.sum()) - annotation["area"]) <= 0.6 * annotation["area"] + 30
+        x, y, w, h = annotation["bbox"]
+        assert annotation["attributes"]["annotator"] in {"alice", "bob"} and w > 0 and h > 0
+
+
+def test_export_then_import_into_a_fresh_project_gives_the_same_annotations(
+        project, labeled: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "export"
+    export_dataset(out, ExportOptions(["coco", "csv"]))
+
+    def readings() -> list[tuple]:
+        uid = {image.id: (image.sop_instance_uid, image.frame) for image in list_images()}
+        return sorted((uid[a.image_id], a.annotator, a.image_label,
+                       tuple((r["label"], r["shape"], tuple(map(tuple, r["points"]))) for r in a.regions))
+                      for a in list_annotations())
+
+    before = readings()
+    monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "fresh"))
+    dispose_engines()
+    fresh = get_engine()
+    import_paths([str(p) for p in labeled], engine=fresh)
+    assert main(["labels", "import", str(out / "coco.json")]) == 0
+    assert readings() == before
+    assert {image.status for image in list_images(fresh)} == {"labeled"}
+
+    monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "fresh-csv"))
+    dispose_engines()
+    import_paths([str(p) for p in labeled], engine=get_engine())
+    report = import_labels(out / "labels.csv")
+    assert report.annotations == len(before) and report.regions == 0
+    assert sorted((r[0], r[1], r[2]) for r in readings()) == sorted((r[0], r[1], r[2]) for r in before)
+
+
+def test_deidentified_export_reimports_with_its_own_sources(project, labeled: list[Path], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "export"
+    export_dataset(out, ExportOptions(["seg", "coco"], deidentify=True))
+    monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "recipient"))
+    dispose_engines()
+    import_paths([str(out / "dicom")], engine=get_engine())
+    report = import_labels(out / "coco.json", skip_unknown=True)
+    assert report.images == 3 and len(report.unknown_images) == 1  # 693_J2KI has no SEG source copy
+    assert {a.annotator for a in list_annotations()} == {"alice", "bob"}
+
+
+def test_import_refuses_unknown_images_and_classes_and_writes_nothing(project, labeled: list[Path],
+                                                                     tmp_path: Path) -> None:
+    image = list_images()[0]
+    document = {
+        "images": [{"id": 1, "file_name": f"{image.sop_instance_uid}.png", "width": image.cols, "height": image.rows},
+                   {"id": 2, "file_name": "x.png", "sop_instance_uid": "1.2.3.999", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "cancerous"}, {"id": 7, "name": "Calcification"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]},
+                        {"id": 2, "image_id": 1, "category_id": 7, "bbox": [1, 1, 5, 5]},
+                        {"id": 3, "image_id": 2, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+    }
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(document))
+    count = len(list_annotations(include_history=True))
+    with pytest.raises(LabelImportError, match=r"1 image\(s\) not in this project \(1.2.3.999\).*Calcification"):
+        import_labels(path)
+    assert len(list_annotations(include_history=True)) == count
+    assert main(["labels", "import", str(path)]) == 2
+    report = import_labels(path, annotator="radiology-2019", skip_unknown=True)
+    assert (report.annotations, report.regions) == (1, 1)
+    imported = list_annotations(annotator="radiology-2019")
+    assert imported[0].image_id == image.id  # matched by the file name's stem
+    assert imported[0].regions[0]["bbox"] == [1.0, 1.0, 5.0, 5.0]
+
+
+def test_split_is_by_patient(project, tmp_path: Path) -> None:
+    from labeling.demo import create_demo
+
+    create_demo(labeled=60, engine=project)
+    out = tmp_path / "export"
+    assert main(["export", "--format", "csv", "--out", str(out), "--split", "60,20,20"]) == 0
+    rows = list(csv.DictReader(open(out / "labels.csv")))
+    splits_of: dict[str, set[str]] = {}
+    for row in rows:
+        splits_of.setdefault(row["patient_key"], set()).add(row["split"])
+    assert all(len(s) == 1 for s in splits_of.values())
+    card = json.loads((out / "dataset_card.json").read_text())
+    images = card["counts"]["images"]
+    assert sum(images.values()) == 60 and all(images[s] > 0 for s in ("train", "val", "test"))
+    assert images["train"] > images["val"]
+
+
+def test_burned_in_left_out_only_when_deidentifying(project, labeled: list[Path], tmp_path: Path) -> None:
+    plain = export_dataset(tmp_path / "plain", ExportOptions(["csv"]))
+    deid = export_dataset(tmp_path / "deid", ExportOptions(["csv"], deidentify=True))
+    assert plain.images == len(labeled) and not plain.card["left_out"]
+    assert deid.images == len(labeled) - 2 and len(deid.card["left_out"]) == 2
+    assert deid.card["deidentified"] and deid.card["deidentification"]["private_tags"] == "removed"
+
+
+def test_export_refuses_a_folder_in_use_and_an_empty_selection(project, labeled: list[Path], tmp_path: Path) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "something.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="not an empty folder"):
+        export_dataset(used, ExportOptions(["coco"]))
+    with pytest.raises(ExportError, match="No labeled image"):
+        export_dataset(tmp_path / "none", ExportOptions(["coco"], annotator="nobody"))
+    assert main(["export", "--format", "pdf", "--out", str(tmp_path / "x")]) == 2
+    assert main(["export", "--format", "csv", "--out", str(tmp_path / "late"),
+                 "--since", (dt.date.today() + dt.timedelta(days=2)).isoformat()]) == 2
