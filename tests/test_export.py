@@ -311,3 +311,23 @@ def test_export_refuses_a_folder_in_use_and_an_empty_selection(project, labeled:
     assert main(["export", "--format", "pdf", "--out", str(tmp_path / "x")]) == 2
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "late"),
                  "--since", (dt.date.today() + dt.timedelta(days=2)).isoformat()]) == 2
+
+
+def test_seg_of_an_enhanced_multiframe_source_holds_each_labeled_frame(project, tmp_path: Path) -> None:
+    from tests.test_enhanced_multiframe import enhanced_ct
+
+    enhanced_ct(tmp_path / "enhanced.dcm", frames=3)
+    import_paths([str(tmp_path / "enhanced.dcm")], engine=project)
+    images = list_images(project)
+    for image in images[::2]:  # frames 0 and 2; frame 1 stays unlabeled
+        right = 10.0 + 5 * image.frame
+        save_annotation(image.id, "alice", [RegionInput("Cancerous", "rect", [[2, 2], [right, 2], [right, 9], [2, 9]])],
+                        engine=project)
+    report = export_dataset(tmp_path / "out", ExportOptions(["seg"], deidentify=True))
+    assert report.card["files"]["seg"] == {"written": 1, "sources": 1, "skipped": []}
+    seg = hd.seg.segread(next((tmp_path / "out" / "seg").glob("*.dcm")))
+    source = pydicom.dcmread(next((tmp_path / "out" / "dicom").glob("*.dcm")))
+    masks = seg.get_pixels_by_source_frame(source.SOPInstanceUID, [1, 2, 3], segment_numbers=[1],
+                                           assert_missing_frames_are_empty=True)[..., 0]
+    assert [int(m.sum()) for m in masks] == [int(region_mask([[2, 2], [r, 2], [r, 9], [2, 9]], 32, 48).sum())
+                                             if r else 0 for r in (10.0, None, 20.0)]

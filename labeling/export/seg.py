@@ -29,6 +29,10 @@ from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage
 from labeling.sources import Source
 
+# Type 2 attributes of the Patient and General Study modules that highdicom copies into the SEG:
+# sources that lack them get them empty (which the IOD allows) instead of a refused SEG.
+TYPE_2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+          "ReferringPhysicianName", "StudyID", "AccessionNumber")
 DEID_ATTRIBUTES = ("PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence",
                    "LongitudinalTemporalInformationModified")
 
@@ -53,6 +57,10 @@ def why_not_referenceable(dataset: Dataset) -> str | None:
     if "FrameOfReferenceUID" not in dataset:
         return ("the source has no Frame of Reference UID, which the SEG IOD requires (common for projection "
                 "radiographs and secondary captures); its regions are in the COCO and masks exports")
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if frames > 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
+        return (f"a {frames}-frame source without per-frame functional groups (not an enhanced image), whose "
+                "frames a SEG cannot reference; its regions are in the COCO and masks exports")
     shared = dataset.get("SharedFunctionalGroupsSequence")
     has_measures = "PixelSpacing" in dataset or bool(shared and "PixelMeasuresSequence" in shared[0])
     if not has_measures:
@@ -87,14 +95,15 @@ def write_seg(context: ExportContext, items: list[ExportImage],
             continue
         if context.deidentifier:
             context.deidentifier.apply(source, first.patient_key)
+        for keyword in TYPE_2:
+            if keyword not in source:
+                setattr(source, keyword, None)
         reason = why_not_referenceable(source)
         if reason:
             result.skipped += [{"image": item.stem, "reason": reason} for item in group]
             continue
-        source_name = f"dicom/{first.stem}.dcm"
-        _save(source, context.out / source_name)
-        result.sources.append(source_name)
         annotators = sorted({a.annotator for item in group for a in item.annotations if a.regions})
+        written = 0
         for annotator in annotators:
             name = f"seg/{first.stem}.{slug(annotator)}.dcm"
             problem = _write_one(context, source, group, annotator, descriptions, context.out / name)
@@ -102,6 +111,11 @@ def write_seg(context: ExportContext, items: list[ExportImage],
                 result.skipped.append({"image": first.stem, "reason": problem})
             else:
                 result.written.append(name)
+                written += 1
+        if written:
+            source_name = f"dicom/{first.stem}.dcm"
+            _save(source, context.out / source_name)
+            result.sources.append(source_name)
     return result
 
 
