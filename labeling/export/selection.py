@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from labeling.annotations import SavedAnnotation, list_annotations
 from labeling.errors import MedalError
 from storage.db import get_engine
-from storage.models import Image, Patient, Series, SourceKind, Study
+from storage.models import Image, Patient, Series, SourceKind, Study, as_utc
 
 SPLITS = ("train", "val", "test")
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"  # and its multi-frame variants .7.1 to .7.4
@@ -86,8 +86,7 @@ def select_labeled(*, annotator: str | None = None, since: date | None = None, s
     start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
     by_image: dict[int, list[SavedAnnotation]] = defaultdict(list)
     for annotation in list_annotations(engine, annotator=annotator):
-        created = annotation.created_at if annotation.created_at.tzinfo else annotation.created_at.replace(tzinfo=timezone.utc)
-        if start is None or created >= start:
+        if start is None or as_utc(annotation.created_at) >= start:
             by_image[annotation.image_id].append(annotation)
     rows = []
     with Session(engine) as session:
