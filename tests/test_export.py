@@ -280,7 +280,7 @@ def test_split_is_by_patient(project, tmp_path: Path) -> None:
 
     create_demo(labeled=60, engine=project)
     out = tmp_path / "export"
-    assert main(["export", "--format", "csv", "--out", str(out), "--split", "60,20,20"]) == 0
+    assert main(["export", "--format", "csv,seg", "--out", str(out), "--split", "60,20,20"]) == 0
     rows = list(csv.DictReader(open(out / "labels.csv")))
     splits_of: dict[str, set[str]] = {}
     for row in rows:
@@ -290,6 +290,13 @@ def test_split_is_by_patient(project, tmp_path: Path) -> None:
     images = card["counts"]["images"]
     assert sum(images.values()) == 60 and all(images[s] > 0 for s in ("train", "val", "test"))
     assert images["train"] > images["val"]
+    # Mammograms are projection images (pixel spacing, no slice thickness): their SEGs are written
+    # without Pixel Measures and read back like the CT ones.
+    modalities = {row["modality"] for row in rows}
+    with_regions = {(row["image_file"], row["annotator"]) for row in rows if int(row["regions"])}
+    assert "MG" in modalities and with_regions
+    assert card["files"]["seg"]["skipped"] == [] and card["files"]["seg"]["written"] == len(with_regions)
+    assert {pydicom.dcmread(p).Modality for p in (out / "dicom").glob("*.dcm")} >= {"MG", "CT"}
 
 
 def test_burned_in_left_out_only_when_deidentifying(project, labeled: list[Path], tmp_path: Path) -> None:

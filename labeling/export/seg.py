@@ -61,12 +61,18 @@ def why_not_referenceable(dataset: Dataset) -> str | None:
     if frames > 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
         return (f"a {frames}-frame source without per-frame functional groups (not an enhanced image), whose "
                 "frames a SEG cannot reference; its regions are in the COCO and masks exports")
-    shared = dataset.get("SharedFunctionalGroupsSequence")
-    has_measures = "PixelSpacing" in dataset or bool(shared and "PixelMeasuresSequence" in shared[0])
-    if not has_measures:
-        return ("the source has no PixelSpacing, without which the SEG cannot be read back; "
-                "its regions are in the COCO and masks exports")
     return None
+
+
+def as_seg_source(dataset: Dataset) -> Dataset:
+    """What highdicom is given: a projection image (pixel spacing but no slice thickness, e.g. MG, DX)
+    would get Pixel Measures without SliceThickness, which ``segread`` then refuses; such a SEG is
+    written without Pixel Measures instead (its referenced source keeps the spacing)."""
+    if "PerFrameFunctionalGroupsSequence" in dataset or "SliceThickness" in dataset or "PixelSpacing" not in dataset:
+        return dataset
+    view = copy.deepcopy(dataset)
+    del view.PixelSpacing
+    return view
 
 
 def read_source(item: ExportImage) -> Dataset:
@@ -139,7 +145,7 @@ def _write_one(context: ExportContext, source: Dataset, group: list[ExportImage]
     masks = _masks(context, source, group, annotator)
     try:
         seg = hd.seg.Segmentation(
-            source_images=[source], pixel_array=masks, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            source_images=[as_seg_source(source)], pixel_array=masks, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
             segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=900,
             sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Medal",
             manufacturer_model_name="Medal", software_versions=version("medal-labeling"),
