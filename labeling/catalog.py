@@ -17,6 +17,7 @@ from labeling.frames import FrameCache, encode_png, modality_frame, render_sourc
 from labeling.render import Window
 from labeling.sources import Source
 from storage.db import get_engine
+from storage.hierarchy import up_to_patient
 from storage.models import Annotation, Image, ModelVersion, Patient, Prediction, Series, Study, User
 from storage.settings import cache_dir
 
@@ -45,13 +46,7 @@ def list_images(engine: Engine | None = None, *, modality: str | None = None, st
                 until: date | None = None, limit: int | None = None, offset: int = 0) -> list[ImageSummary]:
     """Images in id order with their patient key and study date, optionally filtered (the annotator
     filter keeps images with a current annotation by that user)."""
-    statement = (
-        select(Image, Patient.key, Study.study_date)
-        .outerjoin(Series, Image.series_id == Series.id)
-        .outerjoin(Study, Series.study_id == Study.id)
-        .outerjoin(Patient, Study.patient_id == Patient.id)
-        .order_by(Image.id)
-    )
+    statement = up_to_patient(select(Image, Patient.key, Study.study_date)).order_by(Image.id)
     if modality:
         statement = statement.where(Image.modality == modality)
     if status:

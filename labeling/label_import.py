@@ -21,9 +21,11 @@ from sqlmodel import Session, select
 
 from labeling.annotations import SHAPES, RegionInput, add_annotation, list_annotations, user_named
 from labeling.errors import MedalError
+from labeling.export.selection import export_key
 from labeling.taxonomy import IMAGE_LABELS
 from storage.db import get_engine, write_session
-from storage.models import Image, LabelClass, Patient, Series, Study
+from storage.hierarchy import up_to_patient
+from storage.models import Image, LabelClass, Patient
 
 DEFAULT_ANNOTATOR = "imported"
 MEDAL_STEM = re.compile(r"^(?P<key>P[0-9A-F]{12}|I\d+)_(?P<id>\d+)$")
@@ -64,12 +66,9 @@ class _Matcher:
     """Finds project images for the file's references."""
 
     def __init__(self, session: Session) -> None:
-        rows = session.exec(select(Image.id, Image.sop_instance_uid, Image.frame, Patient.key)
-                            .outerjoin(Series, Image.series_id == Series.id)
-                            .outerjoin(Study, Series.study_id == Study.id)
-                            .outerjoin(Patient, Study.patient_id == Patient.id)).all()
+        rows = session.exec(up_to_patient(select(Image.id, Image.sop_instance_uid, Image.frame, Patient.key))).all()
         self.by_uid = {(uid, frame): image_id for image_id, uid, frame, _ in rows if uid}
-        self.keys = {image_id: key or f"I{image_id}" for image_id, _, _, key in rows}
+        self.keys = {image_id: export_key(key, image_id) for image_id, _, _, key in rows}
 
     def find(self, uid: str | None, frame: int, file_name: str | None) -> int | None:
         if uid and (uid, frame) in self.by_uid:

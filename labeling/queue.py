@@ -28,9 +28,9 @@ from PIL import Image as PILImage
 from labeling.errors import ImageNotFound, MedalError
 from labeling.frames import FrameCache
 from storage.db import get_engine, write_session
+from storage.hierarchy import up_to_patient
+from storage.models import AuditEvent, Image, ImageStatus, ModelVersion, Patient, Study, User, as_utc, utcnow
 from storage.settings import cache_dir
-from storage.models import (AuditEvent, Image, ImageStatus, ModelVersion, Patient, Series, Study, User, as_utc,
-                            utcnow)
 
 DEFAULT_LEASE_MINUTES = 15
 COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
@@ -188,10 +188,8 @@ def spread_priorities(engine: Engine | None = None) -> int:
     engine = engine or get_engine()
     with Session(engine) as session:
         rows = session.exec(
-            select(Image.id, Image.path, Patient.key, Study.study_date, Study.id, Image.series_id,
-                   Image.instance_number, Image.frame, Image.cache_key)
-            .outerjoin(Series, Image.series_id == Series.id).outerjoin(Study, Series.study_id == Study.id)
-            .outerjoin(Patient, Study.patient_id == Patient.id)
+            up_to_patient(select(Image.id, Image.path, Patient.key, Study.study_date, Study.id, Image.series_id,
+                                 Image.instance_number, Image.frame, Image.cache_key))
             .where(Image.status == ImageStatus.UNLABELED)).all()
     studies: dict[str, dict[object, list[tuple]]] = defaultdict(lambda: defaultdict(list))
     cache_keys, groups = {}, {}

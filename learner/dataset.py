@@ -36,7 +36,8 @@ from torch.utils.data import Dataset
 from labeling.catalog import get_image, render_frame
 from labeling.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
 from storage.db import get_engine
-from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region, Series, Study
+from storage.hierarchy import up_to_patient
+from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
 
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
@@ -101,10 +102,7 @@ def build_examples(engine: Engine | None = None) -> list[Example]:
     with Session(engine or get_engine()) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
         rows = session.exec(
-            select(Annotation, Image, Patient.key)
-            .join(Image, Annotation.image_id == Image.id)
-            .outerjoin(Series, Image.series_id == Series.id).outerjoin(Study, Series.study_id == Study.id)
-            .outerjoin(Patient, Study.patient_id == Patient.id)
+            up_to_patient(select(Annotation, Image, Patient.key).join(Image, Annotation.image_id == Image.id))
             .where(Annotation.is_current, Image.status == ImageStatus.LABELED)
             .order_by(Annotation.image_id, Annotation.id)).all()
         regions: dict[int, list[Region]] = defaultdict(list)

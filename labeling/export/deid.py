@@ -133,13 +133,13 @@ class Deidentifier:
         if element.tag in BIRTH_DATES or element.value in (None, ""):
             return
         if element.VR == "UI":
-            values = element.value if element.VM > 1 else [element.value]
-            new = [self.uid(v) for v in values]
-            element.value = new if element.VM > 1 else new[0]
+            change: Callable[[str], str] = self.uid
         elif element.VR in ("DA", "DT"):
-            values = list(element.value) if element.VM > 1 else [element.value]
-            new = [_shift(str(v), days) for v in values]
-            element.value = new if element.VM > 1 else new[0]
+            change = lambda value: _shift(value, days)  # noqa: E731
+        else:
+            return
+        values = [change(str(v)) for v in (element.value if element.VM > 1 else [element.value])]
+        element.value = values if element.VM > 1 else values[0]
 
 
 def _walk(dataset: Dataset, visit: Callable[[DataElement], None]) -> None:

@@ -99,17 +99,17 @@ def write_seg(context: ExportContext, items: list[ExportImage],
         except PARSE_ERRORS as error:
             result.skipped.append({"image": first.stem, "reason": f"the source cannot be read again: {error}"})
             continue
+        reason = why_not_referenceable(source)
+        if reason:
+            result.skipped += [{"image": item.stem, "reason": reason} for item in group]
+            continue
         if context.deidentifier:
             context.deidentifier.apply(source, first.patient_key)
         for keyword in TYPE_2:
             if keyword not in source:
                 setattr(source, keyword, None)
-        reason = why_not_referenceable(source)
-        if reason:
-            result.skipped += [{"image": item.stem, "reason": reason} for item in group]
-            continue
         annotators = sorted({a.annotator for item in group for a in item.annotations if a.regions})
-        written = 0
+        before = len(result.written)
         for annotator in annotators:
             name = f"seg/{first.stem}.{slug(annotator)}.dcm"
             problem = _write_one(context, source, group, annotator, descriptions, context.out / name)
@@ -117,8 +117,7 @@ def write_seg(context: ExportContext, items: list[ExportImage],
                 result.skipped.append({"image": first.stem, "reason": problem})
             else:
                 result.written.append(name)
-                written += 1
-        if written:
+        if len(result.written) > before:
             source_name = f"dicom/{first.stem}.dcm"
             _save(source, context.out / source_name)
             result.sources.append(source_name)

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 from labeling.annotations import SavedAnnotation, list_annotations
 from labeling.errors import MedalError
 from storage.db import get_engine
-from storage.models import Image, Patient, Series, SourceKind, Study, as_utc
+from storage.hierarchy import up_to_patient
+from storage.models import Image, Patient, SourceKind, Study, as_utc
 
 SPLITS = ("train", "val", "test")
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"  # and its multi-frame variants .7.1 to .7.4
@@ -79,8 +80,13 @@ def burned_in_reason(image: Image) -> str | None:
     return None
 
 
+def export_key(patient_key: str | None, image_id: int) -> str:
+    """How an export names an image's patient: the pseudonymous key, or ``I<id>`` for a PNG/JPEG."""
+    return patient_key or f"I{image_id}"
+
+
 def select_labeled(*, annotator: str | None = None, since: date | None = None, split: tuple[float, float, float],
-           exclude_burned_in: bool, engine: Engine | None = None) -> Selection:
+                   exclude_burned_in: bool, engine: Engine | None = None) -> Selection:
     """Every image with a current annotation (by ``annotator``, saved on or after ``since``)."""
     engine = engine or get_engine()
     start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
@@ -91,17 +97,13 @@ def select_labeled(*, annotator: str | None = None, since: date | None = None, s
     rows = []
     with Session(engine) as session:
         ids = sorted(by_image)
-        for first in range(0, len(ids), 500):
-            rows += session.exec(
-                select(Image, Patient.key, Study.study_date)
-                .outerjoin(Series, Image.series_id == Series.id)
-                .outerjoin(Study, Series.study_id == Study.id)
-                .outerjoin(Patient, Study.patient_id == Patient.id)
-                .where(col(Image.id).in_(ids[first:first + 500])).order_by(Image.id)).all()
+        for first in range(0, len(ids), 500):  # in id order: chunks of sorted ids, each ordered
+            rows += session.exec(up_to_patient(select(Image, Patient.key, Study.study_date))
+                                 .where(col(Image.id).in_(ids[first:first + 500])).order_by(Image.id)).all()
     selection = Selection([])
-    for image, key, study_date in sorted(rows, key=lambda row: row[0].id):
+    for image, key, study_date in rows:
         reason = burned_in_reason(image) if exclude_burned_in else None
-        item = ExportImage(image, key or f"I{image.id}", study_date, by_image[image.id])
+        item = ExportImage(image, export_key(key, image.id), study_date, by_image[image.id])
         if reason:
             selection.left_out.append({"image": item.stem, "modality": image.modality, "reason": reason})
         else:
