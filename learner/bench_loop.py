@@ -13,27 +13,28 @@ import json
 import os
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from sqlmodel import Session, select
 
-from labeling.annotations import RegionInput, save_annotation
-from labeling.bench import fresh_project
-from labeling.ingest import import_paths
+from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.intake.bench import fresh_project
+from labeling.intake.ingest import import_paths
+from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from learner import registry, scoring
 from learner.dataset import PoolDataset
-from learner.train import DEVICE
-from learner.worker import PROJECT_CONFIG, finish_heatmaps, train_and_publish
-from storage.db import get_engine
+from learner.loop import PROJECT_CONFIG, finish_heatmaps, train_and_publish
+from learner.train import DEVICE, to_device
+from storage.db import Project
 from storage.models import Image, ImageStatus
 
 SIZE = 256
 PATIENTS = 100
+STUDY_DATE = date(2025, 1, 1)
 
 
 def write_nodule_files(folder: Path, count: int, seed: int = 0) -> dict[str, list[tuple[float, float, float]]]:
@@ -51,46 +52,31 @@ def write_nodule_files(folder: Path, count: int, seed: int = 0) -> dict[str, lis
                 x, y = (float(v) for v in rng.uniform(70, SIZE - 70, 2))
                 hu[(yy - y) ** 2 + (xx - x) ** 2 < radius ** 2] += 180
                 nodules.append((x, y, radius))
-        uid = generate_uid()
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, uid, "CT"
         patient = index % PATIENTS
-        ds.PatientID, ds.PatientName = f"LOOP{patient:03d}", f"Loop^{patient}"
-        ds.StudyInstanceUID = generate_uid(entropy_srcs=[str(seed), "study", str(patient)])
-        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(seed), "series", str(patient)])
-        ds.StudyDate, ds.InstanceNumber = "20250101", index
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.Rows = ds.Columns = SIZE
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
-        ds.WindowCenter, ds.WindowWidth = 40, 400
-        ds.PixelData = np.clip(hu + 1024, 0, 4095).astype(np.uint16).tobytes()
-        ds.save_as(folder / f"{index:06d}.dcm", enforce_file_format=True)
-        truth[uid] = nodules
+        place = SeriesPlace(SyntheticPatient(f"LOOP{patient:03d}", f"Loop^{patient}"), STUDY_DATE,
+                            uid(seed, "study", patient), uid(seed, "series", patient), uid(seed, "for", patient))
+        truth[write_ct_slice(folder / f"{index:06d}.dcm", hu, place, index=index)] = nodules
     return truth
 
 
-def _label(count: int, truth: dict[str, list[tuple[float, float, float]]]) -> None:
-    with Session(get_engine()) as session:
+def _label(project: Project, count: int, truth: dict[str, list[tuple[float, float, float]]]) -> None:
+    with Session(project.engine) as session:
         images = session.exec(select(Image).order_by(Image.id).limit(count)).all()
     for image in images:
         nodules = truth[image.sop_instance_uid]
         regions = [RegionInput("Cancerous", "polygon", [[x + (r + 2) * np.cos(a), y + (r + 2) * np.sin(a)]
                                                          for a in np.linspace(0, 2 * np.pi, 12, endpoint=False)])
                    for x, y, r in nodules]
-        save_annotation(image.id, "bench-oracle", regions, image_label="cancerous" if nodules else "healthy")
+        save_annotation(image.id, "bench-oracle", regions, image_label="cancerous" if nodules else "healthy",
+                        engine=project.engine)
 
 
 @torch.no_grad()
-def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], samples: int = scoring.BALD_SAMPLES) -> float:
+def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], project: Project,
+                 samples: int = scoring.BALD_SAMPLES) -> float:
     """Head-only MC dropout (features once, head T times) against the whole network T times."""
-    images = torch.cat([batch for batch, _ in torch.utils.data.DataLoader(
-        PoolDataset(image_ids, loaded.config.size), batch_size=256)]).to(DEVICE)
-    images = images.contiguous(memory_format=torch.channels_last)
+    images = to_device(torch.cat([batch for batch, _ in torch.utils.data.DataLoader(
+        PoolDataset(image_ids, loaded.config.size, project), batch_size=256)]))
     model = loaded.model
     start = time.perf_counter()
     model.head_samples(model.features(images), samples)
@@ -107,23 +93,24 @@ def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], samples: in
 
 
 def bench_loop(labels: int = 1000, pool: int = 10_000, out: Path | None = None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="medal-bench-loop-") as scratch, fresh_project():
-        engine = get_engine()
+    """Time the loop on a generated project of its own (temporary; the configured project is never touched)."""
+    with tempfile.TemporaryDirectory(prefix="medal-bench-loop-") as scratch, fresh_project() as project:
+        engine = project.engine
         started = time.perf_counter()
         truth = write_nodule_files(Path(scratch), labels + pool)
-        import_paths([Path(scratch)], engine=engine)
-        _label(labels, truth)
+        import_paths([Path(scratch)], project=project)
+        _label(project, labels, truth)
         setup_s = time.perf_counter() - started
         steps: list[tuple[float, str]] = []
         started = time.perf_counter()
-        result = train_and_publish(engine, lambda fraction, message: steps.append((fraction, message)),
+        result = train_and_publish(project, lambda fraction, message: steps.append((fraction, message)),
                                    strategy_name="default", config=PROJECT_CONFIG)
         first_s = time.perf_counter() - started
         started = time.perf_counter()
-        rest = finish_heatmaps(engine, lambda fraction, message: None, result["model_version"])
+        rest = finish_heatmaps(project, lambda fraction, message: None, result["model_version"])
         heatmaps_s = time.perf_counter() - started
         loaded = registry.load_active(engine)
-        speedup = bald_speedup(loaded, scoring.image_ids(ImageStatus.UNLABELED, engine)[:2000])
+        speedup = bald_speedup(loaded, scoring.image_ids(ImageStatus.UNLABELED, engine)[:2000], project)
     train_s = result["train_s"]
     score_s = first_s - train_s + heatmaps_s
     report = {

@@ -33,9 +33,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from torch.utils.data import Dataset
 
-from labeling.catalog import get_image, render_frame
-from labeling.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
-from storage.db import get_engine
+from labeling.labels.catalog import get_image
+from labeling.labels.pictures import render_frame
+from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
+from storage.db import Project, current_project, get_engine
 from storage.hierarchy import up_to_patient
 from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
 
@@ -173,17 +174,23 @@ def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: i
                  frozenset(train), frozenset(val))
 
 
-def read_picture(image_id: int) -> tuple[np.ndarray, float, float]:
-    """The image as shown by default, in grey float32, with its mean and spread."""
-    picture = render_frame(get_image(image_id))
+def read_picture(image_id: int, project: Project | None = None) -> tuple[np.ndarray, float, float]:
+    """The image as shown by default (``project``'s row and preview cache), in grey float32, with its
+    mean and spread."""
+    project = project or current_project()
+    picture = render_frame(get_image(image_id, project.engine), project=project)
     grey = picture.astype(np.float32) if picture.ndim == 2 else picture[..., :3].astype(np.float32).mean(axis=2)
     return grey, float(grey.mean()), float(grey.std()) + 1e-3
 
 
-@lru_cache(maxsize=64)
-def load_picture(image_id: int) -> tuple[np.ndarray, float, float]:
+def load_picture(image_id: int, project: Project | None = None) -> tuple[np.ndarray, float, float]:
     """``read_picture`` with the last few kept (scoring reads an image twice: whole, then windows)."""
-    return read_picture(image_id)
+    return _kept_picture(image_id, project or current_project())
+
+
+@lru_cache(maxsize=64)
+def _kept_picture(image_id: int, project: Project) -> tuple[np.ndarray, float, float]:
+    return read_picture(image_id, project)
 
 
 def to_input(region: np.ndarray, mean: float, std: float, size: int) -> torch.Tensor:
@@ -210,15 +217,17 @@ class ExampleDataset(Dataset):
         return torch.from_numpy(np.asarray(self.inputs[index], dtype=np.float32)), self.labels[index]
 
 
-def materialise(examples: list[Example], size: int, path: Path) -> ExampleDataset:
-    """Write every example's network input to ``path`` (a .npy memory map) and return a dataset over it."""
+def materialise(examples: list[Example], size: int, path: Path, project: Project | None = None) -> ExampleDataset:
+    """Write every example's network input (pictures from ``project``) to ``path`` (a .npy memory map)
+    and return a dataset over it."""
+    project = project or current_project()
     path.parent.mkdir(parents=True, exist_ok=True)
     inputs = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(examples), 1, size, size))
     by_image: dict[int, list[int]] = defaultdict(list)
     for index, example in enumerate(examples):
         by_image[example.image_id].append(index)
     for image_id, indices in by_image.items():
-        grey, mean, std = read_picture(image_id)
+        grey, mean, std = read_picture(image_id, project)
         for index in indices:
             box = examples[index].box
             region = grey if box is None else grey[box[1]:box[1] + box[2], box[0]:box[0] + box[2]]
@@ -228,26 +237,26 @@ def materialise(examples: list[Example], size: int, path: Path) -> ExampleDatase
 
 
 class PoolDataset(Dataset):
-    """Whole unlabeled images as ``(tensor, image id)``, for scoring."""
+    """Whole images of ``project`` as ``(tensor, image id)``, for scoring."""
 
-    def __init__(self, image_ids: list[int], size: int) -> None:
-        self.image_ids, self.size = image_ids, size
+    def __init__(self, image_ids: list[int], size: int, project: Project | None = None) -> None:
+        self.image_ids, self.size, self.project = image_ids, size, project or current_project()
 
     def __len__(self) -> int:
         return len(self.image_ids)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        grey, mean, std = read_picture(self.image_ids[index])
+        grey, mean, std = read_picture(self.image_ids[index], self.project)
         return to_input(grey, mean, std, self.size), self.image_ids[index]
 
 
-def windows(image_id: int, fraction: float, size: int, grid: int
+def windows(image_id: int, fraction: float, size: int, grid: int, project: Project | None = None
             ) -> tuple[torch.Tensor, tuple[int, int], list[tuple[float, float, float]]]:
     """Sliding windows of side ``fraction`` × the image's short side on a lattice of at most
     ``grid``×``grid`` positions (half-overlapping when the image is small), each resized to size×size.
     Returns the (n, 1, size, size) batch, the lattice's (rows, cols), and each window's
     ``(x, y, side)`` in image pixels."""
-    grey, mean, std = load_picture(image_id)
+    grey, mean, std = load_picture(image_id, project)
     rows, cols = grey.shape
     side = max(1, int(round(min(rows, cols) * fraction)))
     scale = size / side

@@ -8,7 +8,6 @@ running job marks it cancelled; its worker sees that on its next beat and stops 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +16,14 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.errors import MedalError
+from storage.config import config
+from storage.errors import MedalError
 from storage.db import get_engine, write_session
 from storage.models import AuditEvent, Job, JobStatus, as_utc, utcnow
 
 KINDS = ("train", "score")
-DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
-FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)  # a JobView's status string compares equal
 
 
 class JobNotFound(MedalError):
@@ -36,11 +36,7 @@ class JobCancelled(MedalError):
 
 def heartbeat_timeout() -> float:
     """Seconds without a heartbeat after which a running job counts as dead (``MEDAL_HEARTBEAT_TIMEOUT_S``)."""
-    value = os.environ.get("MEDAL_HEARTBEAT_TIMEOUT_S", "")
-    try:
-        return float(value) if value else DEFAULT_HEARTBEAT_TIMEOUT_S
-    except ValueError as error:
-        raise MedalError(f"MEDAL_HEARTBEAT_TIMEOUT_S={value!r} is not a number of seconds.") from error
+    return config().heartbeat_timeout_s
 
 
 @dataclass
@@ -88,8 +84,8 @@ def enqueue(kind: str, params: dict[str, Any] | None = None, *, actor: str | Non
 def pending(kind: str, engine: Engine | None = None) -> int | None:
     """The id of a queued or running job of ``kind``, if there is one (to avoid piling up duplicates)."""
     with Session(engine or get_engine()) as session:
-        return session.exec(select(Job.id).where(Job.kind == kind, col(Job.status).in_(
-            [JobStatus.QUEUED, JobStatus.RUNNING])).order_by(Job.id)).first()
+        return session.exec(select(Job.id).where(Job.kind == kind, col(Job.status).in_(ACTIVE))
+                           .order_by(Job.id)).first()
 
 
 def claim(worker: str, engine: Engine | None = None) -> JobView | None:

@@ -1,4 +1,6 @@
-"""Model versions: checkpoints on disk, their rows in ``model_version``, which one is active.
+"""Model versions: checkpoints on disk, their rows in ``model_version``, which one is active — and the
+read side (the active version, its metrics, its prediction for an image): the only module that asks
+which version is active.
 
 A checkpoint is written to a temporary name and renamed, and its sha256 is kept with the version, so a
 half-written, truncated or swapped file is refused when loaded instead of producing nonsense. Only a
@@ -14,19 +16,19 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from labeling.errors import MedalError
-from learner.model import CompactCNN
-from learner.train import DEVICE, TrainConfig, TrainResult
-from storage.db import get_engine, write_session
-from storage.models import AuditEvent, ModelVersion
-from storage.settings import medal_home
+from storage.db import Project, current_project, get_engine, write_session
+from storage.errors import MedalError
+from storage.models import AuditEvent, ModelVersion, Prediction
+
+if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
+    from learner.model import CompactCNN
+    from learner.train import TrainConfig, TrainResult
 
 
 class CheckpointError(MedalError):
@@ -45,8 +47,9 @@ class LoadedModel:
     data: dict[str, Any]  # how the training set was built (e.g. the heatmap window's patch_fraction)
 
 
-def models_dir() -> Path:
-    return medal_home() / "models"
+def models_dir(project: Project | None = None) -> Path:
+    """Where the project's checkpoints live (created on first use)."""
+    return (project or current_project()).folder("models")
 
 
 def _sha256(path: Path) -> str:
@@ -54,10 +57,13 @@ def _sha256(path: Path) -> str:
 
 
 def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job_id: int | None = None,
-             engine: Engine | None = None) -> ModelVersion:
-    """Save the checkpoint and add an inactive version row with its config, metrics and label count."""
-    folder = models_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+             project: Project | None = None) -> ModelVersion:
+    """Save the checkpoint in ``project``'s models folder and add an inactive version row with its
+    config, metrics and label count."""
+    import torch
+
+    project = project or current_project()
+    folder = models_dir(project)
     checkpoint = result.checkpoint()
     buffer = io.BytesIO()
     torch.save({**checkpoint, "data": data}, buffer)
@@ -69,7 +75,7 @@ def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job
     version = ModelVersion(job_id=job_id, config={**checkpoint["config"], "sha256": name,
                                                    "epochs": result.epochs, "data": data},
                            label_count=label_count, metrics=result.metrics, checkpoint_path=str(path))
-    with write_session(engine) as session:
+    with write_session(project.engine) as session:
         session.add(version)
         session.commit()
         session.refresh(version)
@@ -78,6 +84,11 @@ def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job
 
 def load(version: ModelVersion) -> LoadedModel:
     """The version's network, in eval mode on the training device; CheckpointError when unusable."""
+    import torch
+
+    from learner.model import CompactCNN
+    from learner.train import DEVICE, TrainConfig, to_device
+
     path = Path(version.checkpoint_path)
     if not path.is_file():
         raise CheckpointError(f"Model version {version.id}'s checkpoint {path} is missing; "
@@ -95,7 +106,7 @@ def load(version: ModelVersion) -> LoadedModel:
             zipfile.BadZipFile) as error:
         raise CheckpointError(f"Model version {version.id}'s checkpoint {path} cannot be read ({error}); "
                               "activate another version or train a new one.") from error
-    model.to(DEVICE).to(memory_format=torch.channels_last).eval()
+    to_device(model).eval()
     return LoadedModel(version.id, model, config, dict(checkpoint.get("data", {})))
 
 
@@ -110,6 +121,34 @@ def get_version(version_id: int, engine: Engine | None = None) -> ModelVersion:
 def active_version(engine: Engine | None = None) -> ModelVersion | None:
     with Session(engine or get_engine()) as session:
         return session.exec(select(ModelVersion).where(ModelVersion.active)).first()
+
+
+def prediction_for(image_id: int, engine: Engine | None = None) -> Prediction | None:
+    """The active model's prediction for an image (None before a model exists or scores it)."""
+    with Session(engine or get_engine()) as session:
+        return session.exec(select(Prediction).join(ModelVersion, Prediction.model_version_id == ModelVersion.id)
+                            .where(Prediction.image_id == image_id, ModelVersion.active)).first()
+
+
+def active_metrics(engine: Engine | None = None) -> dict[str, float]:
+    """The active model version's validation metrics (empty before there is one)."""
+    version = active_version(engine)
+    return dict(version.metrics or {}) if version is not None else {}
+
+
+def active_summary(engine: Engine | None = None) -> dict[str, Any] | None:
+    """The active version as an export's dataset card records it (None before there is one)."""
+    version = active_version(engine)
+    if version is None:
+        return None
+    return {"id": version.id, "created_at": version.created_at.isoformat(), "label_count": version.label_count,
+            "metrics": dict(version.metrics or {})}
+
+
+def last_label_count(engine: Engine | None = None) -> int:
+    """How many labeled images the most-informed version was trained on (0 before any version)."""
+    with Session(engine or get_engine()) as session:
+        return int(session.exec(select(func.max(ModelVersion.label_count))).one() or 0)
 
 
 def list_versions(engine: Engine | None = None) -> list[ModelVersion]:

@@ -21,20 +21,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from torch.utils.data import DataLoader
+from torch.utils.data import Dataset
 
+from labeling.labels.queue import set_priorities
 from learner.dataset import PoolDataset, load_picture, windows
+from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
-from learner.train import DEVICE
-from storage.db import get_engine, write_session
+from learner.train import DEVICE, embed, to_device
+from storage.db import Project, current_project, get_engine, write_session
 from storage.models import Image, ImageStatus, Prediction
-from storage.settings import cache_dir
 
-BALD_SAMPLES = 10
+BALD_SAMPLES = 10  # head-only MC-dropout passes per image (scoring, the simulation and the benchmark)
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest
 HEATMAP_GRID = 5  # windows per side at most (25 per image)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
@@ -57,42 +58,49 @@ def image_ids(status: ImageStatus, engine: Engine | None = None) -> list[int]:
 
 
 @torch.no_grad()
-def _embed(loaded: LoadedModel, image_ids: list[int], progress: Progress | None, share: tuple[float, float]
-           ) -> np.ndarray:
-    out, done, started = [], 0, time.monotonic()
-    for images, _ in DataLoader(PoolDataset(image_ids, loaded.config.size), batch_size=256):
-        out.append(loaded.model.features(images.to(DEVICE).contiguous(memory_format=torch.channels_last)).cpu())
-        done += len(images)
+def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy: str, seed: int = 0,
+                    on_batch: Callable[[int], None] | None = None) -> PoolClassifier:
+    """Everything strategy ``strategy`` may use about the pool, from one pass of the network: the
+    embeddings and the head's probabilities, head-only MC-dropout samples for BALD, and the labeled
+    items' embeddings for diversity. ``on_batch`` hears how many pool items are embedded so far."""
+    embeddings = embed(model, pool, on_batch=on_batch)
+    features = torch.from_numpy(embeddings).to(DEVICE)
+    probabilities = torch.softmax(model.head(features), 1).cpu().numpy()
+    samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
+    training = embed(model, labeled) if strategy == "diverse" else None
+    return PoolClassifier(probabilities, embeddings, training, samples, seed)
+
+
+def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None, *, seed: int = 0,
+              progress: Progress | None = None) -> PoolScores:
+    """Stage 1 for every unlabeled image of ``project`` (nothing is written)."""
+    project = project or current_project()
+    name = resolve(strategy)
+    ids = image_ids(ImageStatus.UNLABELED, project.engine)
+    started = time.monotonic()
+
+    def on_batch(done: int) -> None:
         if progress:
             rate = done / max(time.monotonic() - started, 1e-6)
-            progress(share[0] + (share[1] - share[0]) * done / len(image_ids),
-                     f"scoring {done}/{len(image_ids)} images ({rate:.0f}/s)")
-    return torch.cat(out).numpy() if out else np.zeros((0, loaded.model.embedding_size), np.float32)
+            progress(0.9 * done / len(ids), f"scoring {done}/{len(ids)} images ({rate:.0f}/s)")
 
-
-def rank_pool(loaded: LoadedModel, strategy: str, engine: Engine | None = None, *, seed: int = 0,
-              progress: Progress | None = None) -> PoolScores:
-    """Stage 1 for every unlabeled image (nothing is written)."""
-    name = resolve(strategy)
-    ids = image_ids(ImageStatus.UNLABELED, engine)
-    embeddings = _embed(loaded, ids, progress, (0.0, 0.9))
-    with torch.no_grad():
-        features = torch.from_numpy(embeddings).to(DEVICE)
-        probabilities = torch.softmax(loaded.model.head(features), 1).cpu().numpy()
-        samples = loaded.model.head_samples(features, BALD_SAMPLES).cpu().numpy() if name == "bald" else None
-    training = _embed(loaded, image_ids(ImageStatus.LABELED, engine), None, (0, 0)) if name == "diverse" else None
-    classifier = PoolClassifier(probabilities, embeddings, training, samples, seed)
-    picks = STRATEGIES[name](classifier, embeddings, min(PICK_BATCH, len(ids))) if ids else np.zeros(0, int)
+    size = loaded.config.size
+    classifier = pool_classifier(loaded.model, PoolDataset(ids, size, project),
+                                 PoolDataset(image_ids(ImageStatus.LABELED, project.engine), size, project),
+                                 name, seed, on_batch)
+    picks = STRATEGIES[name](classifier, classifier.embeddings, min(PICK_BATCH, len(ids))) if ids else np.zeros(0, int)
     worth = utility(name, classifier) if ids else np.zeros(0)
     priorities = np.asarray(worth, dtype=float).copy()
     priorities[picks] = 2.0 + (len(picks) - np.arange(len(picks))) / max(len(picks), 1)
-    return PoolScores(ids, probabilities[:, 1] if len(ids) else np.zeros(0), np.asarray(worth, dtype=float),
-                      np.asarray(picks, dtype=int), priorities)
+    return PoolScores(ids, classifier.probabilities[:, 1] if len(ids) else np.zeros(0),
+                      np.asarray(worth, dtype=float), np.asarray(picks, dtype=int), priorities)
 
 
 def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: bool, actor: str | None = None,
             engine: Engine | None = None) -> None:
-    """Write the predictions and priorities (and make the version active) in one transaction."""
+    """Write the queue priorities (through the queue, their one writer), then the predictions and (for a
+    new version) its activation in one transaction: a crash in between leaves the previous model active."""
+    set_priorities(dict(zip(scores.image_ids, scores.priorities.tolist())), engine)
     with write_session(engine) as session:
         session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
                                                  col(Prediction.image_id).in_(scores.image_ids)))
@@ -101,31 +109,30 @@ def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: boo
                 for image_id, p, u in zip(scores.image_ids, scores.probabilities, scores.utility)]
         for start in range(0, len(rows), 2000):
             session.execute(insert(Prediction), rows[start:start + 2000])
-            session.execute(update(Image), [{"id": image_id, "priority": float(priority)} for image_id, priority in
-                                            zip(scores.image_ids[start:start + 2000],
-                                                scores.priorities[start:start + 2000])])
         if activate:
             mark_active(session, version_id, actor, {"after": "training"})
         session.commit()
 
 
-def heatmap_dir(version_id: int) -> Path:
-    return cache_dir() / "heatmaps" / f"v{version_id}"
+def heatmap_dir(version_id: int, project: Project | None = None) -> Path:
+    """Where ``version_id``'s heatmaps are kept: derived data in ``project``'s cache (created on first use)."""
+    return (project or current_project()).folder("cache", "heatmaps", f"v{version_id}")
 
 
 @torch.no_grad()
-def heatmaps(loaded: LoadedModel, image_ids: list[int]) -> dict[int, np.ndarray]:
+def heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | None = None) -> dict[int, np.ndarray]:
     """Each image's heatmap: P(finding) of every window, max-pooled onto a grid of ≤ HEATMAP_SIDE cells."""
+    project = project or current_project()
     fraction = float(loaded.data.get("patch_fraction", 0.25))
-    batches = [windows(image_id, fraction, loaded.config.size, HEATMAP_GRID) for image_id in image_ids]
+    batches = [windows(image_id, fraction, loaded.config.size, HEATMAP_GRID, project) for image_id in image_ids]
     if not batches:
         return {}
-    patches = torch.cat([b[0] for b in batches]).to(DEVICE).contiguous(memory_format=torch.channels_last)
+    patches = to_device(torch.cat([b[0] for b in batches]))
     probabilities = torch.cat([torch.softmax(loaded.model(chunk), 1)[:, 1]
                                for chunk in patches.split(512)]).cpu().numpy()
     result, start = {}, 0
     for image_id, (_, _, boxes) in zip(image_ids, batches):
-        rows, cols = load_picture(image_id)[0].shape
+        rows, cols = load_picture(image_id, project)[0].shape
         scale = HEATMAP_SIDE / max(rows, cols)
         heat = np.zeros((max(1, round(rows * scale)), max(1, round(cols * scale))), np.float32)
         for (x, y, side), p in zip(boxes, probabilities[start:start + len(boxes)]):
@@ -136,16 +143,17 @@ def heatmaps(loaded: LoadedModel, image_ids: list[int]) -> dict[int, np.ndarray]
     return result
 
 
-def add_heatmaps(loaded: LoadedModel, image_ids: list[int], engine: Engine | None = None,
+def add_heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | None = None,
                  progress: Progress | None = None, share: tuple[float, float] = (0.0, 1.0)) -> int:
-    """Stage 2 for ``image_ids`` (in that order, in chunks): store heatmaps, raise image scores to their maxima."""
-    folder = heatmap_dir(loaded.version_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Stage 2 for ``image_ids`` (in that order, in chunks): store heatmaps in ``project``'s cache, raise
+    image scores to their maxima."""
+    project = project or current_project()
+    folder = heatmap_dir(loaded.version_id, project)
     done = 0
     for start in range(0, len(image_ids), HEATMAP_CHUNK):
         chunk = image_ids[start:start + HEATMAP_CHUNK]
-        maps = heatmaps(loaded, chunk)
-        with write_session(engine) as session:
+        maps = heatmaps(loaded, chunk, project)
+        with write_session(project.engine) as session:
             predictions = {p.image_id: p for p in session.exec(select(Prediction).where(
                 Prediction.model_version_id == loaded.version_id, col(Prediction.image_id).in_(chunk))).all()}
             for image_id, heat in maps.items():

@@ -20,11 +20,13 @@ from PIL import Image as PILImage
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import Dataset
 
-from learner.strategies import STRATEGIES, PoolClassifier, cold_start, resolve, simple_features, standardise
-from learner.train import DEVICE, TooFewLabels, TrainConfig, embed, fit, predict_proba
-from storage.db import using_home
-
-BALD_SAMPLES = 10
+from labeling.labels.catalog import list_images
+from labeling.labels.pictures import render_image
+from labeling.labels.spread import cold_start, simple_features, standardise
+from learner.scoring import pool_classifier
+from learner.strategies import STRATEGIES, resolve
+from learner.train import TooFewLabels, TrainConfig, fit, predict_proba
+from storage.db import Project
 
 
 class ArrayDataset(Dataset):
@@ -94,12 +96,10 @@ def load_project(home: Path) -> SimulationData:
     """A Medal project with true labels (``medal demo``'s ``demo/truth.json``): each image's default
     rendering and its true image label, split by patient."""
     truth = json.loads((home / "demo" / "truth.json").read_text())
-    with using_home(home):
-        from labeling.catalog import list_images, render_image
-
-        images = [s for s in list_images() if s.sop_instance_uid in truth]
-        x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id)).convert("L").resize((SIDE, SIDE)))
-                      for s in images])
+    project = Project.open(home)
+    images = [s for s in list_images(project.engine) if s.sop_instance_uid in truth]
+    x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id, engine=project.engine, project=project))
+                             .convert("L").resize((SIDE, SIDE))) for s in images])
     labels = np.array([int(truth[s.sop_instance_uid]["image_label"] == "cancerous") for s in images])
     return _split(x, labels, [s.patient_key or str(s.id) for s in images])
 
@@ -158,20 +158,9 @@ def run(data: SimulationData, strategy: str, seed: int, initial: int, step: int,
         pool = np.setdiff1d(np.arange(len(data.train_y)), labeled)
         pool_data = ArrayDataset(data.train_x[pool], data.train_y[pool])
         classifier = pool_classifier(result.model, pool_data,
-                                     ArrayDataset(data.train_x[labeled], data.train_y[labeled]), seed, name)
+                                     ArrayDataset(data.train_x[labeled], data.train_y[labeled]), name, seed)
         picks = STRATEGIES[name](classifier, classifier.embeddings, min(step, budget - len(labeled)))
         labeled = np.concatenate([labeled, pool[picks]])
-
-
-def pool_classifier(model: Any, pool: Dataset, labeled: Dataset, seed: int, strategy: str) -> PoolClassifier:
-    """Everything a strategy may use about the pool, from one pass of the network."""
-    embeddings = embed(model, pool)
-    with torch.no_grad():
-        features = torch.from_numpy(embeddings).to(DEVICE)
-        probabilities = torch.softmax(model.head(features), 1).cpu().numpy()
-        samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
-    training = embed(model, labeled) if strategy == "diverse" else None
-    return PoolClassifier(probabilities, embeddings, training, samples, seed)
 
 
 def simulate(data: SimulationData, strategies: list[str], seeds: int, initial: int, step: int, budget: int,

@@ -11,7 +11,7 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -19,14 +19,34 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from labeling.errors import MedalError
+from storage.errors import MedalError
 from learner.model import CompactCNN
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
+MIN_IMAGES_PER_CLASS = 5  # fewer labeled images of a class than this make a model worth nothing
+
+Movable = TypeVar("Movable", torch.Tensor, nn.Module)
 
 
 class TooFewLabels(MedalError, ValueError):
     """Not enough labels of some class to train a model worth having."""
+
+
+def require_both_classes(labels: Sequence[int], minimum: int, what: str = "training examples") -> None:
+    """The one "too few labels" rule: at least ``minimum`` of ``what`` with a finding (label 1) and as
+    many without (label 0), else :class:`TooFewLabels` saying what to label."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
+    if counts.min() < minimum:
+        raise TooFewLabels(f"Training needs at least {minimum} {what} with a finding and {minimum} without; "
+                           f"there are {counts[1]} and {counts[0]}. Label more images (both cancerous and "
+                           "healthy, of more patients) and train again.")
+
+
+def to_device(item: Movable) -> Movable:
+    """A batch of images or a network on the training device, in channels-last layout (faster convolutions)."""
+    if isinstance(item, nn.Module):
+        return item.to(DEVICE).to(memory_format=torch.channels_last)
+    return item.to(DEVICE).contiguous(memory_format=torch.channels_last)
 
 
 @dataclass(frozen=True)
@@ -82,14 +102,11 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: TrainConfig = TrainConfig(),
         progress: Callable[[int, int, float, float], None] | None = None) -> TrainResult:
     """Train a CompactCNN; keep the weights with the best validation loss (early stopping)."""
+    require_both_classes(labels, config.min_per_class)
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
-    if counts.min() < config.min_per_class:
-        raise TooFewLabels(f"Training needs at least {config.min_per_class} examples of each class; "
-                           f"there are {counts[0]} negative and {counts[1]} positive. Label more images.")
     set_seeds(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = CompactCNN(config.in_channels, 2, config.width, config.dropout).to(DEVICE)
-    model = model.to(memory_format=torch.channels_last)
+    model = to_device(CompactCNN(config.in_channels, 2, config.width, config.dropout))
     weights = torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32) if config.class_weighting else None
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(DEVICE) if weights is not None else None)
     loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=generator, drop_last=False)
@@ -107,7 +124,7 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
         model.train()
         total = 0.0
         for images, targets in loader:
-            images = images.to(DEVICE).contiguous(memory_format=torch.channels_last)
+            images = to_device(images)
             if config.augment:
                 images = augment(images, generator)
             loss = loss_fn(model(images), targets.to(DEVICE))
@@ -148,8 +165,7 @@ def evaluate_loss(model: nn.Module, data: Dataset, loss_fn: nn.Module, batch_siz
     model.eval()
     total, count = 0.0, 0
     for images, targets in DataLoader(data, batch_size=batch_size * 4):
-        images = images.to(DEVICE).contiguous(memory_format=torch.channels_last)
-        total += float(loss_fn(model(images), targets.to(DEVICE))) * len(targets)
+        total += float(loss_fn(model(to_device(images)), targets.to(DEVICE))) * len(targets)
         count += len(targets)
     return total / max(count, 1)
 
@@ -158,17 +174,21 @@ def evaluate_loss(model: nn.Module, data: Dataset, loss_fn: nn.Module, batch_siz
 def predict_proba(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (n, 2) in dataset order, dropout off."""
     model.eval()
-    out = [torch.softmax(model(images.to(DEVICE).contiguous(memory_format=torch.channels_last)), 1).cpu()
-           for images, *_ in DataLoader(data, batch_size=batch_size)]
+    out = [torch.softmax(model(to_device(images)), 1).cpu() for images, *_ in DataLoader(data, batch_size=batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
 
 
 @torch.no_grad()
-def embed(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
-    """The pooled convolutional features (n, embedding_size): what BALD's head and diversity use."""
+def embed(model: CompactCNN, data: Dataset, batch_size: int = 256,
+          on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    """The pooled convolutional features (n, embedding_size): what BALD's head and diversity use.
+    ``on_batch`` hears how many items are done after each batch."""
     model.eval()
-    out = [model.features(images.to(DEVICE).contiguous(memory_format=torch.channels_last)).cpu()
-           for images, *_ in DataLoader(data, batch_size=batch_size)]
+    out: list[torch.Tensor] = []
+    for images, *_ in DataLoader(data, batch_size=batch_size):
+        out.append(model.features(to_device(images)).cpu())
+        if on_batch:
+            on_batch(sum(len(batch) for batch in out))
     return torch.cat(out).numpy() if out else np.zeros((0, model.embedding_size), np.float32)
 
 

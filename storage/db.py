@@ -7,17 +7,17 @@ alternative for a team.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from storage.settings import database_url
+from storage.config import config
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -46,11 +46,12 @@ def make_engine(url: str) -> Engine:
 
 
 def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
-    """The process-wide engine for ``url`` (default: the configured project database).
+    """The process-wide engine for ``url`` (default: the configured project's database, its home created).
 
     The first call for a URL brings the schema to the newest migration unless ``upgrade`` is False.
     """
-    url = url or database_url()
+    if url is None:
+        return current_project().engine
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -72,18 +73,6 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commits on success, rolls back on any error."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-
-@contextmanager
 def write_session(engine: Engine | None = None) -> Iterator[Session]:
     """A session whose transaction takes the write lock first (SQLite ``BEGIN IMMEDIATE``).
 
@@ -99,18 +88,46 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         yield session
 
 
-@contextmanager
-def using_home(home: Path | str) -> Iterator[Path]:
-    """Work on the project at ``home`` for a while (benchmarks, the simulation of a project), then
-    put ``MEDAL_HOME`` and the engines back as they were."""
-    previous = os.environ.get("MEDAL_HOME")
-    os.environ["MEDAL_HOME"] = str(home)
-    dispose_engines()
-    try:
-        yield Path(home)
-    finally:
-        dispose_engines()
-        if previous is None:
-            os.environ.pop("MEDAL_HOME", None)
-        else:
-            os.environ["MEDAL_HOME"] = previous
+@dataclass(frozen=True)
+class Project:
+    """One Medal project: the folder its files live in (``home``) and the engine of its database.
+
+    Library functions that write or read project files take one (``project=``; default: the
+    configured project), so a benchmark or a simulation can work on another project without
+    touching the process environment.
+    """
+
+    home: Path
+    engine: Engine
+
+    @classmethod
+    def open(cls, home: Path | str, database_url: str | None = None) -> Project:
+        """The project at ``home`` (created if new, schema migrated); SQLite in the home by default."""
+        home = Path(home).expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return cls(home, get_engine(database_url or f"sqlite:///{home / 'medal.db'}"))
+
+    def folder(self, *parts: str) -> Path:
+        """A sub-folder of the home (created on first use), e.g. ``folder("cache")``."""
+        path = self.home.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        """Close this project's database connections (a temporary project, before its folder goes)."""
+        with _lock:
+            for url, engine in list(_engines.items()):
+                if engine is self.engine:
+                    del _engines[url]
+        self.engine.dispose()
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived, rebuildable data (previews, decoded frames, heatmaps); safe to delete."""
+        return self.folder("cache")
+
+
+def current_project() -> Project:
+    """The configured project (``MEDAL_HOME`` and ``MEDAL_DATABASE_URL``)."""
+    settings = config()
+    return Project.open(settings.home, settings.database_url)

@@ -13,7 +13,7 @@ import pytest
 from pydicom.encaps import encapsulate
 from sqlmodel import Session, func, select
 
-from labeling.ingest import import_paths, prepare
+from labeling.intake.ingest import import_paths, prepare
 from storage.models import Image, ImportProblem, Patient, Series, Study
 from tests.conftest import pydicom_file
 
@@ -121,7 +121,8 @@ def test_zip_archives_are_walked(project, tmp_path: Path) -> None:
     report = import_paths([archive], engine=project, workers=1)
     assert report.images == 2
     assert [Path(r["path"]).name for r in report.rejected] == ["studies.zip!notes.txt"]
-    from labeling.catalog import list_images, render_frame, get_image
+    from labeling.labels.catalog import list_images, get_image
+    from labeling.labels.pictures import render_frame
 
     images = list_images(project)
     assert {i.path for i in images} == {f"{archive}!a/ct", f"{archive}!b/j2k.bin"}

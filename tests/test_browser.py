@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from labeling.accounts import add_user
-from labeling.annotations import list_annotations
-from labeling.canvas import display_scale
-from labeling.catalog import get_image
-from labeling.demo import create_demo
+from labeling.labels.accounts import add_user
+from labeling.labels.annotations import list_annotations
+from labeling.ui.canvas import display_scale
+from labeling.labels.catalog import get_image
+from labeling.intake.demo import create_demo
 from storage.db import dispose_engines, get_engine
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -156,11 +156,11 @@ def test_draw_a_cancerous_box_and_save(server: tuple[str, Path], browser: object
     saved = list_annotations(get_engine(), annotator="alice")
     assert [a.image_id for a in saved] == [image_id]
     (region,) = saved[0].regions
-    assert region["label"] == "Cancerous" and region["shape"] == "rect"
+    assert region.label == "Cancerous" and region.shape == "rect"
     image = get_image(image_id)
     scale = display_scale(image.rows, image.cols) * box["width"] / round(image.cols * display_scale(image.rows, image.cols))
     expected = [60 / scale, 50 / scale, 100 / scale, 80 / scale]
-    assert region["bbox"] == pytest.approx(expected, abs=3), (region["bbox"], expected)
+    assert region.bbox == pytest.approx(expected, abs=3), (region.bbox, expected)
 
     # Back to the saved image: its region is on the canvas again; saving adds version 2, same place.
     page.get_by_role("button", name=re.compile("^Back")).click()
@@ -170,7 +170,7 @@ def test_draw_a_cancerous_box_and_save(server: tuple[str, Path], browser: object
     _save_and_wait(page, image_id)
     dispose_engines()
     (again,) = list_annotations(get_engine(), annotator="alice", image_id=image_id)
-    assert again.version == 2 and again.regions[0]["bbox"] == pytest.approx(region["bbox"], abs=1)
+    assert again.version == 2 and again.regions[0].bbox == pytest.approx(region.bbox, abs=1)
 
     # A polygon: click three corners, then the first again to close it.
     image_id = _image_id(page)
@@ -190,8 +190,8 @@ def test_draw_a_cancerous_box_and_save(server: tuple[str, Path], browser: object
     (polygon,) = list_annotations(get_engine(), annotator="alice", image_id=image_id)[0].regions
     image = get_image(image_id)
     scale = display_scale(image.rows, image.cols) * box["width"] / round(image.cols * display_scale(image.rows, image.cols))
-    assert polygon["shape"] == "polygon" and len(polygon["points"]) == 3
-    assert polygon["bbox"] == pytest.approx([50 / scale, 60 / scale, 150 / scale, 130 / scale], abs=3)
+    assert polygon.shape == "polygon" and len(polygon.points) == 3
+    assert polygon.bbox == pytest.approx([50 / scale, 60 / scale, 150 / scale, 130 / scale], abs=3)
     page.close()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.annotations import RegionInput
-from labeling.canvas import ClassStyle, display_scale, drawing_from_regions, regions_from_canvas
+from labeling.labels.annotations import RegionInput
+from labeling.ui.canvas import ClassStyle, display_scale, drawing_from_regions, regions_from_canvas
 
 CLASSES = [ClassStyle("Cancerous", "#e6194b"), ClassStyle("Healthy", "#3cb44b")]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from labeling.catalog import render_image
-from labeling.cli import main
-from labeling.render import Window
+from labeling.labels.pictures import render_image
+from labeling.cli.main import main
+from labeling.dicom.display import Window
 from storage.migrate import head_revision
 from tests.conftest import pydicom_file
 
@@ -72,7 +72,7 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
 
 
 def test_users_annotations_and_next(project, capsys) -> None:
-    from labeling.demo import create_demo
+    from labeling.intake.demo import create_demo
 
     create_demo(labeled=3, engine=project)
     assert run(capsys, "user", "add", "ann", "--password", "ann-password", "--role", "reviewer")[0] == 0

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.annotations import RegionInput, save_annotation
-from labeling.catalog import render_frame, get_image
-from labeling.demo import create_demo
+from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.labels.catalog import get_image
+from labeling.labels.pictures import render_frame
+from labeling.intake.demo import create_demo
 from learner.dataset import (Example, build_examples, materialise, read_picture, split_by_patient, square_around,
                              to_input, windows)
 from storage.models import Image

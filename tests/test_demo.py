@@ -8,7 +8,7 @@ from pathlib import Path
 import pydicom
 from sqlmodel import Session, func, select
 
-from labeling.demo import ORACLE, create_demo
+from labeling.intake.demo import ORACLE, create_demo
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, Patient, Region, Study, User
 
 

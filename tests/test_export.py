@@ -16,14 +16,14 @@ from PIL import Image as PILImage
 from pycocotools.coco import COCO
 from pydicom.uid import generate_uid
 
-from labeling.annotations import RegionInput, list_annotations, save_annotation
-from labeling.catalog import list_images
-from labeling.cli import main
+from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
+from labeling.labels.catalog import list_images
+from labeling.cli.main import main
 from labeling.export.masks import region_mask
 from labeling.export.run import ExportOptions, export_dataset
 from labeling.export.selection import ExportError
-from labeling.ingest import import_paths
-from labeling.label_import import LabelImportError, import_labels
+from labeling.intake.ingest import import_paths
+from labeling.export.label_import import LabelImportError, import_labels
 from storage.db import dispose_engines, get_engine
 from tests.conftest import pydicom_file
 
@@ -185,8 +185,8 @@ def test_masks_match_the_drawn_regions(project, labeled: list[Path], tmp_path: P
             mask = np.asarray(PILImage.open(out / row["mask_file"]))
             assert picture.shape[:2] == mask.shape == (image.rows, image.cols) and picture.dtype == np.uint8
             expected = np.zeros(mask.shape, np.uint8)
-            for region in sorted(annotation.regions, key=lambda r: r["label"]):
-                expected[region_mask(region["points"], image.rows, image.cols)] = 1 if region["label"] == "Cancerous" else 2
+            for region in sorted(annotation.regions, key=lambda r: r.label):
+                expected[region_mask(region.points, image.rows, image.cols)] = 1 if region.label == "Cancerous" else 2
             assert np.array_equal(mask, expected)
             assert row["image_label"] == annotation.image_label and row["patient_key"] == image.patient_key
 
@@ -218,7 +218,7 @@ def test_export_then_import_into_a_fresh_project_gives_the_same_annotations(
     def readings() -> list[tuple]:
         uid = {image.id: (image.sop_instance_uid, image.frame) for image in list_images()}
         return sorted((uid[a.image_id], a.annotator, a.image_label,
-                       tuple((r["label"], r["shape"], tuple(map(tuple, r["points"]))) for r in a.regions))
+                       tuple((r.label, r.shape, tuple(map(tuple, r.points))) for r in a.regions))
                       for a in list_annotations())
 
     before = readings()
@@ -272,11 +272,11 @@ def test_import_refuses_unknown_images_and_classes_and_writes_nothing(project, l
     assert (report.annotations, report.regions) == (1, 1)
     imported = list_annotations(annotator="radiology-2019")
     assert imported[0].image_id == image.id  # matched by the file name's stem
-    assert imported[0].regions[0]["bbox"] == [1.0, 1.0, 5.0, 5.0]
+    assert imported[0].regions[0].bbox == [1.0, 1.0, 5.0, 5.0]
 
 
 def test_split_is_by_patient(project, tmp_path: Path) -> None:
-    from labeling.demo import create_demo
+    from labeling.intake.demo import create_demo
 
     create_demo(labeled=60, engine=project)
     out = tmp_path / "export"

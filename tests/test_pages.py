@@ -12,19 +12,23 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.accounts import add_user
-from labeling.annotations import RegionInput, list_annotations, save_annotation
-from labeling.canvas import display_scale
-from labeling.catalog import get_image, list_images, prediction_for
-from labeling.demo import create_demo
-from labeling.ingest import import_paths
-from labeling.taxonomy import list_classes
+from labeling.labels.accounts import add_user, authenticate
+from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
+from labeling.ui.canvas import display_scale
+from labeling.ui.parts.session import ACCOUNT_KEY
+from labeling.ui.state import LABEL_KEY, LabelSession
+from labeling.labels.catalog import get_image, list_images
+from learner.registry import prediction_for
+from labeling.intake.demo import create_demo
+from labeling.intake.ingest import import_paths
+from labeling.labels.taxonomy import list_classes
 from learner import jobs, registry
-from learner import settings as learning_settings
+from storage import project as learning_settings
 from learner.worker import run_worker
 from tests.conftest import pydicom_file
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 RED = "#e6194b"
 
 
@@ -46,15 +50,36 @@ def logged_in(name: str = "ann", role: str = "annotator") -> AppTest:
 
 
 def draw_rect(at: AppTest, left: float, top: float, width: float, height: float, color: str = RED) -> None:
-    key = next(iter(at.session_state["label_initial"]))
+    key = next(iter(label_state(at).initial))
     at.session_state[key] = {"drawing": {"raw": {"objects": [
         {"type": "Rect", "left": left - 1, "top": top - 1, "width": width, "height": height,
          "stroke": color, "strokeWidth": 2}]}, "data": None}, "backgroundFit": None}
     at.run()
 
 
+def label_state(at: AppTest) -> LabelSession:
+    """The Label page's session object of a running app."""
+    return at.session_state[LABEL_KEY]
+
+
 def button(at: AppTest, label: str):  # noqa: ANN201 (an AppTest element)
     return next(b for b in at.button if b.label == label)
+
+
+@pytest.mark.parametrize("role, manages", [("annotator", False), ("reviewer", False), ("scientist", True),
+                                          ("admin", True)])
+def test_navigation_offers_each_role_only_its_pages(project, role: str, manages: bool) -> None:
+    at = logged_in("someone", role)
+    for page in ("label.py", "images.py", "import_files.py", "train.py"):
+        at.switch_page(f"labeling/ui/pages/{page}").run()
+        assert not at.exception, (role, page)
+    for page in ("export.py", "settings.py"):
+        if manages:
+            at.switch_page(f"labeling/ui/pages/{page}").run()
+            assert not at.exception, (role, page)
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                at.switch_page(f"labeling/ui/pages/{page}")
 
 
 def test_nothing_but_login_without_an_account(project) -> None:
@@ -75,7 +100,7 @@ def test_nothing_but_login_without_an_account(project) -> None:
 def test_label_saves_region_in_image_pixels_then_next(project) -> None:
     create_demo(labeled=0, engine=project)
     at = logged_in()
-    first = at.session_state["label_image"]
+    first = label_state(at).image_id
     image = get_image(first)
     scale = display_scale(image.rows, image.cols)
     draw_rect(at, 30 * scale, 40 * scale, 50 * scale, 20 * scale)
@@ -83,19 +108,19 @@ def test_label_saves_region_in_image_pixels_then_next(project) -> None:
     button(at, "Save & next").click().run()
     assert not at.exception
     (saved,) = list_annotations(project, annotator="ann")
-    assert saved.image_id == first and saved.regions[0]["bbox"] == pytest.approx([30, 40, 50, 20], abs=0.2)
-    assert at.session_state["label_image"] != first
+    assert saved.image_id == first and saved.regions[0].bbox == pytest.approx([30, 40, 50, 20], abs=0.2)
+    assert label_state(at).image_id != first
 
     button(at, "Back").click().run()
-    assert at.session_state["label_image"] == first
+    assert label_state(at).image_id == first
     assert "Regions (1)" in [m.value for m in at.markdown][1]
-    at.radio(key=f"image-label-{at.session_state['label_visit']}").set_value("cancerous").run()
+    at.radio(key=f"image-label-{label_state(at).visit}").set_value("cancerous").run()
     button(at, "Save & next").click().run()
     versions = list_annotations(project, annotator="ann", include_history=True)
     assert [(a.version, a.is_current, a.image_label) for a in versions] == [(1, False, None), (2, True, "cancerous")]
 
     button(at, "Undo").click().run()
-    assert at.session_state["label_image"] == first
+    assert label_state(at).image_id == first
     (current,) = list_annotations(project, annotator="ann")
     assert current.version == 1
 
@@ -103,12 +128,12 @@ def test_label_saves_region_in_image_pixels_then_next(project) -> None:
 def test_label_needs_a_region_or_label_and_skips_with_reason(project) -> None:
     create_demo(labeled=0, engine=project)
     at = logged_in()
-    first = at.session_state["label_image"]
+    first = label_state(at).image_id
     button(at, "Save & next").click().run()
     assert "Draw a region or choose an image label" in at.error[0].value
     at.selectbox(key="skip-reason").set_value("artefact").run()
     button(at, "Skip").click().run()
-    assert at.session_state["label_image"] != first
+    assert label_state(at).image_id != first
     assert get_image(first).status.value == "skipped" and get_image(first).skip_reason == "artefact"
 
 
@@ -117,7 +142,7 @@ def test_label_delete_region_and_class_choice(project) -> None:
     at = logged_in()
     healthy = next(c for c in list_classes(project) if c.name == "Healthy")
     button(at, ":material/circle: Healthy").click().run()
-    assert at.session_state["label_class"] == "Healthy"
+    assert label_state(at).class_name == "Healthy"
     draw_rect(at, 10, 10, 60, 60, color=healthy.color)
     assert "Healthy rect" in at.markdown[2].value
     next(b for b in at.button if b.key == "delete-region-0").click().run()
@@ -141,7 +166,7 @@ def test_header_masks_identity_for_annotators(project, tmp_path: Path) -> None:
 def test_images_page_filters_thumbnails_open_and_timeline(project) -> None:
     create_demo(labeled=4, engine=project)
     at = logged_in()
-    at.switch_page("labeling/pages/images.py").run()
+    at.switch_page("labeling/ui/pages/images.py").run()
     assert not at.exception and at.title[0].value == "Images"
     assert at.caption[0].value == "336 image(s)"
     at.selectbox[0].set_value("MG").run()
@@ -155,7 +180,7 @@ def test_images_page_filters_thumbnails_open_and_timeline(project) -> None:
     target = next(b for b in at.button if b.label == "Open in Label")
     wanted = int(target.key.split("-")[1])
     target.click().run()
-    assert at.session_state["label_image"] == wanted
+    assert label_state(at).image_id == wanted
 
 
 def test_import_page_lists_refused_files_and_folder_is_admin_only(project, tmp_path: Path) -> None:
@@ -163,10 +188,10 @@ def test_import_page_lists_refused_files_and_folder_is_admin_only(project, tmp_p
     folder.mkdir()
     (folder / "bad.dcm").write_bytes(b"\x00" * 300)
     at = logged_in()
-    at.switch_page("labeling/pages/import_files.py").run()
+    at.switch_page("labeling/ui/pages/import_files.py").run()
     assert at.text_input[0].disabled
     admin = logged_in("boss", "admin")
-    admin.switch_page("labeling/pages/import_files.py").run()
+    admin.switch_page("labeling/ui/pages/import_files.py").run()
     admin.text_input[0].set_value(str(folder)).run()
     button(admin, "Import").click().run()
     assert not admin.exception
@@ -176,7 +201,7 @@ def test_import_page_lists_refused_files_and_folder_is_admin_only(project, tmp_p
 
 def test_settings_taxonomy_and_users(project) -> None:
     at = logged_in("sci", "scientist")
-    at.switch_page("labeling/pages/settings.py").run()
+    at.switch_page("labeling/ui/pages/settings.py").run()
     assert [h.value for h in at.subheader] == ["Label classes"]
     at.text_input[0].set_value("Benign")
     at.color_picker[0].set_value("#e6194b")
@@ -188,7 +213,7 @@ def test_settings_taxonomy_and_users(project) -> None:
     assert [c.name for c in list_classes(project)] == ["Cancerous", "Healthy", "Benign"]
 
     admin = logged_in("boss", "admin")
-    admin.switch_page("labeling/pages/settings.py").run()
+    admin.switch_page("labeling/ui/pages/settings.py").run()
     assert "Users" in [h.value for h in admin.subheader]
     form_inputs = [t for t in admin.text_input if t.label in ("User name", "Initial password")]
     form_inputs[0].set_value("carol")
@@ -205,11 +230,15 @@ def test_export_page_exports_a_deidentified_zip(project) -> None:
         save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
                         image_label="cancerous", engine=project)
     reader = logged_in("ann", "annotator")
-    reader.switch_page("labeling/pages/export.py").run()
-    assert "ask one of them" in reader.info[0].value and [b.label for b in reader.button] == ["Log out"]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        reader.switch_page("labeling/ui/pages/export.py")  # not offered to annotators
+    page = AppTest.from_file(str(ROOT / "labeling/ui/pages/export.py"), default_timeout=60)
+    page.session_state[ACCOUNT_KEY] = authenticate("ann", "ann-password")
+    page.run()  # and the page itself still refuses: hiding it is not the protection
+    assert "ask one of them" in page.info[0].value and not page.button
 
     at = logged_in("sci", "scientist")
-    at.switch_page("labeling/pages/export.py").run()
+    at.switch_page("labeling/ui/pages/export.py").run()
     assert not at.exception, at.exception
     assert at.toggle[0].value is True and at.toggle[0].disabled  # a scientist cannot keep identities
     at.multiselect[0].set_value(["coco", "seg"])
@@ -229,12 +258,12 @@ def test_export_page_exports_a_deidentified_zip(project) -> None:
 def test_train_page_trains_shows_versions_and_rolls_back(project) -> None:
     create_demo(labeled=40, engine=project)
     annotator = logged_in()
-    annotator.switch_page("labeling/pages/train.py").run()
+    annotator.switch_page("labeling/ui/pages/train.py").run()
     assert "No model yet" in annotator.info[0].value
     assert "Train now" not in [b.label for b in annotator.button]  # annotators only watch
 
     at = logged_in("sam", "scientist")
-    at.switch_page("labeling/pages/train.py").run()
+    at.switch_page("labeling/ui/pages/train.py").run()
     strategy_box = next(s for s in at.selectbox if s.label == "Query strategy")
     assert strategy_box.value == "default" and "bald" in strategy_box.options
     strategy_box.set_value("least_confidence").run()
@@ -266,7 +295,7 @@ def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:
     create_demo(labeled=0, engine=project)
     at = logged_in()
     ct = list_images(project, modality="CT")[0].id
-    at.session_state["label_open"] = ct
+    label_state(at).open_request = ct
     at.run()
     window = at.radio(key=f"window-{ct}")
     assert window.options == ["Default", "SOFT TISSUE", "LUNG", "Custom"]
@@ -286,7 +315,7 @@ def test_label_shows_the_model_and_accepts_proposals(project) -> None:
     jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
     run_worker(project, once=True)
     at = logged_in()
-    image = get_image(at.session_state["label_image"], project)
+    image = get_image(label_state(at).image_id, project)
     prediction = prediction_for(image.id, project)
     heat = np.zeros((64, 64), np.float16)
     heat[16:24, 32:40] = 0.95  # a known hot area: columns 128..160, rows 64..96 of a 256² image
@@ -296,11 +325,11 @@ def test_label_shows_the_model_and_accepts_proposals(project) -> None:
     assert any("Proposed: 1 region(s)" in c.value for c in at.caption)
     button(at, "Accept proposals").click().run()
     assert not at.exception
-    (key,) = at.session_state["label_initial"]
-    (rect,) = at.session_state["label_initial"][key]["objects"]
+    (key,) = label_state(at).initial
+    (rect,) = label_state(at).initial[key]["objects"]
     scale = display_scale(image.rows, image.cols)
     assert abs(rect["left"] + 1 - 128 * scale) <= 2 and abs(rect["width"] - 32 * scale) <= 3
-    at.session_state["label_open"] = image.id  # reopen: the proposal can be rejected instead
+    label_state(at).open_request = image.id  # reopen: the proposal can be rejected instead
     at.run()
     button(at, "Reject proposals").click().run()
     assert not any("Proposed:" in c.value for c in at.caption)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from labeling.ingest import import_paths
+from labeling.intake.ingest import import_paths
 from storage.db import dispose_engines, make_engine
 from storage.migrate import current_revision, head_revision, upgrade_to_head
 from storage.models import Image, LabelClass

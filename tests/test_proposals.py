@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.proposals import propose_regions
+from labeling.labels.proposals import propose_regions
 
 
 def test_two_areas_give_two_boxes_in_image_pixels() -> None:

@@ -12,12 +12,13 @@ from PIL import Image as PILImage
 from sqlalchemy import update
 from sqlmodel import Session
 
-from labeling.accounts import add_user
-from labeling.annotations import RegionInput, save_annotation
-from labeling.catalog import get_image, list_images, render_frame
-from labeling.demo import create_demo
-from labeling.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
-from learner.strategies import cold_start, simple_features, standardise
+from labeling.labels.accounts import add_user
+from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.labels.catalog import get_image, list_images
+from labeling.labels.pictures import render_frame
+from labeling.intake.demo import create_demo
+from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
+from labeling.labels.spread import cold_start, simple_features, standardise
 from storage.models import Image, ProjectSetting, utcnow
 
 

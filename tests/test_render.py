@@ -10,10 +10,10 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from labeling.catalog import render_frame, render_image
-from labeling.errors import InvalidWindow
-from labeling.ingest import import_paths
-from labeling.render import Window
+from labeling.labels.pictures import render_frame, render_image
+from storage.errors import InvalidWindow
+from labeling.intake.ingest import import_paths
+from labeling.dicom.display import Window
 from storage.models import Image
 from sqlmodel import Session, select
 from tests.conftest import pydicom_file

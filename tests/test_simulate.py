@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from labeling.cli import main
+from labeling.cli.main import main
 
 
 def write_npz(path: Path, seed: int = 0) -> None:
@@ -62,8 +62,11 @@ def test_simulate_on_a_folder_of_class_folders(tmp_path: Path, capsys) -> None:
 
 
 def test_simulate_on_a_medal_demo_project(project, capsys) -> None:
-    from labeling.demo import create_demo
-    from storage.settings import medal_home
+    from labeling.intake.demo import create_demo
+    from storage.db import current_project
+
+    def medal_home() -> Path:
+        return current_project().home
 
     create_demo(engine=project)
     assert main(["simulate", "--data", str(medal_home()), "--strategies", "default", "--initial", "20",

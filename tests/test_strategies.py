@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learner.strategies import DEFAULT, STRATEGIES, PoolClassifier, bald_scores, cold_start, resolve, utility
+from labeling.labels.spread import cold_start
+from learner.strategies import DEFAULT, STRATEGIES, PoolClassifier, bald_scores, resolve, utility
 
 PROBABILITIES = np.array([[0.99, 0.01], [0.5, 0.5], [0.8, 0.2], [0.6, 0.4], [0.05, 0.95]])
 

@@ -15,13 +15,16 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.cli import main
-from labeling.demo import create_demo
-from labeling.queue import next_image
+from labeling.cli.main import main
+from labeling.intake.demo import create_demo
+from labeling.labels.queue import next_image
 from learner import jobs, registry
-from learner.settings import set_auto_retrain_every, set_strategy
+from learner.loop import maybe_auto_retrain
+from learner.strategies import STRATEGIES
+from storage.db import current_project
+from storage.project import set_auto_retrain_every, set_strategy
 from learner.supervisor import worker_running
-from learner.worker import WorkerAlreadyRunning, maybe_auto_retrain, run_job, run_worker, worker_lock
+from learner.worker import WorkerAlreadyRunning, run_job, run_worker, worker_lock
 from storage.models import Image, ImageStatus, JobStatus, Prediction
 
 QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
@@ -104,7 +107,7 @@ def test_one_worker_per_home(project) -> None:
 
 def test_train_scores_and_reranks_the_queue(labeled_demo, capsys) -> None:
     engine = labeled_demo
-    set_strategy("least_confidence", engine=engine)
+    set_strategy("least_confidence", known=STRATEGIES, engine=engine)
     jobs.enqueue("train", QUICK, engine=engine)
     assert main(["worker", "--once"]) == 0
     capsys.readouterr()
@@ -200,7 +203,9 @@ def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
 
 def test_the_app_starts_one_worker_that_runs_jobs(labeled_demo, monkeypatch) -> None:
     from learner.supervisor import ensure_worker
-    from storage.settings import medal_home
+
+    def medal_home() -> Path:
+        return current_project().home
 
     monkeypatch.setenv("MEDAL_WORKER", "auto")
     assert ensure_worker()

@@ -10,26 +10,13 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
-
 from labeling.export.context import ExportContext
 from labeling.export.deid import SHIFT_DAYS
 from labeling.export.selection import SPLITS, ExportImage, Selection
-from storage.models import ModelVersion
-
-
-def active_model(engine: Engine) -> dict[str, Any] | None:
-    """The model version active at export time (None before the first training)."""
-    with Session(engine) as session:
-        model = session.exec(select(ModelVersion).where(ModelVersion.active)).first()
-    if model is None:
-        return None
-    return {"id": model.id, "created_at": model.created_at.isoformat(), "label_count": model.label_count,
-            "metrics": model.metrics}
 
 
 def counts(items: list[ExportImage]) -> dict[str, Any]:
+    """Images, patients, regions per class and image labels of the export, per split."""
     images, patients = Counter(), defaultdict(set)
     regions: dict[str, Counter] = defaultdict(Counter)
     image_labels: dict[str, Counter] = defaultdict(Counter)
@@ -38,7 +25,7 @@ def counts(items: list[ExportImage]) -> dict[str, Any]:
         patients[item.split].add(item.patient_key)
         for annotation in item.annotations:
             for region in annotation.regions:
-                regions[region["label"]][item.split] += 1
+                regions[region.label][item.split] += 1
             image_labels[annotation.image_label or "none"][item.split] += 1
     return {"images": {s: images[s] for s in SPLITS}, "patients": {s: len(patients[s]) for s in SPLITS},
             "regions_per_class": {name: {s: c[s] for s in SPLITS} for name, c in sorted(regions.items())},
@@ -46,7 +33,9 @@ def counts(items: list[ExportImage]) -> dict[str, Any]:
 
 
 def dataset_card(context: ExportContext, selection: Selection, *, formats: list[str], files: dict[str, Any],
-                 filters: dict[str, Any], shares: tuple[float, float, float], engine: Engine) -> dict[str, Any]:
+                 filters: dict[str, Any], shares: tuple[float, float, float],
+                 model: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The card's content; ``model`` is the model version active at export time (None: none yet)."""
     annotators = Counter(a.annotator for item in selection.items for a in item.annotations)
     deid = context.deidentifier
     return {
@@ -59,7 +48,7 @@ def dataset_card(context: ExportContext, selection: Selection, *, formats: list[
         "split": {"by": "patient", "shares": dict(zip(SPLITS, shares))},
         "counts": counts(selection.items),
         "annotators": [{"name": name, "annotations": n} for name, n in sorted(annotators.items())],
-        "model_version_at_export": active_model(engine),
+        "model_version_at_export": model,
         "taxonomy": [{"index": number, "name": c.name, "color": c.color, "coding_scheme": c.coding_scheme,
                       "category": {"code": c.category_code, "meaning": c.category_meaning},
                       "type": {"code": c.type_code, "meaning": c.type_meaning}}

@@ -47,14 +47,14 @@ def write_coco(context: ExportContext, items: list[ExportImage], info: dict[str,
         })
         for annotation in item.annotations:
             for region in annotation.regions:
-                points = [[float(x), float(y)] for x, y in region["points"]]
+                points = [[float(x), float(y)] for x, y in region.points]
                 annotations.append({
                     "id": len(annotations) + 1, "image_id": item.image.id,
-                    "category_id": context.class_index(region["label"]),
-                    "bbox": [float(v) for v in region["bbox"]],
+                    "category_id": context.class_index(region.label),
+                    "bbox": [float(v) for v in region.bbox],
                     "segmentation": [[v for point in points for v in point]],
                     "area": polygon_area(points), "iscrowd": 0,
-                    "attributes": {"annotator": annotation.annotator, "shape": region["shape"]},
+                    "attributes": {"annotator": annotation.annotator, "shape": region.shape},
                 })
     document = {
         "info": {**info, "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from labeling.annotations import SavedAnnotation
+from labeling.labels.annotations import SavedAnnotation
 from labeling.export.context import ExportContext
 from labeling.export.selection import ExportImage
 
@@ -36,9 +36,9 @@ def label_map(annotation: SavedAnnotation, rows: int, cols: int, context: Export
     """One annotation's regions painted with their class indices; a later class in the taxonomy
     (and then a later region) wins where regions overlap."""
     values = np.zeros((rows, cols), np.uint8)
-    regions = sorted(annotation.regions, key=lambda region: context.class_index(region["label"]))
+    regions = sorted(annotation.regions, key=lambda region: context.class_index(region.label))
     for region in regions:
-        values[region_mask(region["points"], rows, cols)] = context.class_index(region["label"])
+        values[region_mask(region.points, rows, cols)] = context.class_index(region.label)
     return values
 
 

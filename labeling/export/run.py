@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
-from labeling.catalog import render_frame
+from labeling.labels.pictures import render_frame
 from labeling.export.card import dataset_card
 from labeling.export.coco import write_coco
 from labeling.export.context import ExportContext
@@ -36,10 +36,9 @@ from labeling.export.masks import write_masks
 from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.seg import write_seg
 from labeling.export.tables import write_labels_csv
-from labeling.ingest import patient_key_secret
-from labeling.taxonomy import list_classes
-from storage.db import get_engine, write_session
-from storage.settings import medal_home
+from storage.project import patient_key_secret
+from labeling.labels.taxonomy import list_classes
+from storage.db import Project, current_project, write_session
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]
@@ -89,9 +88,16 @@ def _prepare_folder(out: Path) -> None:
 
 
 def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progress | None = None,
-                   engine: Engine | None = None) -> ExportReport:
-    """Write the export to the new or empty folder ``out``; the dataset card is written last."""
-    engine = engine or get_engine()
+                   engine: Engine | None = None, project: Project | None = None,
+                   model: dict[str, Any] | None = None) -> ExportReport:
+    """Write the export to the new or empty folder ``out``; the dataset card is written last.
+
+    The labels come from ``project`` (default: the configured one; ``engine``, when given, is its
+    database) and its cached pictures. ``model`` is what the card records as the model version
+    active at export time (``{"id", "created_at", "label_count", "metrics"}``; None: no model yet):
+    the caller asks the learner, which an export never imports.
+    """
+    engine = engine or (project or current_project()).engine
     out = Path(out)
     shares = parse_split(options.split)
     selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,
@@ -116,7 +122,7 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     if with_pictures:
         (out / "images").mkdir()
         for item in items:
-            PILImage.fromarray(render_frame(item.image)).save(out / context.image_file(item))
+            PILImage.fromarray(render_frame(item.image, project=project)).save(out / context.image_file(item))
             tick()
     info = {"description": "Medal labeled dataset", "deidentified": context.deidentifier is not None}
     if "coco" in options.formats:
@@ -131,17 +137,17 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     filters = {"annotator": options.annotator, "since": options.since.isoformat() if options.since else None,
                "include_burned_in": options.include_burned_in}
     card = dataset_card(context, selection, formats=options.formats, files=files, filters=filters,
-                        shares=shares, engine=engine)
+                        shares=shares, model=model)
     (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
     if progress:
         progress(total, total)
     return ExportReport(out, card)
 
 
-def new_export_folder() -> Path:
-    """A fresh folder under ``$MEDAL_HOME/exports`` named by the UTC time (what the Export page uses)."""
+def new_export_folder(project: Project | None = None) -> Path:
+    """A fresh folder under the project's ``exports`` named by the UTC time (what the Export page uses)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-    return medal_home() / "exports" / f"medal-export-{stamp}"
+    return (project or current_project()).home / "exports" / f"medal-export-{stamp}"
 
 
 def zip_folder(folder: Path, target: Path) -> Path:

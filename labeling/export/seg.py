@@ -23,11 +23,11 @@ import pydicom
 from highdicom.sr.coding import CodedConcept
 from pydicom.dataset import Dataset
 
-from labeling.dicom import PARSE_ERRORS, transfer_syntax_of
+from labeling.dicom.header import PARSE_ERRORS, transfer_syntax_of
 from labeling.export.context import ExportContext, slug
 from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage
-from labeling.sources import Source
+from labeling.dicom.sources import Source
 
 # Type 2 attributes of the Patient and General Study modules that highdicom copies into the SEG:
 # sources that lack them get them empty (which the IOD allows) instead of a refused SEG.
@@ -133,8 +133,8 @@ def _masks(context: ExportContext, source: Dataset, group: list[ExportImage], an
             if annotation.annotator != annotator:
                 continue
             for region in annotation.regions:
-                segment = context.class_index(region["label"]) - 1
-                masks[item.image.frame, :, :, segment] |= region_mask(region["points"], rows, cols)
+                segment = context.class_index(region.label) - 1
+                masks[item.image.frame, :, :, segment] |= region_mask(region.points, rows, cols)
     return masks
 
 

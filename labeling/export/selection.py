@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.annotations import SavedAnnotation, list_annotations
-from labeling.errors import MedalError
+from labeling.labels.annotations import SavedAnnotation, list_annotations
+from storage.errors import MedalError
 from storage.db import get_engine
 from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, SourceKind, Study, as_utc

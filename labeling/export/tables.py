@@ -21,7 +21,7 @@ def write_labels_csv(context: ExportContext, items: list[ExportImage]) -> str:
         for item in items:
             study_date = context.study_date(item)
             for annotation in item.annotations:
-                classes = sorted({region["label"] for region in annotation.regions})
+                classes = sorted({region.label for region in annotation.regions})
                 writer.writerow({"sop_instance_uid": context.sop_instance_uid(item) or "", "frame": item.image.frame,
                                  "label": annotation.image_label or "", "annotator": annotation.annotator,
                                  "regions": len(annotation.regions), "region_classes": ";".join(classes),

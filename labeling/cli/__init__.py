@@ -1,0 +1,1 @@
+"""The ``medal`` command line: a thin edge over the library."""

@@ -1,0 +1,5 @@
+"""``python -m labeling.cli``: the same as the ``medal`` command."""
+
+from labeling.cli.main import main
+
+raise SystemExit(main())

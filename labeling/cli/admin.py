@@ -1,0 +1,77 @@
+"""The admin commands of ``medal``: the database schema (``db``) and the benchmarks (``bench``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from labeling.cli.output import print_json
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import get_engine
+    from storage.migrate import current_revision, head_revision, upgrade_to_head
+
+    engine = get_engine(upgrade=False)
+    if args.action == "upgrade":
+        print(f"Database at revision {upgrade_to_head(engine)}.")
+    else:
+        print(f"Database at revision {current_revision(engine)} (newest: {head_revision()}).")
+    return 0
+
+
+def _print_figures(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    if args.json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_bench_ingest(args: argparse.Namespace) -> int:
+    from labeling.intake.bench import bench_ingest
+
+    return _print_figures(args, bench_ingest(files=args.files, workers=args.workers, out=args.out))
+
+
+def cmd_bench_next(args: argparse.Namespace) -> int:
+    from labeling.intake.bench import bench_next
+
+    return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out))
+
+
+def cmd_bench_loop(args: argparse.Namespace) -> int:
+    from learner.bench_loop import bench_loop
+
+    return _print_figures(args, bench_loop(labels=args.labels, pool=args.pool, out=args.out))
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                json_parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("db", help="database schema")
+    command.add_argument("action", choices=["upgrade", "current"])
+    command.set_defaults(run=cmd_db)
+
+    figures = argparse.ArgumentParser(add_help=False, parents=[json_parent])
+    figures.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    command = commands.add_parser("bench", help="benchmarks that print numbers")
+    benchmarks = command.add_subparsers(dest="what", required=True)
+
+    bench = benchmarks.add_parser("ingest", parents=[figures],
+                                  help="indexing and full import with previews on generated files")
+    bench.add_argument("--files", type=int, default=2000)
+    bench.add_argument("--workers", type=int, default=None)
+    bench.set_defaults(run=cmd_bench_ingest)
+
+    bench = benchmarks.add_parser("next", parents=[figures],
+                                  help="save an annotation and get the next image ready, on a large database")
+    bench.add_argument("--images", type=int, default=100_000)
+    bench.add_argument("--saves", type=int, default=300, help="steps timed")
+    bench.set_defaults(run=cmd_bench_next)
+
+    bench = benchmarks.add_parser("loop", parents=[figures], help="retrain and rescore on a generated project")
+    bench.add_argument("--labels", type=int, default=1000, help="labeled images")
+    bench.add_argument("--pool", type=int, default=10_000, help="unlabeled images")
+    bench.set_defaults(run=cmd_bench_loop)

@@ -1,0 +1,200 @@
+"""The image and label data commands of ``medal``: import, images, problems, render, demo,
+annotations, export and ``labels import`` (a thin edge over labeling.intake, labeling.labels and
+labeling.export)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from labeling.cli.output import print_json, progress_bar
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-01-31") from error
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from labeling.intake.ingest import import_paths
+
+    report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
+                          progress=progress_bar("Importing"))
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(f"Imported {report.imported} file(s): {report.images} new image(s), "
+          f"{report.duplicates} already indexed, {len(report.rejected)} refused.")
+    for item in report.rejected:
+        print(f"  refused {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from labeling.labels.catalog import list_images
+
+    images = list_images(modality=args.modality, status=args.status, limit=args.limit)
+    if args.json:
+        print_json([image.as_json() for image in images])
+        return 0
+    print(f"{'id':>6}  {'modality':8} {'size':>11}  {'patient':13} {'date':10}  {'status':9} path")
+    for image in images:
+        size = f"{image.rows}×{image.cols}"
+        frame = f" [frame {image.frame}]" if image.frame else ""
+        print(f"{image.id:>6}  {image.modality or '-':8} {size:>11}  {image.patient_key or '-':13} "
+              f"{str(image.study_date or '-'):10}  {image.status:9} {image.path}{frame}")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    from labeling.intake.ingest import import_problems
+
+    problems = import_problems(limit=args.limit)
+    if args.json:
+        print_json([{"path": p.path, "reason": p.reason, "detected_at": p.detected_at} for p in problems])
+        return 0
+    for problem in problems:
+        print(f"{problem.path}: {problem.reason}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from labeling.dicom.display import Window
+    from labeling.labels.pictures import write_png
+
+    window: Window | int | None = None
+    if args.window:
+        window = Window.parse(args.window)
+    elif args.preset is not None:
+        window = args.preset
+    for image_id in args.ids:
+        print(write_png(image_id, Path(args.out), window))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from labeling.intake.demo import create_demo
+
+    result = create_demo(labeled=args.labeled)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"Demo project in {result['folder']}: {result['images']} new image(s), "
+              f"{result['labeled']} labeled by demo-oracle.")
+        print(f"Log in as {result['login']['username']!r} with password {result['login']['password']!r}.")
+    return 0
+
+
+def cmd_annotations(args: argparse.Namespace) -> int:
+    from labeling.labels.annotations import list_annotations
+
+    annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history)
+    if args.json:
+        print_json([annotation.as_json() for annotation in annotations])
+        return 0
+    for a in annotations:
+        current = "" if a.is_current else " (replaced)"
+        print(f"{a.id:>6}  image {a.image_id:<6} {a.annotator:16} v{a.version}{current}  "
+              f"{a.image_label or '-':11} {len(a.regions)} region(s)  {a.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from labeling.export.run import ExportOptions, export_dataset
+
+    options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
+                            annotator=args.annotator, since=args.since, include_burned_in=args.include_burned_in)
+    report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"))
+    card = report.card
+    if args.json:
+        print_json({"out": str(report.out), "images": report.images, "files": card["files"],
+                    "left_out": card["left_out"], "deidentified": card["deidentified"]})
+        return 0
+    print(f"Exported {report.images} image(s) to {report.out} ({', '.join(card['formats'])}"
+          f"{', de-identified' if card['deidentified'] else ''}); see dataset_card.json.")
+    for split, count in card["counts"]["images"].items():
+        print(f"  {split:5} {count:>6} image(s), {card['counts']['patients'][split]} patient(s)")
+    for item in card["left_out"]:
+        print(f"  left out {item['image']}: {item['reason']} (--include-burned-in keeps it)")
+    for item in (card["files"].get("seg") or {}).get("skipped", []):
+        print(f"  no SEG for {item['image']}: {item['reason']}")
+    return 0
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    from labeling.export.label_import import import_labels
+
+    report = import_labels(args.file, annotator=args.annotator, skip_unknown=args.skip_unknown)
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(f"Imported {report.annotations} annotation(s) with {report.regions} region(s) on {report.images} image(s).")
+    for what, items in (("unknown image", report.unknown_images), ("unknown class", report.unknown_classes),
+                        ("unknown image label", report.unknown_labels)):
+        for item in items:
+            print(f"  skipped {what}: {item}")
+    return 0
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                json_parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("import", parents=[json_parent],
+                                  help="import DICOM/PNG/JPEG/TIFF files, folders and zip archives")
+    command.add_argument("paths", nargs="+")
+    command.add_argument("--no-previews", action="store_true", help="index only; render previews on first view")
+    command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    command.set_defaults(run=cmd_import)
+
+    command = commands.add_parser("images", parents=[json_parent], help="list indexed images")
+    command.add_argument("--modality")
+    command.add_argument("--status", choices=["unlabeled", "labeled", "skipped"])
+    command.add_argument("--limit", type=int)
+    command.set_defaults(run=cmd_images)
+
+    command = commands.add_parser("problems", parents=[json_parent],
+                                  help="list files that imports refused, with reasons")
+    command.add_argument("--limit", type=int, default=1000)
+    command.set_defaults(run=cmd_problems)
+
+    command = commands.add_parser("render", help="write DIR/<id>.png as the UI shows it")
+    command.add_argument("ids", nargs="+", type=int)
+    command.add_argument("--out", required=True)
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("--window", help="CENTER,WIDTH in the modality's units, e.g. 40,400")
+    group.add_argument("--preset", type=int, help="index of a window stored in the file")
+    command.set_defaults(run=cmd_render)
+
+    command = commands.add_parser("demo", parents=[json_parent], help="create and import the demo project")
+    command.add_argument("--labeled", type=int, default=0, help="label N images from the truth")
+    command.set_defaults(run=cmd_demo)
+
+    command = commands.add_parser("annotations", parents=[json_parent],
+                                  help="list annotations, coordinates in image pixels")
+    command.add_argument("--annotator")
+    command.add_argument("--image", type=int)
+    command.add_argument("--history", action="store_true", help="include replaced versions")
+    command.set_defaults(run=cmd_annotations)
+
+    command = commands.add_parser("export", parents=[json_parent],
+                                  help="export labels as COCO, PNG masks, DICOM SEG and CSV")
+    command.add_argument("--format", default="all", help="coco, masks, seg, csv or all (comma-separated)")
+    command.add_argument("--out", required=True, help="a new or empty folder")
+    command.add_argument("--deidentify", action="store_true", help="DICOM PS3.15 Annex E basic profile")
+    command.add_argument("--split", help="train,val,test shares by patient, e.g. 70,15,15")
+    command.add_argument("--annotator", help="only this annotator's labels")
+    command.add_argument("--since", type=_date, help="only labels saved on or after this date (YYYY-MM-DD)")
+    command.add_argument("--include-burned-in", action="store_true",
+                         help="keep images that may show burned-in text in a de-identified export")
+    command.set_defaults(run=cmd_export)
+
+    command = commands.add_parser("labels", parents=[json_parent],
+                                  help="`labels import FILE`: bring in COCO JSON or CSV labels")
+    command.add_argument("action", choices=["import"])
+    command.add_argument("file")
+    command.add_argument("--annotator", help="record every imported label under this name")
+    command.add_argument("--skip-unknown", action="store_true", help="import the rest when some images or "
+                         "classes are unknown (default: import nothing and list them)")
+    command.set_defaults(run=cmd_labels)

@@ -1,0 +1,186 @@
+"""The learning commands of ``medal``: worker, train, score, jobs, models and simulate (a thin edge
+over learner/)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from labeling.cli.output import print_json
+from storage.errors import MedalError
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from learner.worker import run_worker
+
+    count = run_worker(once=args.once, poll_s=args.poll, parent=args.parent)
+    if args.once:
+        print(f"{count} job(s) run")
+    return 0
+
+
+def _wait(job_id: int, as_json: bool) -> int:
+    from learner.jobs import get_job
+    from learner.supervisor import worker_running
+    from storage.models import JobStatus
+
+    if not worker_running():  # nobody would run it: run it here
+        from learner.worker import run_worker
+
+        run_worker(once=True)
+    finished = {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value}
+    shown = None
+    while True:
+        job = get_job(job_id)
+        if not as_json and job.message != shown:
+            print(f"[{job.progress:4.0%}] {job.message or ''}", flush=True)
+            shown = job.message
+        if job.status in finished:
+            break
+        time.sleep(0.5)
+    if as_json:
+        print_json(job.as_json())
+    elif job.status == JobStatus.SUCCEEDED.value:
+        print(f"job {job.id} succeeded: {job.message}")
+        metrics = (job.result or {}).get("metrics", {})
+        if metrics:
+            print("  " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)))
+    else:
+        print(f"job {job.id} {job.status}: {job.error or job.message}")
+    return 0 if job.status == JobStatus.SUCCEEDED.value else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from learner.jobs import enqueue
+    from learner.strategies import resolve
+
+    params: dict[str, Any] = {"strategy": resolve(args.strategy)} if args.strategy else {}
+    job_id = enqueue("train", params, actor="cli")
+    if args.wait:
+        return _wait(job_id, args.json)
+    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued; `medal worker` runs it")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from learner.jobs import enqueue
+
+    job_id = enqueue("score", {"strategy": args.strategy} if args.strategy else {}, actor="cli")
+    if args.wait:
+        return _wait(job_id, args.json)
+    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from learner.jobs import cancel, list_jobs
+
+    if args.cancel is not None:
+        job = cancel(args.cancel, actor="cli")
+        print(f"job {job.id}: {job.status}")
+        return 0
+    items = list_jobs(args.limit)
+    if args.json:
+        print_json([job.as_json() for job in items])
+        return 0
+    for job in items:
+        print(f"{job.id:>5}  {job.kind:6} {job.status:10} {job.progress:5.0%}  {job.error or job.message or ''}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from learner.registry import list_versions, version_json
+
+    versions = [version_json(v) for v in list_versions()]
+    if args.json:
+        print_json(versions)
+        return 0
+    for v in versions:
+        metrics = v["metrics"]
+        print(f"{v['id']:>4} {'*' if v['active'] else ' '} {v['created_at'][:19]}  {v['labels']:>6} labels  "
+              f"AUC {metrics.get('auc', float('nan')):.3f}  sens {metrics.get('sensitivity', float('nan')):.3f}  "
+              f"spec {metrics.get('specificity', float('nan')):.3f}  ECE {metrics.get('ece', float('nan')):.3f}")
+    return 0
+
+
+def cmd_models_activate(args: argparse.Namespace) -> int:
+    from learner.registry import activate
+
+    version = activate(args.id, actor="cli")
+    print(f"model version {version.id} is active")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from learner.simulate import load_data, plot, simulate, summarise
+
+    try:
+        data = load_data(Path(args.data))
+    except (OSError, ValueError) as error:
+        raise MedalError(f"Cannot use --data {args.data}: {error}") from error
+    strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    log = None if args.json else (lambda s, k, n, auc: print(f"{s:17} seed {k}  {n:5} labels  AUC {auc:.4f}",
+                                                             flush=True))
+    results = simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log)
+    summary = summarise(results)
+    if args.plot:
+        plot(summary, Path(args.plot))
+    if args.json:
+        print_json(results)
+        return 0
+    target = summary.get("random_target_auc")
+    for strategy in strategies:
+        item = summary[strategy]
+        reach = item.get("labels_to_reach_random")
+        print(f"{strategy:17} AUC at budget {item['mean'][-1]:.4f} ± {item['std'][-1]:.4f}; "
+              f"labels to reach random's {target or float('nan'):.4f}: {reach if reach else '-'}")
+    return 0
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                json_parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("worker", help="run training and scoring jobs")
+    command.add_argument("--once", action="store_true", help="exit when no job is queued")
+    command.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the jobs table")
+    command.add_argument("--parent", type=int, help=argparse.SUPPRESS)
+    command.set_defaults(run=cmd_worker)
+
+    command = commands.add_parser("train", parents=[json_parent], help="queue a training job (the worker runs it)")
+    command.add_argument("--wait", action="store_true", help="wait and print the result")
+    command.add_argument("--strategy", help="query strategy for the scoring after training")
+    command.set_defaults(run=cmd_train)
+
+    command = commands.add_parser("score", parents=[json_parent],
+                                  help="queue re-ranking of the pool with the active model")
+    command.add_argument("--wait", action="store_true")
+    command.add_argument("--strategy")
+    command.set_defaults(run=cmd_score)
+
+    command = commands.add_parser("jobs", parents=[json_parent], help="training and scoring jobs, newest first")
+    command.add_argument("--limit", type=int, default=50)
+    command.add_argument("--cancel", type=int, metavar="ID", help="cancel a queued or running job")
+    command.set_defaults(run=cmd_jobs)
+
+    command = commands.add_parser("models", parents=[json_parent],
+                                  help="model versions; `models activate ID` rolls back")
+    command.set_defaults(run=cmd_models)  # `medal models` alone lists
+    actions = command.add_subparsers(dest="action")
+    actions.add_parser("list", parents=[json_parent], help="list model versions (the default)")
+    action = actions.add_parser("activate", help="make version ID the active model (roll back)")
+    action.add_argument("id", type=int, metavar="ID", help="a version id from `medal models`")
+    action.set_defaults(run=cmd_models_activate)
+
+    command = commands.add_parser("simulate", parents=[json_parent],
+                                  help="active-learning simulation against known labels")
+    command.add_argument("--data", required=True,
+                         help="a MedMNIST-style .npz, a folder with one sub-folder per class, or a Medal project "
+                              "home with true labels (medal demo)")
+    command.add_argument("--strategies", default="random,default")
+    command.add_argument("--initial", type=int, default=20)
+    command.add_argument("--step", type=int, default=20)
+    command.add_argument("--budget", type=int, default=300)
+    command.add_argument("--seeds", type=int, default=5)
+    command.add_argument("--plot", help="write the mean curves with bands to this PNG")
+    command.set_defaults(run=cmd_simulate)

@@ -1,0 +1,58 @@
+"""The people commands of ``medal``: accounts (``user add|list``) and a user's label queue (``next``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from labeling.cli.output import print_json
+from storage.config import config
+from storage.errors import MedalError
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from labeling.labels.accounts import add_user, list_users
+
+    if args.action == "add":
+        if not args.name or not args.password:
+            raise MedalError("`medal user add NAME --password PW [--role ROLE]` needs a name and a password.")
+        account = add_user(args.name, args.password, args.role)
+        print(f"Added {account.name} ({account.role.value}).")
+        return 0
+    users = list_users()
+    if args.json:
+        print_json(users)
+        return 0
+    for user in users:
+        state = "" if user["active"] else " (disabled)"
+        state += "" if user["can_log_in"] else " (no password: annotations only)"
+        print(f"{user['name']:24} {user['role']:10}{state}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    from labeling.labels.queue import peek
+
+    items = peek(args.user, args.n)
+    if args.json:
+        print_json([{"image_id": item.image_id, "priority": item.priority} for item in items])
+        return 0
+    for item in items:
+        print(f"{item.image_id:>8}  priority {item.priority:.4f}")
+    return 0
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                json_parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("user", parents=[json_parent],
+                                  help="accounts: `user add NAME --password PW --role ROLE`, `user list`")
+    command.add_argument("action", choices=["add", "list"])
+    command.add_argument("name", nargs="?")
+    command.add_argument("--password")
+    command.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "scientist", "admin"])
+    command.set_defaults(run=cmd_user)
+
+    command = commands.add_parser("next", parents=[json_parent],
+                                  help="the next images of the label queue for a user")
+    command.add_argument("-n", type=int, default=10)
+    command.add_argument("--user", default=config().user, help="default: %(default)s (MEDAL_USER)")
+    command.set_defaults(run=cmd_next)

@@ -1,0 +1,1 @@
+"""Pixels without a database: sources, header read/validate, frames, display pipeline, header rows."""

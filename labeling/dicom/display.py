@@ -1,0 +1,268 @@
+"""From stored pixels to the 8-bit image a clinician sees, with pydicom's own transforms.
+
+The order is the standard's: palette colour → modality LUT / rescale → VOI LUT or window →
+MONOCHROME1 inverted after VOI → 8 bit. Enhanced multi-frame objects carry rescale and window in
+their functional groups, which pydicom ignores; ``frame_view`` lifts them to the top level for
+the frame being shown so pydicom's functions see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
+
+from storage.errors import InvalidWindow
+
+# Top-level elements that the display pipeline reads; a frame view carries only these.
+VIEW_KEYWORDS = (
+    "PhotometricInterpretation", "SamplesPerPixel", "BitsAllocated", "BitsStored", "HighBit",
+    "PixelRepresentation", "Rows", "Columns", "NumberOfFrames", "Modality",
+    "RescaleSlope", "RescaleIntercept", "RescaleType", "ModalityLUTSequence",
+    "WindowCenter", "WindowWidth", "VOILUTFunction", "WindowCenterWidthExplanation", "VOILUTSequence",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "AlphaPaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData", "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData", "AlphaPaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData", "SegmentedAlphaPaletteColorLookupTableData",
+    "PixelSpacing", "ImagerPixelSpacing", "PresentationLUTShape",
+)
+VIEW_TAGS = tuple(Tag(keyword) for keyword in VIEW_KEYWORDS)
+VOI_KEYWORDS = ("WindowCenter", "WindowWidth", "VOILUTFunction", "WindowCenterWidthExplanation", "VOILUTSequence")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window in the modality's units (e.g. HU for CT): centre and width."""
+
+    center: float
+    width: float
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.center) or not np.isfinite(self.width):
+            raise InvalidWindow("Window centre and width must be finite numbers.")
+        if self.width < 1:
+            raise InvalidWindow(f"Window width must be at least 1 (got {self.width:g}).")
+
+    @classmethod
+    def parse(cls, text: str) -> "Window":
+        """``"CENTER,WIDTH"`` as typed on the command line, e.g. ``"40,400"``."""
+        parts = [part.strip() for part in text.split(",")]
+        try:
+            center, width = (float(part) for part in parts)
+        except ValueError as error:
+            raise InvalidWindow(f"Expected a window as CENTER,WIDTH (e.g. 40,400), got {text!r}.") from error
+        return cls(center, width)
+
+
+def is_color(view: Dataset) -> bool:
+    return str(view.get("PhotometricInterpretation", "")).upper() not in ("MONOCHROME1", "MONOCHROME2")
+
+
+def frame_view(ds: Dataset, frame: int) -> Dataset:
+    """A small data set with what the display pipeline needs for ``frame``.
+
+    For enhanced multi-frame objects, per-frame (else shared) functional groups supply pixel
+    measures, rescale and window, as the standard says they replace the top-level attributes.
+    """
+    view = Dataset()
+    for tag in VIEW_TAGS:
+        if tag in ds:
+            view[tag] = ds.get_item(tag)  # raw: converted only if the pipeline reads it
+    if hasattr(ds, "file_meta"):
+        view.file_meta = ds.file_meta
+    view.set_original_encoding(*ds.original_encoding, ds.original_character_set)
+    groups = _functional_groups(ds, frame)
+    if groups:
+        _lift_functional_groups(view, groups)
+    return view
+
+
+def _functional_groups(ds: Dataset, frame: int) -> list[Dataset]:
+    """The frame's own functional groups first, then the shared ones."""
+    found: list[Dataset] = []
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and frame < len(per_frame):
+        found.append(per_frame[frame])
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        found.append(shared[0])
+    return found
+
+
+def _lift_functional_groups(view: Dataset, groups: list[Dataset]) -> None:
+    def first(sequence_keyword: str) -> Dataset | None:
+        for group in groups:
+            sequence = group.get(sequence_keyword)
+            if sequence:
+                return sequence[0]
+        return None
+
+    transform = first("PixelValueTransformationSequence")
+    if transform is not None:
+        for keyword in ("RescaleSlope", "RescaleIntercept", "RescaleType"):
+            if keyword in transform:
+                view[keyword] = transform[keyword]
+    voi = first("FrameVOILUTSequence")
+    if voi is not None and ("WindowCenter" in voi or "VOILUTSequence" in voi):
+        for keyword in VOI_KEYWORDS:
+            if keyword in view:
+                del view[keyword]
+        for keyword in VOI_KEYWORDS:
+            if keyword in voi:
+                view[keyword] = voi[keyword]
+    measures = first("PixelMeasuresSequence")
+    if measures is not None and "PixelSpacing" in measures:
+        view.PixelSpacing = measures.PixelSpacing
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
+
+
+def window_presets(view: Dataset) -> list[dict[str, Any]]:
+    """Every window stored for this frame, each offered as a preset.
+
+    ``{"name", "kind": "lut", "index"}`` for VOI LUT sequence items, and
+    ``{"name", "kind": "window", "index", "center", "width", "function"}`` for centre/width pairs.
+    """
+    if is_color(view):
+        return []
+    presets: list[dict[str, Any]] = []
+    for index, item in enumerate(view.get("VOILUTSequence") or []):
+        name = str(item.get("LUTExplanation") or "").strip() or f"VOI LUT {index + 1}"
+        presets.append({"name": name, "kind": "lut", "index": index})
+    centers = _as_list(view.get("WindowCenter"))
+    widths = _as_list(view.get("WindowWidth"))
+    names = _as_list(view.get("WindowCenterWidthExplanation"))
+    function = str(view.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
+    for index, (center, width) in enumerate(zip(centers, widths)):
+        try:
+            center_value, width_value = float(center), float(width)
+        except (TypeError, ValueError):
+            continue
+        if not (np.isfinite(center_value) and np.isfinite(width_value)) or width_value <= 0:
+            continue
+        name = str(names[index]).strip() if index < len(names) and str(names[index]).strip() else ""
+        presets.append({
+            "name": name or f"Window {index + 1} (C {center_value:g} / W {width_value:g})",
+            "kind": "window", "index": index,
+            "center": center_value, "width": width_value, "function": function,
+        })
+    return presets
+
+
+def to_modality(stored: np.ndarray, view: Dataset) -> np.ndarray:
+    """Stored values → modality values (e.g. HU) for grey images, 8-bit RGB for colour images."""
+    photometric = str(view.get("PhotometricInterpretation", "")).upper()
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(stored, view)
+        bits = int(view.RedPaletteColorLookupTableDescriptor[2])
+        return _scale_to_uint8(rgb[..., :3], 0, 2**bits - 1)
+    if is_color(view):
+        if stored.dtype == np.uint8:
+            return np.ascontiguousarray(stored[..., :3]) if stored.ndim == 3 else stored
+        bits = int(view.get("BitsStored", 8) or 8)
+        return _scale_to_uint8(stored, 0, 2**bits - 1)
+    return _compact(apply_modality_lut(stored, view))
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """The smallest dtype that holds ``values`` exactly (integers stay integers)."""
+    if values.dtype.kind == "f":
+        finite = values[np.isfinite(values)]
+        if finite.size == values.size and np.all(finite == np.round(finite)):
+            low, high = (finite.min(), finite.max()) if finite.size else (0, 0)
+            for dtype in (np.int16, np.int32):
+                info = np.iinfo(dtype)
+                if info.min <= low and high <= info.max:
+                    return values.astype(dtype)
+        return values.astype(np.float32)
+    if values.dtype == bool:
+        return values.astype(np.uint8)
+    return values
+
+
+def to_display(modality: np.ndarray, view: Dataset, window: Window | int | None = None) -> np.ndarray:
+    """Modality values → 8-bit display image.
+
+    ``window`` is None for the file's default (VOI LUT sequence first, then the first stored
+    window, else the frame's min–max), a preset index from ``window_presets``, or a ``Window``.
+    """
+    if is_color(view):
+        return modality
+    voi_view = _voi_view(view, window)
+    if "VOILUTSequence" in voi_view:
+        values = np.round(modality).astype(np.int64) if modality.dtype.kind == "f" else modality
+        shown = apply_voi_lut(values, voi_view, index=0)
+        low, high = 0, _lut_output_max(voi_view)
+    elif "WindowCenter" in voi_view and "WindowWidth" in voi_view:
+        shown = apply_windowing(modality, voi_view, index=0)
+        low, high = apply_windowing(np.array([-np.inf, np.inf]), voi_view, index=0)
+        if high <= low:
+            low, high = float(np.min(shown)), float(np.max(shown))
+    else:
+        shown = modality
+        finite = modality[np.isfinite(modality)] if modality.dtype.kind == "f" else modality
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    image = _scale_to_uint8(shown, low, high)
+    if str(view.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        image = 255 - image
+    return image
+
+
+def _voi_view(view: Dataset, window: Window | int | None) -> Dataset:
+    """A copy of the VOI part of ``view`` that selects exactly one window or LUT."""
+    voi = Dataset()
+    for keyword in ("PhotometricInterpretation", "BitsStored", "PixelRepresentation",
+                    "RescaleSlope", "RescaleIntercept", "ModalityLUTSequence"):
+        if keyword in view:
+            voi[keyword] = view[keyword]
+    if hasattr(view, "file_meta"):
+        voi.file_meta = view.file_meta
+    voi.set_original_encoding(*view.original_encoding, view.original_character_set)
+    presets = window_presets(view)
+    if isinstance(window, Window):
+        voi.WindowCenter, voi.WindowWidth = window.center, window.width
+        voi.VOILUTFunction = str(view.get("VOILUTFunction", "LINEAR") or "LINEAR")
+        return voi
+    if window is None:
+        if not presets:
+            return voi
+        preset = presets[0]
+    else:
+        if not 0 <= window < len(presets):
+            raise InvalidWindow(f"This image has {len(presets)} stored window(s); preset {window} does not exist.")
+        preset = presets[window]
+    if preset["kind"] == "lut":
+        voi.VOILUTSequence = [view.VOILUTSequence[preset["index"]]]
+    else:
+        voi.WindowCenter, voi.WindowWidth = preset["center"], preset["width"]
+        voi.VOILUTFunction = preset["function"]
+    return voi
+
+
+def _lut_output_max(voi: Dataset) -> int:
+    """The largest value the VOI LUT can produce: its nominal depth, or the bits actually used."""
+    item = voi.VOILUTSequence[0]
+    entries = int(item.LUTDescriptor[0]) or 2**16
+    first = int(item.LUTDescriptor[1])
+    table = apply_voi_lut(np.arange(first, first + entries, dtype=np.int64), voi, index=0)
+    nominal_bits = int(item.LUTDescriptor[2])
+    used_bits = max(int(table.max()).bit_length(), 1)
+    return 2 ** min(nominal_bits, used_bits) - 1
+
+
+def _scale_to_uint8(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    scaled = (values.astype(np.float64) - low) * (255.0 / (high - low))
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)

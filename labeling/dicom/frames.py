@@ -1,0 +1,192 @@
+"""Decoding one frame of a source, and the cache of decoded frames and default previews.
+
+The cache lives under ``$MEDAL_HOME/cache`` and can be deleted at any time: each image's frame
+is decoded once, kept as its modality values (``.npy``, what window/level re-renders from) and
+as its default 8-bit rendering (``.png``, what the UI shows first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image as PILImage
+from pydicom.dataset import Dataset
+from pydicom.pixels import pixel_array
+
+from labeling.dicom.header import MAX_FRAME_PIXELS, PARSE_ERRORS, read_header, transfer_syntax_of
+from storage.errors import InvalidDicom, UnsupportedFile, first_line
+from labeling.dicom.display import Window, frame_view, to_display, to_modality
+from labeling.dicom.sources import Content, Source, sniff
+
+PNG_COMPRESS_LEVEL = 1  # encoding costs more than decoding; favour speed over size
+
+
+def cache_key(identity: str, frame: int) -> str:
+    """The name of a frame's cached files: SOPInstanceUID (or content hash) and frame."""
+    return hashlib.sha1(f"{identity}/{frame}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FrameCache:
+    """Files derived from one frame, under ``root``."""
+
+    root: Path
+
+    def array_path(self, key: str) -> Path:
+        return self.root / "frames" / key[:2] / f"{key}.npy"
+
+    def preview_path(self, key: str) -> Path:
+        return self.root / "previews" / key[:2] / f"{key}.png"
+
+    def has(self, key: str) -> bool:
+        return self.array_path(key).exists() and self.preview_path(key).exists()
+
+    def store(self, key: str, modality: np.ndarray, preview: np.ndarray) -> None:
+        """Write both files atomically (a crash never leaves a half-written cache entry)."""
+        array_path, preview_path = self.array_path(key), self.preview_path(key)
+        array_path.parent.mkdir(parents=True, exist_ok=True)
+        preview_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = array_path.with_suffix(f".{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            np.save(handle, modality, allow_pickle=False)
+        os.replace(temporary, array_path)
+        temporary = preview_path.with_suffix(f".{os.getpid()}.tmp")
+        PILImage.fromarray(preview).save(temporary, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        os.replace(temporary, preview_path)
+
+    def load_array(self, key: str) -> np.ndarray | None:
+        path = self.array_path(key)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+
+# --- DICOM -----------------------------------------------------------------------------------
+
+
+def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: bool, frame: int) -> np.ndarray:
+    """Decode one frame's stored values (YBR comes back as RGB); ``InvalidDicom`` if it fails."""
+    rows, cols = int(header_dataset.Rows), int(header_dataset.Columns)
+    try:
+        if complete_read:
+            with source.open() as handle:
+                dataset = pydicom.dcmread(handle, force=True)
+            if "TransferSyntaxUID" not in dataset.file_meta:
+                dataset.file_meta.TransferSyntaxUID = transfer_syntax_of(dataset)
+            stored = pixel_array(dataset, index=frame)
+        else:
+            stored = pixel_array(source.for_pydicom(), index=frame)
+    except PARSE_ERRORS as error:
+        raise InvalidDicom(f"Pixel data cannot be decoded ({first_line(error)}).") from error
+    if stored.shape[:2] != (rows, cols):
+        raise InvalidDicom(f"Decoded frame is {stored.shape[:2]}, the header says {rows}×{cols}.")
+    return stored
+
+
+@lru_cache(maxsize=64)
+def _header_for(name: str, content: Content, mtime_ns: int) -> tuple[Dataset, bool]:
+    header = read_header(Source.parse(name), content)
+    return header.dataset, header.complete_read
+
+
+def dicom_header(source: Source, content: Content) -> tuple[Dataset, bool]:
+    """The validated header of an indexed source (cached while the file is unchanged)."""
+    return _header_for(source.name, content, os.stat(source.path).st_mtime_ns)
+
+
+# --- PNG / JPEG / TIFF -------------------------------------------------------------------------
+
+GREY_MODES = {"1", "L", "I;16", "I;16B", "I;16L", "I", "F"}
+
+
+def open_raster(source: Source) -> PILImage.Image:
+    """Open a raster image lazily and check its size before anything is decoded."""
+    try:
+        image = PILImage.open(source.open())
+    except (OSError, ValueError, PILImage.DecompressionBombError) as error:
+        raise UnsupportedFile(f"Unreadable image file ({first_line(error)}).") from error
+    width, height = image.size
+    if width * height > MAX_FRAME_PIXELS:
+        raise UnsupportedFile(f"The image declares {width:,}×{height:,} pixels; too large to show.")
+    return image
+
+
+def raster_frame(image: PILImage.Image, frame: int) -> np.ndarray:
+    """One page of a raster image as grey values or 8-bit RGB."""
+    try:
+        image.seek(frame)
+        image.load()
+        if image.mode in GREY_MODES:
+            array = np.asarray(image)
+            return array.astype(np.uint8) if array.dtype == bool else array
+        return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, EOFError, SyntaxError) as error:
+        raise UnsupportedFile(f"Image data cannot be decoded ({first_line(error)}).") from error
+
+
+def raster_view(values: np.ndarray) -> Dataset:
+    """A display header for a raster frame: 8-bit grey shows as is, deeper grey full-range."""
+    view = Dataset()
+    view.set_original_encoding(False, True)
+    if values.ndim == 3:
+        view.PhotometricInterpretation = "RGB"
+        view.SamplesPerPixel = 3
+        view.BitsStored = 8
+        return view
+    view.PhotometricInterpretation = "MONOCHROME2"
+    view.SamplesPerPixel = 1
+    view.PixelRepresentation = 0
+    view.BitsStored = 8 if values.dtype == np.uint8 else 16
+    if values.dtype == np.uint8:
+        view.WindowCenter, view.WindowWidth = 127.5, 255
+        view.VOILUTFunction = "LINEAR_EXACT"
+        view.WindowCenterWidthExplanation = "Full range"
+    return view
+
+
+# --- both --------------------------------------------------------------------------------------
+
+
+def render_source_frame(source: Source, frame: int, window: Window | int | None = None,
+                        cache: FrameCache | None = None, key: str | None = None) -> np.ndarray:
+    """The 8-bit image of ``frame`` as shown, from the cache when there is one."""
+    modality, view = modality_frame(source, frame, cache, key)
+    return to_display(modality, view, window)
+
+
+def modality_frame(source: Source, frame: int, cache: FrameCache | None = None,
+                   key: str | None = None) -> tuple[np.ndarray, Dataset]:
+    """Modality values and the display header of one frame; decodes once, then reads the cache."""
+    content = sniff(source.head())
+    cached = cache.load_array(key) if cache and key else None
+    if content in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
+        dataset, complete = dicom_header(source, content)
+        view = frame_view(dataset, frame)
+        if cached is not None:
+            return cached, view
+        modality = to_modality(dicom_stored_frame(source, dataset, complete, frame), view)
+    elif content is Content.RASTER:
+        modality = cached if cached is not None else raster_frame(open_raster(source), frame)
+        view = raster_view(modality)
+        if cached is not None:
+            return cached, view
+    else:
+        raise UnsupportedFile(f"{source.name} is no longer a DICOM or image file.")
+    if cache and key:
+        cache.store(key, modality, to_display(modality, view))
+    return modality, view
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(image).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+

@@ -1,0 +1,1 @@
+"""Getting images in: import, uploads, the demo project and the synthetic studies benchmarks share."""

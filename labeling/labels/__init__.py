@@ -1,0 +1,1 @@
+"""Labels and what surrounds them: catalog queries, pictures, the queue, annotations, taxonomy, accounts, proposals."""

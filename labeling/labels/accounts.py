@@ -1,0 +1,184 @@
+"""Built-in accounts: argon2id password hashes, roles, and log-ins that slow down after failures.
+
+Failed attempts are counted per user name, whether the name exists or not, so the answer never
+tells an attacker which names are real. After ``FREE_FAILURES`` failures in a row, every further
+attempt (right or wrong) waits until ``blocked_until``: 2, 4, 8 … seconds, at most
+``MAX_BLOCK_S``. A successful log-in clears the count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from storage.errors import MedalError
+from storage.db import get_engine
+from storage.models import AuditEvent, LoginAttempt, Role, User, utcnow
+
+FREE_FAILURES = 3
+MAX_BLOCK_S = 300
+MIN_PASSWORD_LENGTH = 8
+WRONG_LOGIN = "Wrong username or password."
+# Roles that may see patient identifiers (names, IDs, birth dates) in the DICOM header panel.
+IDENTITY_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+TAXONOMY_ROLES = frozenset({Role.SCIENTIST, Role.ADMIN})
+ROLE_NAMES = tuple(role.value for role in Role)
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password, only spends the same time")
+
+
+class LoginFailed(MedalError):
+    """Wrong user name or password (one message for both), or too many recent failures."""
+
+
+class AccountError(MedalError):
+    """A user-management request that cannot be done (duplicate name, weak password, unknown user)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the app keeps about the logged-in user: small and safe to hold in session state."""
+
+    id: int
+    name: str
+    role: Role
+
+    @property
+    def sees_identity(self) -> bool:
+        return self.role in IDENTITY_ROLES
+
+    @property
+    def edits_taxonomy(self) -> bool:
+        return self.role in TAXONOMY_ROLES
+
+    @property
+    def runs_training(self) -> bool:
+        """Data scientists and admins start training, change the strategy and roll back models."""
+        return self.role in (Role.SCIENTIST, Role.ADMIN)
+
+    @property
+    def exports_data(self) -> bool:
+        """Data scientists and admins export datasets; only roles that see identity may keep it."""
+        return self.role in (Role.SCIENTIST, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def parse_role(value: Role | str) -> Role:
+    if isinstance(value, Role):
+        return value
+    try:
+        return Role(str(value).lower())
+    except ValueError:
+        raise AccountError(f"Unknown role {value!r}; use one of {', '.join(r.value for r in Role)}.") from None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, actor: str | None = None,
+             engine: Engine | None = None) -> Account:
+    """Create an account that can log in. A name that only has annotations so far gets the password."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise AccountError("A user name needs 1 to 64 characters.")
+    _check_password(password)
+    role = parse_role(role)
+    with Session(engine or get_engine()) as session:
+        user = session.exec(select(User).where(User.name == name)).first()
+        if user is not None and user.password_hash:
+            raise AccountError(f"User {name!r} exists already; change the password in Settings instead.")
+        user = user or User(name=name)
+        user.password_hash, user.role, user.active = _hasher.hash(password), role, True
+        session.add(user)
+        session.flush()
+        session.add(AuditEvent(username=actor or name, action="user.add", entity="user", entity_id=user.id,
+                               detail={"name": name, "role": role.value}))
+        session.commit()
+        return Account(user.id, user.name, user.role)
+
+
+def update_user(name: str, *, password: str | None = None, role: Role | str | None = None,
+                active: bool | None = None, actor: str | None = None, engine: Engine | None = None) -> Account:
+    """Change a user's password, role or whether they may log in; audited."""
+    with Session(engine or get_engine()) as session:
+        user = session.exec(select(User).where(User.name == name)).first()
+        if user is None:
+            raise AccountError(f"There is no user {name!r}; `medal user list` shows them.")
+        changed: dict[str, object] = {}
+        if password is not None:
+            _check_password(password)
+            user.password_hash, changed["password"] = _hasher.hash(password), "changed"
+        if role is not None:
+            user.role = parse_role(role)
+            changed["role"] = user.role.value
+        if active is not None:
+            user.active = changed["active"] = active
+        session.add(user)
+        session.add(AuditEvent(username=actor or name, action="user.update", entity="user", entity_id=user.id,
+                               detail=changed))
+        session.commit()
+        return Account(user.id, user.name, user.role)
+
+
+def list_users(engine: Engine | None = None) -> list[dict[str, object]]:
+    """Every user: name, role, whether they can log in, created_at."""
+    with Session(engine or get_engine()) as session:
+        users = session.exec(select(User).order_by(User.name)).all()
+    return [{"name": u.name, "role": u.role.value, "active": u.active, "can_log_in": bool(u.password_hash),
+             "created_at": u.created_at} for u in users]
+
+
+def authenticate(name: str, password: str, engine: Engine | None = None,
+                 now: datetime | None = None) -> Account:
+    """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures)."""
+    now = now or utcnow()
+    name = name.strip()[:64]
+    with Session(engine or get_engine()) as session:
+        stored = session.get(LoginAttempt, name)
+        attempt = stored or LoginAttempt(username=name)
+        blocked = attempt.blocked_until
+        if blocked is not None and blocked.tzinfo is None:
+            blocked = blocked.replace(tzinfo=timezone.utc)
+        if blocked is not None and blocked > now:
+            wait = int((blocked - now).total_seconds()) + 1
+            raise LoginFailed(f"Too many failed log-ins for this name; try again in {wait} s.")
+        user = session.exec(select(User).where(User.name == name)).first()
+        ok = _verify(user.password_hash if user and user.password_hash else None, password)
+        if ok and user is not None and user.active:
+            if stored is not None:
+                session.delete(stored)
+            if _hasher.check_needs_rehash(user.password_hash or ""):
+                user.password_hash = _hasher.hash(password)
+                session.add(user)
+            session.add(AuditEvent(user_id=user.id, username=user.name, action="user.login", entity="user",
+                                   entity_id=user.id))
+            session.commit()
+            return Account(user.id, user.name, user.role)
+        attempt.failures += 1
+        if attempt.failures >= FREE_FAILURES:
+            attempt.blocked_until = now + timedelta(seconds=min(2 ** (attempt.failures - FREE_FAILURES + 1),
+                                                                MAX_BLOCK_S))
+        session.add(attempt)
+        session.add(AuditEvent(username=name, action="user.login_failed", entity="user",
+                               detail={"failures": attempt.failures}))
+        session.commit()
+    raise LoginFailed(WRONG_LOGIN)
+
+
+def _verify(stored_hash: str | None, password: str) -> bool:
+    """argon2 verification; an unknown user spends the same time on a dummy hash."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,200 @@
+"""Saving annotations: an annotation, its regions and an audit event in one transaction.
+
+Every coordinate is in original image pixels. Saving again on an image the same user annotated
+before adds a new version and keeps the old one (``is_current`` False), never overwriting history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from storage.errors import ImageNotFound, MedalError
+from storage.db import get_engine, write_session
+from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User
+
+SHAPES = ("rect", "polygon", "path")
+
+
+class UnknownLabel(MedalError):
+    """A region tagged with a class that is not in the taxonomy."""
+
+
+@dataclass
+class RegionInput:
+    """A region as drawn: its class name, shape and points ``[[x, y], ...]`` in image pixels."""
+
+    label: str
+    shape: str
+    points: list[list[float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
+        if len(self.points) < 2:
+            raise ValueError("a region needs at least two points")
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        xs = [float(p[0]) for p in self.points]
+        ys = [float(p[1]) for p in self.points]
+        return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+def user_named(session: Session, name: str) -> User:
+    """The user called ``name``, added (without a password: annotations only) when new."""
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        user = User(name=name)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
+                    image_label: str | None = None, engine: Engine | None = None) -> Annotation:
+    """Write a new (version of the) annotation of ``image_id`` by ``username``."""
+    with write_session(engine) as session:
+        image = session.get(Image, image_id)
+        if image is None:
+            raise ImageNotFound(f"There is no image {image_id} in this project.")
+        classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}
+        unknown = sorted({r.label for r in regions if r.label.lower() not in classes})
+        if unknown:
+            raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
+        annotation = add_annotation(session, image, user_named(session, username), regions, image_label, classes)
+        session.commit()
+        return annotation
+
+
+def add_annotation(session: Session, image: Image, user: User, regions: list[RegionInput], image_label: str | None,
+                   classes: dict[str, LabelClass], action: str = "annotation.save") -> Annotation:
+    """Add the annotation inside the caller's transaction (the classes are known to exist)."""
+    previous = session.exec(select(Annotation).where(
+        Annotation.image_id == image.id, Annotation.user_id == user.id, Annotation.is_current)).first()
+    annotation = Annotation(image_id=image.id, user_id=user.id, image_label=image_label,
+                            version=previous.version + 1 if previous else 1,
+                            supersedes_id=previous.id if previous else None)
+    if previous:
+        previous.is_current = False
+        session.add(previous)
+    session.add(annotation)
+    session.flush()
+    for region in regions:
+        x, y, w, h = region.bbox()
+        session.add(Region(annotation_id=annotation.id, label_class_id=classes[region.label.lower()].id,
+                           shape=region.shape, points=region.points, x=x, y=y, w=w, h=h))
+    image.status, image.leased_by, image.lease_until, image.skip_reason = ImageStatus.LABELED, None, None, None
+    session.add(image)
+    session.add(AuditEvent(user_id=user.id, username=user.name, action=action,
+                           entity="annotation", entity_id=annotation.id,
+                           detail={"image_id": image.id, "version": annotation.version,
+                                   "regions": len(regions), "image_label": image_label}))
+    return annotation
+
+
+@dataclass(frozen=True)
+class SavedRegion:
+    """A saved region: its class name, drawn shape, bbox ``[x, y, w, h]`` and points, in image pixels."""
+
+    label: str
+    shape: str
+    bbox: list[float]
+    points: list[list[float]]
+
+    @classmethod
+    def of(cls, region: Region, label: str) -> SavedRegion:
+        """The region row ``region`` of the class called ``label``."""
+        return cls(label, region.shape, [region.x, region.y, region.w, region.h], region.points)
+
+
+@dataclass
+class SavedAnnotation:
+    """An annotation as ``medal annotations`` prints it; coordinates in image pixels."""
+
+    id: int
+    image_id: int
+    annotator: str
+    image_label: str | None
+    created_at: datetime
+    version: int
+    is_current: bool
+    regions: list[SavedRegion]
+
+    def as_json(self) -> dict[str, Any]:
+        """The annotation as plain JSON values (each region an object with its fields in order)."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+    def region_inputs(self) -> list[RegionInput]:
+        """The regions as drawn, to save them again."""
+        return [RegionInput(region.label, region.shape, region.points) for region in self.regions]
+
+
+def list_annotations(engine: Engine | None = None, *, image_id: int | None = None, annotator: str | None = None,
+                     include_history: bool = False) -> list[SavedAnnotation]:
+    """Annotations in id order (current versions only unless ``include_history``), with their regions."""
+    statement = select(Annotation, User.name).join(User, Annotation.user_id == User.id).order_by(Annotation.id)
+    if image_id is not None:
+        statement = statement.where(Annotation.image_id == image_id)
+    if annotator:
+        statement = statement.where(User.name == annotator)
+    if not include_history:
+        statement = statement.where(Annotation.is_current)
+    with Session(engine or get_engine()) as session:
+        rows = session.exec(statement).all()
+        ids = [annotation.id for annotation, _ in rows]
+        regions: dict[int, list[SavedRegion]] = {i: [] for i in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for region, label in session.exec(
+                    select(Region, LabelClass.name).join(LabelClass, Region.label_class_id == LabelClass.id)
+                    .where(Region.annotation_id.in_(chunk)).order_by(Region.id)).all():
+                regions[region.annotation_id].append(SavedRegion.of(region, label))
+    return [SavedAnnotation(a.id, a.image_id, name, a.image_label, a.created_at, a.version, a.is_current,
+                            regions[a.id]) for a, name in rows]
+
+
+def current_annotation(image_id: int, username: str, engine: Engine | None = None) -> SavedAnnotation | None:
+    """The user's current annotation of an image, to edit it (None if they have not labeled it)."""
+    found = list_annotations(engine, image_id=image_id, annotator=username)
+    return found[-1] if found else None
+
+
+def undo_last_save(username: str, engine: Engine | None = None) -> int | None:
+    """Take back the user's most recent save: its previous version (if any) becomes current again.
+
+    The undone version stays in the history (``is_current`` False) and an audit event records the
+    undo. The image goes back to unlabeled when nobody else has a current annotation of it.
+    Returns the image id, or None when the user has nothing to undo.
+    """
+    with write_session(engine) as session:
+        user = session.exec(select(User).where(User.name == username)).first()
+        if user is None:
+            return None
+        last = session.exec(select(Annotation).where(Annotation.user_id == user.id, Annotation.is_current)
+                            .order_by(Annotation.created_at.desc(), Annotation.id.desc())).first()
+        if last is None:
+            return None
+        last.is_current = False
+        session.add(last)
+        if last.supersedes_id is not None:
+            previous = session.get(Annotation, last.supersedes_id)
+            previous.is_current = True
+            session.add(previous)
+        session.flush()
+        others = session.exec(select(Annotation.id).where(Annotation.image_id == last.image_id,
+                                                          Annotation.is_current)).first()
+        image = session.get(Image, last.image_id)
+        if others is None:
+            image.status = ImageStatus.UNLABELED
+            session.add(image)
+        session.add(AuditEvent(user_id=user.id, username=user.name, action="annotation.undo", entity="annotation",
+                               entity_id=last.id, detail={"image_id": last.image_id, "version": last.version,
+                                                          "restored": last.supersedes_id}))
+        session.commit()
+        return last.image_id

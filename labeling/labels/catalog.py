@@ -1,0 +1,120 @@
+"""Looking images up: the list ``medal images`` prints and the Images page shows, one image, and a
+patient's studies over time. Queries return dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from storage.db import get_engine
+from storage.errors import ImageNotFound
+from storage.hierarchy import up_to_patient
+from storage.models import Annotation, Image, ImageStatus, Patient, Prediction, Series, Study, User
+
+
+@dataclass
+class ImageSummary:
+    id: int
+    path: str
+    frame: int
+    sop_instance_uid: str | None
+    modality: str | None
+    rows: int
+    cols: int
+    patient_key: str | None
+    study_date: date | None
+    status: str
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["study_date"] = self.study_date.isoformat() if self.study_date else None
+        return data
+
+
+def list_images(engine: Engine | None = None, *, modality: str | None = None, status: str | None = None,
+                patient_key: str | None = None, annotator: str | None = None, since: date | None = None,
+                until: date | None = None, limit: int | None = None, offset: int = 0) -> list[ImageSummary]:
+    """Images in id order with their patient key and study date, optionally filtered (the annotator
+    filter keeps images with a current annotation by that user)."""
+    statement = up_to_patient(select(Image, Patient.key, Study.study_date)).order_by(Image.id)
+    if modality:
+        statement = statement.where(Image.modality == modality)
+    if status:
+        statement = statement.where(Image.status == status)
+    if patient_key:
+        statement = statement.where(Patient.key == patient_key)
+    if annotator:
+        statement = statement.where(col(Image.id).in_(
+            select(Annotation.image_id).join(User, Annotation.user_id == User.id)
+            .where(User.name == annotator, Annotation.is_current)))
+    if since:
+        statement = statement.where(Study.study_date >= since)
+    if until:
+        statement = statement.where(Study.study_date <= until)
+    if limit is not None:
+        statement = statement.limit(limit)
+    statement = statement.offset(offset)
+    with Session(engine or get_engine()) as session:
+        rows = session.exec(statement).all()
+    return [
+        ImageSummary(image.id, image.path, image.frame, image.sop_instance_uid, image.modality, image.rows,
+                     image.cols, key, study_date, image.status.value)
+        for image, key, study_date in rows
+    ]
+
+
+def get_image(image_id: int, engine: Engine | None = None) -> Image:
+    with Session(engine or get_engine()) as session:
+        image = session.get(Image, image_id)
+    if image is None:
+        raise ImageNotFound(f"There is no image {image_id} in this project; `medal images` lists them.")
+    return image
+
+
+def patient_keys(engine: Engine | None = None) -> list[str]:
+    """Every patient's pseudonymous key, sorted."""
+    with Session(engine or get_engine()) as session:
+        return list(session.exec(select(Patient.key).order_by(Patient.key)).all())
+
+
+@dataclass(frozen=True)
+class TimelineStudy:
+    """One study of a patient's timeline: what it holds, how it was labeled, what the model says."""
+
+    study_date: date | None
+    description: str
+    modalities: list[str]
+    images: int
+    labeled: int
+    image_labels: dict[str, int]  # current annotations per image label ("" for regions only)
+    max_probability: float | None  # the highest probability of the given model version over the study
+
+
+def patient_timeline(patient_key: str, engine: Engine | None = None, *,
+                     model_version_id: int | None = None) -> list[TimelineStudy]:
+    """One patient's studies by date with how they were labeled and, given a model version (the active
+    one, from ``learner.registry``), what it predicts: the view for following a patient over time."""
+    with Session(engine or get_engine()) as session:
+        studies = session.exec(select(Study).join(Patient, Study.patient_id == Patient.id)
+                               .where(Patient.key == patient_key).order_by(Study.study_date, Study.id)).all()
+        timeline = []
+        for study in studies:
+            in_study = (select(Image.id).join(Series, Image.series_id == Series.id)
+                        .where(Series.study_id == study.id))
+            images = session.exec(select(Image.modality, Image.status).where(col(Image.id).in_(in_study))).all()
+            labels = session.exec(select(Annotation.image_label, func.count()).where(
+                col(Annotation.image_id).in_(in_study), Annotation.is_current).group_by(Annotation.image_label)).all()
+            top = None
+            if model_version_id is not None:
+                top = session.exec(select(func.max(Prediction.probability)).where(
+                    col(Prediction.image_id).in_(in_study), Prediction.model_version_id == model_version_id)).one()
+            timeline.append(TimelineStudy(
+                study_date=study.study_date, description=study.description or "",
+                modalities=sorted({m for m, _ in images if m}), images=len(images),
+                labeled=sum(1 for _, status in images if status is ImageStatus.LABELED),
+                image_labels={label or "": n for label, n in labels},
+                max_probability=None if top is None else float(top)))
+    return timeline

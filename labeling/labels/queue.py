@@ -1,0 +1,279 @@
+"""The label queue: the next image for a user, leased so that no two annotators get it at once.
+
+Priority is a number per image, higher first. Before any model exists, ``spread_priorities`` gives
+an order that goes round the patients (one image each, then the next), and within a patient round
+its studies, so the first labels cover many patients and dates instead of one series of slices.
+Once a model exists the learner writes its uncertainty into the same column.
+
+A lease is a user id and an expiry on the image row, taken by one conditional UPDATE: a second
+user's UPDATE finds the row no longer free and moves on to the next candidate. A user holds one
+lease at a time; it lapses after ``MEDAL_LEASE_MINUTES`` if they walk away.
+
+This module is the only writer of ``Image.priority`` (``set_priorities``): the cold start here, the
+learner's scores and the benchmarks all go through it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import PurePath
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+import numpy as np
+from PIL import Image as PILImage
+
+from labeling.dicom.frames import FrameCache
+from labeling.labels.spread import cold_start, simple_features, standardise
+from storage.config import config
+from storage.db import Project, current_project, get_engine, write_session
+from storage.errors import ImageNotFound, MedalError
+from storage.hierarchy import up_to_patient
+from storage.models import AuditEvent, Image, ImageStatus, Patient, Prediction, Study, User, as_utc, utcnow
+
+COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
+COLD_START_SAMPLE = 500  # clustered among this many images of the patient round-robin (cheap at any scale)
+SKIP_REASONS = ("poor image quality", "not sure", "wrong body part or view", "artefact", "other")
+
+
+class UnknownUser(MedalError):
+    """A queue request for a user name that has no account."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    image_id: int
+    priority: float
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who else is working on an image right now."""
+
+    name: str
+    until: datetime
+
+
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.exec(select(User.id).where(User.name == username)).first()
+    if user_id is None:
+        raise UnknownUser(f"There is no user {username!r}; add one with `medal user add`.")
+    return user_id
+
+
+def _free_for(user_id: int, now: datetime):  # noqa: ANN202 (an SQL expression)
+    return or_(col(Image.leased_by).is_(None), Image.leased_by == user_id, col(Image.lease_until) < now)
+
+
+def peek(username: str, count: int = 10, engine: Engine | None = None) -> list[QueueItem]:
+    """The next ``count`` images this user would get, without leasing them (``medal next``)."""
+    now = utcnow()
+    with Session(engine or get_engine()) as session:
+        user_id = _user_id(session, username)
+        rows = session.exec(select(Image.id, Image.priority)
+                            .where(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
+                            .order_by(col(Image.priority).desc(), Image.id).limit(count)).all()
+    return [QueueItem(image_id, priority) for image_id, priority in rows]
+
+
+def next_image(username: str, engine: Engine | None = None, *, exclude: tuple[int, ...] = ()) -> QueueItem | None:
+    """Lease and return the highest-priority unlabeled image free for this user (None: queue empty).
+
+    Any other lease the user holds is given back in the same transaction.
+    """
+    engine = engine or get_engine()
+    for _ in range(20):
+        now = utcnow()
+        with write_session(engine) as session:
+            user_id = _user_id(session, username)
+            free = and_(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
+            if exclude:
+                free = and_(free, col(Image.id).not_in(exclude))
+            candidate = session.exec(select(Image.id, Image.priority).where(free)
+                                     .order_by(col(Image.priority).desc(), Image.id).limit(1)
+                                     .with_for_update(skip_locked=True)).first()
+            if candidate is None:
+                _release(session, user_id)
+                session.commit()
+                return None
+            taken = session.execute(update(Image).where(Image.id == candidate[0], free)
+                                    .values(leased_by=user_id, lease_until=now + timedelta(minutes=config().lease_minutes)))
+            if taken.rowcount == 1:
+                _release(session, user_id, keep=candidate[0])
+                session.commit()
+                return QueueItem(candidate[0], candidate[1])
+            session.rollback()
+    raise MedalError("The label queue is too busy right now; try again in a moment.")
+
+
+def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHolder | None:
+    """Lease a given image to the user (opened from Images, or going back); if someone else holds
+    it, leave their lease alone and say who (the image can still be viewed). The Label page asks on
+    every rerun: a lease of one's own with more than half its time left is kept without a write."""
+    now = utcnow()
+    with Session(engine or get_engine()) as session:
+        held = session.exec(select(Image.lease_until).join(User, Image.leased_by == User.id)
+                            .where(Image.id == image_id, User.name == username)).first()
+    if held is not None and as_utc(held) - now > timedelta(minutes=config().lease_minutes / 2):
+        return None
+    with write_session(engine) as session:
+        user_id = _user_id(session, username)
+        image = session.get(Image, image_id)
+        if image is None:
+            raise ImageNotFound(f"There is no image {image_id} in this project.")
+        until = image.lease_until
+        if image.leased_by not in (None, user_id) and until is not None and as_utc(until) > now:
+            holder = session.get(User, image.leased_by)
+            return LeaseHolder(holder.name if holder else "someone", as_utc(until))
+        image.leased_by, image.lease_until = user_id, now + timedelta(minutes=config().lease_minutes)
+        session.add(image)
+        _release(session, user_id, keep=image_id)
+        session.commit()
+    return None
+
+
+def release(username: str, engine: Engine | None = None) -> None:
+    """Give back every lease the user holds (log-out)."""
+    with write_session(engine) as session:
+        _release(session, _user_id(session, username))
+        session.commit()
+
+
+def _release(session: Session, user_id: int, keep: int | None = None) -> None:
+    statement = update(Image).where(Image.leased_by == user_id)
+    if keep is not None:
+        statement = statement.where(Image.id != keep)
+    session.execute(statement.values(leased_by=None, lease_until=None))
+
+
+def skip(image_id: int, username: str, reason: str, engine: Engine | None = None) -> None:
+    """Take an image out of the queue with a reason (audited); it shows as skipped on Images."""
+    reason = reason.strip()
+    if not reason:
+        raise MedalError("Say why the image is skipped (e.g. poor image quality).")
+    with write_session(engine) as session:
+        user_id = _user_id(session, username)
+        image = session.get(Image, image_id)
+        if image is None:
+            raise ImageNotFound(f"There is no image {image_id} in this project.")
+        if image.status is ImageStatus.UNLABELED:
+            image.status = ImageStatus.SKIPPED
+        image.skip_reason, image.leased_by, image.lease_until = reason[:256], None, None
+        session.add(image)
+        session.add(AuditEvent(user_id=user_id, username=username, action="image.skip", entity="image",
+                               entity_id=image_id, detail={"reason": reason}))
+        session.commit()
+
+
+def refresh_cold_start(project: Project | None = None) -> int:
+    """Re-spread the queue after an import, unless a model's priorities are in charge (some image has
+    been scored)."""
+    project = project or current_project()
+    with Session(project.engine) as session:
+        if session.exec(select(Prediction.id).limit(1)).first() is not None:
+            return 0
+    return spread_priorities(project)
+
+
+def set_priorities(priorities: dict[int, float], engine: Engine | None = None) -> None:
+    """Write the queue order: ``{image_id: priority}``, higher first (the one writer of priorities)."""
+    items = list(priorities.items())
+    with write_session(engine) as session:
+        for start in range(0, len(items), 2000):
+            session.execute(update(Image), [{"id": image_id, "priority": float(priority)}
+                                            for image_id, priority in items[start:start + 2000]])
+        session.commit()
+
+
+def spread_priorities(project: Project | None = None) -> int:
+    """Cold-start order for unlabeled images: round-robin over patients, and over each one's studies.
+
+    Priorities are ``-rank`` (so anything a model writes, in 0..1, comes first). Images without a
+    patient are grouped by their folder. Returns how many images were ranked.
+    """
+    project = project or current_project()
+    with Session(project.engine) as session:
+        rows = session.exec(
+            up_to_patient(select(Image.id, Image.path, Patient.key, Study.study_date, Study.id, Image.series_id,
+                                 Image.instance_number, Image.frame, Image.cache_key))
+            .where(Image.status == ImageStatus.UNLABELED)).all()
+    studies: dict[str, dict[object, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    cache_keys, groups = {}, {}
+    for image_id, path, patient_key, study_date, study_id, series_id, number, frame, cache_key in rows:
+        group = patient_key or f"folder:{PurePath(path.split('!')[0]).parent}"
+        cache_keys[image_id], groups[image_id] = cache_key, (group, str(study_id))
+        studies[group][(study_date or datetime.min.date(), study_id)].append(
+            (series_id or 0, number or 0, frame, image_id))
+    per_patient: dict[str, list[int]] = {}
+    for group, by_study in studies.items():
+        ordered = [_middle_out([item[-1] for item in sorted(images)])
+                   for _, images in sorted(by_study.items(), key=str)]
+        per_patient[group] = _round_robin(ordered)
+    order = feature_spread(_round_robin([per_patient[group] for group in sorted(per_patient)]), cache_keys, groups,
+                           project)
+    set_priorities({image_id: -float(rank) for rank, image_id in enumerate(order)}, project.engine)
+    return len(order)
+
+
+def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, tuple[str, str]],
+                   project: Project | None = None) -> list[int]:
+    """Put first the image nearest each centre of ``COLD_START_PICKS`` k-means clusters of simple image
+    features (thumbnail + histogram of the default rendering), found in a patient-balanced sample, in
+    patient round-robin (and round-robin over each patient's studies): every sampled patient's first
+    image (a pick, or its first in ``order`` when none of its images was picked) comes before any
+    patient's second. ``groups`` maps an image to its (patient, study). Without rendered previews,
+    ``order`` is kept."""
+    sample, cache = order[:COLD_START_SAMPLE], FrameCache((project or current_project()).cache_dir)
+    if len(sample) <= 2:
+        return order
+    pictures = []
+    for image_id in sample:
+        path = cache.preview_path(cache_keys[image_id])
+        if not path.exists():
+            return order
+        with PILImage.open(path) as picture:
+            pictures.append(np.asarray(picture.convert("L").resize((32, 32)), dtype=np.float32))
+    features = simple_features(standardise(np.stack(pictures)))
+    picks = [sample[i] for i in cold_start(features, min(COLD_START_PICKS, len(sample) - 1))]
+    by_patient: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for image_id in picks:
+        patient, study = groups[image_id]
+        by_patient[patient][study].append(image_id)
+    uncovered: dict[str, int] = {}
+    for image_id in sample:
+        if groups[image_id][0] not in by_patient:
+            uncovered.setdefault(groups[image_id][0], image_id)
+    head = _round_robin([_round_robin([studies[s] for s in sorted(studies)]) for _, studies in sorted(by_patient.items())]
+                        + [[first] for first in uncovered.values()])
+    chosen = set(head)
+    return head + [image_id for image_id in order if image_id not in chosen]
+
+
+def _round_robin(lists: list[list[int]]) -> list[int]:
+    """Items taken one from each list in turn."""
+    result: list[int] = []
+    for depth in range(max((len(items) for items in lists), default=0)):
+        result.extend(items[depth] for items in lists if depth < len(items))
+    return result
+
+
+def _middle_out(items: list[int]) -> list[int]:
+    """Bisection order (middle, quarters, eighths…), so a series' first picks are far apart."""
+    if len(items) <= 2:
+        return list(items)
+    order, seen, queue = [], set(), [(0, len(items) - 1)]
+    while queue:
+        low, high = queue.pop(0)
+        if low > high:
+            continue
+        middle = (low + high) // 2
+        if middle not in seen:
+            seen.add(middle)
+            order.append(items[middle])
+        queue.extend([(low, middle - 1), (middle + 1, high)])
+    return order
+

@@ -1,0 +1,90 @@
+"""The label taxonomy: region classes (name, colour, keyboard key, SNOMED codes) and image-level labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import re
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from storage.errors import MedalError
+from storage.db import get_engine, write_session
+from storage.models import AuditEvent, LabelClass
+
+IMAGE_LABELS = ("no finding", "healthy", "cancerous")
+# Keys the Label page uses for its own actions, and the two Streamlit keeps for itself.
+RESERVED_KEYS = frozenset("sbukxpfcr")
+NORMAL_CODE = "17621005"  # SNOMED CT "Normal": classes with it mark healthy tissue, not findings
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class ClassStyle:
+    """How a region class is drawn: its name and colour."""
+
+    name: str
+    color: str  # "#rrggbb"
+
+
+class TaxonomyError(MedalError):
+    """A class that cannot be added or changed as asked (duplicate name, colour or key)."""
+
+
+def list_classes(engine: Engine | None = None, *, include_inactive: bool = False) -> list[LabelClass]:
+    statement = select(LabelClass).order_by(LabelClass.position, LabelClass.id)
+    if not include_inactive:
+        statement = statement.where(LabelClass.active)
+    with Session(engine or get_engine()) as session:
+        return list(session.exec(statement).all())
+
+
+def finding_class(classes: list[LabelClass]) -> str | None:
+    """The first of ``classes`` that is a finding (not SNOMED "Normal"): what proposals are tagged with."""
+    return next((c.name for c in classes if c.type_code != NORMAL_CODE), None)
+
+
+def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:
+    """Name and colour of each class: what the canvas needs to draw and read back regions."""
+    return [ClassStyle(c.name, c.color) for c in classes]
+
+
+def save_class(name: str, color: str, key: str | None = None, *, class_id: int | None = None,
+               category: tuple[str, str] = ("49755003", "Morphologically abnormal structure"),
+               kind: tuple[str, str] | None = None, actor: str | None = None,
+               engine: Engine | None = None) -> LabelClass:
+    """Add a class, or rename/recolour/re-key the class ``class_id``. Names, colours and keys are unique
+    (a region's class is read back from its colour on the canvas)."""
+    name, color, key = name.strip(), color.strip().lower(), (key or "").strip().lower() or None
+    if not name or len(name) > 64:
+        raise TaxonomyError("A class name needs 1 to 64 characters.")
+    if not _COLOR.match(color):
+        raise TaxonomyError(f"Colour {color!r} is not of the form #rrggbb.")
+    if key is not None and (len(key) != 1 or key in RESERVED_KEYS):
+        raise TaxonomyError(f"Key {key!r} must be one character other than {', '.join(sorted(RESERVED_KEYS))}.")
+    with write_session(engine) as session:
+        for other in session.exec(select(LabelClass).where(LabelClass.id != (class_id or -1))).all():
+            if other.name.lower() == name.lower():
+                raise TaxonomyError(f"There is a class called {other.name} already.")
+            if other.color.lower() == color:
+                raise TaxonomyError(f"{other.name} has colour {color} already; pick another.")
+            if key and other.key == key:
+                raise TaxonomyError(f"{other.name} uses key {key} already.")
+        if class_id is None:
+            position = session.exec(select(func.max(LabelClass.position))).one() or 0
+            code, meaning = kind or ("", name)
+            item = LabelClass(name=name, color=color, key=key, position=position + 1,
+                              category_code=category[0], category_meaning=category[1],
+                              type_code=code, type_meaning=meaning)
+        else:
+            item = session.get(LabelClass, class_id)
+            if item is None:
+                raise TaxonomyError(f"There is no class {class_id}.")
+            item.name, item.color, item.key = name, color, key
+        session.add(item)
+        session.flush()
+        session.add(AuditEvent(username=actor, action="taxonomy.save", entity="label_class", entity_id=item.id,
+                               detail={"name": name, "color": color, "key": key}))
+        session.commit()
+        return item

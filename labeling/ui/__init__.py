@@ -1,0 +1,1 @@
+"""Streamlit only: the pages, their parts and the Label page's canvas geometry."""

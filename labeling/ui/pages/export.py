@@ -1,0 +1,64 @@
+"""Export: labeled datasets as COCO, PNG masks, DICOM SEG and CSV, de-identified on request, as a zip."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from labeling.labels.accounts import list_users
+from storage.errors import MedalError
+from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder, zip_folder
+from labeling.ui.parts.session import require_account
+
+account = require_account()
+st.title("Export")
+if not account.exports_data:
+    st.info("Data scientists and admins export datasets; ask one of them.")
+    st.stop()
+
+with st.form("export"):
+    formats = st.multiselect("Formats", FORMATS, default=list(FORMATS),
+                             help="coco: JSON + 8-bit images · masks: PNG label maps + manifest.csv · "
+                                  "seg: DICOM SEG next to its sources · csv: image labels")
+    deidentify = st.toggle("De-identify (DICOM PS3.15 Annex E basic profile)", value=True,
+                           disabled=not account.sees_identity,
+                           help=None if account.sees_identity else "Only admins export identifiable data.")
+    left, middle, right = st.columns(3)
+    split = left.text_input("Split by patient (train,val,test %)", "70,15,15")
+    annotator = middle.selectbox("Annotator", ["everyone", *[u["name"] for u in list_users()]])
+    since = right.date_input("Labels saved since", value=None)
+    include_burned_in = st.checkbox("Keep images that may show burned-in text (US, secondary capture, "
+                                    "BurnedInAnnotation YES, PNG/JPEG) in a de-identified export")
+    submitted = st.form_submit_button("Export", type="primary")
+
+if submitted:
+    bar = st.progress(0.0, text="Exporting…")
+    try:
+        options = ExportOptions(formats=formats, deidentify=deidentify or not account.sees_identity,
+                                split=split, annotator=None if annotator == "everyone" else annotator,
+                                since=since, include_burned_in=include_burned_in)
+        report = export_dataset(new_export_folder(), options,
+                                progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
+    except MedalError as error:
+        bar.empty()
+        st.error(str(error))
+        st.stop()
+    bar.progress(1.0, text="Zipping…")
+    st.session_state["export_zip"] = str(zip_folder(report.out, report.out.with_suffix(".zip")))
+    st.session_state["export_card"] = report.card
+    bar.empty()
+
+card = st.session_state.get("export_card")
+if card:
+    images = card["counts"]["images"]
+    st.success(f"Exported {sum(images.values())} image(s): {', '.join(card['formats'])}"
+               f"{' · de-identified' if card['deidentified'] else ''}.")
+    st.dataframe([{"split": s, "images": n, "patients": card["counts"]["patients"][s]} for s, n in images.items()],
+                 hide_index=True)
+    skipped = [{"image": i["image"], "left out because": i["reason"]} for i in card["left_out"]]
+    skipped += [{"image": i["image"], "no SEG because": i["reason"]}
+                for i in (card["files"].get("seg") or {}).get("skipped", [])]
+    if skipped:
+        st.dataframe(skipped, hide_index=True)
+    archive = Path(st.session_state["export_zip"])
+    st.download_button(f"Download {archive.name}", data=archive.read_bytes(), file_name=archive.name,
+                       mime="application/zip", type="primary")

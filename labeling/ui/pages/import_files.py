@@ -1,0 +1,33 @@
+"""Import: upload files or a zip archive (admins: a folder on the server) and see what was refused and why."""
+
+import streamlit as st
+
+from storage.errors import MedalError
+from labeling.intake.ingest import import_paths, import_problems
+from labeling.ui.parts.session import require_account
+from labeling.intake.uploads import save_uploads
+
+account = require_account()
+st.title("Import")
+uploads = st.file_uploader("DICOM, PNG, JPEG, TIFF files or zip archives", accept_multiple_files=True)
+folder = st.text_input("Or a folder on the server (admins)", disabled=not account.is_admin,
+                       placeholder="/data/pacs-export")
+if st.button("Import", type="primary", disabled=not (uploads or folder)):
+    bar = st.progress(0.0, text="Importing…")
+    try:
+        paths = [save_uploads((u.name, u.getvalue()) for u in uploads)] if uploads else []
+        paths += [folder] if folder and account.is_admin else []
+        report = import_paths(paths, progress=lambda done, total: bar.progress(
+            done / max(total, 1), text=f"{done} / {total} files"))
+    except MedalError as error:
+        st.error(str(error))
+    else:
+        st.success(f"{report.images} new image(s) from {report.imported} file(s); "
+                   f"{report.duplicates} already indexed; {len(report.rejected)} refused.")
+
+st.subheader("Refused files")
+problems = import_problems()
+if problems:
+    st.dataframe([{"file": p.path, "reason": p.reason, "when": p.detected_at} for p in problems], hide_index=True)
+else:
+    st.caption("None.")

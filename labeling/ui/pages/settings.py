@@ -1,0 +1,68 @@
+"""Settings: the label taxonomy (classes, colours, keys) and, for admins, the user accounts."""
+
+import streamlit as st
+
+from labeling.labels.accounts import ROLE_NAMES, add_user, list_users, update_user
+from storage.errors import MedalError
+from labeling.ui.parts.session import require_account
+from labeling.labels.taxonomy import list_classes, save_class
+
+account = require_account()
+st.title("Settings")
+st.subheader("Label classes")
+classes = list_classes(include_inactive=True)
+st.dataframe([{"name": c.name, "colour": c.color, "key": c.key or "", "SNOMED CT": f"{c.type_code} {c.type_meaning}",
+               "category": c.category_meaning} for c in classes], hide_index=True)
+if account.edits_taxonomy:
+    names = ["New class"] + [c.name for c in classes]
+    chosen = st.selectbox("Edit class", names)
+    item = next((c for c in classes if c.name == chosen), None)
+    with st.form("class-form"):
+        name = st.text_input("Name", value=item.name if item else "")
+        color = st.color_picker("Colour", value=item.color if item else "#4363d8")
+        key = st.text_input("Keyboard key", value=(item.key or "") if item else "", max_chars=1)
+        code = st.text_input("SNOMED CT code (new classes)", disabled=item is not None)
+        if st.form_submit_button("Save class", type="primary"):
+            try:
+                save_class(name, color, key, class_id=item.id if item else None, actor=account.name,
+                           kind=(code, name) if code else None)
+            except MedalError as error:
+                st.error(str(error))
+            else:
+                st.success(f"Saved {name}.")
+                st.rerun()
+else:
+    st.caption("Scientists and admins can change the classes.")
+
+if not account.is_admin:
+    st.stop()
+st.subheader("Users")
+users = list_users()
+st.dataframe(users, hide_index=True)
+add, change = st.columns(2)
+with add.form("add-user", clear_on_submit=True):
+    st.markdown("**Add a user**")
+    new_name = st.text_input("User name")
+    new_password = st.text_input("Initial password", type="password")
+    new_role = st.selectbox("Role", ROLE_NAMES)
+    if st.form_submit_button("Add user"):
+        try:
+            add_user(new_name, new_password, new_role, actor=account.name)
+        except MedalError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+with change.form("change-user"):
+    st.markdown("**Change a user**")
+    who = st.selectbox("User", [u["name"] for u in users])
+    role = st.selectbox("New role", ["(unchanged)", *ROLE_NAMES])
+    password = st.text_input("New password (blank: unchanged)", type="password")
+    active = st.checkbox("May log in", value=True)
+    if st.form_submit_button("Save user"):
+        try:
+            update_user(who, password=password or None, role=None if role == "(unchanged)" else role,
+                        active=active, actor=account.name)
+        except MedalError as error:
+            st.error(str(error))
+        else:
+            st.success(f"Saved {who}.")

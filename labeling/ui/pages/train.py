@@ -1,0 +1,67 @@
+"""Train: start retraining, watch it live, compare model versions, roll back, pick the query strategy."""
+
+import streamlit as st
+
+from storage.errors import MedalError
+from labeling.ui.parts.session import require_account
+from labeling.ui.parts.training import live_jobs
+from learner.jobs import enqueue, pending
+from learner.registry import activate, history
+from storage.project import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
+from learner.strategies import DEFAULT, STRATEGIES
+
+account = require_account()
+st.title("Train")
+live_jobs(account.name, account.runs_training)
+
+if account.runs_training:
+    left, right = st.columns(2)
+    names, current, current_every = ["default", *STRATEGIES], strategy(), auto_retrain_every()
+    chosen = left.selectbox("Query strategy", names, index=names.index(current),
+                            help=f"default = {DEFAULT}, the one the oracle simulation picked")
+    every = right.number_input("Retrain automatically every N new labels (0 = off)", 0, 100_000,
+                               current_every, step=10)
+    if chosen != current:
+        set_strategy(chosen, known=STRATEGIES, actor=account.name)
+        st.toast(f"Strategy: {chosen}. It applies from the next scoring.")
+    if every != current_every:
+        set_auto_retrain_every(int(every), actor=account.name)
+        st.toast("Automatic retraining: " + (f"every {every} new labels." if every else "off."))
+    train, rerank = st.columns(2)
+    if train.button("Train now", type="primary", disabled=pending("train") is not None):
+        job_id = enqueue("train", actor=account.name)
+        st.toast(f"Training job {job_id} queued.")
+        st.rerun()
+    if rerank.button("Re-rank the queue with the active model", disabled=pending("score") is not None):
+        enqueue("score", actor=account.name)
+        st.rerun()
+
+rows = history()
+if not rows:
+    st.info("No model yet. Label some cancerous and some healthy images (at least 5 of each), then train.")
+    st.stop()
+active = next((row for row in rows if row["active"]), None)
+if active:
+    st.subheader(f"Active: version {active['version']}")
+    cols = st.columns(5)
+    for col, name in zip(cols, ("labels", "auc", "sensitivity", "specificity", "ece")):
+        col.metric(name.upper() if name in ("auc", "ece") else name.capitalize(), active[name])
+else:
+    st.warning("No model is active: the queue keeps its last order. Activate a version below or train.")
+
+st.subheader("Versions")
+st.dataframe(rows[::-1], hide_index=True)
+plotted = [row for row in rows if row["auc"] is not None]
+if len(plotted) >= 2:
+    st.caption("Validation AUC against the number of labeled images")
+    st.line_chart([{"labels": row["labels"], "AUC": row["auc"]} for row in plotted], x="labels", y="AUC")
+if account.runs_training:
+    pick = st.selectbox("Version", [row["version"] for row in rows[::-1]])
+    if st.button("Activate this version (roll back)"):
+        try:
+            activate(pick, actor=account.name)
+        except MedalError as error:
+            st.error(str(error))
+        else:
+            enqueue("score", actor=account.name)
+            st.success(f"Version {pick} is active; the queue is being re-ranked with it.")

@@ -1,0 +1,1 @@
+"""Widgets and panels the pages share."""

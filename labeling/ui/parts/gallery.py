@@ -1,0 +1,33 @@
+"""A grid of thumbnails, each with a button that opens the image on the Label page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from labeling.labels.catalog import get_image
+
+from labeling.labels.pictures import thumbnail_png
+from labeling.ui.state import open_in_label
+from storage.errors import MedalError
+
+PER_PAGE = 24
+COLUMNS = 6
+
+
+def thumbnail_grid(images: list[Any]) -> None:
+    pages = max(1, -(-len(images) // PER_PAGE))
+    page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
+    shown = images[(page - 1) * PER_PAGE: page * PER_PAGE]
+    for start in range(0, len(shown), COLUMNS):
+        for column, summary in zip(st.columns(COLUMNS), shown[start:start + COLUMNS]):
+            with column:
+                try:
+                    st.image(thumbnail_png(get_image(summary.id)), width="stretch")
+                except MedalError as error:
+                    st.caption(f"⚠ {error}")
+                st.caption(f"#{summary.id} {summary.modality or ''} · {summary.status} · {summary.study_date or ''}")
+                if st.button("Open in Label", key=f"open-{summary.id}"):
+                    open_in_label(summary.id)
+                    st.switch_page("labeling/ui/pages/label.py")

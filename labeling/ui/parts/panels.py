@@ -1,0 +1,74 @@
+"""Label page panels: the region list, the model's view, the DICOM header, and the shortcut list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from labeling.labels.accounts import Account
+from labeling.labels.annotations import RegionInput
+from storage.errors import MedalError
+from labeling.dicom.tags import header_rows
+from labeling.labels.proposals import proposals_for
+from learner.registry import active_metrics, prediction_for
+
+SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
+             ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]
+
+
+def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | None:
+    """The regions with a delete button each; returns the index to delete, if one was pressed."""
+    st.markdown(f"**Regions ({len(regions)})**")
+    if not regions:
+        st.caption("None yet: draw on the image.")
+    for index, region in enumerate(regions):
+        x, y, w, h = region.bbox()
+        left, right = st.columns([4, 1])
+        left.markdown(f"<span style='color:{colors.get(region.label, '#888')}'>■</span> {region.label} "
+                      f"{region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px", unsafe_allow_html=True)
+        if right.button("✕", key=f"delete-region-{index}", help="Delete this region"):
+            return index
+    return None
+
+
+def model_panel(image: Any, classes: list[Any]) -> tuple[str | None, list[RegionInput]]:
+    """The active model's probability and proposals. Returns the heatmap path when the user wants it
+    overlaid, and the proposed regions on the run where the user accepts them."""
+    prediction = prediction_for(image.id)
+    if prediction is None:
+        st.caption("Model: no prediction yet (train a model on the Train page).")
+        return None, []
+    st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
+              help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
+    heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
+        else None
+    proposals, rejected = proposals_for(image, prediction, classes, active_metrics()), f"proposals-rejected-{image.id}"
+    if proposals is None or not proposals.regions or st.session_state.get(rejected):
+        return heatmap, []
+    st.caption(f"Proposed: {len(proposals.regions)} region(s) where the heatmap is ≥ {proposals.threshold:.2f}. "
+               "Accept to put them on the image, then edit or delete them like your own.")
+    accept, reject = st.columns(2)
+    if reject.button("Reject proposals", key=f"reject-{image.id}", width="stretch"):
+        st.session_state[rejected] = True
+        st.rerun()
+    return heatmap, proposals.regions if accept.button("Accept proposals", key=f"accept-{image.id}",
+                                                       width="stretch") else []
+
+
+def header_panel(image: Any, account: Account) -> None:
+    with st.expander("DICOM header"):
+        try:
+            rows = header_rows(image, reveal_identity=account.sees_identity)
+        except MedalError as error:
+            st.error(str(error))
+            return
+        if not account.sees_identity:
+            st.caption("Patient identifiers are masked for your role.")
+        st.dataframe(rows, hide_index=True, height=320) if rows else st.caption("Not a DICOM file.")
+
+
+def shortcut_help(classes: list[Any]) -> None:
+    with st.expander("Keyboard shortcuts"):
+        rows = SHORTCUTS + [(c.key, f"Class {c.name}") for c in classes if c.key]
+        st.markdown("\n".join(f"- `{key}` — {action}" for key, action in rows))

@@ -1,0 +1,126 @@
+"""The learning loop's steps: train → register → score → publish, the heatmaps after, and when to retrain.
+
+A training run publishes nothing until it has finished: the new version's predictions and its
+activation are one transaction at the end (the queue priorities are written just before), so a crash
+or ``kill -9`` leaves the previous model active. Every step works on one :class:`storage.db.Project`
+(its database and its files: the training scratch folder, the checkpoints, the heatmaps), so a
+benchmark can run the loop on a project of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from learner import jobs, registry, scoring
+from learner.dataset import build_examples, materialise, patch_fraction, split_by_patient
+from learner.strategies import resolve
+from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, TrainConfig, fit, require_both_classes
+from storage.db import Project, current_project, get_engine
+from storage.models import Image, ImageStatus
+from storage.project import auto_retrain_every, strategy
+
+TOP_HEATMAPS = 2 * scoring.PICK_BATCH  # heatmaps ready before the training job reports success
+PROJECT_CONFIG = TrainConfig()  # patches and whole images at 32×32: scoring 10,000 images stays within seconds
+Progress = Callable[[float, str], None]
+
+
+def labeled_count(engine: Engine) -> int:
+    """How many of the project's images are labeled (a version records it; auto-retrain compares it)."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(Image).where(
+            Image.status == ImageStatus.LABELED)).one())
+
+
+def _labeled_shapes(engine: Engine) -> dict[int, tuple[int, int]]:
+    with Session(engine) as session:
+        return {i: (r, c) for i, r, c in session.exec(select(Image.id, Image.rows, Image.cols).where(
+            Image.status == ImageStatus.LABELED)).all()}
+
+
+def train_and_publish(project: Project | None, progress: Progress, *, strategy_name: str | None = None,
+                      config: TrainConfig = PROJECT_CONFIG, job_id: int | None = None) -> dict[str, Any]:
+    """Build the training set, train, register the version, score the pool, and publish it all at once."""
+    project = project or current_project()
+    engine = project.engine
+    name = resolve(strategy_name or strategy(engine))
+    progress(0.01, "building the training set from the labels")
+    examples = build_examples(engine)
+    with_finding = {e.image_id for e in examples if e.label == 1}
+    require_both_classes([1 if i in with_finding else 0 for i in {e.image_id for e in examples}],
+                         MIN_IMAGES_PER_CLASS, "labeled images")
+    split = split_by_patient(examples, seed=config.seed)
+    labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
+    data = {"patch_fraction": patch_fraction(examples, _labeled_shapes(engine)), "examples": len(examples),
+            "train_examples": len(split.train), "val_examples": len(split.val),
+            "train_patients": len(split.train_patients), "val_patients": len(split.val_patients),
+            "strategy": name}
+    started = time.monotonic()
+
+    def on_epoch(epoch: int, epochs: int, train_loss: float, val_loss: float) -> None:
+        progress(0.05 + 0.6 * epoch / epochs, f"epoch {epoch}/{epochs}: loss {train_loss:.3f}, "
+                                              f"validation loss {val_loss:.3f}")
+
+    folder = project.folder("training", f"job-{job_id or os.getpid()}")
+    progress(0.02, f"reading {len(examples)} examples from {len({e.image_id for e in examples})} images")
+    try:
+        train_set = materialise(split.train, config.size, folder / "train.npy", project)
+        val_set = materialise(split.val, config.size, folder / "val.npy", project) if split.val else None
+        result = fit(train_set, labels, val_set, config, on_epoch)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    train_s = time.monotonic() - started
+    version = registry.register(result, {**data, "train_s": round(train_s, 2), "device": str(DEVICE)},
+                                labeled_count(engine), job_id=job_id, project=project)
+    loaded = registry.load(version)
+    progress(0.66, f"version {version.id} trained (AUC {result.metrics.get('auc', float('nan')):.3f}); scoring")
+    started = time.monotonic()
+    scores = scoring.rank_pool(loaded, name, project, seed=config.seed,
+                               progress=lambda f, m: progress(0.66 + 0.25 * f, m))
+    scoring.publish(version.id, scores, name, activate=True, engine=engine)
+    ready_s = time.monotonic() - started
+    top = scoring.queue_order(version.id, engine)[:TOP_HEATMAPS]
+    heatmaps = scoring.add_heatmaps(loaded, top, project, lambda f, m: progress(0.91 + 0.08 * f, m))
+    return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
+            "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
+            "scored": len(scores.image_ids), "heatmaps": heatmaps, "strategy": name}
+
+
+def finish_heatmaps(project: Project | None, progress: Progress, version_id: int | None) -> dict[str, Any]:
+    """The rest of the heatmaps of the active version (top of the queue first)."""
+    project = project or current_project()
+    active = registry.active_version(project.engine)
+    if active is None or (version_id is not None and active.id != version_id):
+        return {"heatmaps": 0, "skipped": "that version is no longer active"}
+    loaded = registry.load(active)
+    order = scoring.queue_order(active.id, project.engine)
+    return {"heatmaps": scoring.add_heatmaps(loaded, order, project, progress), "model_version": active.id}
+
+
+def rescore(project: Project | None, progress: Progress, strategy_name: str | None) -> dict[str, Any]:
+    """Re-rank the pool with the active model (after a rollback or a change of strategy)."""
+    project = project or current_project()
+    loaded = registry.load_active(project.engine)
+    if loaded is None:
+        return {"scored": 0, "skipped": "no active model"}
+    name = resolve(strategy_name or strategy(project.engine))
+    scores = scoring.rank_pool(loaded, name, project, progress=lambda f, m: progress(0.9 * f, m))
+    scoring.publish(loaded.version_id, scores, name, activate=False, engine=project.engine)
+    return {"scored": len(scores.image_ids), "model_version": loaded.version_id, "strategy": name}
+
+
+def maybe_auto_retrain(engine: Engine | None = None) -> int | None:
+    """Enqueue training when automatic retraining is on and enough new labels came in since the last version."""
+    engine = engine or get_engine()
+    every = auto_retrain_every(engine)
+    if every <= 0 or jobs.pending("train", engine) is not None:
+        return None
+    if labeled_count(engine) - registry.last_label_count(engine) < every:
+        return None
+    return jobs.enqueue("train", {"reason": f"{every} new labels"}, actor="auto-retrain", engine=engine)

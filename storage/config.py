@@ -1,0 +1,73 @@
+"""Every ``MEDAL_*`` setting, read from the environment and validated in one place.
+
+The README's "Settings" table documents each one. Nothing else in Medal reads ``MEDAL_*`` from the
+environment: code that works on another project (a benchmark, the simulation of a project) opens a
+:class:`storage.db.Project` for it and passes that down instead of changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.errors import MedalError
+
+WORKER_MODES = ("auto", "off")
+_WORKER_OFF = ("off", "0", "no", "external")
+
+
+class InvalidConfig(MedalError):
+    """A ``MEDAL_*`` environment variable with a value Medal cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The process's settings, as the environment gives them."""
+
+    home: Path  # MEDAL_HOME: the project folder (database, cache, uploads, models, demo data)
+    database_url: str  # MEDAL_DATABASE_URL: any SQLAlchemy URL; SQLite in the home when empty
+    lease_minutes: float = 15.0  # MEDAL_LEASE_MINUTES: how long an image stays leased to its annotator
+    heartbeat_timeout_s: float = 30.0  # MEDAL_HEARTBEAT_TIMEOUT_S: a running job silent this long is failed
+    worker: str = "auto"  # MEDAL_WORKER: "off" and the app starts no worker of its own
+    user: str = "demo"  # MEDAL_USER: the account `medal next` works for when --user is not given
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Config:
+        """The settings in ``environ``; a bad value raises :class:`InvalidConfig` naming the variable."""
+        home = Path(environ.get("MEDAL_HOME", "medal-data") or "medal-data").expanduser().resolve()
+        url = environ.get("MEDAL_DATABASE_URL", "").strip() or f"sqlite:///{home / 'medal.db'}"
+        worker = environ.get("MEDAL_WORKER", "auto").strip().lower() or "auto"
+        return cls(
+            home=home,
+            database_url=url,
+            lease_minutes=_positive(environ, "MEDAL_LEASE_MINUTES", cls.lease_minutes),
+            heartbeat_timeout_s=_positive(environ, "MEDAL_HEARTBEAT_TIMEOUT_S", cls.heartbeat_timeout_s),
+            worker="off" if worker in _WORKER_OFF else _choice("MEDAL_WORKER", worker, WORKER_MODES),
+            user=environ.get("MEDAL_USER", "").strip() or cls.user,
+        )
+
+
+def config() -> Config:
+    """The settings of this process (read on each call, so a test's changed environment is seen)."""
+    return Config.from_environ(os.environ)
+
+
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise InvalidConfig(f"{name}={value!r} is not a number; unset it or give a positive number.") from error
+    if not number > 0:
+        raise InvalidConfig(f"{name}={value!r} must be a positive number.")
+    return number
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise InvalidConfig(f"{name}={value!r} is not one of {', '.join(choices)}.")
+    return value
