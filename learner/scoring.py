@@ -4,8 +4,9 @@ Two stages, so the clinician's next image is ready soon:
 
 1. **Rank** (every unlabeled image, one 32×32-ish pass each): the whole-image probability, the CNN
    embedding, head-only MC-dropout samples for BALD. The strategy picks its batch (ranked first, in
-   its order); every other image gets the strategy's per-image utility. Predictions, priorities and
-   (for a new version) the activation are written in one transaction: the queue re-ranks at once.
+   its order); every other image gets the strategy's per-image utility. The priorities go through the
+   queue (``labeling.labels.queue.write_priorities``, their one writer), in one transaction with the
+   predictions and (for a new version) the activation.
 2. **Heatmaps** (top of the queue first, then the rest in chunks): the patch model slid over the
    image on a lattice of windows the size of a typical labelled region; the heatmap is kept as a
    small ``.npy`` and its maximum (or the whole-image probability, if higher) becomes the image score.
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from torch.utils.data import Dataset
 
-from labeling.labels.queue import set_priorities
+from labeling.labels.queue import write_priorities
 from learner.dataset import PoolDataset, load_picture, windows
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
@@ -98,10 +99,10 @@ def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None
 
 def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: bool, actor: str | None = None,
             engine: Engine | None = None) -> None:
-    """Write the queue priorities (through the queue, their one writer), then the predictions and (for a
-    new version) its activation in one transaction: a crash in between leaves the previous model active."""
-    set_priorities(dict(zip(scores.image_ids, scores.priorities.tolist())), engine)
+    """Write the queue priorities (through the queue, their one writer), the predictions and (for a new
+    version) its activation in one transaction: a crash leaves the previous model and order in charge."""
     with write_session(engine) as session:
+        write_priorities(session, dict(zip(scores.image_ids, scores.priorities.tolist())))
         session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
                                                  col(Prediction.image_id).in_(scores.image_ids)))
         rows = [{"model_version_id": version_id, "image_id": image_id, "probability": float(p),

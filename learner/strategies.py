@@ -9,17 +9,18 @@ scikit-learn ≥ 1.8).
 
 Every strategy also has a per-image utility (``utility``), higher = more worth labeling, which
 becomes the queue priority; the strategy's picks are ranked above everything else.
+
+modAL is imported on first use (``_modal``): it imports torch, which costs seconds, and the Train page
+only needs the strategies' names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
-from modAL.batch import uncertainty_batch_sampling
-from modAL.uncertainty import (classifier_entropy, classifier_margin, classifier_uncertainty, entropy_sampling,
-                               margin_sampling, uncertainty_sampling)
 
 from storage.errors import MedalError
 
@@ -47,6 +48,14 @@ class PoolClassifier:
         return self.probabilities
 
 
+def _modal() -> ModuleType:
+    """modAL, with its ``batch`` and ``uncertainty`` modules loaded."""
+    import modAL.batch
+    import modAL.uncertainty
+
+    return modAL
+
+
 def _indices(result: tuple[np.ndarray, np.ndarray] | np.ndarray) -> np.ndarray:
     chosen = result[0] if isinstance(result, tuple) else result
     return np.asarray(chosen, dtype=int).ravel()
@@ -57,15 +66,15 @@ def random_sampling(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.nda
 
 
 def least_confidence(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.ndarray:
-    return _indices(uncertainty_sampling(classifier, X, n_instances=min(n, len(X))))
+    return _indices(_modal().uncertainty.uncertainty_sampling(classifier, X, n_instances=min(n, len(X))))
 
 
 def margin(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.ndarray:
-    return _indices(margin_sampling(classifier, X, n_instances=min(n, len(X))))
+    return _indices(_modal().uncertainty.margin_sampling(classifier, X, n_instances=min(n, len(X))))
 
 
 def entropy(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.ndarray:
-    return _indices(entropy_sampling(classifier, X, n_instances=min(n, len(X))))
+    return _indices(_modal().uncertainty.entropy_sampling(classifier, X, n_instances=min(n, len(X))))
 
 
 def bald_scores(samples: np.ndarray) -> np.ndarray:
@@ -86,7 +95,7 @@ def diverse(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.ndarray:
     """Uncertainty with batch diversity over the CNN embeddings: modAL's ranked batch (Cardoso et al.)."""
     if len(X) == 0:
         return np.zeros(0, dtype=int)
-    return _indices(uncertainty_batch_sampling(classifier, X, n_instances=min(n, len(X))))
+    return _indices(_modal().batch.uncertainty_batch_sampling(classifier, X, n_instances=min(n, len(X))))
 
 
 STRATEGIES: dict[str, Callable[[PoolClassifier, np.ndarray, int], np.ndarray]] = {
@@ -114,9 +123,9 @@ def utility(name: str, classifier: PoolClassifier) -> np.ndarray:
     if name == "random":
         return np.random.default_rng(classifier.seed).random(len(pool))
     if name == "margin":
-        return 1 - classifier_margin(classifier, pool)
+        return 1 - _modal().uncertainty.classifier_margin(classifier, pool)
     if name == "entropy":
-        return classifier_entropy(classifier, pool)
+        return _modal().uncertainty.classifier_entropy(classifier, pool)
     if name == "bald" and classifier.bald_samples is not None:
         return bald_scores(classifier.bald_samples)
-    return classifier_uncertainty(classifier, pool)
+    return _modal().uncertainty.classifier_uncertainty(classifier, pool)

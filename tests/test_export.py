@@ -338,3 +338,18 @@ def test_seg_of_an_enhanced_multiframe_source_holds_each_labeled_frame(project, 
                                            assert_missing_frames_are_empty=True)[..., 0]
     assert [int(m.sum()) for m in masks] == [int(region_mask([[2, 2], [r, 2], [r, 9], [2, 9]], 32, 48).sum())
                                              if r else 0 for r in (10.0, None, 20.0)]
+
+
+def test_the_card_names_the_model_active_at_export(project, labeled: list[Path], tmp_path: Path) -> None:
+    from sqlmodel import Session
+
+    from storage.models import ModelVersion
+
+    assert main(["export", "--format", "csv", "--out", str(tmp_path / "before")]) == 0
+    assert json.loads((tmp_path / "before" / "dataset_card.json").read_text())["model_version_at_export"] is None
+    with Session(project) as session:
+        session.add(ModelVersion(checkpoint_path="v.pt", label_count=12, metrics={"auc": 0.9}, config={}, active=True))
+        session.commit()
+    assert main(["export", "--format", "csv", "--out", str(tmp_path / "after")]) == 0
+    model = json.loads((tmp_path / "after" / "dataset_card.json").read_text())["model_version_at_export"]
+    assert model["id"] == 1 and model["label_count"] == 12 and model["metrics"] == {"auc": 0.9}

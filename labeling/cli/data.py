@@ -104,10 +104,11 @@ def cmd_annotations(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from labeling.export.run import ExportOptions, export_dataset
+    from learner.registry import active_summary
 
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
                             annotator=args.annotator, since=args.since, include_burned_in=args.include_burned_in)
-    report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"))
+    report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"), model=active_summary())
     card = report.card
     if args.json:
         print_json({"out": str(report.out), "images": report.images, "files": card["files"],

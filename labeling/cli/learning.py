@@ -22,22 +22,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _wait(job_id: int, as_json: bool) -> int:
-    from learner.jobs import get_job
+    from learner.jobs import FINISHED, JobStatus, get_job
     from learner.supervisor import worker_running
-    from storage.models import JobStatus
 
     if not worker_running():  # nobody would run it: run it here
         from learner.worker import run_worker
 
         run_worker(once=True)
-    finished = {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value}
     shown = None
     while True:
         job = get_job(job_id)
         if not as_json and job.message != shown:
             print(f"[{job.progress:4.0%}] {job.message or ''}", flush=True)
             shown = job.message
-        if job.status in finished:
+        if job.status in FINISHED:
             break
         time.sleep(0.5)
     if as_json:

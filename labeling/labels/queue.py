@@ -180,13 +180,19 @@ def refresh_cold_start(project: Project | None = None) -> int:
 
 
 def set_priorities(priorities: dict[int, float], engine: Engine | None = None) -> None:
-    """Write the queue order: ``{image_id: priority}``, higher first (the one writer of priorities)."""
-    items = list(priorities.items())
+    """Write the queue order: ``{image_id: priority}``, higher first, in a transaction of its own."""
     with write_session(engine) as session:
-        for start in range(0, len(items), 2000):
-            session.execute(update(Image), [{"id": image_id, "priority": float(priority)}
-                                            for image_id, priority in items[start:start + 2000]])
+        write_priorities(session, priorities)
         session.commit()
+
+
+def write_priorities(session: Session, priorities: dict[int, float]) -> None:
+    """Within the caller's transaction: the queue order, ``{image_id: priority}`` (the one writer of
+    priorities; the learner publishes them together with its predictions)."""
+    items = list(priorities.items())
+    for start in range(0, len(items), 2000):
+        session.execute(update(Image), [{"id": image_id, "priority": float(priority)}
+                                        for image_id, priority in items[start:start + 2000]])
 
 
 def spread_priorities(project: Project | None = None) -> int:

@@ -8,6 +8,7 @@ from labeling.labels.accounts import list_users
 from storage.errors import MedalError
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder, zip_folder
 from labeling.ui.parts.session import require_account
+from learner.registry import active_summary
 
 account = require_account()
 st.title("Export")
@@ -36,7 +37,7 @@ if submitted:
         options = ExportOptions(formats=formats, deidentify=deidentify or not account.sees_identity,
                                 split=split, annotator=None if annotator == "everyone" else annotator,
                                 since=since, include_burned_in=include_burned_in)
-        report = export_dataset(new_export_folder(), options,
+        report = export_dataset(new_export_folder(), options, model=active_summary(),
                                 progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
     except MedalError as error:
         bar.empty()

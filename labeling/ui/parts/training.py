@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from learner.jobs import JobView, cancel, list_jobs
+from learner.jobs import ACTIVE, JobStatus, JobView, cancel, list_jobs
 from learner.supervisor import ensure_worker, worker_running
 
 REFRESH_S = 1.5
-ACTIVE = ("queued", "running")
 
 
 def _job_line(job: JobView) -> str:
@@ -28,7 +27,7 @@ def live_jobs(username: str, may_cancel: bool) -> None:
     finished = next((job for job in recent if job.status not in ACTIVE), None)
     if finished is not None and not active:
         text = f"{_job_line(finished)}: {finished.error or finished.message or ''}"
-        (st.success if finished.status == "succeeded" else st.warning)(text)
+        (st.success if finished.status == JobStatus.SUCCEEDED else st.warning)(text)
     if active and not worker_running():
         st.warning("No worker is running for this project: start one with `medal worker` "
                    "(the app starts one itself unless MEDAL_WORKER=off).")
