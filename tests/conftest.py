@@ -1,15 +1,22 @@
-"""Shared fixtures: a fresh project (MEDAL_HOME + SQLite file) per test, and DICOM helpers."""
+"""Shared fixtures: a fresh project (MEDAL_HOME + SQLite file) per test, the demo project built once
+per session and copied into a test's project, and DICOM helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pydicom
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from storage.db import dispose_engines, get_engine
+from labeling.intake.demo import apply_truth, create_demo, demo_folder
+from storage.db import Project, current_project, dispose_engines, get_engine
+from storage.models import ProjectSetting
+from storage.project import PATIENT_KEY_SECRET
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -28,3 +35,36 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]
 
 def pydicom_file(name: str) -> Path:
     return TEST_FILES / name
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo project (336 images, no labels), built once per session; tests get copies of it."""
+    template = Project.open(tmp_path_factory.mktemp("demo-template") / "medal-home")
+    with Session(template.engine) as session:  # fixed patient keys: the cold-start order is the same every run
+        session.add(ProjectSetting(key=PATIENT_KEY_SECRET, value="0" * 64))
+        session.commit()
+    create_demo(project=template)
+    template.close()
+    return template.home
+
+
+@pytest.fixture
+def make_demo(project: Engine, demo_template: Path) -> Callable[[int], int]:
+    """``make_demo(labeled=N)``: the test's project becomes the demo (as ``medal demo --labeled N`` makes it)
+    from a copy of the session's template; returns how many images were labeled. The images are the
+    template's files, which no test changes."""
+    def make(labeled: int = 0) -> int:
+        home = current_project().home
+        dispose_engines()
+        for suffix in ("", "-wal", "-shm"):
+            (home / f"medal.db{suffix}").unlink(missing_ok=True)
+            if (demo_template / f"medal.db{suffix}").exists():
+                shutil.copy2(demo_template / f"medal.db{suffix}", home / f"medal.db{suffix}")
+        shutil.copytree(demo_template / "cache", home / "cache", dirs_exist_ok=True)
+        demo_folder().mkdir(parents=True, exist_ok=True)
+        shutil.copy2(demo_template / "demo" / "truth.json", demo_folder() / "truth.json")
+        truth = json.loads((demo_folder() / "truth.json").read_text())
+        return apply_truth(labeled, truth, engine=get_engine()) if labeled else 0
+
+    return make

@@ -71,10 +71,8 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     assert f"revision {head_revision()}" in result.stdout
 
 
-def test_users_annotations_and_next(project, capsys) -> None:
-    from labeling.intake.demo import create_demo
-
-    create_demo(labeled=3, engine=project)
+def test_users_annotations_and_next(project, make_demo, capsys) -> None:
+    make_demo(3)
     assert run(capsys, "user", "add", "ann", "--password", "ann-password", "--role", "reviewer")[0] == 0
     code, _, err = run(capsys, "user", "add", "ann", "--password", "ann-password")
     assert code == 2 and "exists already" in err

@@ -12,15 +12,14 @@ from sqlmodel import Session, select
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
-from labeling.intake.demo import create_demo
 from learner.dataset import (Example, build_examples, materialise, read_picture, split_by_patient, square_around,
                              to_input, windows)
 from storage.models import Image
 
 
 @pytest.fixture
-def demo(project):
-    create_demo(labeled=0, engine=project)
+def demo(project, make_demo):
+    make_demo(0)
     return project
 
 

@@ -275,10 +275,9 @@ def test_import_refuses_unknown_images_and_classes_and_writes_nothing(project, l
     assert imported[0].regions[0].bbox == [1.0, 1.0, 5.0, 5.0]
 
 
-def test_split_is_by_patient(project, tmp_path: Path) -> None:
-    from labeling.intake.demo import create_demo
+def test_split_is_by_patient(project, make_demo, tmp_path: Path) -> None:
 
-    create_demo(labeled=60, engine=project)
+    make_demo(60)
     out = tmp_path / "export"
     assert main(["export", "--format", "csv,seg", "--out", str(out), "--split", "60,20,20"]) == 0
     rows = list(csv.DictReader(open(out / "labels.csv")))

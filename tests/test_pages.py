@@ -19,7 +19,6 @@ from labeling.ui.parts.session import ACCOUNT_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from labeling.labels.catalog import get_image, list_images
 from learner.registry import prediction_for
-from labeling.intake.demo import create_demo
 from labeling.intake.ingest import import_paths
 from labeling.labels.taxonomy import list_classes
 from learner import jobs, registry
@@ -97,8 +96,8 @@ def test_nothing_but_login_without_an_account(project) -> None:
     assert "account" not in at.session_state
 
 
-def test_label_saves_region_in_image_pixels_then_next(project) -> None:
-    create_demo(labeled=0, engine=project)
+def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> None:
+    make_demo(0)
     at = logged_in()
     first = label_state(at).image_id
     image = get_image(first)
@@ -125,8 +124,8 @@ def test_label_saves_region_in_image_pixels_then_next(project) -> None:
     assert current.version == 1
 
 
-def test_label_needs_a_region_or_label_and_skips_with_reason(project) -> None:
-    create_demo(labeled=0, engine=project)
+def test_label_needs_a_region_or_label_and_skips_with_reason(project, make_demo) -> None:
+    make_demo(0)
     at = logged_in()
     first = label_state(at).image_id
     button(at, "Save & next").click().run()
@@ -137,8 +136,8 @@ def test_label_needs_a_region_or_label_and_skips_with_reason(project) -> None:
     assert get_image(first).status.value == "skipped" and get_image(first).skip_reason == "artefact"
 
 
-def test_label_delete_region_and_class_choice(project) -> None:
-    create_demo(labeled=0, engine=project)
+def test_label_delete_region_and_class_choice(project, make_demo) -> None:
+    make_demo(0)
     at = logged_in()
     healthy = next(c for c in list_classes(project) if c.name == "Healthy")
     button(at, ":material/circle: Healthy").click().run()
@@ -163,8 +162,8 @@ def test_header_masks_identity_for_annotators(project, tmp_path: Path) -> None:
     assert names["Patient's Name"] == "CompressedSamples^CT1"
 
 
-def test_images_page_filters_thumbnails_open_and_timeline(project) -> None:
-    create_demo(labeled=4, engine=project)
+def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) -> None:
+    make_demo(4)
     at = logged_in()
     at.switch_page("labeling/ui/pages/images.py").run()
     assert not at.exception and at.title[0].value == "Images"
@@ -255,8 +254,8 @@ def test_export_page_exports_a_deidentified_zip(project) -> None:
     assert archive.parent.name == "exports" and archive.stem.startswith("medal-export-")
 
 
-def test_train_page_trains_shows_versions_and_rolls_back(project) -> None:
-    create_demo(labeled=40, engine=project)
+def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> None:
+    make_demo(40)
     annotator = logged_in()
     annotator.switch_page("labeling/ui/pages/train.py").run()
     assert "No model yet" in annotator.info[0].value
@@ -291,8 +290,8 @@ def test_train_page_trains_shows_versions_and_rolls_back(project) -> None:
     assert jobs.pending("score", project) is not None  # the queue is re-ranked with it
 
 
-def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:
-    create_demo(labeled=0, engine=project)
+def test_label_window_presets_and_custom_sliders_in_hu(project, make_demo) -> None:
+    make_demo(0)
     at = logged_in()
     ct = list_images(project, modality="CT")[0].id
     label_state(at).open_request = ct
@@ -310,8 +309,8 @@ def test_label_window_presets_and_custom_sliders_in_hu(project) -> None:
 
 
 
-def test_label_shows_the_model_and_accepts_proposals(project) -> None:
-    create_demo(labeled=40, engine=project)
+def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None:
+    make_demo(40)
     jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
     run_worker(project, once=True)
     at = logged_in()

@@ -16,18 +16,14 @@ from labeling.labels.accounts import add_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.pictures import render_frame
-from labeling.intake.demo import create_demo
 from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
 from labeling.labels.spread import cold_start, simple_features, standardise
-from storage.models import Image, ProjectSetting, utcnow
+from storage.models import Image, utcnow
 
 
 @pytest.fixture
-def demo(project):
-    with Session(project) as session:  # fixed patient keys, so the cold-start order is the same every run
-        session.add(ProjectSetting(key="patient_key_secret", value="0" * 64))
-        session.commit()
-    create_demo(labeled=0, engine=project)
+def demo(project, make_demo):
+    make_demo(0)  # the template's patient-key secret is fixed, so the cold-start order is the same every run
     for name in ("ann", "bob"):
         add_user(name, f"{name}-password", engine=project)
     return project

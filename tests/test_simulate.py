@@ -61,14 +61,13 @@ def test_simulate_on_a_folder_of_class_folders(tmp_path: Path, capsys) -> None:
     assert [n for n, _ in result["curve"]] == [10, 20] and result["curve"][-1][1] > 0.7
 
 
-def test_simulate_on_a_medal_demo_project(project, capsys) -> None:
-    from labeling.intake.demo import create_demo
+def test_simulate_on_a_medal_demo_project(project, make_demo, capsys) -> None:
     from storage.db import current_project
 
     def medal_home() -> Path:
         return current_project().home
 
-    create_demo(engine=project)
+    make_demo(0)
     assert main(["simulate", "--data", str(medal_home()), "--strategies", "default", "--initial", "20",
                  "--step", "20", "--budget", "40", "--seeds", "1", "--json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)["results"]

@@ -16,7 +16,6 @@ import pytest
 from sqlmodel import Session, select
 
 from labeling.cli.main import main
-from labeling.intake.demo import create_demo
 from labeling.labels.queue import next_image
 from learner import jobs, registry
 from learner.loop import maybe_auto_retrain
@@ -31,8 +30,8 @@ QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
 
 
 @pytest.fixture
-def labeled_demo(project):
-    create_demo(labeled=40, engine=project)
+def labeled_demo(project, make_demo):
+    make_demo(40)
     return project
 
 
@@ -87,8 +86,8 @@ def test_heartbeat_timeout_setting(monkeypatch) -> None:
     assert jobs.heartbeat_timeout() <= 60
 
 
-def test_too_few_labels_fails_with_a_reason(project) -> None:
-    create_demo(labeled=8, engine=project)  # 4 cancerous, 4 healthy
+def test_too_few_labels_fails_with_a_reason(project, make_demo) -> None:
+    make_demo(8)  # 4 cancerous, 4 healthy
     job_id = jobs.enqueue("train", QUICK, engine=project)
     run_job(jobs.claim("w", project), project, 1.0)
     view = jobs.get_job(job_id, project)
