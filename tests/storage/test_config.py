@@ -13,7 +13,7 @@ from storage.config import Config, InvalidConfig
 from storage.db import Project, current_project
 from tests.conftest import pydicom_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_without_any_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from storage import project as learning_settings
 from learner.worker import run_worker
 from tests.conftest import pydicom_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 RED = "#e6194b"
 
