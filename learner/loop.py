@@ -1,8 +1,8 @@
 """The learning loop's steps: train → register → score → publish, the heatmaps after, and when to retrain.
 
-A training run publishes nothing until it has finished: the new version's predictions and its
-activation are one transaction at the end (the queue priorities are written just before), so a crash
-or ``kill -9`` leaves the previous model active. Every step works on one :class:`storage.db.Project`
+A training run publishes nothing until it has finished: the new version's predictions, the queue
+priorities and its activation are one transaction at the end, so a crash or ``kill -9`` leaves the
+previous model active and the queue as it was. Every step works on one :class:`storage.db.Project`
 (its database and its files: the training scratch folder, the checkpoints, the heatmaps), so a
 benchmark can run the loop on a project of its own.
 """

@@ -86,16 +86,18 @@ def set_seeds(seed: int) -> None:
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips, shifts of up to 1/8 of the side, and contrast/brightness jitter."""
+    """Random horizontal flips, shifts of up to 1/8 of the side, and contrast/brightness jitter. The
+    random numbers come from ``generator`` (on the CPU, so a seed gives the same run on any device) and
+    go to the batch's device."""
     n, _, h, w = batch.shape
-    flip = torch.rand(n, generator=generator) < 0.5
+    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
     batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
     pad = max(1, h // 8)
     padded = nn.functional.pad(batch, (pad, pad, pad, pad), mode="replicate")
     dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=generator).tolist()
     batch = padded[:, :, dy:dy + h, dx:dx + w]
-    scale = 1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
-    shift = 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    scale = (1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)).to(batch.device)
+    shift = (0.2 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)).to(batch.device)
     return batch * scale + shift
 
 
