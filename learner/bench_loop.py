@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from sqlmodel import Session, select
 
-from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.intake.bench import fresh_project
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
+from labeling.labels.annotations import RegionInput, save_annotation
 from learner import registry, scoring
 from learner.dataset import PoolDataset
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, train_and_publish

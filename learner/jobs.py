@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.config import config
-from storage.errors import MedalError
 from storage.db import get_engine, write_session
+from storage.errors import MedalError
 from storage.models import AuditEvent, Job, JobStatus, as_utc, utcnow
 
 KINDS = ("train", "score")

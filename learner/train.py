@@ -19,8 +19,8 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from storage.errors import MedalError
 from learner.model import CompactCNN
+from storage.errors import MedalError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
 MIN_IMAGES_PER_CLASS = 5  # fewer labeled images of a class than this make a model worth nothing

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.tag import Tag
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
+from pydicom.tag import Tag
 
 from storage.errors import InvalidWindow
 

@@ -20,10 +20,10 @@ from PIL import Image as PILImage
 from pydicom.dataset import Dataset
 from pydicom.pixels import pixel_array
 
-from labeling.dicom.header import MAX_FRAME_PIXELS, PARSE_ERRORS, read_header, transfer_syntax_of
-from storage.errors import InvalidDicom, UnsupportedFile, first_line
 from labeling.dicom.display import Window, frame_view, to_display, to_modality
+from labeling.dicom.header import MAX_FRAME_PIXELS, PARSE_ERRORS, read_header, transfer_syntax_of
 from labeling.dicom.sources import Content, Source, sniff
+from storage.errors import InvalidDicom, UnsupportedFile, first_line
 
 PNG_COMPRESS_LEVEL = 1  # encoding costs more than decoding; favour speed over size
 

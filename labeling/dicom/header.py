@@ -25,9 +25,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from storage.errors import InvalidDicom, first_line
 from labeling.dicom.display import frame_view, window_presets
 from labeling.dicom.sources import Content, Source
+from storage.errors import InvalidDicom, first_line
 
 # Limits on what a header may declare; beyond them a file is refused before decoding.
 MAX_FRAME_PIXELS = 100_000_000  # 10,000 × 10,000 per frame

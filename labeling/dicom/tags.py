@@ -9,9 +9,9 @@ from __future__ import annotations
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from storage.errors import MedalError
 from labeling.dicom.frames import dicom_header
 from labeling.dicom.sources import Content, Source, sniff
+from storage.errors import MedalError
 from storage.models import Image
 
 MASK = "•••"

@@ -28,8 +28,8 @@ from importlib.metadata import version
 
 from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
 from dicomanonymizer.simpledicomanonymizer import anonymize_dataset, initialize_actions
-from pydicom.dataelem import DataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.labels.annotations import SHAPES, RegionInput, add_annotation, list_annotations, user_named
-from storage.errors import MedalError
 from labeling.export.selection import export_key
+from labeling.labels.annotations import SHAPES, RegionInput, add_annotation, list_annotations, user_named
 from labeling.labels.taxonomy import IMAGE_LABELS
 from storage.db import get_engine, write_session
+from storage.errors import MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import Image, LabelClass, Patient
 

@@ -27,18 +27,18 @@ from typing import Any
 from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
-from labeling.labels.pictures import render_frame
 from labeling.export.card import dataset_card
 from labeling.export.coco import write_coco
 from labeling.export.context import ExportContext
 from labeling.export.deid import Deidentifier
 from labeling.export.masks import write_masks
-from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.seg import write_seg
+from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
-from storage.project import patient_key_secret
+from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
 from storage.db import Project, current_project, write_session
+from storage.project import patient_key_secret
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]

@@ -24,10 +24,10 @@ from highdicom.sr.coding import CodedConcept
 from pydicom.dataset import Dataset
 
 from labeling.dicom.header import PARSE_ERRORS, transfer_syntax_of
+from labeling.dicom.sources import Source
 from labeling.export.context import ExportContext, slug
 from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage
-from labeling.dicom.sources import Source
 
 # Type 2 attributes of the Patient and General Study modules that highdicom copies into the SEG:
 # sources that lack them get them empty (which the IOD allows) instead of a refused SEG.

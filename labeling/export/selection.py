@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.labels.annotations import SavedAnnotation, list_annotations
-from storage.errors import MedalError
 from storage.db import get_engine
+from storage.errors import MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, SourceKind, Study, as_utc
 

@@ -8,24 +8,23 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import date
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from labeling.intake.ingest import import_paths
+from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.accounts import add_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
-from labeling.intake.ingest import import_paths
-from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.queue import next_image, set_priorities
 from storage.db import Project
 from storage.models import Image

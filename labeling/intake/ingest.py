@@ -24,8 +24,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.dicom.header import InstanceFacts, describe, read_header
-from storage.errors import MedalError
+from labeling.dicom.display import frame_view, to_display, to_modality, window_presets
 from labeling.dicom.frames import (
     FrameCache,
     cache_key,
@@ -34,20 +33,20 @@ from labeling.dicom.frames import (
     raster_frame,
     raster_view,
 )
-from labeling.labels.queue import refresh_cold_start
-from labeling.dicom.display import frame_view, to_display, to_modality, window_presets
+from labeling.dicom.header import InstanceFacts, describe, read_header
 from labeling.dicom.sources import Content, Source, sniff, walk
+from labeling.labels.queue import refresh_cold_start
 from storage.db import Project, current_project, get_engine
-from storage.project import patient_key_secret
+from storage.errors import MedalError
 from storage.models import (
     Image,
     ImportProblem,
     Patient,
-    ProjectSetting,
     Series,
     SourceKind,
     Study,
 )
+from storage.project import patient_key_secret
 
 BATCH_SIZE = 200
 MAX_RASTER_FRAMES = 1_000

@@ -16,8 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.errors import MedalError
 from storage.db import get_engine
+from storage.errors import MedalError
 from storage.models import AuditEvent, LoginAttempt, Role, User, utcnow
 
 FREE_FAILURES = 3

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.errors import ImageNotFound, MedalError
 from storage.db import get_engine, write_session
+from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User
 
 SHAPES = ("rect", "polygon", "path")

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
+import numpy as np
+from PIL import Image as PILImage
 from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-
-import numpy as np
-from PIL import Image as PILImage
 
 from labeling.dicom.frames import FrameCache
 from labeling.labels.spread import cold_start, simple_features, standardise

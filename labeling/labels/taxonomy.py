@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from storage.errors import MedalError
 from storage.db import get_engine, write_session
+from storage.errors import MedalError
 from storage.models import AuditEvent, LabelClass
 
 IMAGE_LABELS = ("no finding", "healthy", "cancerous")

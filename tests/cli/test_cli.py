@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from labeling.labels.pictures import render_image
 from labeling.cli.main import main
 from labeling.dicom.display import Window
+from labeling.labels.pictures import render_image
 from storage.migrate import head_revision
 from tests.conftest import pydicom_file
 

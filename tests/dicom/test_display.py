@@ -9,13 +9,13 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from sqlmodel import Session, select
 
+from labeling.dicom.display import Window
+from labeling.intake.ingest import import_paths
 from labeling.labels.pictures import render_frame, render_image
 from storage.errors import InvalidWindow
-from labeling.intake.ingest import import_paths
-from labeling.dicom.display import Window
 from storage.models import Image
-from sqlmodel import Session, select
 from tests.conftest import pydicom_file
 
 

@@ -12,8 +12,8 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlmodel import Session, select
 
-from labeling.labels.pictures import render_frame
 from labeling.intake.ingest import import_paths
+from labeling.labels.pictures import render_frame
 from storage.models import Image
 
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"

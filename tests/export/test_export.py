@@ -16,14 +16,14 @@ from PIL import Image as PILImage
 from pycocotools.coco import COCO
 from pydicom.uid import generate_uid
 
-from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
-from labeling.labels.catalog import list_images
 from labeling.cli.main import main
+from labeling.export.label_import import LabelImportError, import_labels
 from labeling.export.masks import region_mask
 from labeling.export.run import ExportOptions, export_dataset
 from labeling.export.selection import ExportError
 from labeling.intake.ingest import import_paths
-from labeling.export.label_import import LabelImportError, import_labels
+from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
+from labeling.labels.catalog import list_images
 from storage.db import dispose_engines, get_engine
 from tests.conftest import pydicom_file
 

@@ -121,7 +121,7 @@ def test_zip_archives_are_walked(project, tmp_path: Path) -> None:
     report = import_paths([archive], engine=project, workers=1)
     assert report.images == 2
     assert [Path(r["path"]).name for r in report.rejected] == ["studies.zip!notes.txt"]
-    from labeling.labels.catalog import list_images, get_image
+    from labeling.labels.catalog import get_image, list_images
     from labeling.labels.pictures import render_frame
 
     images = list_images(project)

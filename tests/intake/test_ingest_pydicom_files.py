@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels.pictures import render_frame
-from labeling.dicom.frames import modality_frame
-from labeling.intake.ingest import import_paths
 from labeling.dicom.display import Window
+from labeling.dicom.frames import modality_frame
 from labeling.dicom.sources import Source
+from labeling.intake.ingest import import_paths
+from labeling.labels.pictures import render_frame
 from storage.models import Image, ImportProblem
 from tests.conftest import TEST_FILES
 

@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels.accounts import (FREE_FAILURES, WRONG_LOGIN, AccountError, LoginFailed, add_user, authenticate,
-                               list_users, update_user)
+from labeling.labels.accounts import (
+    FREE_FAILURES,
+    WRONG_LOGIN,
+    AccountError,
+    LoginFailed,
+    add_user,
+    authenticate,
+    list_users,
+    update_user,
+)
 from storage.models import AuditEvent, User, utcnow
 
 

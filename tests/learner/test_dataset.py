@@ -12,8 +12,16 @@ from sqlmodel import Session, select
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
-from learner.dataset import (Example, build_examples, materialise, read_picture, split_by_patient, square_around,
-                             to_input, windows)
+from learner.dataset import (
+    Example,
+    build_examples,
+    materialise,
+    read_picture,
+    split_by_patient,
+    square_around,
+    to_input,
+    windows,
+)
 from storage.models import Image
 
 

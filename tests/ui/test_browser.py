@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from labeling.intake.demo import create_demo
 from labeling.labels.accounts import add_user
 from labeling.labels.annotations import list_annotations
-from labeling.ui.canvas import display_scale
 from labeling.labels.catalog import get_image
-from labeling.intake.demo import create_demo
+from labeling.ui.canvas import display_scale
 from storage.db import dispose_engines, get_engine
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -12,18 +12,18 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from labeling.intake.ingest import import_paths
 from labeling.labels.accounts import add_user, authenticate
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
+from labeling.labels.catalog import get_image, list_images
+from labeling.labels.taxonomy import list_classes
 from labeling.ui.canvas import display_scale
 from labeling.ui.parts.session import ACCOUNT_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
-from labeling.labels.catalog import get_image, list_images
-from learner.registry import prediction_for
-from labeling.intake.ingest import import_paths
-from labeling.labels.taxonomy import list_classes
 from learner import jobs, registry
-from storage import project as learning_settings
+from learner.registry import prediction_for
 from learner.worker import run_worker
+from storage import project as learning_settings
 from tests.conftest import pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from labeling.labels.accounts import list_users
-from storage.errors import MedalError
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder, zip_folder
+from labeling.labels.accounts import list_users
 from labeling.ui.parts.session import require_account
 from learner.registry import active_summary
+from storage.errors import MedalError
 
 account = require_account()
 st.title("Export")

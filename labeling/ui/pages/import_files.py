@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from storage.errors import MedalError
 from labeling.intake.ingest import import_paths, import_problems
-from labeling.ui.parts.session import require_account
 from labeling.intake.uploads import save_uploads
+from labeling.ui.parts.session import require_account
+from storage.errors import MedalError
 
 account = require_account()
 st.title("Import")

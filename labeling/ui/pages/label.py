@@ -3,16 +3,16 @@
 import streamlit as st
 
 from labeling.labels.annotations import current_annotation, save_annotation, undo_last_save
-from labeling.ui.canvas import display_scale, drawing_from_regions
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import overlay_heatmap, render_frame
-from storage.errors import MedalError
+from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
+from labeling.labels.taxonomy import IMAGE_LABELS, class_styles, list_classes
+from labeling.ui.canvas import display_scale, drawing_from_regions
 from labeling.ui.parts.panels import header_panel, model_panel, region_list, shortcut_help
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.viewer import drawing_canvas, pick_tool_and_class, window_controls
 from labeling.ui.state import label_session
-from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
-from labeling.labels.taxonomy import IMAGE_LABELS, class_styles, list_classes
+from storage.errors import MedalError
 
 account, state = require_account(), label_session()
 

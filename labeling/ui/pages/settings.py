@@ -3,9 +3,9 @@
 import streamlit as st
 
 from labeling.labels.accounts import ROLE_NAMES, add_user, list_users, update_user
-from storage.errors import MedalError
-from labeling.ui.parts.session import require_account
 from labeling.labels.taxonomy import list_classes, save_class
+from labeling.ui.parts.session import require_account
+from storage.errors import MedalError
 
 account = require_account()
 st.title("Settings")

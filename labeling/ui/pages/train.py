@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from storage.errors import MedalError
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.training import live_jobs
 from learner.jobs import enqueue, pending
 from learner.registry import activate, history
-from storage.project import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
 from learner.strategies import DEFAULT, STRATEGIES
+from storage.errors import MedalError
+from storage.project import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
 
 account = require_account()
 st.title("Train")

@@ -7,7 +7,6 @@ from typing import Any
 import streamlit as st
 
 from labeling.labels.catalog import get_image
-
 from labeling.labels.pictures import thumbnail_png
 from labeling.ui.state import open_in_label
 from storage.errors import MedalError

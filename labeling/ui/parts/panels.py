@@ -6,12 +6,12 @@ from typing import Any
 
 import streamlit as st
 
+from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput
-from storage.errors import MedalError
-from labeling.dicom.tags import header_rows
 from labeling.labels.proposals import proposals_for
 from learner.registry import active_metrics, prediction_for
+from storage.errors import MedalError
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
              ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]

@@ -9,10 +9,10 @@ import streamlit as st
 from PIL import Image as PILImage
 from streamlit_drawable_canvas import st_canvas
 
-from labeling.labels.annotations import RegionInput
-from labeling.ui.canvas import STROKE_WIDTH, TOOLS, ClassStyle, display_scale, fill_color, regions_from_canvas
-from labeling.labels.pictures import window_limits
 from labeling.dicom.display import Window
+from labeling.labels.annotations import RegionInput
+from labeling.labels.pictures import window_limits
+from labeling.ui.canvas import STROKE_WIDTH, TOOLS, ClassStyle, display_scale, fill_color, regions_from_canvas
 from labeling.ui.state import label_session
 
 TOOL_KEYS = {"box": "x", "polygon": "p", "freehand": "f"}

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0003'
 down_revision: Union[str, None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
