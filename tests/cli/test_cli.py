@@ -107,3 +107,13 @@ def test_bench_next_prints_figures(project, tmp_path: Path, capsys) -> None:
     result = json.loads(out)
     assert code == 0 and result["images"] == 1000 and 0 < result["p50_ms"] <= result["p95_ms"]
     assert json.loads((tmp_path / "next.json").read_text()) == result
+
+
+def test_mistakes_in_learning_commands_are_one_line(project, capsys) -> None:
+    code, _, err = run(capsys, "train", "--strategy", "nonsense")  # was a ValueError traceback
+    assert code == 2 and err.strip() == ("medal: Unknown strategy 'nonsense'; choose from default, random, "
+                                         "least_confidence, margin, entropy, bald, diverse.")
+    code, out, _ = run(capsys, "models", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, _, err = run(capsys, "models", "activate", "7")
+    assert code == 2 and "There is no model version 7" in err and len(err.strip().splitlines()) == 1
