@@ -7,6 +7,7 @@ import streamlit as st
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder, zip_folder
 from labeling.labels.accounts import list_users
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import show_error
 from learner.registry import active_summary
 from storage.errors import MedalError
 
@@ -41,7 +42,7 @@ if submitted:
                                 progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
     except MedalError as error:
         bar.empty()
-        st.error(str(error))
+        show_error(error)
         st.stop()
     bar.progress(1.0, text="Zipping…")
     st.session_state["export_zip"] = str(zip_folder(report.out, report.out.with_suffix(".zip")))

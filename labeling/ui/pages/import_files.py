@@ -5,6 +5,7 @@ import streamlit as st
 from labeling.intake.ingest import import_paths, import_problems
 from labeling.intake.uploads import save_uploads
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import show_error
 from storage.errors import MedalError
 
 account = require_account()
@@ -20,7 +21,7 @@ if st.button("Import", type="primary", disabled=not (uploads or folder)):
         report = import_paths(paths, progress=lambda done, total: bar.progress(
             done / max(total, 1), text=f"{done} / {total} files"))
     except MedalError as error:
-        st.error(str(error))
+        show_error(error)
     else:
         st.success(f"{report.images} new image(s) from {report.imported} file(s); "
                    f"{report.duplicates} already indexed; {len(report.rejected)} refused.")

@@ -10,6 +10,7 @@ from labeling.labels.taxonomy import IMAGE_LABELS, class_styles, list_classes
 from labeling.ui.canvas import display_scale, drawing_from_regions
 from labeling.ui.parts.panels import header_panel, model_panel, region_list, shortcut_help
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.parts.viewer import drawing_canvas, pick_tool_and_class, window_controls
 from labeling.ui.state import label_session
 from storage.errors import MedalError
@@ -35,16 +36,16 @@ try:
     image = get_image(state.image_id)
     holder = lease(image.id, account.name)
 except MedalError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 if flash := state.take_flash():
     st.toast(flash)
 classes, visit = list_classes(), state.visit
 styles = class_styles(classes)
-st.subheader(f"Image {image.id} · {image.modality or 'image'} {image.cols}×{image.rows}")
+st.subheader(f"Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
 if holder:
-    st.warning(f"{holder.name} is labeling this image too (until {holder.until:%H:%M} UTC).")
+    st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
 view, side = st.columns([3, 1.3])
 with side:
     tool, style = pick_tool_and_class(classes)
@@ -59,13 +60,13 @@ if key not in state.initial:
 try:
     picture = render_frame(image, window)
 except MedalError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 with view:
     picture = overlay_heatmap(picture, heatmap) if heatmap else picture
     regions = drawing_canvas(picture, image, tool, style, styles, state.initial[key], key)
 with side:
-    doomed = region_list(regions, {s.name: s.color for s in styles})
+    doomed = region_list(regions)
     if doomed is not None or accepted:
         kept = regions[:doomed] + regions[doomed + 1:] if doomed is not None else regions + accepted
         state.redraw(drawing_from_regions(kept, display_scale(image.rows, image.cols), styles))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from labeling.labels.accounts import LoginFailed, authenticate
 from labeling.ui.parts.session import ACCOUNT_KEY
+from labeling.ui.parts.text import show_error
 
 st.title("Medal")
 st.caption("Medical active labeling — log in to continue.")
@@ -15,6 +16,6 @@ if submitted:
     try:
         st.session_state[ACCOUNT_KEY] = authenticate(username, password)
     except LoginFailed as error:
-        st.error(str(error))
+        show_error(error)
     else:
         st.rerun()

@@ -5,6 +5,7 @@ import streamlit as st
 from labeling.labels.accounts import ROLE_NAMES, add_user, list_users, update_user
 from labeling.labels.taxonomy import list_classes, save_class
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import as_text, show_error
 from storage.errors import MedalError
 
 account = require_account()
@@ -27,9 +28,9 @@ if account.edits_taxonomy:
                 save_class(name, color, key, class_id=item.id if item else None, actor=account.name,
                            kind=(code, name) if code else None)
             except MedalError as error:
-                st.error(str(error))
+                show_error(error)
             else:
-                st.success(f"Saved {name}.")
+                st.success(f"Saved {as_text(name)}.")
                 st.rerun()
 else:
     st.caption("Scientists and admins can change the classes.")
@@ -49,7 +50,7 @@ with add.form("add-user", clear_on_submit=True):
         try:
             add_user(new_name, new_password, new_role, actor=account.name)
         except MedalError as error:
-            st.error(str(error))
+            show_error(error)
         else:
             st.rerun()
 with change.form("change-user"):
@@ -63,6 +64,6 @@ with change.form("change-user"):
             update_user(who, password=password or None, role=None if role == "(unchanged)" else role,
                         active=active, actor=account.name)
         except MedalError as error:
-            st.error(str(error))
+            show_error(error)
         else:
-            st.success(f"Saved {who}.")
+            st.success(f"Saved {as_text(who)}.")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import show_error
 from labeling.ui.parts.training import live_jobs
 from learner.jobs import enqueue, pending
 from learner.registry import activate, history
@@ -61,7 +62,7 @@ if account.runs_training:
         try:
             activate(pick, actor=account.name)
         except MedalError as error:
-            st.error(str(error))
+            show_error(error)
         else:
             enqueue("score", actor=account.name)
             st.success(f"Version {pick} is active; the queue is being re-ranked with it.")

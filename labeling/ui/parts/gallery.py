@@ -8,6 +8,7 @@ import streamlit as st
 
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import thumbnail_png
+from labeling.ui.parts.text import as_text
 from labeling.ui.state import open_in_label
 from storage.errors import MedalError
 
@@ -25,8 +26,9 @@ def thumbnail_grid(images: list[Any]) -> None:
                 try:
                     st.image(thumbnail_png(get_image(summary.id)), width="stretch")
                 except MedalError as error:
-                    st.caption(f"⚠ {error}")
-                st.caption(f"#{summary.id} {summary.modality or ''} · {summary.status} · {summary.study_date or ''}")
+                    st.caption(f"⚠ {as_text(error)}")
+                st.caption(f"#{summary.id} {as_text(summary.modality or '')} · {summary.status} · "
+                           f"{summary.study_date or ''}")
                 if st.button("Open in Label", key=f"open-{summary.id}"):
                     open_in_label(summary.id)
                     st.switch_page("labeling/ui/pages/label.py")

@@ -10,6 +10,7 @@ from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput
 from labeling.labels.proposals import proposals_for
+from labeling.ui.parts.text import as_text, show_error
 from learner.registry import active_metrics, prediction_for
 from storage.errors import MedalError
 
@@ -17,7 +18,7 @@ SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b",
              ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]
 
 
-def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | None:
+def region_list(regions: list[RegionInput]) -> int | None:
     """The regions with a delete button each; returns the index to delete, if one was pressed."""
     st.markdown(f"**Regions ({len(regions)})**")
     if not regions:
@@ -25,8 +26,7 @@ def region_list(regions: list[RegionInput], colors: dict[str, str]) -> int | Non
     for index, region in enumerate(regions):
         x, y, w, h = region.bbox()
         left, right = st.columns([4, 1])
-        left.markdown(f"<span style='color:{colors.get(region.label, '#888')}'>■</span> {region.label} "
-                      f"{region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px", unsafe_allow_html=True)
+        left.markdown(f"{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
         if right.button("✕", key=f"delete-region-{index}", help="Delete this region"):
             return index
     return None
@@ -61,7 +61,7 @@ def header_panel(image: Any, account: Account) -> None:
         try:
             rows = header_rows(image, reveal_identity=account.sees_identity)
         except MedalError as error:
-            st.error(str(error))
+            show_error(error)
             return
         if not account.sees_identity:
             st.caption("Patient identifiers are masked for your role.")
@@ -71,4 +71,4 @@ def header_panel(image: Any, account: Account) -> None:
 def shortcut_help(classes: list[Any]) -> None:
     with st.expander("Keyboard shortcuts"):
         rows = SHORTCUTS + [(c.key, f"Class {c.name}") for c in classes if c.key]
-        st.markdown("\n".join(f"- `{key}` — {action}" for key, action in rows))
+        st.markdown("\n".join(f"- {as_text(key)} — {as_text(action)}" for key, action in rows))

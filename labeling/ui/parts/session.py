@@ -6,6 +6,7 @@ import streamlit as st
 
 from labeling.labels.accounts import Account
 from labeling.labels.queue import release
+from labeling.ui.parts.text import as_text
 
 ACCOUNT_KEY = "account"
 
@@ -27,7 +28,7 @@ def require_account() -> Account:
 def sidebar_account() -> Account:
     """The logged-in account in the sidebar, with Log out; returns the account."""
     account = require_account()
-    st.sidebar.caption(f"Logged in as **{account.name}** ({account.role.value})")
+    st.sidebar.caption(f"Logged in as **{as_text(account.name)}** ({account.role.value})")
     if st.sidebar.button("Log out"):
         release(account.name)
         st.session_state.clear()

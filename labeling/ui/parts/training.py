@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from labeling.ui.parts.text import as_text
 from learner.jobs import ACTIVE, JobStatus, JobView, cancel, list_jobs
 from learner.supervisor import ensure_worker, worker_running
 
@@ -20,13 +21,13 @@ def live_jobs(username: str, may_cancel: bool) -> None:
     recent = list_jobs(10)
     active = [job for job in recent if job.status in ACTIVE]
     for job in active:
-        st.progress(job.progress, text=f"{_job_line(job)} — {job.message or ''}")
+        st.progress(job.progress, text=f"{_job_line(job)} — {as_text(job.message or '')}")
         if may_cancel and st.button("Cancel", key=f"cancel-{job.id}"):
             cancel(job.id, actor=username)
             st.rerun()
     finished = next((job for job in recent if job.status not in ACTIVE), None)
     if finished is not None and not active:
-        text = f"{_job_line(finished)}: {finished.error or finished.message or ''}"
+        text = f"{_job_line(finished)}: {as_text(finished.error or finished.message or '')}"
         (st.success if finished.status == JobStatus.SUCCEEDED else st.warning)(text)
     if active and not worker_running():
         st.warning("No worker is running for this project: start one with `medal worker` "

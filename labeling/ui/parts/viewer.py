@@ -13,6 +13,7 @@ from labeling.dicom.display import Window
 from labeling.labels.annotations import RegionInput
 from labeling.labels.pictures import window_limits
 from labeling.ui.canvas import STROKE_WIDTH, TOOLS, ClassStyle, display_scale, fill_color, regions_from_canvas
+from labeling.ui.parts.text import as_text
 from labeling.ui.state import label_session
 
 TOOL_KEYS = {"box": "x", "polygon": "p", "freehand": "f"}
@@ -36,20 +37,19 @@ def pick_tool_and_class(classes: list[Any]) -> tuple[str, ClassStyle]:
     columns = st.columns(max(len(classes), 1))
     for column, item in zip(columns, classes):
         kind = "primary" if state.class_name == item.name else "secondary"
-        if column.button(f":material/circle: {item.name}", key=f"class-{item.id}", type=kind,
+        if column.button(f":material/circle: {as_text(item.name)}", key=f"class-{item.id}", type=kind,
                          shortcut=item.key or None, width="stretch"):
             state.class_name = item.name
             st.rerun()
     current = next(c for c in classes if c.name == state.class_name)
-    st.markdown(f"Drawing **{state.tool}** as <span style='color:{current.color}'>■ **{current.name}**"
-                "</span>", unsafe_allow_html=True)
+    st.markdown(f"Drawing **{state.tool}** as **{as_text(current.name)}**")
     return state.tool, ClassStyle(current.name, current.color)
 
 
 def window_controls(image: Any) -> Window | int | None:
     """The file's presets and a custom window with centre/width sliders in modality units."""
     names = ["Default"] + [preset["name"] for preset in image.windows] + ["Custom"]
-    choice = st.radio("Window", names, horizontal=True, key=f"window-{image.id}")
+    choice = st.radio("Window", names, horizontal=True, key=f"window-{image.id}", format_func=as_text)
     if choice == "Default":
         return None
     if choice != "Custom":
