@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage import rights
 from storage.config import config
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
@@ -72,6 +73,7 @@ def enqueue(kind: str, params: dict[str, Any] | None = None, *, actor: str | Non
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind {kind!r}; one of {', '.join(KINDS)}.")
     with write_session(engine) as session:
+        rights.check(session, actor, rights.TRAIN)
         job = Job(kind=kind, params=params or {}, message="waiting for a worker")
         session.add(job)
         session.flush()
@@ -141,6 +143,7 @@ def finish(job_id: int, status: JobStatus, *, message: str | None = None, error:
 def cancel(job_id: int, *, actor: str | None = None, engine: Engine | None = None) -> JobView:
     """Cancel a queued or running job; a finished one is left as it is."""
     with write_session(engine) as session:
+        rights.check(session, actor, rights.TRAIN)
         job = session.get(Job, job_id)
         if job is None:
             raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")

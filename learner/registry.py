@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from storage import rights
 from storage.db import Project, current_project, get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, ModelVersion, Prediction
@@ -169,6 +170,7 @@ def activate(version_id: int, *, actor: str | None = None, engine: Engine | None
     version = get_version(version_id, engine)
     load(version)
     with write_session(engine) as session:
+        rights.check(session, actor, rights.TRAIN)
         mark_active(session, version_id, actor, {"label_count": version.label_count})
         session.commit()
     return get_version(version_id, engine)

@@ -32,6 +32,7 @@ class Config:
     heartbeat_timeout_s: float = 30.0  # MEDAL_HEARTBEAT_TIMEOUT_S: a running job silent this long is failed
     worker: str = "auto"  # MEDAL_WORKER: "off" and the app starts no worker of its own
     user: str = "demo"  # MEDAL_USER: the account `medal next` works for when --user is not given
+    session_idle_minutes: float = 30.0  # MEDAL_SESSION_IDLE_MINUTES: a browser session idle this long is logged out
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -46,6 +47,7 @@ class Config:
             heartbeat_timeout_s=_positive(environ, "MEDAL_HEARTBEAT_TIMEOUT_S", cls.heartbeat_timeout_s),
             worker="off" if worker in _WORKER_OFF else _choice("MEDAL_WORKER", worker, WORKER_MODES),
             user=environ.get("MEDAL_USER", "").strip() or cls.user,
+            session_idle_minutes=_positive(environ, "MEDAL_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
         )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Collection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, ProjectSetting
@@ -40,6 +41,7 @@ def _get(key: str, default: str, engine: Engine | None) -> str:
 
 def _set(key: str, value: str, actor: str | None, engine: Engine | None) -> None:
     with write_session(engine) as session:
+        rights.check(session, actor, rights.TRAIN)
         setting = session.get(ProjectSetting, key) or ProjectSetting(key=key, value=value)
         setting.value = value
         session.add(setting)

@@ -26,6 +26,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from labeling.export.card import dataset_card
 from labeling.export.coco import write_coco
@@ -37,6 +38,7 @@ from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
+from storage import rights
 from storage.db import Project, current_project, write_session
 from storage.project import patient_key_secret
 
@@ -89,8 +91,11 @@ def _prepare_folder(out: Path) -> None:
 
 def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progress | None = None,
                    engine: Engine | None = None, project: Project | None = None,
-                   model: dict[str, Any] | None = None) -> ExportReport:
+                   model: dict[str, Any] | None = None, actor: str | None = None) -> ExportReport:
     """Write the export to the new or empty folder ``out``; the dataset card is written last.
+
+    ``actor``, the account asking, must still be allowed to export (and, for an export that keeps
+    identity, to keep it) when the export starts.
 
     The labels come from ``project`` (default: the configured one; ``engine``, when given, is its
     database) and its cached pictures. ``model`` is what the card records as the model version
@@ -98,6 +103,8 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     the caller asks the learner, which an export never imports.
     """
     engine = engine or (project or current_project()).engine
+    with Session(engine) as session:
+        rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
     out = Path(out)
     shares = parse_split(options.split)
     selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,

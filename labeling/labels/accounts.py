@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from storage import rights
 from storage.db import get_engine
 from storage.errors import MedalError
 from storage.models import AuditEvent, LoginAttempt, Role, User, utcnow
@@ -24,9 +25,6 @@ FREE_FAILURES = 3
 MAX_BLOCK_S = 300
 MIN_PASSWORD_LENGTH = 8
 WRONG_LOGIN = "Wrong username or password."
-# Roles that may see patient identifiers (names, IDs, birth dates) in the DICOM header panel.
-IDENTITY_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
-TAXONOMY_ROLES = frozenset({Role.SCIENTIST, Role.ADMIN})
 ROLE_NAMES = tuple(role.value for role in Role)
 
 _hasher = PasswordHasher()
@@ -51,25 +49,26 @@ class Account:
 
     @property
     def sees_identity(self) -> bool:
-        return self.role in IDENTITY_ROLES
+        """Reviewers and admins see patient identifiers (names, IDs, birth dates) in the header panel."""
+        return rights.allows(rights.SEE_IDENTITY, self.role)
 
     @property
     def edits_taxonomy(self) -> bool:
-        return self.role in TAXONOMY_ROLES
+        return rights.allows(rights.TAXONOMY, self.role)
 
     @property
     def runs_training(self) -> bool:
         """Data scientists and admins start training, change the strategy and roll back models."""
-        return self.role in (Role.SCIENTIST, Role.ADMIN)
+        return rights.allows(rights.TRAIN, self.role)
 
     @property
     def exports_data(self) -> bool:
-        """Data scientists and admins export datasets; only roles that see identity may keep it."""
-        return self.role in (Role.SCIENTIST, Role.ADMIN)
+        """Data scientists and admins export datasets; only admins may keep identity in them."""
+        return rights.allows(rights.EXPORT, self.role)
 
     @property
     def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+        return rights.allows(rights.USERS, self.role)
 
 
 def parse_role(value: Role | str) -> Role:
@@ -95,6 +94,7 @@ def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, act
     _check_password(password)
     role = parse_role(role)
     with Session(engine or get_engine()) as session:
+        rights.check(session, actor, rights.USERS)
         user = session.exec(select(User).where(User.name == name)).first()
         if user is not None and user.password_hash:
             raise AccountError(f"User {name!r} exists already; change the password in Settings instead.")
@@ -112,6 +112,7 @@ def update_user(name: str, *, password: str | None = None, role: Role | str | No
                 active: bool | None = None, actor: str | None = None, engine: Engine | None = None) -> Account:
     """Change a user's password, role or whether they may log in; audited."""
     with Session(engine or get_engine()) as session:
+        rights.check(session, actor, rights.USERS)
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None:
             raise AccountError(f"There is no user {name!r}; `medal user list` shows them.")
@@ -129,6 +130,16 @@ def update_user(name: str, *, password: str | None = None, role: Role | str | No
                                detail=changed))
         session.commit()
         return Account(user.id, user.name, user.role)
+
+
+def refresh_account(account: Account, engine: Engine | None = None) -> Account:
+    """The logged-in ``account`` as it is now (its role may have changed); :class:`NotAllowed` when it has
+    been disabled or removed meanwhile. The app asks on every script run."""
+    with Session(engine or get_engine()) as session:
+        user = session.get(User, account.id)
+    if user is None or user.name != account.name or not user.active or not user.password_hash:
+        raise rights.NotAllowed("Your account has been disabled; ask an admin.")
+    return Account(user.id, user.name, user.role)
 
 
 def list_users(engine: Engine | None = None) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User
@@ -56,8 +57,10 @@ def user_named(session: Session, name: str) -> User:
 
 def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
                     image_label: str | None = None, engine: Engine | None = None) -> Annotation:
-    """Write a new (version of the) annotation of ``image_id`` by ``username``."""
+    """Write a new (version of the) annotation of ``image_id`` by ``username`` (an account must still be
+    active: a disabled annotator's open browser cannot save)."""
     with write_session(engine) as session:
+        rights.check(session, username, rights.LABEL)
         image = session.get(Image, image_id)
         if image is None:
             raise ImageNotFound(f"There is no image {image_id} in this project.")
@@ -173,6 +176,7 @@ def undo_last_save(username: str, engine: Engine | None = None) -> int | None:
     Returns the image id, or None when the user has nothing to undo.
     """
     with write_session(engine) as session:
+        rights.check(session, username, rights.LABEL)
         user = session.exec(select(User).where(User.name == username)).first()
         if user is None:
             return None

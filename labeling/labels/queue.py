@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from labeling.dicom.frames import FrameCache
 from labeling.labels.spread import cold_start, simple_features, standardise
+from storage import rights
 from storage.config import config
 from storage.db import Project, current_project, get_engine, write_session
 from storage.errors import ImageNotFound, MedalError
@@ -155,6 +156,7 @@ def skip(image_id: int, username: str, reason: str, engine: Engine | None = None
     if not reason:
         raise MedalError("Say why the image is skipped (e.g. poor image quality).")
     with write_session(engine) as session:
+        rights.check(session, username, rights.LABEL)
         user_id = _user_id(session, username)
         image = session.get(Image, image_id)
         if image is None:

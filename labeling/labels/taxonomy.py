@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, LabelClass
@@ -63,6 +64,7 @@ def save_class(name: str, color: str, key: str | None = None, *, class_id: int |
     if key is not None and (len(key) != 1 or key in RESERVED_KEYS):
         raise TaxonomyError(f"Key {key!r} must be one character other than {', '.join(sorted(RESERVED_KEYS))}.")
     with write_session(engine) as session:
+        rights.check(session, actor, rights.TAXONOMY)
         for other in session.exec(select(LabelClass).where(LabelClass.id != (class_id or -1))).all():
             if other.name.lower() == name.lower():
                 raise TaxonomyError(f"There is a class called {other.name} already.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from labeling.intake.ingest import import_paths
-from labeling.labels.accounts import add_user, authenticate
+from labeling.labels.accounts import add_user, authenticate, update_user
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
 from labeling.ui.canvas import display_scale
-from labeling.ui.parts.session import ACCOUNT_KEY
+from labeling.ui.parts.session import ACCOUNT_KEY, SEEN_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from learner import jobs, registry
 from learner.registry import prediction_for
@@ -79,6 +80,33 @@ def test_navigation_offers_each_role_only_its_pages(project, role: str, manages:
         else:
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 at.switch_page(f"labeling/ui/pages/{page}")
+
+
+def test_a_session_follows_the_account_as_it_is_now(project) -> None:
+    at = logged_in("sam", "scientist")
+    at.switch_page("labeling/ui/pages/export.py").run()
+    assert not at.exception and [t.value for t in at.title] == ["Export"]
+    update_user("sam", role="annotator", actor="boss")  # demoted while the page is open
+    at.run()
+    assert not at.exception and "Export" not in [t.value for t in at.title]  # the page is gone with the role
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("labeling/ui/pages/export.py")
+    update_user("sam", active=False, actor="boss")  # disabled: the next click ends the session
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"] and "account" not in at.session_state
+    assert "has been disabled" in at.info[0].value
+
+
+def test_an_idle_session_is_logged_out(project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDAL_SESSION_IDLE_MINUTES", "30")
+    at = logged_in()
+    at.session_state[SEEN_KEY] = time.time() - 29 * 60
+    at.run()
+    assert "account" in at.session_state  # 29 minutes: still logged in
+    at.session_state[SEEN_KEY] = time.time() - 31 * 60
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"] and "account" not in at.session_state
+    assert "logged out after 30 minutes without activity" in at.info[0].value
 
 
 def test_nothing_but_login_without_an_account(project) -> None:

@@ -38,7 +38,7 @@ if submitted:
         options = ExportOptions(formats=formats, deidentify=deidentify or not account.sees_identity,
                                 split=split, annotator=None if annotator == "everyone" else annotator,
                                 since=since, include_burned_in=include_burned_in)
-        report = export_dataset(new_export_folder(), options, model=active_summary(),
+        report = export_dataset(new_export_folder(), options, model=active_summary(), actor=account.name,
                                 progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
     except MedalError as error:
         bar.empty()

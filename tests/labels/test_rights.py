@@ -1,0 +1,62 @@
+"""Rights are checked in the library against the account as it is now, not as it was at log-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labeling.export.run import ExportOptions, export_dataset
+from labeling.intake.ingest import import_paths
+from labeling.labels.accounts import add_user, update_user
+from labeling.labels.annotations import RegionInput, save_annotation, undo_last_save
+from labeling.labels.catalog import list_images
+from labeling.labels.queue import skip
+from labeling.labels.taxonomy import save_class
+from learner import jobs
+from storage.project import set_auto_retrain_every
+from storage.rights import NotAllowed
+from tests.conftest import pydicom_file
+
+BOX = [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])]
+
+
+@pytest.fixture
+def images(project) -> list[int]:
+    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
+    return [image.id for image in list_images(project)]
+
+
+def test_a_disabled_annotator_can_no_longer_label(project, images: list[int]) -> None:
+    add_user("ann", "ann-password", "annotator")
+    save_annotation(images[0], "ann", BOX, image_label="cancerous")
+    update_user("ann", active=False, actor="boss")
+    for action in (lambda: save_annotation(images[1], "ann", BOX, image_label="cancerous"),
+                   lambda: skip(images[1], "ann", "not sure"), lambda: undo_last_save("ann")):
+        with pytest.raises(NotAllowed, match="disabled"):
+            action()
+    save_annotation(images[1], "demo-oracle", BOX)  # a name that is no account (an importer, the oracle) still can
+
+
+def test_a_demoted_scientist_can_no_longer_export_train_or_edit(project, images: list[int], tmp_path: Path) -> None:
+    add_user("sam", "sam-password", "scientist")
+    save_annotation(images[0], "sam", BOX, image_label="cancerous")
+    assert export_dataset(tmp_path / "ok", ExportOptions(["csv"], deidentify=True), actor="sam").images == 1
+    assert jobs.enqueue("train", actor="sam") > 0
+    update_user("sam", role="annotator")
+    for action in (lambda: export_dataset(tmp_path / "no", ExportOptions(["csv"], deidentify=True), actor="sam"),
+                   lambda: jobs.enqueue("train", actor="sam"), lambda: set_auto_retrain_every(50, actor="sam"),
+                   lambda: save_class("Benign", "#4363d8", actor="sam"),
+                   lambda: add_user("eve", "eve-password", "admin", actor="sam")):
+        with pytest.raises(NotAllowed, match="is now an annotator"):
+            action()
+    assert not (tmp_path / "no").exists()
+
+
+def test_only_admins_export_identity(project, images: list[int], tmp_path: Path) -> None:
+    add_user("sam", "sam-password", "scientist")
+    add_user("boss", "boss-password", "admin")
+    save_annotation(images[0], "sam", BOX, image_label="cancerous")
+    with pytest.raises(NotAllowed, match="keep patient identity"):
+        export_dataset(tmp_path / "sam", ExportOptions(["csv"], deidentify=False), actor="sam")
+    assert export_dataset(tmp_path / "boss", ExportOptions(["csv"], deidentify=False), actor="boss").images == 1
