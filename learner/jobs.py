@@ -70,17 +70,37 @@ def _view(job: Job) -> JobView:
 
 def enqueue(kind: str, params: dict[str, Any] | None = None, *, actor: str | None = None,
             engine: Engine | None = None) -> int:
+    """Queue a new job of ``kind`` (train or score) for the worker; audited."""
+    return _queue(kind, params, actor, engine, reuse=False)[0]
+
+
+def request(kind: str, params: dict[str, Any] | None = None, *, actor: str | None = None,
+            engine: Engine | None = None) -> tuple[int, bool]:
+    """A job of ``kind`` with ``params``: the one already waiting with the same parameters, so asking
+    again does not pile up duplicates, else a new one. Returns ``(job id, whether it is new)``."""
+    return _queue(kind, params, actor, engine, reuse=True)
+
+
+def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: Engine | None,
+           reuse: bool) -> tuple[int, bool]:
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind {kind!r}; one of {', '.join(KINDS)}.")
-    with write_session(engine) as session:
+    params = params or {}
+    with write_session(engine) as session:  # one transaction: two requests at once still make one job
         rights.check(session, actor, rights.TRAIN)
-        job = Job(kind=kind, params=params or {}, message="waiting for a worker")
+        if reuse:
+            waiting = session.exec(select(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
+                                   .order_by(Job.id)).all()
+            same = next((job.id for job in waiting if (job.params or {}) == params), None)
+            if same is not None:
+                return int(same), False
+        job = Job(kind=kind, params=params, message="waiting for a worker")
         session.add(job)
         session.flush()
         session.add(AuditEvent(username=actor, action="job.enqueue", entity="job", entity_id=job.id,
-                               detail={"kind": kind, **(params or {})}))
+                               detail={"kind": kind, **params}))
         session.commit()
-        return int(job.id)
+        return int(job.id), True
 
 
 def pending(kind: str, engine: Engine | None = None) -> int | None:

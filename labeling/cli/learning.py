@@ -51,24 +51,26 @@ def _wait(job_id: int, as_json: bool) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from learner.jobs import enqueue
     from learner.strategies import resolve
 
-    params: dict[str, Any] = {"strategy": resolve(args.strategy)} if args.strategy else {}
-    job_id = enqueue("train", params, actor="cli")
-    if args.wait:
-        return _wait(job_id, args.json)
-    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued; `medal worker` runs it")
-    return 0
+    return _queue(args, "train", {"strategy": resolve(args.strategy)} if args.strategy else {})
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from learner.jobs import enqueue
+    return _queue(args, "score", {"strategy": args.strategy} if args.strategy else {})
 
-    job_id = enqueue("score", {"strategy": args.strategy} if args.strategy else {}, actor="cli")
+
+def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any]) -> int:
+    """Queue a job (or take the same one already waiting) and wait for it or say its id."""
+    from learner.jobs import request
+
+    job_id, new = request(kind, params, actor="cli")
     if args.wait:
         return _wait(job_id, args.json)
-    print_json({"job_id": job_id}) if args.json else print(f"job {job_id} queued")
+    if args.json:
+        print_json({"job_id": job_id, "new": new})
+    else:
+        print(f"job {job_id} {'queued' if new else 'was queued already'}; `medal worker` runs it")
     return 0
 
 

@@ -117,3 +117,15 @@ def test_mistakes_in_learning_commands_are_one_line(project, capsys) -> None:
     assert code == 0 and json.loads(out) == []
     code, _, err = run(capsys, "models", "activate", "7")
     assert code == 2 and "There is no model version 7" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_and_score_reuse_the_job_already_waiting(project, capsys) -> None:
+    from learner import jobs
+
+    first = json.loads(run(capsys, "train", "--json")[1])
+    again = json.loads(run(capsys, "train", "--json")[1])  # twelve of these piled up twelve jobs
+    assert first == {"job_id": again["job_id"], "new": True} and again["new"] is False
+    other = json.loads(run(capsys, "train", "--strategy", "random", "--json")[1])
+    score = json.loads(run(capsys, "score", "--json")[1])
+    assert other["new"] and score["new"] and len({first["job_id"], other["job_id"], score["job_id"]}) == 3
+    assert len(jobs.list_jobs(engine=project)) == 3
