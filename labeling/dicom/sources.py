@@ -129,8 +129,17 @@ def walk(paths: list[str | os.PathLike[str]]) -> Iterator[Source | tuple[str, st
             yield str(path.absolute()), "No such file or folder."
 
 
+def _printable(name: str) -> str:
+    """A path that may hold undecodable bytes (kept by Python as surrogates) as storable text."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _expand(path: Path) -> Iterator[Source | tuple[str, str]]:
-    source = Source(str(path.absolute()))
+    name = str(path.absolute())
+    if _printable(name) != name:
+        yield _printable(name), "The file name is not valid UTF-8; rename the file and import it again."
+        return
+    source = Source(name)
     if path.suffix.lower() != ".zip":
         yield source
         return
@@ -141,4 +150,4 @@ def _expand(path: Path) -> Iterator[Source | tuple[str, str]]:
         yield source.name, f"Unreadable zip archive ({error})."
         return
     for member in members:
-        yield Source(source.path, member)
+        yield Source(source.path, member)  # zipfile decodes member names (cp437 or UTF-8): always text

@@ -136,3 +136,26 @@ def test_permission_denied(project, tmp_path: Path) -> None:
     path.chmod(0)
     report = import_paths([path], engine=project, workers=1)
     assert "Cannot read" in report.rejected[0]["reason"]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_alone(project, tmp_path: Path) -> None:
+    folder = tmp_path / "names"
+    folder.mkdir()
+    for name in ("a.dcm", "b.dcm", "c.dcm"):
+        shutil.copy(pydicom_file("CT_small.dcm"), folder / name)
+    with open(os.path.join(os.fsencode(folder), b"bad\xff.dcm"), "wb") as handle:  # not valid UTF-8
+        handle.write(pydicom_file("MR_small.dcm").read_bytes())
+    report = import_paths([folder], engine=project)
+    assert report.images == 1 and report.duplicates == 2  # the batch around it was kept
+    (refused,) = report.rejected
+    assert refused["path"].endswith("bad\\xff.dcm") and "not valid UTF-8" in refused["reason"]
+
+
+def test_uploads_keep_every_file_under_a_safe_name(project) -> None:
+    from labeling.intake.uploads import save_uploads
+
+    folder = save_uploads([("..", b"dots"), ("x.dcm", b"one"), ("x.dcm", b"two"), ("../../etc/passwd", b"p"),
+                           ("C:\\scans\\y.dcm", b"y"), ("", b"empty")])
+    saved = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert saved == {"upload": b"dots", "x.dcm": b"one", "x-2.dcm": b"two", "passwd": b"p", "y.dcm": b"y",
+                     "upload-2": b"empty"}
