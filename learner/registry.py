@@ -125,10 +125,16 @@ def active_version(engine: Engine | None = None) -> ModelVersion | None:
 
 
 def prediction_for(image_id: int, engine: Engine | None = None) -> Prediction | None:
-    """The active model's prediction for an image (None before a model exists or scores it)."""
+    """The active model's prediction for an image (None before a model exists or scores it). A heatmap
+    whose file is gone (the cache may be deleted at any time) is left out until the model scores again."""
     with Session(engine or get_engine()) as session:
-        return session.exec(select(Prediction).join(ModelVersion, Prediction.model_version_id == ModelVersion.id)
-                            .where(Prediction.image_id == image_id, ModelVersion.active)).first()
+        prediction = session.exec(select(Prediction).join(ModelVersion, Prediction.model_version_id == ModelVersion.id)
+                                  .where(Prediction.image_id == image_id, ModelVersion.active)).first()
+        if prediction is not None:
+            session.expunge(prediction)
+    if prediction is not None and prediction.heatmap_path and not Path(prediction.heatmap_path).is_file():
+        prediction.heatmap_path = None
+    return prediction
 
 
 def active_metrics(engine: Engine | None = None) -> dict[str, float]:

@@ -360,3 +360,23 @@ def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None
     at.run()
     button(at, "Reject proposals").click().run()
     assert not any("Proposed:" in c.value for c in at.caption)
+
+
+def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> None:
+    from sqlmodel import Session
+
+    from storage.models import ModelVersion, Prediction
+
+    make_demo(0)
+    at = logged_in()
+    image_id = label_state(at).image_id
+    with Session(project) as session:
+        version = ModelVersion(checkpoint_path="v1.pt", metrics={"threshold": 0.5}, config={}, active=True)
+        session.add(version)
+        session.flush()
+        session.add(Prediction(model_version_id=version.id, image_id=image_id, probability=0.9, uncertainty=0.3,
+                               heatmap_path=str(ROOT / "no-such-cache" / f"{image_id}.npy")))  # deleted with the cache
+        session.commit()
+    at.run()
+    assert not at.exception and "probability cancerous" in at.metric[0].label
+    assert "Show heatmap" not in [t.label for t in at.toggle] and not any("Proposed" in c.value for c in at.caption)
