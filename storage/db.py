@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from storage.config import config
+from storage.files import make_private, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -102,16 +103,16 @@ class Project:
 
     @classmethod
     def open(cls, home: Path | str, database_url: str | None = None) -> Project:
-        """The project at ``home`` (created if new, schema migrated); SQLite in the home by default."""
-        home = Path(home).expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
-        return cls(home, get_engine(database_url or f"sqlite:///{home / 'medal.db'}"))
+        """The project at ``home`` (created if new, schema migrated); SQLite in the home by default. The
+        home and the SQLite file are owner-only (SQLite gives its -wal and -shm files the same mode)."""
+        home = private_folder(Path(home).expanduser().resolve())
+        project = cls(home, get_engine(database_url or f"sqlite:///{home / 'medal.db'}"))
+        make_private(home / "medal.db")
+        return project
 
     def folder(self, *parts: str) -> Path:
         """A sub-folder of the home (created on first use), e.g. ``folder("cache")``."""
-        path = self.home.joinpath(*parts)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_folder(self.home.joinpath(*parts))
 
     def close(self) -> None:
         """Close this project's database connections (a temporary project, before its folder goes)."""

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 
 from labeling.cli.output import print_json
 from storage.config import config
 from storage.errors import MedalError
 
 
+def _read_password() -> str:
+    """The new password from a prompt (typed twice, not echoed), or the first line of standard input
+    when it is not a terminal, so it never lands in the shell's history."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise MedalError("The two passwords differ; run the command again.")
+    return password
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     from labeling.labels.accounts import add_user, list_users
 
     if args.action == "add":
-        if not args.name or not args.password:
-            raise MedalError("`medal user add NAME --password PW [--role ROLE]` needs a name and a password.")
-        account = add_user(args.name, args.password, args.role)
+        if not args.name:
+            raise MedalError("`medal user add NAME [--role ROLE]` needs a name; it asks for the password.")
+        account = add_user(args.name, args.password or _read_password(), args.role)
         print(f"Added {account.name} ({account.role.value}).")
         return 0
     users = list_users()
@@ -44,10 +57,11 @@ def cmd_next(args: argparse.Namespace) -> int:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("user", parents=[json_parent],
-                                  help="accounts: `user add NAME --password PW --role ROLE`, `user list`")
+                                  help="accounts: `user add NAME [--role ROLE]` (asks for the password), `user list`")
     command.add_argument("action", choices=["add", "list"])
     command.add_argument("name", nargs="?")
-    command.add_argument("--password")
+    command.add_argument("--password", help="better left out: then it is asked for (or read from standard "
+                         "input), and stays out of the shell's history")
     command.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "scientist", "admin"])
     command.set_defaults(run=cmd_user)
 

@@ -40,6 +40,7 @@ from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
 from storage import rights
 from storage.db import Project, current_project, write_session
+from storage.files import make_private, private_folder
 from storage.project import patient_key_secret
 
 FORMATS = ("coco", "masks", "seg", "csv")
@@ -86,7 +87,7 @@ def _deidentifier(engine: Engine) -> Deidentifier:
 def _prepare_folder(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} is not an empty folder; export into a new one so datasets never mix.")
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
 
 
 def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progress | None = None,
@@ -164,4 +165,4 @@ def zip_folder(folder: Path, target: Path) -> Path:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 archive.write(path, path.relative_to(folder))
-    return target
+    return make_private(target)

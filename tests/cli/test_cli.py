@@ -129,3 +129,21 @@ def test_train_and_score_reuse_the_job_already_waiting(project, capsys) -> None:
     score = json.loads(run(capsys, "score", "--json")[1])
     assert other["new"] and score["new"] and len({first["job_id"], other["job_id"], score["job_id"]}) == 3
     assert len(jobs.list_jobs(engine=project)) == 3
+
+
+def test_user_add_reads_the_password_instead_of_taking_it_on_the_command_line(project, capsys, monkeypatch) -> None:
+    import io
+
+    from labeling.labels.accounts import authenticate
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("zoe-password\n"))
+    code, out, _ = run(capsys, "user", "add", "zoe", "--role", "scientist")
+    assert code == 0 and "Added zoe (scientist)" in out
+    assert authenticate("zoe", "zoe-password").role.value == "scientist"
+
+
+def test_the_browser_is_shown_no_tracebacks() -> None:
+    from streamlit import config as streamlit_config
+
+    streamlit_config.get_config_options(force_reparse=True)  # reads ./.streamlit/config.toml
+    assert streamlit_config.get_option("client.showErrorDetails") == "none"

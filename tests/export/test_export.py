@@ -346,6 +346,7 @@ def test_the_card_names_the_model_active_at_export(project, labeled: list[Path],
 
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "before")]) == 0
     assert json.loads((tmp_path / "before" / "dataset_card.json").read_text())["model_version_at_export"] is None
+    assert (tmp_path / "before").stat().st_mode & 0o777 == 0o700  # an export is its owner's alone
     with Session(project) as session:
         session.add(ModelVersion(checkpoint_path="v.pt", label_count=12, metrics={"auc": 0.9}, config={}, active=True))
         session.commit()

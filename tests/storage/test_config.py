@@ -55,3 +55,23 @@ def test_another_project_is_passed_down_not_switched_to(project, tmp_path: Path)
         assert not any(configured.cache_dir.rglob("*.png")) and any(other.cache_dir.rglob("*.png"))
     finally:
         other.close()
+
+
+def test_project_files_are_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    from labeling.export.run import zip_folder
+
+    home = tmp_path / "home-made-by-an-older-medal"
+    home.mkdir()
+    home.chmod(0o755)
+    project = Project.open(home)
+    try:
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode)
+                 for path in (home, home / "medal.db", project.cache_dir, project.folder("exports"))}
+        assert modes == {home.name: 0o700, "medal.db": 0o600, "cache": 0o700, "exports": 0o700}
+        (project.folder("exports", "one") / "card.json").write_text("{}")
+        archive = zip_folder(home / "exports" / "one", home / "exports" / "one.zip")
+        assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    finally:
+        project.close()
