@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import ImageNotFound, MedalError
-from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User
+from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow
 
 SHAPES = ("rect", "polygon", "path")
 
@@ -68,9 +68,25 @@ def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
         unknown = sorted({r.label for r in regions if r.label.lower() not in classes})
         if unknown:
             raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
-        annotation = add_annotation(session, image, user_named(session, username), regions, image_label, classes)
+        user = user_named(session, username)
+        _refuse_if_leased_to_another(session, image, user)
+        annotation = add_annotation(session, image, user, regions, image_label, classes)
         session.commit()
         return annotation
+
+
+class LeasedToAnother(MedalError):
+    """A save on an image that another annotator holds the lease of."""
+
+
+def _refuse_if_leased_to_another(session: Session, image: Image, user: User) -> None:
+    """Two annotators never label one image at once: a save on an image leased to someone else (and not
+    lapsed) is refused with who holds it and until when."""
+    if image.leased_by in (None, user.id) or image.lease_until is None or as_utc(image.lease_until) <= utcnow():
+        return
+    holder = session.get(User, image.leased_by)
+    raise LeasedToAnother(f"{holder.name if holder else 'Someone else'} is labeling image {image.id} until "
+                          f"{as_utc(image.lease_until):%H:%M} UTC; save it after that, or take another image.")
 
 
 def add_annotation(session: Session, image: Image, user: User, regions: list[RegionInput], image_label: str | None,

@@ -108,3 +108,16 @@ def test_concurrent_users_never_get_the_same_image(demo) -> None:
         thread.join()
     taken = [image_id for ids in got.values() for image_id in ids]
     assert len(taken) == 48 and len(set(taken)) == 48
+
+
+def test_a_save_on_an_image_leased_to_someone_else_is_refused(demo) -> None:
+    from labeling.labels.annotations import LeasedToAnother
+    from labeling.labels.queue import lease as take_lease
+
+    item = next_image("ann", demo)
+    box = [RegionInput("Cancerous", "rect", [[1, 1], [9, 1], [9, 9], [1, 9]])]
+    with pytest.raises(LeasedToAnother, match=r"ann is labeling image \d+ until"):
+        save_annotation(item.image_id, "bob", box, image_label="cancerous", engine=demo)
+    save_annotation(item.image_id, "ann", box, image_label="cancerous", engine=demo)  # the holder saves
+    assert take_lease(item.image_id, "bob", demo) is None  # given back on save: now bob may edit it
+    save_annotation(item.image_id, "bob", box, image_label="healthy", engine=demo)
