@@ -1,7 +1,9 @@
-"""The DICOM header of an image as rows (tag, VR, name, value), with patient identity masked.
+"""The DICOM header of an image as rows (tag, VR, name, value), with patient identity kept out.
 
-Identity is masked for every role that need not see it (``Account.sees_identity``): every person
-name (VR PN), and the attributes below that name, number or locate a patient or institution.
+Roles that see identity (``Account.sees_identity``) get every element. Every other role gets only
+the attributes on ``READER_ATTRIBUTES``, what a reader needs to read the image: free text (image
+comments, overlay and curve text, private tags, the sending station) can carry identity anywhere,
+so an allow-list is the only safe choice. Dates and times are left out for them too.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ from labeling.dicom.sources import Content, Source, sniff
 from storage.errors import MedalError
 from storage.models import Image
 
-MASK = "•••"
 MAX_VALUE_CHARS = 160
-IDENTIFYING = frozenset({
-    "PatientName", "PatientID", "IssuerOfPatientID", "OtherPatientIDs", "OtherPatientIDsSequence",
-    "OtherPatientNames", "PatientBirthDate", "PatientBirthTime", "PatientBirthName", "PatientMotherBirthName",
-    "PatientAddress", "PatientTelephoneNumbers", "PatientTelecomInformation", "MedicalRecordLocator",
-    "AccessionNumber", "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName",
-    "ReferringPhysicianName", "ReferringPhysicianAddress", "PerformingPhysicianName", "OperatorsName",
-    "NameOfPhysiciansReadingStudy", "PhysiciansOfRecord", "RequestingPhysician", "PatientInsurancePlanCodeSequence",
-    "MilitaryRank", "BranchOfService", "EthnicGroup", "PatientReligiousPreference", "CountryOfResidence",
-    "RegionOfResidence", "StationName", "DeviceSerialNumber", "StudyID", "AdmissionID", "PatientComments",
+READER_ATTRIBUTES = frozenset({
+    # what and how: modality, anatomy, view
+    "TransferSyntaxUID", "SOPClassUID", "Modality", "ImageType", "PresentationIntentType", "BodyPartExamined",
+    "Laterality", "ImageLaterality", "ViewPosition", "PatientPosition", "PatientOrientation", "StudyDescription",
+    "SeriesDescription", "ProtocolName", "SeriesNumber", "InstanceNumber", "AcquisitionNumber", "NumberOfFrames",
+    "PatientSex", "PatientAge",
+    # geometry
+    "Rows", "Columns", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness", "SpacingBetweenSlices",
+    "SliceLocation", "ImagePositionPatient", "ImageOrientationPatient",
+    # pixel values and display
+    "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
+    "RescaleIntercept", "RescaleSlope", "RescaleType", "WindowCenter", "WindowWidth",
+    "WindowCenterWidthExplanation", "VOILUTFunction",
+    # acquisition
+    "KVP", "ExposureTime", "XRayTubeCurrent", "Exposure", "ConvolutionKernel", "ContrastBolusAgent",
+    "MagneticFieldStrength", "RepetitionTime", "EchoTime", "InversionTime", "FlipAngle", "ScanningSequence",
+    "SequenceVariant", "Manufacturer", "ManufacturerModelName",
 })
 
 
@@ -38,7 +47,8 @@ def header_rows(image: Image, *, reveal_identity: bool) -> list[dict[str, str]]:
     if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
         return []
     dataset, _ = dicom_header(source, content)
-    return [_row(element, reveal_identity) for element in _elements(dataset)]
+    return [_row(element) for element in _elements(dataset)
+            if reveal_identity or (element.keyword in READER_ATTRIBUTES and not element.tag.is_private)]
 
 
 def _elements(dataset: Dataset) -> list[DataElement]:
@@ -46,11 +56,10 @@ def _elements(dataset: Dataset) -> list[DataElement]:
     return meta + [element for element in dataset if element.tag != 0x7FE00010]
 
 
-def _row(element: DataElement, reveal: bool) -> dict[str, str]:
+def _row(element: DataElement) -> dict[str, str]:
     name = element.name if not element.tag.is_private else f"Private: {element.name}"
-    hidden = not reveal and (element.VR == "PN" or element.keyword in IDENTIFYING)
     return {"tag": f"({element.tag.group:04X},{element.tag.element:04X})", "VR": element.VR, "name": name,
-            "value": MASK if hidden and not element.is_empty else _value(element)}
+            "value": _value(element)}
 
 
 def _value(element: DataElement) -> str:

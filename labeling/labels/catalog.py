@@ -28,9 +28,12 @@ class ImageSummary:
     study_date: date | None
     status: str
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, *, with_path: bool = True) -> dict[str, object]:
+        """The row as JSON; ``with_path=False`` leaves out the server path (it may name the patient)."""
         data = asdict(self)
         data["study_date"] = self.study_date.isoformat() if self.study_date else None
+        if not with_path:
+            del data["path"]
         return data
 
 

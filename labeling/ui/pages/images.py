@@ -5,10 +5,12 @@ import streamlit as st
 from labeling.labels.accounts import list_users
 from labeling.labels.catalog import list_images, patient_keys, patient_timeline
 from labeling.ui.parts.gallery import thumbnail_grid
+from labeling.ui.parts.session import require_account
 from labeling.ui.parts.timeline import timeline_table
 from learner.registry import active_version
 
 ALL = "All"
+account = require_account()
 st.title("Images")
 filters = st.columns(5)
 modality = filters[0].selectbox("Modality", [ALL, "CT", "MR", "MG", "CR", "DX", "US", "XA", "OT"])
@@ -29,7 +31,8 @@ else:
     with gallery:
         thumbnail_grid(images)
     with table:
-        st.dataframe([image.as_json() for image in images], hide_index=True, height=360)
+        st.dataframe([image.as_json(with_path=account.sees_identity) for image in images], hide_index=True,
+                     height=360)
 
 st.subheader("Patient timeline")
 if not patients:

@@ -28,7 +28,8 @@ if st.button("Import", type="primary", disabled=not (uploads or folder)):
 
 st.subheader("Refused files")
 problems = import_problems()
-if problems:
-    st.dataframe([{"file": p.path, "reason": p.reason, "when": p.detected_at} for p in problems], hide_index=True)
+if problems:  # file names and paths may name patients: only roles that see identity see them
+    st.dataframe([({"file": p.path} if account.sees_identity else {}) | {"reason": p.reason, "when": p.detected_at}
+                  for p in problems], hide_index=True)
 else:
     st.caption("None.")

@@ -64,7 +64,7 @@ def header_panel(image: Any, account: Account) -> None:
             show_error(error)
             return
         if not account.sees_identity:
-            st.caption("Patient identifiers are masked for your role.")
+            st.caption("Your role sees the attributes a reader needs; identity, dates and free text are left out.")
         st.dataframe(rows, hide_index=True, height=320) if rows else st.caption("Not a DICOM file.")
 
 
