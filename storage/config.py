@@ -33,6 +33,7 @@ class Config:
     worker: str = "auto"  # MEDAL_WORKER: "off" and the app starts no worker of its own
     user: str = "demo"  # MEDAL_USER: the account `medal next` works for when --user is not given
     session_idle_minutes: float = 30.0  # MEDAL_SESSION_IDLE_MINUTES: a browser session idle this long is logged out
+    max_file_mb: float = 2048.0  # MEDAL_MAX_FILE_MB: the largest file (or archive member) an import takes
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -48,6 +49,7 @@ class Config:
             worker="off" if worker in _WORKER_OFF else _choice("MEDAL_WORKER", worker, WORKER_MODES),
             user=environ.get("MEDAL_USER", "").strip() or cls.user,
             session_idle_minutes=_positive(environ, "MEDAL_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
+            max_file_mb=_positive(environ, "MEDAL_MAX_FILE_MB", cls.max_file_mb),
         )
 
 

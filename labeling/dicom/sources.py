@@ -7,7 +7,6 @@ reading more than a few bytes of each; ``sniff`` tells what a source holds by it
 from __future__ import annotations
 
 import enum
-import io
 import os
 import zipfile
 from collections.abc import Iterator
@@ -15,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from storage.config import config
 from storage.errors import SourceMissing
 
 ZIP_SEPARATOR = "!"
 SNIFF_BYTES = 132
+MAX_ZIP_RATIO = 200  # a member that expands more than this is refused unread (deflate's own limit is ~1,030)
 
 
 class Content(str, enum.Enum):
@@ -66,12 +67,13 @@ class Source:
             return handle.read(n)
 
     def open(self) -> BinaryIO:
-        """A readable, seekable binary handle (zip members are read into memory)."""
+        """A readable, seekable binary handle; a zip member is streamed, never read whole into memory
+        (the archive's file stays open until the handle is closed)."""
         try:
             if self.member is None:
                 return open(self.path, "rb")
             with zipfile.ZipFile(self.path) as archive:
-                return io.BytesIO(archive.read(self.member))
+                return archive.open(self.member)
         except (OSError, KeyError, zipfile.BadZipFile) as error:
             raise SourceMissing(
                 f"Cannot read {self.name}: {error}. Check that the file still exists and is readable."
@@ -140,14 +142,32 @@ def _expand(path: Path) -> Iterator[Source | tuple[str, str]]:
         yield _printable(name), "The file name is not valid UTF-8; rename the file and import it again."
         return
     source = Source(name)
+    limit = config().max_file_mb
+    if path.stat().st_size > limit * 1024**2 and path.suffix.lower() != ".zip":
+        yield name, f"The file holds {path.stat().st_size / 1024**2:,.1f} MB; Medal takes files of up to {limit:,.1f} MB."
+        return
     if path.suffix.lower() != ".zip":
         yield source
         return
     try:
         with zipfile.ZipFile(path) as archive:
-            members = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+            members = sorted((info for info in archive.infolist() if not info.is_dir()), key=lambda i: i.filename)
     except (zipfile.BadZipFile, OSError) as error:
         yield source.name, f"Unreadable zip archive ({error})."
         return
-    for member in members:
-        yield Source(source.path, member)  # zipfile decodes member names (cp437 or UTF-8): always text
+    for info in members:  # zipfile decodes member names (cp437 or UTF-8): always text
+        member = Source(source.path, info.filename)
+        refusal = _member_refusal(info)
+        yield (member.name, refusal) if refusal else member
+
+
+def _member_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member is refused before any of it is read (its size and ratio come from the archive's
+    directory), or None."""
+    limit = config().max_file_mb
+    if info.file_size > limit * 1024**2:
+        return f"The archive member holds {info.file_size / 1024**2:,.1f} MB; Medal takes files of up to {limit:,.1f} MB."
+    if info.file_size > 1024**2 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+        return (f"The archive member expands {info.file_size / max(info.compress_size, 1):,.0f}-fold "
+                f"({info.file_size / 1024**2:,.0f} MB); Medal refuses more than {MAX_ZIP_RATIO}-fold (a zip bomb?).")
+    return None

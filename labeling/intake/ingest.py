@@ -138,7 +138,7 @@ def _prepare_dicom(source: Source, content: Content, cache: FrameCache | None) -
 
 def _prepare_raster(source: Source, cache: FrameCache | None) -> Prepared:
     with source.open() as handle:
-        content_hash = hashlib.sha256(handle.read()).hexdigest()
+        content_hash = hashlib.file_digest(handle, "sha256").hexdigest()
     image = open_raster(source)
     pages = min(getattr(image, "n_frames", 1) or 1, MAX_RASTER_FRAMES)
     width, height = image.size

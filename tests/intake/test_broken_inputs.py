@@ -159,3 +159,32 @@ def test_uploads_keep_every_file_under_a_safe_name(project) -> None:
     saved = {path.name: path.read_bytes() for path in folder.iterdir()}
     assert saved == {"upload": b"dots", "x.dcm": b"one", "x-2.dcm": b"two", "passwd": b"p", "y.dcm": b"y",
                      "upload-2": b"empty"}
+
+
+def test_a_zip_bomb_member_is_refused_unread_and_the_rest_imported(project, tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(pydicom_file("CT_small.dcm"), "good.dcm")
+        with bundle.open("zeros.dcm", "w", force_zip64=True) as member:  # 256 MB of zeros in ~250 KB
+            chunk = bytes(1024**2)
+            for _ in range(256):
+                member.write(chunk)
+    tracemalloc.start()
+    report = import_paths([archive], engine=project, workers=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert report.images == 1 and peak < 32 * 1024**2, peak
+    (refused,) = report.rejected
+    assert refused["path"].endswith("bomb.zip!zeros.dcm") and "-fold" in refused["reason"]
+
+
+def test_a_file_over_the_size_limit_is_refused(project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDAL_MAX_FILE_MB", "0.1")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    shutil.copy(pydicom_file("MR_small.dcm"), folder / "small.dcm")  # 9.8 KB
+    shutil.copy(pydicom_file("CT_small.dcm"), folder / "ct.dcm")
+    (folder / "big.dcm").write_bytes(bytes(200 * 1024))
+    report = import_paths([folder], engine=project, workers=1)
+    assert report.images == 2 and [r["reason"] for r in report.rejected] == [
+        "The file holds 0.2 MB; Medal takes files of up to 0.1 MB."]
