@@ -142,12 +142,12 @@ def _expand(path: Path) -> Iterator[Source | tuple[str, str]]:
         yield _printable(name), "The file name is not valid UTF-8; rename the file and import it again."
         return
     source = Source(name)
-    limit = config().max_file_mb
-    if path.stat().st_size > limit * 1024**2 and path.suffix.lower() != ".zip":
-        yield name, f"The file holds {path.stat().st_size / 1024**2:,.1f} MB; Medal takes files of up to {limit:,.1f} MB."
-        return
     if path.suffix.lower() != ".zip":
-        yield source
+        limit, size = config().max_file_mb, _size_or_zero(path)
+        if size > limit * 1024**2:
+            yield name, f"The file holds {size / 1024**2:,.1f} MB; Medal takes files of up to {limit:,.1f} MB."
+        else:
+            yield source
         return
     try:
         with zipfile.ZipFile(path) as archive:
@@ -159,6 +159,14 @@ def _expand(path: Path) -> Iterator[Source | tuple[str, str]]:
         member = Source(source.path, info.filename)
         refusal = _member_refusal(info)
         yield (member.name, refusal) if refusal else member
+
+
+def _size_or_zero(path: Path) -> int:
+    """The file's size; 0 when it cannot be asked (a broken link): reading it will give the reason."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _member_refusal(info: zipfile.ZipInfo) -> str | None:
