@@ -105,6 +105,7 @@ def dicom_header(source: Source, content: Content) -> tuple[Dataset, bool]:
 # --- PNG / JPEG / TIFF -------------------------------------------------------------------------
 
 GREY_MODES = {"1", "L", "I;16", "I;16B", "I;16L", "I", "F"}
+MAX_RASTER_PAGES = 1_000  # pages of one multi-page raster file that are imported
 
 
 def open_raster(source: Source) -> PILImage.Image:
@@ -113,10 +114,20 @@ def open_raster(source: Source) -> PILImage.Image:
         image = PILImage.open(source.open())
     except (OSError, ValueError, PILImage.DecompressionBombError) as error:
         raise UnsupportedFile(f"Unreadable image file ({first_line(error)}).") from error
-    width, height = image.size
-    if width * height > MAX_FRAME_PIXELS:
-        raise UnsupportedFile(f"The image declares {width:,}×{height:,} pixels; too large to show.")
+    pages = raster_pages(image)
+    for page in range(pages):  # every page's size (read from its header) before any page is decoded
+        image.seek(page)
+        width, height = image.size
+        if width * height > MAX_FRAME_PIXELS:
+            where = f"Page {page + 1} declares" if pages > 1 else "The image declares"
+            raise UnsupportedFile(f"{where} {width:,}×{height:,} pixels; too large to show.")
+    image.seek(0)
     return image
+
+
+def raster_pages(image: PILImage.Image) -> int:
+    """How many pages of a raster image are imported (at most ``MAX_RASTER_PAGES``)."""
+    return min(getattr(image, "n_frames", 1) or 1, MAX_RASTER_PAGES)
 
 
 def raster_frame(image: PILImage.Image, frame: int) -> np.ndarray:

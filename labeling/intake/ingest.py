@@ -31,6 +31,7 @@ from labeling.dicom.frames import (
     dicom_stored_frame,
     open_raster,
     raster_frame,
+    raster_pages,
     raster_view,
 )
 from labeling.dicom.header import InstanceFacts, describe, read_header
@@ -49,7 +50,6 @@ from storage.models import (
 from storage.project import patient_key_secret
 
 BATCH_SIZE = 200
-MAX_RASTER_FRAMES = 1_000
 
 
 @dataclass
@@ -140,7 +140,7 @@ def _prepare_raster(source: Source, cache: FrameCache | None) -> Prepared:
     with source.open() as handle:
         content_hash = hashlib.file_digest(handle, "sha256").hexdigest()
     image = open_raster(source)
-    pages = min(getattr(image, "n_frames", 1) or 1, MAX_RASTER_FRAMES)
+    pages = raster_pages(image)
     width, height = image.size
     frames, samples, photometric = [], 1, "MONOCHROME2"
     for index in range(pages):

@@ -188,3 +188,18 @@ def test_a_file_over_the_size_limit_is_refused(project, tmp_path: Path, monkeypa
     report = import_paths([folder], engine=project, workers=1)
     assert report.images == 2 and [r["reason"] for r in report.rejected] == [
         "The file holds 0.2 MB; Medal takes files of up to 0.1 MB."]
+
+
+def test_every_tiff_page_is_measured_before_any_is_decoded(project, tmp_path: Path) -> None:
+    from PIL import Image as PILImage
+
+    path = tmp_path / "pages.tif"
+    huge = PILImage.new("L", (12_000, 12_000))  # 144 megapixels of zeros: a few hundred KB deflated
+    PILImage.new("L", (1, 1)).save(path, save_all=True, append_images=[huge], compression="tiff_adobe_deflate")
+    del huge
+    tracemalloc.start()
+    report = import_paths([path], engine=project, workers=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert report.images == 0 and peak < 32 * 1024**2, peak
+    assert report.rejected[0]["reason"] == "Page 2 declares 12,000×12,000 pixels; too large to show."
