@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,14 +18,21 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from PIL import Image as PILImage
+from pydicom import uid
 from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
 from pydicom.pixels import pixel_array
+from pydicom.pixels.utils import _get_jpg_parameters  # parses a JPEG/JPEG-LS header only
 
 from labeling.dicom.display import Window, frame_view, to_display, to_modality
 from labeling.dicom.header import MAX_FRAME_PIXELS, PARSE_ERRORS, read_header, transfer_syntax_of
 from labeling.dicom.sources import Content, Source, sniff
 from storage.errors import InvalidDicom, UnsupportedFile, first_line
 
+JPEG_SYNTAXES = frozenset({uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLossless, uid.JPEGLosslessSV1,
+                           uid.JPEGLSLossless, uid.JPEGLSNearLossless})
+JPEG2000_SYNTAXES = frozenset({uid.JPEG2000Lossless, uid.JPEG2000, uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL, uid.HTJ2K})
+CODESTREAM_SYNTAXES = JPEG_SYNTAXES | JPEG2000_SYNTAXES
 PNG_COMPRESS_LEVEL = 1  # encoding costs more than decoding; favour speed over size
 
 
@@ -73,14 +81,19 @@ class FrameCache:
 
 
 def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: bool, frame: int) -> np.ndarray:
-    """Decode one frame's stored values (YBR comes back as RGB); ``InvalidDicom`` if it fails."""
+    """Decode one frame's stored values (YBR comes back as RGB); ``InvalidDicom`` if it fails, or if a
+    JPEG/JPEG-LS/JPEG 2000 frame's own codestream declares another size than the header (checked before
+    decoding: a 64×64 header must not cost the memory of a 16000×16000 codestream)."""
     rows, cols = int(header_dataset.Rows), int(header_dataset.Columns)
+    syntax = transfer_syntax_of(header_dataset)
     try:
-        if complete_read:
+        if complete_read or syntax in CODESTREAM_SYNTAXES:
             with source.open() as handle:
                 dataset = pydicom.dcmread(handle, force=True)
             if "TransferSyntaxUID" not in dataset.file_meta:
                 dataset.file_meta.TransferSyntaxUID = transfer_syntax_of(dataset)
+            if syntax in CODESTREAM_SYNTAXES:
+                _check_codestream_size(dataset, syntax, frame, rows, cols)
             stored = pixel_array(dataset, index=frame)
         else:
             stored = pixel_array(source.for_pydicom(), index=frame)
@@ -89,6 +102,28 @@ def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: b
     if stored.shape[:2] != (rows, cols):
         raise InvalidDicom(f"Decoded frame is {stored.shape[:2]}, the header says {rows}×{cols}.")
     return stored
+
+
+def codestream_size(syntax: str, codestream: bytes) -> tuple[int, int] | None:
+    """(rows, columns) a JPEG, JPEG-LS or JPEG 2000 codestream declares in its own header, read without
+    decoding (JPEG's SOF, JPEG 2000's SIZ marker); None when it cannot be found."""
+    if syntax in JPEG2000_SYNTAXES:
+        start = codestream.find(b"\xff\x4f\xff\x51")  # SOC then SIZ
+        if start < 0 or len(codestream) < start + 24:
+            return None
+        width, height, left, top = struct.unpack(">IIII", codestream[start + 8:start + 24])
+        return height - top, width - left
+    parameters = _get_jpg_parameters(codestream)
+    return (parameters["height"], parameters["width"]) if parameters.get("height") else None
+
+
+def _check_codestream_size(dataset: Dataset, syntax: str, frame: int, rows: int, cols: int) -> None:
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    codestream = get_frame(dataset.PixelData, frame, number_of_frames=frames)
+    declared = codestream_size(syntax, codestream)
+    if declared is not None and declared != (rows, cols):
+        raise InvalidDicom(f"The frame's codestream is {declared[0]:,}×{declared[1]:,} pixels but the header says "
+                           f"{rows:,}×{cols:,}; the file is inconsistent and is not decoded.")
 
 
 @lru_cache(maxsize=64)

@@ -203,3 +203,26 @@ def test_every_tiff_page_is_measured_before_any_is_decoded(project, tmp_path: Pa
     tracemalloc.stop()
     assert report.images == 0 and peak < 32 * 1024**2, peak
     assert report.rejected[0]["reason"] == "Page 2 declares 12,000×12,000 pixels; too large to show."
+
+
+def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image as PILImage
+    from pydicom.uid import JPEGBaseline8Bit
+
+    jpeg = io.BytesIO()
+    PILImage.new("L", (4000, 3000), 128).save(jpeg, format="JPEG")  # a 12-megapixel codestream in a few KB
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.Rows = ds.Columns = 64
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PhotometricInterpretation, ds.SamplesPerPixel = "MONOCHROME2", 1
+    ds.PixelData = encapsulate([jpeg.getvalue()])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    path = tmp_path / "liar.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    report = import_paths([path], engine=project, workers=1)
+    assert report.images == 0
+    assert report.rejected[0]["reason"] == ("The frame's codestream is 3,000×4,000 pixels but the header says 64×64; "
+                                            "the file is inconsistent and is not decoded.")
