@@ -16,9 +16,10 @@ else:
     pages = [
         st.Page("labeling/ui/pages/label.py", title="Label", icon=":material/draw:", default=True),
         st.Page("labeling/ui/pages/images.py", title="Images", icon=":material/photo_library:"),
-        st.Page("labeling/ui/pages/import_files.py", title="Import", icon=":material/upload:"),
         st.Page("labeling/ui/pages/train.py", title="Train", icon=":material/model_training:"),
     ]
+    if account.imports_data:
+        pages.append(st.Page("labeling/ui/pages/import_files.py", title="Import", icon=":material/upload:"))
     if account.exports_data:
         pages.append(st.Page("labeling/ui/pages/export.py", title="Export", icon=":material/download:"))
     if account.edits_taxonomy or account.is_admin:

@@ -37,6 +37,8 @@ from labeling.dicom.frames import (
 from labeling.dicom.header import InstanceFacts, describe, read_header
 from labeling.dicom.sources import Content, Source, sniff, walk
 from labeling.labels.queue import refresh_cold_start
+from storage import rights
+from storage.config import config
 from storage.db import Project, current_project, get_engine
 from storage.errors import MedalError
 from storage.models import (
@@ -306,11 +308,15 @@ def import_paths(
     previews: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
     """Import every file under ``paths``; never raises for a bad file (see the report). Previews go
-    to ``project``'s cache (default: the configured project), rows to ``engine`` (default: its)."""
+    to ``project``'s cache (default: the configured project), rows to ``engine`` (default: its).
+    ``actor``, the account asking, must be allowed to import."""
     project = project or current_project()
     engine = engine or project.engine
+    with Session(engine) as session:
+        rights.check(session, actor, rights.IMPORT)
     batch_id = str(uuid.uuid4())
     report = ImportReport()
     names: list[str] = []
@@ -345,6 +351,24 @@ def import_paths(
     if report.images:
         refresh_cold_start(Project(project.home, engine))
     return report
+
+
+class FolderNotAllowed(MedalError):
+    """A server folder outside the ones the server allows imports from."""
+
+
+def server_folder(folder: str, *, actor: str | None, engine: Engine | None = None) -> Path:
+    """The server folder an admin asked to import, once it is known to lie inside one of the folders in
+    ``MEDAL_IMPORT_FOLDERS`` (links and ``..`` resolved first); ``FolderNotAllowed`` otherwise."""
+    with Session(engine or get_engine()) as session:
+        rights.check(session, actor, rights.IMPORT_SERVER_FOLDER)
+    allowed = config().import_folders
+    path = Path(folder).expanduser().resolve()
+    if not any(path == root or root in path.parents for root in allowed):
+        where = ", ".join(str(root) for root in allowed) or "none is set"
+        raise FolderNotAllowed(f"{path} is not inside a folder this server imports from (MEDAL_IMPORT_FOLDERS: "
+                               f"{where}); upload the files, or ask the server's administrator.")
+    return path
 
 
 def import_problems(engine: Engine | None = None, limit: int = 1000) -> list[ImportProblem]:

@@ -6,16 +6,23 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from sqlmodel import Session
+
+from storage import rights
 from storage.db import Project, current_project
 
 
-def save_uploads(files: Iterable[tuple[str, bytes]], project: Project | None = None) -> Path:
+def save_uploads(files: Iterable[tuple[str, bytes]], project: Project | None = None, *,
+                 actor: str | None = None) -> Path:
     """Write uploaded ``(name, bytes)`` pairs into a new folder of the project's uploads and return it.
 
     Only a name's last part is kept; a name that is empty, ``.`` or ``..`` becomes ``upload``, and a
     name used twice gets ``-2``, ``-3``… before its suffix, so no upload overwrites another.
     """
-    folder = (project or current_project()).folder("uploads") / uuid.uuid4().hex
+    project = project or current_project()
+    with Session(project.engine) as session:  # only an account that may import may put files on the server
+        rights.check(session, actor, rights.IMPORT)
+    folder = project.folder("uploads") / uuid.uuid4().hex
     folder.mkdir(parents=True)
     for name, data in files:
         (folder / _unused_name(folder, name)).write_bytes(data)

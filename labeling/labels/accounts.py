@@ -62,6 +62,11 @@ class Account:
         return rights.allows(rights.TRAIN, self.role)
 
     @property
+    def imports_data(self) -> bool:
+        """Data scientists and admins import images (uploads); only admins import server folders."""
+        return rights.allows(rights.IMPORT, self.role)
+
+    @property
     def exports_data(self) -> bool:
         """Data scientists and admins export datasets; only admins may keep identity in them."""
         return rights.allows(rights.EXPORT, self.role)

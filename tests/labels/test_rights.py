@@ -60,3 +60,28 @@ def test_only_admins_export_identity(project, images: list[int], tmp_path: Path)
     with pytest.raises(NotAllowed, match="keep patient identity"):
         export_dataset(tmp_path / "sam", ExportOptions(["csv"], deidentify=False), actor="sam")
     assert export_dataset(tmp_path / "boss", ExportOptions(["csv"], deidentify=False), actor="boss").images == 1
+
+
+def test_only_importers_import_and_server_folders_are_an_allow_list(project, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeling.intake.ingest import FolderNotAllowed, server_folder
+    from labeling.intake.uploads import save_uploads
+
+    for name, role in (("ann", "annotator"), ("sam", "scientist"), ("boss", "admin")):
+        add_user(name, f"{name}-password", role)
+    with pytest.raises(NotAllowed, match="import images"):
+        save_uploads([("a.dcm", b"x")], actor="ann")
+    with pytest.raises(NotAllowed, match="import images"):
+        import_paths([str(pydicom_file("CT_small.dcm"))], actor="ann")
+    assert import_paths([str(pydicom_file("CT_small.dcm"))], actor="sam").images == 1
+    allowed = tmp_path / "pacs"
+    (allowed / "today").mkdir(parents=True)
+    with pytest.raises(NotAllowed, match="folders on the server"):
+        server_folder(str(allowed), actor="sam")
+    with pytest.raises(FolderNotAllowed, match="none is set"):
+        server_folder(str(allowed), actor="boss")
+    monkeypatch.setenv("MEDAL_IMPORT_FOLDERS", str(allowed))
+    assert server_folder(str(allowed / "today"), actor="boss") == allowed / "today"
+    for outside in ("/etc/ssl", str(allowed / ".." / "elsewhere"), str(tmp_path / "pacs-copy")):
+        with pytest.raises(FolderNotAllowed):
+            server_folder(outside, actor="boss")

@@ -1,8 +1,8 @@
-"""Import: upload files or a zip archive (admins: a folder on the server) and see what was refused and why."""
+"""Import: upload files or a zip archive (admins: an allowed folder on the server); see what was refused and why."""
 
 import streamlit as st
 
-from labeling.intake.ingest import import_paths, import_problems
+from labeling.intake.ingest import import_paths, import_problems, server_folder
 from labeling.intake.uploads import save_uploads
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import show_error
@@ -10,15 +10,18 @@ from storage.errors import MedalError
 
 account = require_account()
 st.title("Import")
+if not account.imports_data:
+    st.info("Data scientists and admins import images; ask one of them.")
+    st.stop()
 uploads = st.file_uploader("DICOM, PNG, JPEG, TIFF files or zip archives", accept_multiple_files=True)
 folder = st.text_input("Or a folder on the server (admins)", disabled=not account.is_admin,
                        placeholder="/data/pacs-export")
 if st.button("Import", type="primary", disabled=not (uploads or folder)):
     bar = st.progress(0.0, text="Importing…")
     try:
-        paths = [save_uploads((u.name, u.getvalue()) for u in uploads)] if uploads else []
-        paths += [folder] if folder and account.is_admin else []
-        report = import_paths(paths, progress=lambda done, total: bar.progress(
+        paths = [server_folder(folder, actor=account.name)] if folder and account.is_admin else []
+        paths += [save_uploads(((u.name, u.getvalue()) for u in uploads), actor=account.name)] if uploads else []
+        report = import_paths(paths, actor=account.name, progress=lambda done, total: bar.progress(
             done / max(total, 1), text=f"{done} / {total} files"))
     except MedalError as error:
         show_error(error)
