@@ -23,13 +23,19 @@ def _read_password() -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from labeling.labels.accounts import add_user, list_users
+    from labeling.labels.accounts import add_user, list_users, unlock_login
 
     if args.action == "add":
         if not args.name:
             raise MedalError("`medal user add NAME [--role ROLE]` needs a name; it asks for the password.")
         account = add_user(args.name, args.password or _read_password(), args.role)
         print(f"Added {account.name} ({account.role.value}).")
+        return 0
+    if args.action == "unlock":
+        if not args.name:
+            raise MedalError("`medal user unlock NAME` needs the name whose failed log-ins to clear.")
+        unlock_login(args.name)
+        print(f"{args.name} may log in again at once.")
         return 0
     users = list_users()
     if args.json:
@@ -57,8 +63,9 @@ def cmd_next(args: argparse.Namespace) -> int:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("user", parents=[json_parent],
-                                  help="accounts: `user add NAME [--role ROLE]` (asks for the password), `user list`")
-    command.add_argument("action", choices=["add", "list"])
+                                  help="accounts: `user add NAME [--role ROLE]` (asks for the password), `user list`, "
+                                       "`user unlock NAME`")
+    command.add_argument("action", choices=["add", "list", "unlock"])
     command.add_argument("name", nargs="?")
     command.add_argument("--password", help="better left out: then it is asked for (or read from standard "
                          "input), and stays out of the shell's history")

@@ -1,27 +1,36 @@
 """Built-in accounts: argon2id password hashes, roles, and log-ins that slow down after failures.
 
 Failed attempts are counted per user name, whether the name exists or not, so the answer never
-tells an attacker which names are real. After ``FREE_FAILURES`` failures in a row, every further
-attempt (right or wrong) waits until ``blocked_until``: 2, 4, 8 … seconds, at most
-``MAX_BLOCK_S``. A successful log-in clears the count.
+tells an attacker which names are real, and per client (the browser's address), so spraying many
+names from one place slows down too. After ``FREE_FAILURES`` failures in a row for a name (or
+``CLIENT_FREE_FAILURES`` from a client), every further attempt (right or wrong) waits until
+``blocked_until``: 2, 4, 8 … seconds, never more than ``MAX_BLOCK_S``, so nobody is locked out for
+good; an admin can clear a name's count at once (``unlock_login``). A successful log-in clears the
+name's and the client's count.
+
+Each attempt is charged before its password is checked, in one write transaction, and refunded
+when it succeeds: parallel guesses cannot all slip in before the count rises.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import rights
-from storage.db import get_engine
+from storage.db import get_engine, write_session
 from storage.errors import MedalError
-from storage.models import AuditEvent, LoginAttempt, Role, User, utcnow
+from storage.models import AuditEvent, LoginAttempt, Role, User, as_utc, utcnow
 
 FREE_FAILURES = 3
+CLIENT_FREE_FAILURES = 20  # failures from one client, any names, before it slows down
+CLIENT_KEY = "\tclient "  # client rows in login_attempt; no user name starts with a tab (names are stripped)
 MAX_BLOCK_S = 300
 MIN_PASSWORD_LENGTH = 8
 WRONG_LOGIN = "Wrong username or password."
@@ -156,40 +165,55 @@ def list_users(engine: Engine | None = None) -> list[dict[str, object]]:
 
 
 def authenticate(name: str, password: str, engine: Engine | None = None,
-                 now: datetime | None = None) -> Account:
-    """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures)."""
+                 now: datetime | None = None, *, client: str | None = None) -> Account:
+    """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures).
+    ``client`` is where the attempt comes from (the browser's address), when known."""
     now = now or utcnow()
     name = name.strip()[:64]
-    with Session(engine or get_engine()) as session:
-        stored = session.get(LoginAttempt, name)
-        attempt = stored or LoginAttempt(username=name)
-        blocked = attempt.blocked_until
-        if blocked is not None and blocked.tzinfo is None:
-            blocked = blocked.replace(tzinfo=timezone.utc)
-        if blocked is not None and blocked > now:
-            wait = int((blocked - now).total_seconds()) + 1
-            raise LoginFailed(f"Too many failed log-ins for this name; try again in {wait} s.")
+    engine = engine or get_engine()
+    keys = [name] + ([f"{CLIENT_KEY}{client}"[:64]] if client else [])
+    with write_session(engine) as session:  # charge the attempt first, atomically
+        for key in keys:
+            attempt = session.get(LoginAttempt, key)
+            blocked = as_utc(attempt.blocked_until) if attempt and attempt.blocked_until else None
+            if blocked is not None and blocked > now:
+                wait = int((blocked - now).total_seconds()) + 1
+                who = "this name" if key == name else "this computer"
+                raise LoginFailed(f"Too many failed log-ins for {who}; try again in {wait} s.")
+        for key, free in zip(keys, (FREE_FAILURES, CLIENT_FREE_FAILURES)):
+            attempt = session.get(LoginAttempt, key) or LoginAttempt(username=key)
+            attempt.failures += 1
+            if attempt.failures >= free:
+                attempt.blocked_until = now + timedelta(seconds=min(2 ** (attempt.failures - free + 1), MAX_BLOCK_S))
+            session.add(attempt)
+        session.commit()
+    with Session(engine) as session:
         user = session.exec(select(User).where(User.name == name)).first()
-        ok = _verify(user.password_hash if user and user.password_hash else None, password)
+    ok = _verify(user.password_hash if user and user.password_hash else None, password)
+    with write_session(engine) as session:
         if ok and user is not None and user.active:
-            if stored is not None:
-                session.delete(stored)
+            session.execute(delete(LoginAttempt).where(col(LoginAttempt.username).in_(keys)))  # the refund
             if _hasher.check_needs_rehash(user.password_hash or ""):
                 user.password_hash = _hasher.hash(password)
                 session.add(user)
             session.add(AuditEvent(user_id=user.id, username=user.name, action="user.login", entity="user",
-                                   entity_id=user.id))
+                                   entity_id=user.id, detail={"client": client} if client else {}))
             session.commit()
             return Account(user.id, user.name, user.role)
-        attempt.failures += 1
-        if attempt.failures >= FREE_FAILURES:
-            attempt.blocked_until = now + timedelta(seconds=min(2 ** (attempt.failures - FREE_FAILURES + 1),
-                                                                MAX_BLOCK_S))
-        session.add(attempt)
+        failures = session.get(LoginAttempt, name)
         session.add(AuditEvent(username=name, action="user.login_failed", entity="user",
-                               detail={"failures": attempt.failures}))
+                               detail={"failures": failures.failures if failures else 1, "client": client}))
         session.commit()
     raise LoginFailed(WRONG_LOGIN)
+
+
+def unlock_login(name: str, *, actor: str | None = None, engine: Engine | None = None) -> None:
+    """Clear a name's failed log-ins at once (an admin helping a locked-out user); audited."""
+    with write_session(engine) as session:
+        rights.check(session, actor, rights.USERS)
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == name))
+        session.add(AuditEvent(username=actor, action="user.unlock", entity="user", detail={"name": name}))
+        session.commit()
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image as PILImage
 
 from labeling.cli.main import main
@@ -147,3 +148,16 @@ def test_the_browser_is_shown_no_tracebacks() -> None:
 
     streamlit_config.get_config_options(force_reparse=True)  # reads ./.streamlit/config.toml
     assert streamlit_config.get_option("client.showErrorDetails") == "none"
+
+
+def test_user_unlock_clears_failed_log_ins(project, capsys) -> None:
+    from labeling.labels.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate
+
+    add_user("ann", "ann-password")
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(LoginFailed):
+            authenticate("ann", "wrong")
+    with pytest.raises(LoginFailed, match="try again"):
+        authenticate("ann", "ann-password")
+    assert run(capsys, "user", "unlock", "ann")[0] == 0
+    assert authenticate("ann", "ann-password").name == "ann"

@@ -68,3 +68,42 @@ def test_account_rules(project) -> None:
     with pytest.raises(AccountError, match="exists already"):
         add_user("ann", "long-enough", engine=project)
     assert [u["name"] for u in list_users(project)] == ["ann"]
+
+
+def test_parallel_guesses_are_counted_before_they_are_checked(project) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_user("ann", "right-password", engine=project)
+    guesses = ["bad-password"] * 23 + ["right-password"]
+
+    def guess(password: str) -> str:
+        try:
+            return authenticate("ann", password, project).name
+        except LoginFailed as error:
+            return str(error)
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(guess, guesses))
+    checked = [a for a in answers if not a.startswith("Too many failed log-ins")]
+    assert len(checked) <= FREE_FAILURES, answers  # the rest waited without their password being checked
+    assert all(a in (WRONG_LOGIN, "ann") for a in checked)
+
+
+def test_a_spray_of_names_from_one_client_slows_down_and_an_admin_unlocks(project) -> None:
+    from labeling.labels.accounts import CLIENT_FREE_FAILURES, unlock_login
+
+    add_user("ann", "right-password", engine=project)
+    now = utcnow()
+    for number in range(CLIENT_FREE_FAILURES):  # each name fails once only: the per-name count never trips
+        with pytest.raises(LoginFailed, match="Wrong"):
+            authenticate(f"user{number}", "guess", project, now=now, client="203.0.113.9")
+    with pytest.raises(LoginFailed, match="for this computer"):  # the right password too, from there
+        authenticate("ann", "right-password", project, now=now, client="203.0.113.9")
+    assert authenticate("ann", "right-password", project, now=now, client="198.51.100.4").name == "ann"
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(LoginFailed):
+            authenticate("ann", "bad-password", project, now=now, client="198.51.100.4")
+    with pytest.raises(LoginFailed, match="for this name"):
+        authenticate("ann", "right-password", project, now=now, client="198.51.100.4")
+    unlock_login("ann")
+    assert authenticate("ann", "right-password", project, now=now, client="198.51.100.4").name == "ann"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeling.labels.accounts import LoginFailed, authenticate
-from labeling.ui.parts.session import log_in, logout_reason
+from labeling.ui.parts.session import client_address, log_in, logout_reason
 from labeling.ui.parts.text import as_text, show_error
 
 st.title("Medal")
@@ -16,7 +16,7 @@ with st.form("login"):
     submitted = st.form_submit_button("Log in", type="primary")
 if submitted:
     try:
-        log_in(authenticate(username, password))
+        log_in(authenticate(username, password, client=client_address()))
     except LoginFailed as error:
         show_error(error)
     else:

@@ -18,6 +18,12 @@ SEEN_KEY = "account_seen"  # time.time() of the session's last script run
 REASON_KEY = "logout_reason"  # why the session was ended, for the log-in page
 
 
+def client_address() -> str | None:
+    """The browser's address as the server sees it (None when unknown, e.g. in AppTest)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def log_in(account: Account) -> None:
     st.session_state[ACCOUNT_KEY], st.session_state[SEEN_KEY] = account, time.time()
 
