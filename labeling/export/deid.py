@@ -13,6 +13,8 @@ sets dates to 00010101, so this module covers what it misses:
   same secret, so the intervals between one patient's studies are kept; birth dates are emptied;
 - the table's actions are applied again inside every remaining sequence item;
 - private elements are removed at every depth;
+- overlay descriptions, labels and comments (60xx) and the retired curve groups (50xx) are removed;
+- the file meta group is rebuilt: the source's AE titles and implementation name stay behind;
 - PatientName and PatientID become the pseudonymous patient key, and PatientIdentityRemoved,
   DeidentificationMethod(CodeSequence) and LongitudinalTemporalInformationModified are set.
 """
@@ -30,9 +32,9 @@ from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_se
 from dicomanonymizer.simpledicomanonymizer import anonymize_dataset, initialize_actions
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import UID_dictionary
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary
 
 TABLE = "dicomfields_2026c"
 BIRTH_DATES = {(0x0010, 0x0030), (0x0010, 0x0032), (0x0010, 0x0033), (0x0010, 0x0034)}  # date, time, DT of birth
@@ -125,8 +127,9 @@ class Deidentifier:
         dataset.DeidentificationMethod = self.method
         dataset.DeidentificationMethodCodeSequence = Sequence([_code(value, meaning) for value, meaning in PROFILE_CODES])
         dataset.LongitudinalTemporalInformationModified = "MODIFIED"
-        if getattr(dataset, "file_meta", None) is not None and "SOPInstanceUID" in dataset:
-            dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+        _remove_overlay_and_curve_text(dataset)
+        if getattr(dataset, "file_meta", None) is not None:
+            dataset.file_meta = _rebuilt_file_meta(dataset)
         return dataset
 
     def _replace_uids_and_dates(self, element: DataElement, days: int) -> None:
@@ -140,6 +143,29 @@ class Deidentifier:
             return
         values = [change(str(v)) for v in (element.value if element.VM > 1 else [element.value])]
         element.value = values if element.VM > 1 else values[0]
+
+
+OVERLAY_TEXT = (0x0022, 0x1500, 0x4000)  # Overlay Description, Overlay Label, Overlay Comments in 60xx
+
+
+def _remove_overlay_and_curve_text(dataset: Dataset) -> None:
+    """Free text the table does not reach: overlay descriptions, labels and comments (groups 60xx) and
+    the retired curve groups 50xx, whole."""
+    for element in list(dataset):
+        group, number = element.tag.group, element.tag.element
+        if 0x5000 <= group <= 0x50FF or (0x6000 <= group <= 0x60FF and group % 2 == 0 and number in OVERLAY_TEXT):
+            del dataset[element.tag]
+
+
+def _rebuilt_file_meta(dataset: Dataset) -> FileMetaDataset:
+    """A new file meta group: the source's AE titles, implementation name and private information stay behind."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = dataset.get("SOPClassUID", dataset.file_meta.get("MediaStorageSOPClassUID"))
+    meta.MediaStorageSOPInstanceUID = dataset.get("SOPInstanceUID", dataset.file_meta.get("MediaStorageSOPInstanceUID"))
+    meta.TransferSyntaxUID = dataset.file_meta.TransferSyntaxUID
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = f"MEDAL_{version('medal-labeling')}"[:16]
+    return meta
 
 
 def _walk(dataset: Dataset, visit: Callable[[DataElement], None]) -> None:

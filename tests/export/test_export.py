@@ -353,3 +353,20 @@ def test_the_card_names_the_model_active_at_export(project, labeled: list[Path],
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "after")]) == 0
     model = json.loads((tmp_path / "after" / "dataset_card.json").read_text())["model_version_at_export"]
     assert model["id"] == 1 and model["label_count"] == 12 and model["metrics"] == {"auc": 0.9}
+
+
+def test_deidentification_drops_overlay_text_curves_and_the_sources_file_meta() -> None:
+    from labeling.export.deid import Deidentifier
+
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ds.add_new(0x60000022, "LO", "Jane Doe follow-up")  # Overlay Description
+    ds.add_new(0x60001500, "LO", "JD 12345")  # Overlay Label
+    ds.add_new(0x50000022, "LO", "Jane Doe curve")  # a retired curve group
+    ds.file_meta.SourceApplicationEntityTitle = "JANEDOE-WS"
+    ds.file_meta.ImplementationVersionName = "ST_JUDE_PACS_4"
+    original_uid = ds.SOPInstanceUID
+    out = Deidentifier(b"secret" * 8).apply(ds, "P0123456789AB")
+    assert not [element for element in out if element.tag.group in (0x5000, 0x6000)]
+    assert "SourceApplicationEntityTitle" not in out.file_meta
+    assert out.file_meta.ImplementationVersionName.startswith("MEDAL_")
+    assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != original_uid
