@@ -98,10 +98,19 @@ def dicom_stored_frame(source: Source, header_dataset: Dataset, complete_read: b
         else:
             stored = pixel_array(source.for_pydicom(), index=frame)
     except PARSE_ERRORS as error:
-        raise InvalidDicom(f"Pixel data cannot be decoded ({first_line(error)}).") from error
+        raise InvalidDicom(f"Pixel data cannot be decoded ({decoder_reasons(error)}).") from error
     if stored.shape[:2] != (rows, cols):
         raise InvalidDicom(f"Decoded frame is {stored.shape[:2]}, the header says {rows}×{cols}.")
     return stored
+
+
+def decoder_reasons(error: BaseException, limit: int = 300) -> str:
+    """Why decoding failed, in one line: pydicom's first line, or, when every plugin failed, what each
+    plugin said (e.g. "pylibjpeg: … a misplaced marker segment …; pillow: … 12-bit precision")."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith("all available plugins:"):
+        return "; ".join(lines[1:])[:limit]
+    return first_line(error, limit)
 
 
 def codestream_size(syntax: str, codestream: bytes) -> tuple[int, int] | None:

@@ -211,7 +211,9 @@ def validate(header: Header) -> None:
         raise InvalidDicom("Photometric Interpretation is missing; the pixels cannot be interpreted.")
     syntax = header.transfer_syntax
     if syntax in NATIVE_SYNTAXES and header.pixel_length is not None:
-        needed = (rows * cols * samples * bits_allocated * frames + 7) // 8
+        # YBR_FULL_422 keeps two samples per pixel on average: Cb and Cr are shared by two pixels
+        stored = 2 if str(ds.PhotometricInterpretation).upper() == "YBR_FULL_422" and samples == 3 else samples
+        needed = (rows * cols * stored * bits_allocated * frames + 7) // 8
         if header.pixel_length < needed:
             raise InvalidDicom(
                 f"Truncated pixel data: {frames} frame(s) of {rows}×{cols} need {needed:,} bytes,"

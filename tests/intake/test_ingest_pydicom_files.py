@@ -24,6 +24,7 @@ MUST_IMPORT = {
     "MR_small_jpeg_ls_lossless.dcm", "JPGExtended.dcm", "JPEG2000.dcm", "examples_palette.dcm",
     "examples_ybr_color.dcm", "examples_rgb_color.dcm", "SC_rgb_rle_2frame.dcm", "image_dfl.dcm",
     "rtdose.dcm", "liver_1frame.dcm", "693_J2KI.dcm", "emri_small_jpeg_2k_lossless.dcm",
+    "SC_ybr_full_422_uncompressed.dcm",  # 4:2:2 keeps two samples per pixel: was refused as "truncated"
 }
 MUST_REFUSE = {"MR_truncated.dcm", "rtplan.dcm", "README.txt", "zipMR.gz", "test-SR.dcm", "DICOMDIR"}
 
@@ -61,3 +62,10 @@ def test_file_is_imported_and_rendered_or_refused(project, path: Path) -> None:
             assert high > low
             full = render_frame(image, Window((low + high) / 2, max(high - low, 1)))
             assert full.max() > full.min()
+
+
+def test_a_refused_compressed_file_says_what_each_decoder_found(project) -> None:
+    report = import_paths([TEST_FILES / "JPEG-lossy.dcm"], engine=project, workers=1)
+    (refused,) = report.rejected  # its 12-bit codestream is not conformant: no decoder reads it
+    assert "pylibjpeg: " in refused["reason"] and "misplaced marker segment" in refused["reason"]
+    assert "pillow: " in refused["reason"] and "\n" not in refused["reason"]
