@@ -107,6 +107,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from learner.registry import active_summary
 
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
+                            pseudonymise_annotators=args.pseudonymise_annotators,
                             annotator=args.annotator, since=args.since, include_burned_in=args.include_burned_in)
     report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"), model=active_summary())
     card = report.card
@@ -185,6 +186,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--out", required=True, help="a new or empty folder")
     command.add_argument("--deidentify", action="store_true", help="DICOM PS3.15 Annex E basic profile")
     command.add_argument("--split", help="train,val,test shares by patient, e.g. 70,15,15")
+    command.add_argument("--pseudonymise-annotators", action="store_true",
+                         help="annotator names become stable pseudonyms in every file of the export")
     command.add_argument("--annotator", help="only this annotator's labels")
     command.add_argument("--since", type=_date, help="only labels saved on or after this date (YYYY-MM-DD)")
     command.add_argument("--include-burned-in", action="store_true",

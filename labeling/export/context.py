@@ -3,8 +3,9 @@ de-identifier (None when the export keeps identities)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ class ExportContext:
     out: Path
     classes: list[LabelClass]  # the taxonomy in its order; a class's index is its place, from 1
     deidentifier: Deidentifier | None = None
+    annotator_tags: dict[str, str] = field(default_factory=dict)  # annotator → file-name part, unique
 
     def class_index(self, name: str) -> int:
         for number, label_class in enumerate(self.classes, 1):
@@ -38,9 +40,22 @@ class ExportContext:
     def image_file(item: ExportImage) -> str:
         return f"images/{item.stem}.png"
 
-    @staticmethod
-    def mask_file(item: ExportImage, annotator: str) -> str:
-        return f"masks/{item.stem}.{slug(annotator)}.png"
+    def mask_file(self, item: ExportImage, annotator: str) -> str:
+        return f"masks/{item.stem}.{self.annotator_tag(annotator)}.png"
+
+    def annotator_tag(self, annotator: str) -> str:
+        """The annotator's part of file names: unique within the export (see ``annotator_tags``)."""
+        return self.annotator_tags.get(annotator) or slug(annotator)
+
+
+def annotator_tags(names: set[str]) -> dict[str, str]:
+    """File-name parts for annotators: the slug of the name, and where two names slug alike ("Jo Smith",
+    "Jo-Smith") the slug and a short hash of the exact name, so no annotator's file overwrites another's."""
+    by_slug: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_slug.setdefault(slug(name), []).append(name)
+    return {name: tag if len(alike) == 1 else f"{tag}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+            for tag, alike in by_slug.items() for name in alike}
 
 
 def slug(name: str) -> str:

@@ -98,6 +98,10 @@ class Deidentifier:
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self._secret, f"{purpose}/{value}".encode(), hashlib.sha256).digest()
 
+    def annotator(self, name: str) -> str:
+        """A stable pseudonym for an annotator's name (the same in every export of the project)."""
+        return "annotator-" + self._digest("annotator", name).hex()[:10]
+
     def uid(self, original: str) -> str:
         """The export's UID for ``original`` (a registered DICOM UID is returned unchanged)."""
         original = str(original).strip()

@@ -19,7 +19,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from labeling.export.card import dataset_card
 from labeling.export.coco import write_coco
-from labeling.export.context import ExportContext
+from labeling.export.context import ExportContext, annotator_tags
 from labeling.export.deid import Deidentifier
 from labeling.export.masks import write_masks
 from labeling.export.seg import write_seg
@@ -55,6 +55,7 @@ class ExportOptions:
     annotator: str | None = None
     since: date | None = None
     include_burned_in: bool = False
+    pseudonymise_annotators: bool = False  # annotator names become stable pseudonyms everywhere in the export
 
     def __post_init__(self) -> None:
         if "all" in self.formats:
@@ -113,8 +114,13 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     if not selection.items:
         raise ExportError("No labeled image matches this export's filters; label some images or widen the filters.")
     _prepare_folder(out)
+    if options.pseudonymise_annotators:
+        pseudonym = _deidentifier(engine).annotator
+        for item in selection.items:
+            item.annotations = [replace(a, annotator=pseudonym(a.annotator)) for a in item.annotations]
     context = ExportContext(out, list_classes(engine, include_inactive=True),
-                            _deidentifier(engine) if options.deidentify else None)
+                            _deidentifier(engine) if options.deidentify else None,
+                            annotator_tags({a.annotator for item in selection.items for a in item.annotations}))
     items = selection.items
     with_pictures = bool({"coco", "masks", "csv"} & set(options.formats))
     total = len(items) * (int(with_pictures) + int("seg" in options.formats)) + 1
@@ -142,8 +148,11 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     if "seg" in options.formats:
         result = write_seg(context, items, tick)
         files["seg"] = {"written": len(result.written), "sources": len(result.sources), "skipped": result.skipped}
-    filters = {"annotator": options.annotator, "since": options.since.isoformat() if options.since else None,
-               "include_burned_in": options.include_burned_in}
+    named = options.annotator and options.pseudonymise_annotators
+    filters = {"annotator": _deidentifier(engine).annotator(options.annotator) if named else options.annotator,
+               "since": options.since.isoformat() if options.since else None,
+               "include_burned_in": options.include_burned_in,
+               "pseudonymise_annotators": options.pseudonymise_annotators}
     card = dataset_card(context, selection, formats=options.formats, files=files, filters=filters,
                         shares=shares, model=model)
     (out / "dataset_card.json").write_text(json.dumps(card, indent=2))

@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset
 
 from labeling.dicom.header import PARSE_ERRORS, transfer_syntax_of
 from labeling.dicom.sources import Source
-from labeling.export.context import ExportContext, slug
+from labeling.export.context import ExportContext
 from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage
 
@@ -111,7 +111,7 @@ def write_seg(context: ExportContext, items: list[ExportImage],
         annotators = sorted({a.annotator for item in group for a in item.annotations if a.regions})
         before = len(result.written)
         for annotator in annotators:
-            name = f"seg/{first.stem}.{slug(annotator)}.dcm"
+            name = f"seg/{first.stem}.{context.annotator_tag(annotator)}.dcm"
             problem = _write_one(context, source, group, annotator, descriptions, context.out / name)
             if problem:
                 result.skipped.append({"image": first.stem, "reason": problem})

@@ -370,3 +370,34 @@ def test_deidentification_drops_overlay_text_curves_and_the_sources_file_meta() 
     assert "SourceApplicationEntityTitle" not in out.file_meta
     assert out.file_meta.ImplementationVersionName.startswith("MEDAL_")
     assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != original_uid
+
+
+def test_annotators_whose_names_slug_alike_keep_their_own_files(project, tmp_path: Path) -> None:
+    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
+    (image,) = list_images(project)
+    for name, corner in (("Jo Smith", 5.0), ("Jo-Smith", 30.0)):
+        box = [[corner, corner], [corner + 10, corner], [corner + 10, corner + 10], [corner, corner + 10]]
+        save_annotation(image.id, name, [RegionInput("Cancerous", "rect", box)], engine=project)
+    export_dataset(tmp_path / "out", ExportOptions(["masks", "seg"]))
+    with open(tmp_path / "out" / "manifest.csv") as handle:
+        masks = {row["annotator"]: row["mask_file"] for row in csv.DictReader(handle)}
+    assert len(set(masks.values())) == 2  # one silently overwrote the other before
+    drawn = {name: np.asarray(PILImage.open(tmp_path / "out" / path)) for name, path in masks.items()}
+    assert drawn["Jo Smith"][8, 8] and not drawn["Jo Smith"][33, 33]
+    assert drawn["Jo-Smith"][33, 33] and not drawn["Jo-Smith"][8, 8]
+    assert len(list((tmp_path / "out" / "seg").glob("*.dcm"))) == 2
+
+
+def test_pseudonymised_annotators_leave_no_name_in_the_export(project, tmp_path: Path) -> None:
+    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
+    (image,) = list_images(project)
+    save_annotation(image.id, "Dr Jane Roe", [RegionInput("Cancerous", "rect", BOX)], image_label="cancerous",
+                    engine=project)
+    assert main(["export", "--format", "all", "--out", str(tmp_path / "out"), "--deidentify",
+                 "--pseudonymise-annotators", "--annotator", "Dr Jane Roe"]) == 0
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert files and not [p for p in files if b"Jane" in p.read_bytes() or "Jane" in p.name]
+    coco = json.loads((tmp_path / "out" / "coco.json").read_text())
+    (pseudonym,) = {a["attributes"]["annotator"] for a in coco["annotations"]}
+    card = json.loads((tmp_path / "out" / "dataset_card.json").read_text())
+    assert pseudonym.startswith("annotator-") and card["annotators"][0]["name"] == pseudonym

@@ -30,6 +30,7 @@ with st.form("export"):
     since = right.date_input("Labels saved since", value=None)
     include_burned_in = st.checkbox("Keep images that may show burned-in text (US, secondary capture, "
                                     "BurnedInAnnotation YES, PNG/JPEG) in a de-identified export")
+    pseudonymise = st.checkbox("Pseudonymise annotators (stable pseudonyms instead of names in every file)")
     submitted = st.form_submit_button("Export", type="primary")
 
 if submitted:
@@ -37,7 +38,8 @@ if submitted:
     try:
         options = ExportOptions(formats=formats, deidentify=deidentify or not account.sees_identity,
                                 split=split, annotator=None if annotator == "everyone" else annotator,
-                                since=since, include_burned_in=include_burned_in)
+                                since=since, include_burned_in=include_burned_in,
+                                pseudonymise_annotators=pseudonymise)
         report = export_dataset(new_export_folder(), options, model=active_summary(), actor=account.name,
                                 progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
     except MedalError as error:
