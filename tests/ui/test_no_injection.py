@@ -102,6 +102,24 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory, beacon: Beacon) -> Ite
         log.close()
 
 
+def settled(page: object) -> None:
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+
+
+def open_page(page: object, title: str) -> None:
+    """Click a page in the navigation once the app is idle; click again if a busy app dropped the click."""
+    for attempt in range(3):
+        settled(page)
+        page.get_by_role("link", name=title).click()
+        try:
+            page.get_by_role("heading", name=title).wait_for(timeout=20_000)
+            break
+        except playwright_api.TimeoutError as error:
+            if attempt == 2:  # show what the page shows instead
+                raise AssertionError(f"{title} did not open: {page.locator('body').inner_text()[:1500]}") from error
+    settled(page)
+
+
 def test_names_and_header_values_render_as_text_and_fetch_nothing(hostile_app: str, beacon: Beacon) -> None:
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -118,9 +136,7 @@ def test_names_and_header_values_render_as_text_and_fetch_nothing(hostile_app: s
         shown = {"Images": f"![m]({beacon.url('modality')})",  # the thumbnail's caption
                  "Settings": f"![c]({beacon.url('class')})"}
         for title, text in shown.items():
-            page.get_by_role("link", name=title).click()
-            page.get_by_role("heading", name=title).wait_for()
-            page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+            open_page(page, title)
             page.get_by_text(text).first.wait_for(state="attached")
             page.wait_for_timeout(1000)
         chromium.close()
