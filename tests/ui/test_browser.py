@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,24 +19,15 @@ from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.ui.canvas import display_scale
 from storage.db import dispose_engines, get_engine
+from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 USERS = {"alice": "alice-password", "bob": "bob-password"}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,39 +41,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for name, password in USERS.items():
         add_user(name, password, "annotator")
     dispose_engines()
-    port = _free_port()
-    log = (home / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "MEDAL_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
-        yield url, home
+        with served(home) as url:
+            yield url, home
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
         dispose_engines()
         if previous is None:
             os.environ.pop("MEDAL_HOME", None)
         else:
             os.environ["MEDAL_HOME"] = previous
-
-
-def _wait_healthy(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("streamlit exited before serving")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not answer within 60 s")
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ request nothing from it, while the text itself stays readable on the page.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +21,7 @@ from labeling.labels.accounts import add_user
 from labeling.labels.taxonomy import save_class
 from storage.db import Project
 from tests.conftest import pydicom_file
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_healthy
+from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -85,21 +82,8 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory, beacon: Beacon) -> Ite
     report = import_paths([hostile_ct(tmp_path_factory.mktemp("files"), beacon)], project=project)
     assert report.images == 1
     project.close()
-    port = _free_port()
-    log = (home / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "MEDAL_HOME": str(home), "MEDAL_WORKER": "off"},
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with served(home, MEDAL_WORKER="off") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def settled(page: object) -> None:
