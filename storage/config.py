@@ -34,6 +34,7 @@ class Config:
     user: str = "demo"  # MEDAL_USER: the account `medal next` works for when --user is not given
     session_idle_minutes: float = 30.0  # MEDAL_SESSION_IDLE_MINUTES: a browser session idle this long is logged out
     max_file_mb: float = 2048.0  # MEDAL_MAX_FILE_MB: the largest file (or archive member) an import takes
+    max_megapixels: float = 40.0  # MEDAL_MAX_MEGAPIXELS: the largest frame (any format) an import decodes
     import_folders: tuple[Path, ...] = ()  # MEDAL_IMPORT_FOLDERS: server folders admins may import from
 
     @classmethod
@@ -51,6 +52,7 @@ class Config:
             user=environ.get("MEDAL_USER", "").strip() or cls.user,
             session_idle_minutes=_positive(environ, "MEDAL_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             max_file_mb=_positive(environ, "MEDAL_MAX_FILE_MB", cls.max_file_mb),
+            max_megapixels=_positive(environ, "MEDAL_MAX_MEGAPIXELS", cls.max_megapixels),
             import_folders=tuple(Path(part).expanduser().resolve()
                                  for part in environ.get("MEDAL_IMPORT_FOLDERS", "").split(os.pathsep) if part.strip()),
         )

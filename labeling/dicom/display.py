@@ -164,28 +164,80 @@ def to_modality(stored: np.ndarray, view: Dataset) -> np.ndarray:
     """Stored values → modality values (e.g. HU) for grey images, 8-bit RGB for colour images."""
     photometric = str(view.get("PhotometricInterpretation", "")).upper()
     if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(stored, view)
         bits = int(view.RedPaletteColorLookupTableDescriptor[2])
-        return _scale_to_uint8(rgb[..., :3], 0, 2**bits - 1)
+        return _blockwise_uint8(stored, lambda part: _scale_to_uint8(apply_color_lut(part, view)[..., :3],
+                                                                    0, 2**bits - 1), channels=3)
     if is_color(view):
         if stored.dtype == np.uint8:
             return np.ascontiguousarray(stored[..., :3]) if stored.ndim == 3 else stored
         bits = int(view.get("BitsStored", 8) or 8)
-        return _scale_to_uint8(stored, 0, 2**bits - 1)
-    return _compact(apply_modality_lut(stored, view))
+        return _blockwise_uint8(stored, lambda part: _scale_to_uint8(part, 0, 2**bits - 1), channels=stored.shape[2:])
+    if "RescaleSlope" not in view and "ModalityLUTSequence" not in view:
+        return _compact(stored)
+    return _rescaled(stored, view)
+
+
+# The pipeline works on blocks of rows so that its float64 temporaries never exist for a whole large
+# frame: a 40-megapixel mammogram costs its values and its 8-bit picture, not 5 copies in float64.
+BLOCK_PIXELS = 1 << 20
+
+
+def _row_blocks(shape: tuple[int, ...]) -> list[slice]:
+    per_row = max(int(np.prod(shape[1:2])), 1)
+    step = max(1, BLOCK_PIXELS // per_row)
+    return [slice(start, start + step) for start in range(0, shape[0], step)]
+
+
+def _blockwise_uint8(values: np.ndarray, function: Any, channels: int | tuple[int, ...] = ()) -> np.ndarray:
+    """``function`` (an elementwise map to uint8) applied block by block into one output."""
+    extra = (channels,) if isinstance(channels, int) else tuple(channels)
+    out = np.empty(values.shape[:2] + extra, dtype=np.uint8)
+    for rows in _row_blocks(values.shape):
+        out[rows] = function(values[rows])
+    return out
+
+
+def _rescaled(stored: np.ndarray, view: Dataset) -> np.ndarray:
+    """The modality LUT or rescale applied in blocks, stored in the smallest exact dtype (see ``_compact``)."""
+    blocks = _row_blocks(stored.shape)
+    if len(blocks) == 1:
+        return _compact(apply_modality_lut(stored, view))
+    first = apply_modality_lut(stored[blocks[0]], view)
+    if first.dtype.kind != "f":  # a modality LUT: integers of a fixed dtype
+        out = np.empty(stored.shape, dtype=first.dtype)
+        for rows in blocks:
+            out[rows] = apply_modality_lut(stored[rows], view)
+        return out
+    finite, integral, low, high = True, True, np.inf, -np.inf
+    for rows in blocks:  # first pass: what dtype holds every value exactly
+        part = apply_modality_lut(stored[rows], view)
+        finite = finite and bool(np.isfinite(part).all())
+        if finite:
+            integral = integral and bool(np.all(part == np.round(part)))
+            low, high = min(low, float(part.min())), max(high, float(part.max()))
+    out = np.empty(stored.shape, dtype=_exact_dtype(finite and integral, low, high))
+    for rows in blocks:
+        out[rows] = apply_modality_lut(stored[rows], view)
+    return out
+
+
+def _exact_dtype(integral: bool, low: float, high: float) -> type:
+    """int16 or int32 for integers in their range, else float32."""
+    if integral:
+        for dtype in (np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= low and high <= info.max:
+                return dtype
+    return np.float32
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
     """The smallest dtype that holds ``values`` exactly (integers stay integers)."""
     if values.dtype.kind == "f":
-        finite = values[np.isfinite(values)]
-        if finite.size == values.size and np.all(finite == np.round(finite)):
-            low, high = (finite.min(), finite.max()) if finite.size else (0, 0)
-            for dtype in (np.int16, np.int32):
-                info = np.iinfo(dtype)
-                if info.min <= low and high <= info.max:
-                    return values.astype(dtype)
-        return values.astype(np.float32)
+        finite = bool(np.isfinite(values).all())
+        integral = finite and bool(np.all(values == np.round(values)))
+        low, high = (float(values.min()), float(values.max())) if finite and values.size else (0.0, 0.0)
+        return values.astype(_exact_dtype(integral, low, high))
     if values.dtype == bool:
         return values.astype(np.uint8)
     return values
@@ -201,22 +253,36 @@ def to_display(modality: np.ndarray, view: Dataset, window: Window | int | None 
         return modality
     voi_view = _voi_view(view, window)
     if "VOILUTSequence" in voi_view:
-        values = np.round(modality).astype(np.int64) if modality.dtype.kind == "f" else modality
-        shown = apply_voi_lut(values, voi_view, index=0)
+        def show(part: np.ndarray) -> np.ndarray:
+            values = np.round(part).astype(np.int64) if part.dtype.kind == "f" else part
+            return apply_voi_lut(values, voi_view, index=0)
         low, high = 0, _lut_output_max(voi_view)
     elif "WindowCenter" in voi_view and "WindowWidth" in voi_view:
-        shown = apply_windowing(modality, voi_view, index=0)
+        def show(part: np.ndarray) -> np.ndarray:
+            return apply_windowing(part, voi_view, index=0)
         low, high = apply_windowing(np.array([-np.inf, np.inf]), voi_view, index=0)
-        if high <= low:
-            low, high = float(np.min(shown)), float(np.max(shown))
+        if high <= low:  # a window function that reaches no end (e.g. SIGMOID): the values' own range
+            low, high = _finite_range(modality, show)
     else:
-        shown = modality
-        finite = modality[np.isfinite(modality)] if modality.dtype.kind == "f" else modality
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    image = _scale_to_uint8(shown, low, high)
+        def show(part: np.ndarray) -> np.ndarray:
+            return part
+        low, high = _finite_range(modality, show)
+    image = _blockwise_uint8(modality, lambda part: _scale_to_uint8(show(part), low, high))
     if str(view.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
-        image = 255 - image
+        np.subtract(255, image, out=image)
     return image
+
+
+def _finite_range(values: np.ndarray, function: Any) -> tuple[float, float]:
+    """The smallest and largest finite value of ``function(values)``, block by block; (0, 1) when none."""
+    low, high = np.inf, -np.inf
+    for rows in _row_blocks(values.shape):
+        part = function(values[rows])
+        if part.dtype.kind == "f":
+            part = part[np.isfinite(part)]
+        if part.size:
+            low, high = min(low, float(part.min())), max(high, float(part.max()))
+    return (low, high) if low <= high else (0.0, 1.0)
 
 
 def _voi_view(view: Dataset, window: Window | int | None) -> Dataset:

@@ -25,7 +25,7 @@ from pydicom.pixels import pixel_array
 from pydicom.pixels.utils import _get_jpg_parameters  # parses a JPEG/JPEG-LS header only
 
 from labeling.dicom.display import Window, frame_view, to_display, to_modality
-from labeling.dicom.header import MAX_FRAME_PIXELS, PARSE_ERRORS, read_header, transfer_syntax_of
+from labeling.dicom.header import PARSE_ERRORS, oversized_frame, read_header, transfer_syntax_of
 from labeling.dicom.sources import Content, Source, sniff
 from storage.errors import InvalidDicom, UnsupportedFile, first_line
 
@@ -161,10 +161,9 @@ def open_raster(source: Source) -> PILImage.Image:
     pages = raster_pages(image)
     for page in range(pages):  # every page's size (read from its header) before any page is decoded
         image.seek(page)
-        width, height = image.size
-        if width * height > MAX_FRAME_PIXELS:
-            where = f"Page {page + 1} declares" if pages > 1 else "The image declares"
-            raise UnsupportedFile(f"{where} {width:,}×{height:,} pixels; too large to show.")
+        too_large = oversized_frame(*image.size, f"Page {page + 1} declares" if pages > 1 else "The image declares")
+        if too_large:
+            raise UnsupportedFile(too_large)
     image.seek(0)
     return image
 

@@ -27,11 +27,12 @@ from pydicom.uid import (
 
 from labeling.dicom.display import frame_view, window_presets
 from labeling.dicom.sources import Content, Source
+from storage.config import config
 from storage.errors import InvalidDicom, first_line
 
-# Limits on what a header may declare; beyond them a file is refused before decoding.
-MAX_FRAME_PIXELS = 100_000_000  # 10,000 × 10,000 per frame
-MAX_FRAME_BYTES = 512 * 1024**2  # one decoded frame
+# Limits on what a header may declare; beyond them a file is refused before decoding. The pixels of
+# one frame are a setting (MEDAL_MAX_MEGAPIXELS), the same for every format: see ``oversized_frame``.
+MAX_FRAME_BYTES = 512 * 1024**2  # one decoded frame, as stored
 MAX_FRAMES = 10_000
 
 # Everything a parser of arbitrary bytes can raise on a damaged file; turned into a reason.
@@ -193,11 +194,9 @@ def validate(header: Header) -> None:
     frames = _number_of_frames(ds)
     if rows < 1 or cols < 1:
         raise InvalidDicom(f"The header declares an empty image ({rows}×{cols} pixels).")
-    if rows * cols > MAX_FRAME_PIXELS:
-        raise InvalidDicom(
-            f"The header declares {rows:,}×{cols:,} pixels per frame; Medal accepts at most"
-            f" {MAX_FRAME_PIXELS // 1_000_000} megapixels per frame."
-        )
+    too_large = oversized_frame(cols, rows, "The header declares")
+    if too_large:
+        raise InvalidDicom(too_large)
     if frames > MAX_FRAMES:
         raise InvalidDicom(f"The header declares {frames:,} frames; Medal accepts at most {MAX_FRAMES:,}.")
     if samples not in (1, 3):
@@ -205,7 +204,7 @@ def validate(header: Header) -> None:
     if bits_allocated not in (1, 8, 16, 32, 64):
         raise InvalidDicom(f"Bits allocated is {bits_allocated}; expected 1, 8, 16, 32 or 64.")
     frame_bytes = (rows * cols * samples * bits_allocated + 7) // 8
-    if rows * cols * samples * 8 > MAX_FRAME_BYTES:
+    if frame_bytes > MAX_FRAME_BYTES:
         raise InvalidDicom(f"One decoded frame would need {frame_bytes:,} bytes; too large to show.")
     if "PhotometricInterpretation" not in ds:
         raise InvalidDicom("Photometric Interpretation is missing; the pixels cannot be interpreted.")
@@ -221,6 +220,16 @@ def validate(header: Header) -> None:
             )
     if syntax not in NATIVE_SYNTAXES and syntax != DeflatedExplicitVRLittleEndian:
         _require_decoder(syntax)
+
+
+def oversized_frame(width: int, height: int, what: str) -> str | None:
+    """Why a frame of ``width`` × ``height`` is refused before decoding (one pixel budget for DICOM, PNG,
+    JPEG and TIFF alike: ``MEDAL_MAX_MEGAPIXELS``), or None when it fits."""
+    limit = config().max_megapixels
+    if width * height <= limit * 1_000_000:
+        return None
+    return (f"{what} {width:,}×{height:,} pixels ({width * height / 1e6:,.1f} megapixels); Medal decodes at most"
+            f" {limit:g} megapixels per frame (MEDAL_MAX_MEGAPIXELS).")
 
 
 def _require_decoder(syntax: UID) -> None:

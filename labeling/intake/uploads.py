@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from sqlmodel import Session
 
@@ -12,9 +14,10 @@ from storage import rights
 from storage.db import Project, current_project
 
 
-def save_uploads(files: Iterable[tuple[str, bytes]], project: Project | None = None, *,
+def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], project: Project | None = None, *,
                  actor: str | None = None) -> Path:
-    """Write uploaded ``(name, bytes)`` pairs into a new folder of the project's uploads and return it.
+    """Write uploaded ``(name, bytes or readable file)`` pairs into a new folder of the project's uploads
+    and return it (a file is copied in chunks, never duplicated in memory).
 
     Only a name's last part is kept; a name that is empty, ``.`` or ``..`` becomes ``upload``, and a
     name used twice gets ``-2``, ``-3``… before its suffix, so no upload overwrites another.
@@ -25,8 +28,16 @@ def save_uploads(files: Iterable[tuple[str, bytes]], project: Project | None = N
     folder = project.folder("uploads") / uuid.uuid4().hex
     folder.mkdir(parents=True)
     for name, data in files:
-        (folder / _unused_name(folder, name)).write_bytes(data)
+        with open(folder / _unused_name(folder, name), "xb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                data.seek(0)
+                shutil.copyfileobj(data, handle, CHUNK_BYTES)
     return folder
+
+
+CHUNK_BYTES = 4 * 1024**2
 
 
 def _unused_name(folder: Path, name: str) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
-from sklearn.metrics import pairwise_distances
 
 
 def cold_start(features: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -13,6 +11,10 @@ def cold_start(features: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     n = min(n, len(features))
     if n == 0:
         return np.zeros(0, dtype=int)
+    # scikit-learn costs ~110 MB resident: loaded only when a queue is spread, not by every import
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.metrics import pairwise_distances
+
     centres = MiniBatchKMeans(n_clusters=n, random_state=seed, n_init=3, batch_size=1024).fit(features)
     distances = pairwise_distances(centres.cluster_centers_, features)
     chosen: list[int] = []

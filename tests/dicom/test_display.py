@@ -131,3 +131,36 @@ def test_multiframe_frames_are_separate_images(project) -> None:
     reference = pydicom.dcmread(path).pixel_array
     for image in images:
         assert np.array_equal(render_frame(image), reference[image.frame])
+
+
+@pytest.mark.parametrize("name,change", [
+    ("CT_small.dcm", {}),
+    ("CT_small.dcm", {"PhotometricInterpretation": "MONOCHROME1"}),
+    ("MR_small.dcm", {"RescaleSlope": 2.5, "RescaleIntercept": -100.25}),  # non-integral: float32 values
+    ("MR_small.dcm", {"WindowCenter": None, "WindowWidth": None}),  # the frame's own range
+    ("examples_palette.dcm", {}),  # palette colour
+    ("SC_rgb_rle_16bit.dcm", {}),
+])
+def test_the_pipeline_in_blocks_equals_the_pipeline_in_one_piece(name, change, monkeypatch) -> None:
+    """Large frames go through the pipeline a block of rows at a time (to bound memory); the result must
+    be the same as in one piece, to the last grey level and dtype."""
+    from labeling.dicom import display
+
+    ds = pydicom.dcmread(pydicom_file(name))
+    for keyword, value in change.items():
+        if value is None:
+            if keyword in ds:
+                delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
+    view = display.frame_view(ds, 0)
+    stored = ds.pixel_array
+    whole_values = display.to_modality(stored, view)
+    whole = display.to_display(whole_values, view)
+    monkeypatch.setattr(display, "BLOCK_PIXELS", 3 * ds.Columns)  # blocks of three rows (the last shorter)
+    values = display.to_modality(stored, view)
+    assert values.dtype == whole_values.dtype and np.array_equal(values, whole_values)
+    assert np.array_equal(display.to_display(values, view), whole)
+    if "Window" not in name and not display.is_color(view):
+        assert np.array_equal(display.to_display(values, view, Window(40, 400)),
+                              display.to_display(whole_values, view, Window(40, 400)))

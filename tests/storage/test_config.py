@@ -25,7 +25,8 @@ def test_defaults_without_any_setting(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize("name, value", [("MEDAL_LEASE_MINUTES", "soon"), ("MEDAL_LEASE_MINUTES", "0"),
-                                         ("MEDAL_HEARTBEAT_TIMEOUT_S", "-3"), ("MEDAL_WORKER", "sometimes")])
+                                         ("MEDAL_HEARTBEAT_TIMEOUT_S", "-3"), ("MEDAL_WORKER", "sometimes"),
+                                         ("MEDAL_MAX_MEGAPIXELS", "lots")])
 def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(InvalidConfig, match=name):
         Config.from_environ({name: value})
@@ -75,3 +76,12 @@ def test_project_files_are_owner_only(tmp_path: Path) -> None:
         assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     finally:
         project.close()
+
+
+def test_the_readme_states_the_upload_limit_the_server_enforces() -> None:
+    """The Import page's upload limit is Streamlit's server.maxUploadSize: what the README says is what runs."""
+    import tomllib
+
+    limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    table = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert f"`server.maxUploadSize` ({limit} MB" in table and limit <= 1024

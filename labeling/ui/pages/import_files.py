@@ -20,7 +20,7 @@ if st.button("Import", type="primary", disabled=not (uploads or folder)):
     bar = st.progress(0.0, text="Importing…")
     try:
         paths = [server_folder(folder, actor=account.name)] if folder and account.is_admin else []
-        paths += [save_uploads(((u.name, u.getvalue()) for u in uploads), actor=account.name)] if uploads else []
+        paths += [save_uploads(((u.name, u) for u in uploads), actor=account.name)] if uploads else []
         report = import_paths(paths, actor=account.name, progress=lambda done, total: bar.progress(
             done / max(total, 1), text=f"{done} / {total} files"))
     except MedalError as error:
