@@ -32,6 +32,7 @@ SEE_IDENTITY = Right("see patient identifiers", frozenset({Role.REVIEWER, Role.A
 TRAIN = Right("train models, re-rank the queue or change the learning settings", frozenset({Role.SCIENTIST, Role.ADMIN}))
 EXPORT = Right("export datasets", frozenset({Role.SCIENTIST, Role.ADMIN}))
 EXPORT_IDENTITY = Right("export datasets that keep patient identity", frozenset({Role.ADMIN}))
+PAST_EXPORTS = Right("list or delete past exports", frozenset({Role.ADMIN}))  # they may keep identity
 IMPORT = Right("import images", frozenset({Role.SCIENTIST, Role.ADMIN}))
 IMPORT_SERVER_FOLDER = Right("import folders on the server", frozenset({Role.ADMIN}))
 TAXONOMY = Right("edit the label classes", frozenset({Role.SCIENTIST, Role.ADMIN}))

@@ -1,4 +1,5 @@
-"""The admin commands of ``medal``: the database schema (``db``) and the benchmarks (``bench``)."""
+"""The admin commands of ``medal``: the database schema (``db``), past exports (``exports list|delete``) and
+the benchmarks (``bench``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,27 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"Database at revision {upgrade_to_head(engine)}.")
     else:
         print(f"Database at revision {current_revision(engine)} (newest: {head_revision()}).")
+    return 0
+
+
+def cmd_exports(args: argparse.Namespace) -> int:
+    from labeling.export.retention import delete_export, list_exports
+
+    if args.action == "delete":
+        deleted = delete_export(args.name, actor=None)
+        print(f"Deleted {deleted.name} ({deleted.size / 1e6:.1f} MB).")
+        return 0
+    entries = list_exports(actor=None)
+    if args.json:
+        print_json([entry.as_json() for entry in entries])
+        return 0
+    if not entries:
+        print("No past exports.")
+    for entry in entries:
+        images = "?" if entry.images is None else entry.images
+        kept = {True: "de-identified", False: "keeps identity", None: "no card"}[entry.deidentified]
+        print(f"{entry.name}  {entry.created:%Y-%m-%d %H:%M} UTC  {images:>6} image(s)  "
+              f"{entry.size / 1e6:>9.1f} MB  {kept}")
     return 0
 
 
@@ -53,6 +75,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command = commands.add_parser("db", help="database schema")
     command.add_argument("action", choices=["upgrade", "current"])
     command.set_defaults(run=cmd_db)
+
+    command = commands.add_parser("exports", parents=[json_parent],
+                                  help="`exports list`, `exports delete NAME`: past exports in the project")
+    exports = command.add_subparsers(dest="action", required=True)
+    exports.add_parser("list", parents=[json_parent], help="past exports, newest first")
+    delete = exports.add_parser("delete", help="delete an export's folder and its zips for good")
+    delete.add_argument("name", help="as `medal exports list` names it")
+    command.set_defaults(run=cmd_exports)
 
     figures = argparse.ArgumentParser(add_help=False, parents=[json_parent])
     figures.add_argument("--out", type=Path, help="also write the figures to this JSON file")

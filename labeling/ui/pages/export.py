@@ -1,11 +1,12 @@
-"""Export: labeled datasets as COCO, PNG masks, DICOM SEG and CSV, de-identified on request, as a zip."""
-
-from pathlib import Path
+"""Export: labeled datasets as COCO, PNG masks, DICOM SEG and CSV, de-identified on request, as a zip;
+admins also see and delete past exports."""
 
 import streamlit as st
 
-from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder, zip_folder
+from labeling.export.retention import sweep_zips
+from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder
 from labeling.labels.accounts import list_users
+from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import show_error
 from learner.registry import active_summary
@@ -16,6 +17,7 @@ st.title("Export")
 if not account.exports_data:
     st.info("Data scientists and admins export datasets; ask one of them.")
     st.stop()
+sweep_zips()  # zips a crash or an older version left in the exports folder, once past their retention
 
 with st.form("export"):
     formats = st.multiselect("Formats", FORMATS, default=list(FORMATS),
@@ -46,12 +48,10 @@ if submitted:
         bar.empty()
         show_error(error)
         st.stop()
-    bar.progress(1.0, text="Zipping…")
-    st.session_state["export_zip"] = str(zip_folder(report.out, report.out.with_suffix(".zip")))
-    st.session_state["export_card"] = report.card
+    st.session_state[NAME_KEY], st.session_state[CARD_KEY] = report.out.name, report.card
     bar.empty()
 
-card = st.session_state.get("export_card")
+card = st.session_state.get(CARD_KEY)
 if card:
     images = card["counts"]["images"]
     st.success(f"Exported {sum(images.values())} image(s): {', '.join(card['formats'])}"
@@ -63,6 +63,5 @@ if card:
                 for i in (card["files"].get("seg") or {}).get("skipped", [])]
     if skipped:
         st.dataframe(skipped, hide_index=True)
-    archive = Path(st.session_state["export_zip"])
-    st.download_button(f"Download {archive.name}", data=archive.read_bytes(), file_name=archive.name,
-                       mime="application/zip", type="primary")
+    download_button(account)
+past_exports(account)
