@@ -1,27 +1,61 @@
-"""Medal's Streamlit entry point: page config, the login gate and navigation only (``streamlit run app.py``)."""
+"""Medal's Streamlit entry point (``streamlit run app.py``).
+
+Streamlit imports this file as a module to build the server: ``app`` is Streamlit's own ASGI app
+with Medal's two cookie routes (``labeling/ui/web_routes.py``). Each browser's script run executes it
+as ``__main__``: page config, the log-in gate and navigation only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from labeling.ui.parts.session import current_account, sidebar_account
-from labeling.ui.parts.training import start_worker_once
+if TYPE_CHECKING:
+    from labeling.labels.accounts import Account
 
-st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")
-start_worker_once()
 
-if current_account() is None:
-    pages = [st.Page("labeling/ui/pages/login.py", title="Log in", icon=":material/login:")]
-else:
-    account = sidebar_account()
-    # Each role sees the pages it may use; the pages and the library check the rights again.
-    pages = [
-        st.Page("labeling/ui/pages/label.py", title="Label", icon=":material/draw:", default=True),
-        st.Page("labeling/ui/pages/images.py", title="Images", icon=":material/photo_library:"),
-        st.Page("labeling/ui/pages/train.py", title="Train", icon=":material/model_training:"),
-    ]
-    if account.imports_data:
-        pages.append(st.Page("labeling/ui/pages/import_files.py", title="Import", icon=":material/upload:"))
-    if account.exports_data:
-        pages.append(st.Page("labeling/ui/pages/export.py", title="Export", icon=":material/download:"))
-    if account.edits_taxonomy or account.is_admin:
-        pages.append(st.Page("labeling/ui/pages/settings.py", title="Settings", icon=":material/settings:"))
-st.navigation(pages).run()
+def _pages(account: Account | None) -> list[st.Page]:
+    """The pages of a role (the pages and the library check the rights again); every page, none of them
+    the default, for a visitor who is not logged in yet."""
+    def page(path: str, title: str, icon: str, default: bool = False) -> st.Page:
+        return st.Page(f"labeling/ui/pages/{path}", title=title, icon=f":material/{icon}:", default=default)
+
+    pages = [page("label.py", "Label", "draw", default=account is not None),
+             page("images.py", "Images", "photo_library"), page("train.py", "Train", "model_training")]
+    if account is None or account.imports_data:
+        pages.append(page("import_files.py", "Import", "upload"))
+    if account is None or account.exports_data:
+        pages.append(page("export.py", "Export", "download"))
+    if account is None or account.edits_taxonomy or account.is_admin:
+        pages.append(page("settings.py", "Settings", "settings"))
+    return pages
+
+
+def main() -> None:
+    from labeling.ui.parts.cookie_bridge import run_pending
+    from labeling.ui.parts.login_form import show_login
+    from labeling.ui.parts.session import current_account, sidebar_account
+    from labeling.ui.parts.training import start_worker_once
+
+    st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")
+    start_worker_once()
+    if current_account() is None:
+        # Every page is known (hidden), so a deep link such as /train keeps its address through the log-in
+        # and opens once logged in; until then only the log-in form runs.
+        login = st.Page(show_login, title="Log in", icon=":material/login:", url_path="login", default=True)
+        st.navigation([login, *_pages(None)], position="hidden")
+        run_pending()
+        show_login()
+        return
+    page = st.navigation(_pages(sidebar_account()))
+    run_pending()
+    page.run()
+
+
+if __name__ == "__main__":
+    main()
+else:  # imported by `streamlit run` (or uvicorn): the server, with the routes that set the log-in cookie
+    from labeling.ui.web_routes import ROUTES
+
+    app = st.App(__file__, routes=ROUTES)

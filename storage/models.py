@@ -214,6 +214,23 @@ class LoginAttempt(SQLModel, table=True):
     blocked_until: Optional[datetime] = _ts_optional()
 
 
+class BrowserSession(SQLModel, table=True):
+    """A logged-in browser. Its cookie holds a random token; the table keeps only the token's SHA-256 (a
+    copy of the database yields no usable cookie) and that of the one-time ticket the page exchanges for
+    the cookie. Ended at log-out, after idle time, at ``expires_at``, or when the account is disabled."""
+
+    __tablename__ = "browser_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    ticket_hash: Optional[str] = Field(default=None, index=True, max_length=64)
+    ticket_until: Optional[datetime] = _ts_optional()
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    ended_at: Optional[datetime] = _ts_optional()
+
+
 class Annotation(SQLModel, table=True):
     """One saved reading of an image by one user; an edit adds a version, never overwrites."""
 

@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
-from storage.models import AuditEvent, LoginAttempt, Role, User, as_utc, utcnow
+from storage.models import AuditEvent, BrowserSession, LoginAttempt, Role, User, as_utc, utcnow
 
 FREE_FAILURES = 3
 CLIENT_FREE_FAILURES = 20  # failures from one client, any names, before it slows down
@@ -139,6 +139,10 @@ def update_user(name: str, *, password: str | None = None, role: Role | str | No
             changed["role"] = user.role.value
         if active is not None:
             user.active = changed["active"] = active
+        if password is not None or active is False:  # a new password or a disabled account: every browser out
+            session.execute(update(BrowserSession).where(col(BrowserSession.user_id) == user.id,
+                                                         col(BrowserSession.ended_at).is_(None))
+                            .values(ended_at=utcnow()))
         session.add(user)
         session.add(AuditEvent(username=actor or name, action="user.update", entity="user", entity_id=user.id,
                                detail=changed))

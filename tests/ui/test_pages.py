@@ -4,6 +4,7 @@ component, is driven through its session-state key)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -14,17 +15,20 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from labeling.intake.ingest import import_paths
+from labeling.labels import browser_sessions
 from labeling.labels.accounts import add_user, authenticate, update_user
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
 from labeling.ui.canvas import display_scale
-from labeling.ui.parts.session import ACCOUNT_KEY, SEEN_KEY
+from labeling.ui.parts.exports import NAME_KEY
+from labeling.ui.parts.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from learner import jobs, registry
 from learner.registry import prediction_for
 from learner.worker import run_worker
 from storage import project as learning_settings
+from storage.db import current_project
 from tests.conftest import pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,8 +258,16 @@ def test_settings_taxonomy_and_users(project) -> None:
     assert "carol" in list(admin.dataframe[1].value["name"])
 
 
-def test_export_page_exports_a_deidentified_zip(project) -> None:
+def test_export_page_exports_a_deidentified_zip(project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
     import zipfile
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    downloads = []  # the callables behind the page's download buttons (what a click runs)
+    add_deferred = MediaFileManager.add_deferred
+    monkeypatch.setattr(MediaFileManager, "add_deferred",
+                        lambda self, data, *args, **kw: downloads.append(data) or add_deferred(self, data, *args, **kw))
 
     import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
     for image in list_images(project):
@@ -265,7 +277,9 @@ def test_export_page_exports_a_deidentified_zip(project) -> None:
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         reader.switch_page("labeling/ui/pages/export.py")  # not offered to annotators
     page = AppTest.from_file(str(ROOT / "labeling/ui/pages/export.py"), default_timeout=60)
-    page.session_state[ACCOUNT_KEY] = authenticate("ann", "ann-password")
+    account = authenticate("ann", "ann-password")
+    page.session_state[ACCOUNT_KEY] = account
+    page.session_state[BROWSER_SESSION_KEY] = browser_sessions.start(account)[0]
     page.run()  # and the page itself still refuses: hiding it is not the protection
     assert "ask one of them" in page.info[0].value and not page.button
 
@@ -278,13 +292,44 @@ def test_export_page_exports_a_deidentified_zip(project) -> None:
     at.button[0].click().run()
     assert not at.exception and not at.error, (at.exception, at.error)
     assert "Exported 2 image(s): coco, seg · de-identified" in at.success[0].value
-    archive = Path(at.session_state["export_zip"])
-    with zipfile.ZipFile(archive) as bundle:
+    assert "Past exports" not in [s.value for s in at.subheader]  # a scientist does not see past exports
+    exports = current_project().home / "exports"
+    (name,) = [p.name for p in exports.iterdir()]  # the export's folder, and no zip waiting on disk
+    assert name.startswith("medal-export-") and at.get("download_button")[0].label == f"Download {name}.zip"
+    (download,) = downloads
+    with zipfile.ZipFile(io.BytesIO(download())) as bundle:  # the zip is made when the button is clicked
         names = bundle.namelist()
         card = json.loads(bundle.read("dataset_card.json"))
     assert {"coco.json", "dataset_card.json"} <= set(names) and len([n for n in names if n.startswith("seg/")]) == 2
     assert card["deidentified"] and card["split"]["shares"]["train"] == 0.5
-    assert archive.parent.name == "exports" and archive.stem.startswith("medal-export-")
+    assert [p.name for p in exports.iterdir()] == [name]  # ... and deleted once read into the download
+
+
+def test_export_page_lets_admins_delete_past_exports_and_sweeps_old_zips(project) -> None:
+    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
+    for image in list_images(project):
+        save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
+                        image_label="cancerous", engine=project)
+    exports = current_project().folder("exports")
+    stale, recent = exports / "medal-export-stale.zip", exports / "medal-export-recent.zip"
+    for archive, age in ((stale, 2 * 3600), (recent, 60)):
+        archive.write_bytes(b"PK")
+        os.utime(archive, (time.time() - age, time.time() - age))
+    at = logged_in("boss", "admin")
+    at.switch_page("labeling/ui/pages/export.py").run()
+    assert not stale.exists() and recent.exists()  # opening the page sweeps zips past their retention
+    assert "None on the server." in [c.value for c in at.caption]
+    at.toggle[0].set_value(False)  # an admin may keep identity
+    at.button[0].click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    name = at.session_state[NAME_KEY]
+    assert "Past exports" in [s.value for s in at.subheader]
+    assert any(m.value.startswith(f"{name} · ") and "1 image(s)" in m.value and "keeps identity" in m.value
+               for m in at.markdown)
+    button(at, "Delete").click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert not (exports / name).exists() and NAME_KEY not in at.session_state and not at.success
+    assert "None on the server." in [c.value for c in at.caption]
 
 
 def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> None:

@@ -1,4 +1,4 @@
-"""Log in: the only page reachable without an account."""
+"""The log-in form: the only thing shown to a browser that is not logged in, whatever page it asked for."""
 
 import streamlit as st
 
@@ -6,18 +6,22 @@ from labeling.labels.accounts import LoginFailed, authenticate
 from labeling.ui.parts.session import client_address, log_in, logout_reason
 from labeling.ui.parts.text import as_text, show_error
 
-st.title("Medal")
-st.caption("Medical active labeling — log in to continue.")
-if reason := logout_reason():
-    st.info(as_text(reason))
-with st.form("login"):
-    username = st.text_input("Username")
-    password = st.text_input("Password", type="password")
-    submitted = st.form_submit_button("Log in", type="primary")
-if submitted:
-    try:
-        log_in(authenticate(username, password, client=client_address()))
-    except LoginFailed as error:
-        show_error(error)
-    else:
-        st.rerun()
+
+def show_login() -> None:
+    """Ask for user name and password; on success log the tab in and run the app again (the page the
+    address names then opens: a deep link survives the log-in)."""
+    st.title("Medal")
+    st.caption("Medical active labeling — log in to continue.")
+    if reason := logout_reason():
+        st.info(as_text(reason))
+    with st.form("login"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        try:
+            log_in(authenticate(username, password, client=client_address()))
+        except LoginFailed as error:
+            show_error(error)
+        else:
+            st.rerun()
