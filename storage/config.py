@@ -36,6 +36,7 @@ class Config:
     max_file_mb: float = 2048.0  # MEDAL_MAX_FILE_MB: the largest file (or archive member) an import takes
     max_megapixels: float = 40.0  # MEDAL_MAX_MEGAPIXELS: the largest frame (any format) an import decodes
     import_folders: tuple[Path, ...] = ()  # MEDAL_IMPORT_FOLDERS: server folders admins may import from
+    patient_key_file: Path | None = None  # MEDAL_PATIENT_KEY_FILE: the patient-key secret, outside the database
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -55,6 +56,8 @@ class Config:
             max_megapixels=_positive(environ, "MEDAL_MAX_MEGAPIXELS", cls.max_megapixels),
             import_folders=tuple(Path(part).expanduser().resolve()
                                  for part in environ.get("MEDAL_IMPORT_FOLDERS", "").split(os.pathsep) if part.strip()),
+            patient_key_file=Path(key_file).expanduser().resolve() if (key_file := environ.get(
+                "MEDAL_PATIENT_KEY_FILE", "").strip()) else None,
         )
 
 

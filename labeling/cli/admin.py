@@ -1,5 +1,5 @@
-"""The admin commands of ``medal``: the database schema (``db``), past exports (``exports list|delete``) and
-the benchmarks (``bench``)."""
+"""The admin commands of ``medal``: the database schema (``db``), past exports (``exports list|delete``), the
+patient-key secret (``secret move-out``) and the benchmarks (``bench``)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ def cmd_exports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secret(args: argparse.Namespace) -> int:
+    from storage.project import move_patient_key_out
+
+    path = move_patient_key_out(args.file)
+    print(f"The patient-key secret is now in {path} (owner-only) and no longer in the database. Set "
+          f"MEDAL_PATIENT_KEY_FILE={path} for every Medal process of this project (app, worker, medal), and keep"
+          " a copy of the file in a safe place: without it, new imports cannot match their patients.")
+    return 0
+
+
 def _print_figures(args: argparse.Namespace, result: dict[str, Any]) -> int:
     if args.json:
         print_json(result)
@@ -83,6 +93,12 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     delete = exports.add_parser("delete", help="delete an export's folder and its zips for good")
     delete.add_argument("name", help="as `medal exports list` names it")
     command.set_defaults(run=cmd_exports)
+
+    command = commands.add_parser("secret", help="`secret move-out FILE`: keep the patient-key secret outside "
+                                                 "the database (then set MEDAL_PATIENT_KEY_FILE=FILE)")
+    command.add_argument("action", choices=["move-out"])
+    command.add_argument("file", type=Path, help="a new file; created owner-only")
+    command.set_defaults(run=cmd_secret)
 
     figures = argparse.ArgumentParser(add_help=False, parents=[json_parent])
     figures.add_argument("--out", type=Path, help="also write the figures to this JSON file")
