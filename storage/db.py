@@ -2,7 +2,8 @@
 
 SQLite (the default) is opened with WAL, a busy timeout and foreign keys on, so the app, the CLI
 and the worker can share one file. Any SQLAlchemy URL works; PostgreSQL is the supported
-alternative for a team.
+alternative for a team. A write the disk refuses (full, over quota, failing) raises ``StorageFull``
+after its transaction is rolled back.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from storage.config import config
+from storage.errors import StorageFull
 from storage.files import make_private, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
@@ -73,6 +76,40 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# What a database says when its disk refuses a write: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100:
+# "could not extend file … No space left on device"), and the errno texts that drivers pass on.
+FULL_MESSAGES = ("database or disk is full", "could not extend file", "no space left on device",
+                 "disk quota exceeded", "file too large")
+FULL_SQLSTATES = frozenset({"53100"})
+
+
+def disk_trouble(error: OperationalError) -> str | None:
+    """``"full"`` when ``error`` says the database's disk is full, ``"failing"`` for SQLite's "disk I/O error"
+    (how SQLite reports a write refused for any other reason, e.g. a file-size limit), None otherwise."""
+    original = error.orig
+    name = str(getattr(original, "sqlite_errorname", ""))
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    message = str(original).lower()
+    if name == "SQLITE_FULL" or state in FULL_SQLSTATES or any(words in message for words in FULL_MESSAGES):
+        return "full"
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in message:
+        return "failing"
+    return None
+
+
+@contextmanager
+def storage_full_on_refused_writes(outcome: str = "nothing was saved", retry: str = "try again") -> Iterator[None]:
+    """Turn a database error of a full or failing disk raised in the block into ``StorageFull`` (open the
+    session inside the block: its transaction is rolled back before the error is turned)."""
+    try:
+        yield
+    except OperationalError as error:
+        trouble = disk_trouble(error)
+        if trouble is None:
+            raise
+        raise StorageFull("the project's database", outcome, retry, trouble == "failing") from error
+
+
 @contextmanager
 def write_session(engine: Engine | None = None) -> Iterator[Session]:
     """A session whose transaction takes the write lock first (SQLite ``BEGIN IMMEDIATE``).
@@ -80,10 +117,11 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
     A SQLite transaction that reads and then writes fails at once with "database is locked" when
     another connection wrote in between; taking the lock first makes concurrent writers wait for
     each other (busy timeout) instead. Other databases start an ordinary transaction. The caller
-    commits; leaving the block without a commit rolls back.
+    commits; leaving the block without a commit rolls back. A write the disk refuses raises ``StorageFull``
+    once the transaction is rolled back: nothing of it is kept.
     """
     engine = engine or get_engine()
-    with Session(engine, expire_on_commit=False) as session:
+    with storage_full_on_refused_writes(), Session(engine, expire_on_commit=False) as session:
         if engine.dialect.name == "sqlite":
             session.execute(text("BEGIN IMMEDIATE"))
         yield session

@@ -3,6 +3,15 @@
 Pages turn them into ``st.error`` and the CLI into a non-zero exit with the message.
 """
 
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# What a write gets from a full disk: no space, the account's quota, or a file-size limit.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG})
+
 
 class MedalError(Exception):
     """Base class of every error Medal reports to a user."""
@@ -26,6 +35,39 @@ class InvalidWindow(MedalError):
 
 class SourceMissing(MedalError):
     """An indexed image whose original file is gone or unreadable."""
+
+
+class StorageFull(MedalError):
+    """The server's disk is full (or failing): a write was refused, and what it had half-written is undone.
+
+    The message names the area (e.g. "the project's database"), never a server path, and says what
+    happened to the work and what to do; ``args`` hold the parts, so it crosses process boundaries.
+    """
+
+    def __init__(self, area: str, outcome: str, retry: str = "try again", failing: bool = False) -> None:
+        super().__init__(area, outcome, retry, failing)
+        self.area, self.outcome, self.retry, self.failing = area, outcome, retry, failing
+
+    def __str__(self) -> str:
+        lead = "The server's disk is full or failing" if self.failing else "The server's disk is full"
+        return (f"{lead}: {self.area} could not be written; {self.outcome}. "
+                f"Free disk space on the server (or ask your IT team), then {self.retry}.")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is an ``OSError`` a full disk, a disk quota or a file-size limit causes."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
+
+
+@contextmanager
+def disk_full_as(area: str, outcome: str, retry: str = "try again") -> Iterator[None]:
+    """Turn an ``OSError`` of a full disk raised inside the block into ``StorageFull``; other errors pass."""
+    try:
+        yield
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise StorageFull(area, outcome, retry) from error
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:

@@ -11,12 +11,16 @@ import hashlib
 import io
 import os
 import struct
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
+from numpy.lib import format as npy_format
 from PIL import Image as PILImage
 from pydicom import uid
 from pydicom.dataset import Dataset
@@ -27,7 +31,7 @@ from pydicom.pixels.utils import _get_jpg_parameters  # parses a JPEG/JPEG-LS he
 from labeling.dicom.display import Window, frame_view, to_display, to_modality
 from labeling.dicom.header import PARSE_ERRORS, oversized_frame, read_header, transfer_syntax_of
 from labeling.dicom.sources import Content, Source, sniff
-from storage.errors import InvalidDicom, UnsupportedFile, first_line
+from storage.errors import InvalidDicom, UnsupportedFile, disk_full_as, first_line, is_disk_full
 
 JPEG_SYNTAXES = frozenset({uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLossless, uid.JPEGLosslessSV1,
                            uid.JPEGLSLossless, uid.JPEGLSNearLossless})
@@ -57,17 +61,15 @@ class FrameCache:
         return self.array_path(key).exists() and self.preview_path(key).exists()
 
     def store(self, key: str, modality: np.ndarray, preview: np.ndarray) -> None:
-        """Write both files atomically (a crash never leaves a half-written cache entry)."""
+        """Write both files atomically (a crash or a failed write never leaves a half-written cache entry);
+        ``StorageFull`` when the disk is full, its temporary file removed."""
         array_path, preview_path = self.array_path(key), self.preview_path(key)
-        array_path.parent.mkdir(parents=True, exist_ok=True)
-        preview_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = array_path.with_suffix(f".{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            np.save(handle, modality, allow_pickle=False)
-        os.replace(temporary, array_path)
-        temporary = preview_path.with_suffix(f".{os.getpid()}.tmp")
-        PILImage.fromarray(preview).save(temporary, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-        os.replace(temporary, preview_path)
+        with disk_full_as("the project's files", "the file being written was removed"):
+            array_path.parent.mkdir(parents=True, exist_ok=True)
+            preview_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(array_path, lambda handle: _save_npy(handle, modality))
+            _write_atomically(preview_path, lambda handle: PILImage.fromarray(preview).save(
+                handle, format="PNG", compress_level=PNG_COMPRESS_LEVEL))
 
     def load_array(self, key: str) -> np.ndarray | None:
         path = self.array_path(key)
@@ -75,6 +77,41 @@ class FrameCache:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError):
             return None
+
+
+def _save_npy(handle: BinaryIO, array: np.ndarray) -> None:
+    """``np.save`` through Python's writes, the file's space reserved first (as numpy does): a full disk refuses
+    them with ENOSPC, EDQUOT or EFBIG, where ``ndarray.tofile``'s short write is an ``OSError`` without errno."""
+    array = np.ascontiguousarray(array)
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(header, npy_format.header_data_from_array_1_0(array))
+    _reserve(handle, header.tell() + array.nbytes)
+    handle.write(header.getvalue())
+    handle.write(array.data)
+
+
+def _reserve(handle: BinaryIO, size: int) -> None:
+    """Allocate ``size`` bytes of the file at once (fast, and a full disk says so before anything is written)."""
+    if size <= 0 or not hasattr(os, "posix_fallocate"):
+        return
+    try:
+        os.posix_fallocate(handle.fileno(), 0, size)
+    except OSError as error:
+        if is_disk_full(error):
+            raise
+        # a file system that cannot reserve space: the writes that follow allocate it
+
+
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through a temporary file beside it (this process and thread's own), renamed into place
+    once complete; the temporary file is removed whatever stops the write."""
+    temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # gone already once renamed
 
 
 # --- DICOM -----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ Each file is prepared on its own (header parsed and validated, frames decoded in
 in worker processes; the main process writes the index in batches, one transaction each. A file
 that cannot be used is refused with a one-line reason stored in ``import_problem``; the import
 always goes on. Re-importing creates nothing new (SOPInstanceUID, or content hash for rasters).
+A full disk is no fault of a file: it stops the import with ``StorageFull``, keeping the batches
+written before and nothing of the current one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +42,8 @@ from labeling.dicom.sources import Content, Source, sniff, walk
 from labeling.labels.queue import refresh_cold_start
 from storage import rights
 from storage.config import config
-from storage.db import Project, current_project, get_engine
-from storage.errors import MedalError
+from storage.db import Project, current_project, get_engine, storage_full_on_refused_writes
+from storage.errors import MedalError, StorageFull, disk_full_as
 from storage.models import (
     Image,
     ImportProblem,
@@ -93,6 +96,11 @@ class ImportReport:
         return {"imported": self.imported, "images": self.images,
                 "duplicates": self.duplicates, "rejected": self.rejected}
 
+    @property
+    def files(self) -> int:
+        """Files whose outcome is written (imported, already indexed or refused)."""
+        return self.imported + self.duplicates + len(self.rejected)
+
 
 # --- preparing one file (runs in worker processes) ------------------------------------------
 
@@ -108,6 +116,8 @@ def prepare(name: str, cache_root: str | None) -> Prepared | Refused:
         if content is Content.RASTER:
             return _prepare_raster(source, cache)
         return Refused(name, _reason_for_content(content))
+    except StorageFull:
+        raise  # no fault of this file: the import stops (a worker's error reaches import_paths)
     except MedalError as error:
         return Refused(name, str(error))
     except MemoryError:
@@ -312,45 +322,66 @@ def import_paths(
 ) -> ImportReport:
     """Import every file under ``paths``; never raises for a bad file (see the report). Previews go
     to ``project``'s cache (default: the configured project), rows to ``engine`` (default: its).
-    ``actor``, the account asking, must be allowed to import."""
+    ``actor``, the account asking, must be allowed to import. A full disk raises ``StorageFull``: the
+    batches written before it are kept, nothing of the current batch is, and no temporary file is left."""
     project = project or current_project()
     engine = engine or project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.IMPORT)
-    batch_id = str(uuid.uuid4())
+    names, walk_refusals = _walk(paths)
+    total = len(names) + len(walk_refusals)
     report = ImportReport()
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    try:
+        with disk_full_as("the project's files", "nothing half-written was kept"), storage_full_on_refused_writes():
+            _index_all(Project(project.home, engine), names, walk_refusals, report,
+                       previews=previews, workers=workers, progress=progress)
+    except StorageFull as error:
+        outcome = (f"the import stopped after {report.files} of {total} file(s), which are kept; "
+                   "nothing half-written was kept")
+        raise StorageFull(error.area, outcome, "import again", error.failing) from error
+    return report
+
+
+def _walk(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[Refused]]:
+    """The sources under ``paths`` and what the walk refused (unreadable folders, broken archives)."""
     names: list[str] = []
-    walk_refusals: list[Refused] = []
+    refusals: list[Refused] = []
     for item in walk(list(paths)):
         if isinstance(item, Source):
             names.append(item.name)
         else:
-            walk_refusals.append(Refused(*item))
-    total = len(names) + len(walk_refusals)
+            refusals.append(Refused(*item))
+    return names, refusals
+
+
+def _index_all(project: Project, names: list[str], walk_refusals: list[Refused], report: ImportReport, *,
+               previews: bool, workers: int, progress: Callable[[int, int], None] | None) -> None:
+    """Prepare ``names`` and write them in batches of ``BATCH_SIZE``, one transaction each, into ``report``."""
+    engine, batch_id = project.engine, str(uuid.uuid4())
+    done, total = len(walk_refusals), len(names) + len(walk_refusals)
     if walk_refusals:
         _write_batch(engine, list(walk_refusals), batch_id, report)
-    cache_root = str(project.cache_dir) if previews else None
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    done = len(walk_refusals)
     if progress:
         progress(done, total)
+    cache_root = str(project.cache_dir) if previews else None
     batch: list[Prepared | Refused] = []
-    for result in _prepared_stream(names, cache_root, workers):
-        batch.append(result)
-        if len(batch) >= BATCH_SIZE:
-            _write_batch(engine, batch, batch_id, report)
-            done += len(batch)
-            batch = []
-            if progress:
-                progress(done, total)
+    with closing(_prepared_stream(names, cache_root, workers)) as stream:  # closed: no worker outlives an error
+        for result in stream:
+            batch.append(result)
+            if len(batch) >= BATCH_SIZE:
+                _write_batch(engine, batch, batch_id, report)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, total)
     if batch:
         _write_batch(engine, batch, batch_id, report)
         done += len(batch)
     if progress:
         progress(done, total)
     if report.images:
-        refresh_cold_start(Project(project.home, engine))
-    return report
+        refresh_cold_start(project)
 
 
 class FolderNotAllowed(MedalError):

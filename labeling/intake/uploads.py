@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from storage import rights
 from storage.db import Project, current_project
+from storage.errors import disk_full_as
 
 
 def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], project: Project | None = None, *,
@@ -20,21 +21,31 @@ def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], project: Project
     and return it (a file is copied in chunks, never duplicated in memory).
 
     Only a name's last part is kept; a name that is empty, ``.`` or ``..`` becomes ``upload``, and a
-    name used twice gets ``-2``, ``-3``… before its suffix, so no upload overwrites another.
+    name used twice gets ``-2``, ``-3``… before its suffix, so no upload overwrites another. When the disk
+    is full the folder is removed and ``StorageFull`` raised.
     """
     project = project or current_project()
     with Session(project.engine) as session:  # only an account that may import may put files on the server
         rights.check(session, actor, rights.IMPORT)
-    folder = project.folder("uploads") / uuid.uuid4().hex
-    folder.mkdir(parents=True)
-    for name, data in files:
-        with open(folder / _unused_name(folder, name), "xb") as handle:
-            if isinstance(data, bytes):
-                handle.write(data)
-            else:
-                data.seek(0)
-                shutil.copyfileobj(data, handle, CHUNK_BYTES)
+    with disk_full_as("the uploaded files", "the upload was not kept", "upload again"):
+        folder = project.folder("uploads") / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        try:
+            for name, data in files:
+                _write_upload(folder / _unused_name(folder, name), data)
+        except BaseException:  # a full disk, a broken upload stream: nothing half-written is kept
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     return folder
+
+
+def _write_upload(path: Path, data: bytes | BinaryIO) -> None:
+    with open(path, "xb") as handle:
+        if isinstance(data, bytes):
+            handle.write(data)
+        else:
+            data.seek(0)
+            shutil.copyfileobj(data, handle, CHUNK_BYTES)
 
 
 CHUNK_BYTES = 4 * 1024**2

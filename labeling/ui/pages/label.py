@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from labeling.labels.annotations import current_annotation, save_annotation, undo_last_save
+from labeling.labels.annotations import current_annotation, undo_last_save
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import overlay_heatmap, render_frame
 from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
 from labeling.labels.taxonomy import IMAGE_LABELS, class_styles, list_classes
 from labeling.ui.canvas import display_scale, drawing_from_regions
-from labeling.ui.parts.panels import header_panel, model_panel, region_list, shortcut_help
+from labeling.ui.parts.panels import header_panel, model_panel, region_list, save_regions, shortcut_help
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.parts.viewer import drawing_canvas, pick_tool_and_class, window_controls
@@ -75,11 +75,8 @@ with side:
     image_label = st.radio("Image label", options, horizontal=True, key=f"image-label-{visit}",
                            index=options.index(saved_label) if saved_label in options else 0)
     if st.button("Save & next", type="primary", shortcut="s", width="stretch"):
-        if not regions and image_label == "none":
-            st.error("Draw a region or choose an image label first (or skip the image).")
-        else:
-            save_annotation(image.id, account.name, regions,
-                            image_label=None if image_label == "none" else image_label)
+        saved_id = save_regions(image.id, account.name, regions, image_label)
+        if saved_id is not None:
             state.flash = f"Saved image {image.id}: {len(regions)} region(s)."
             item = next_image(account.name, exclude=(image.id,))
             show(item.image_id if item else None)

@@ -1,4 +1,4 @@
-"""Label page panels: the region list, the model's view, the DICOM header, and the shortcut list."""
+"""Label page panels: the region list, the save, the model's view, the DICOM header, and the shortcut list."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
-from labeling.labels.annotations import RegionInput
+from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.proposals import proposals_for
 from labeling.ui.parts.text import as_text, show_error
 from learner.registry import active_metrics, prediction_for
@@ -30,6 +30,20 @@ def region_list(regions: list[RegionInput]) -> int | None:
         if right.button("✕", key=f"delete-region-{index}", help="Delete this region"):
             return index
     return None
+
+
+def save_regions(image_id: int, user: str, regions: list[RegionInput], image_label: str) -> int | None:
+    """Save the drawing (``image_label`` "none" for no image label); the image id, or None after showing why
+    not (nothing drawn, or a refused save: a full disk, a lease someone else holds — nothing half-saved)."""
+    if not regions and image_label == "none":
+        st.error("Draw a region or choose an image label first (or skip the image).")
+        return None
+    try:
+        save_annotation(image_id, user, regions, image_label=None if image_label == "none" else image_label)
+    except MedalError as error:
+        show_error(error)
+        return None
+    return image_id
 
 
 def model_panel(image: Any, classes: list[Any]) -> tuple[str | None, list[RegionInput]]:
