@@ -2,8 +2,8 @@
 
 Each file is generated here at full size, imported by the real ``medal import`` in its own process,
 and that process's peak resident memory (``wait4``'s ``ru_maxrss``: it and every child it waited for;
-an import of one file runs in one process) must stay under 500 MB while the file is refused with a one-line reason. A valid frame at the pixel
-budget imports within the same memory.
+an import of one file runs in one process) must stay under 500 MB while the file is refused with a
+one-line reason. A valid frame at the pixel budget imports within the same memory.
 """
 
 from __future__ import annotations

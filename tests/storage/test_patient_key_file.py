@@ -44,7 +44,8 @@ def test_the_secret_moves_out_and_keys_stay_the_same(project, tmp_path: Path, mo
         stored = connection.execute(text("SELECT value FROM project_setting WHERE key = 'patient_key_secret'")).scalar()
     assert secret not in stored
 
-    with pytest.raises(PatientKeyUnavailable, match="set MEDAL_PATIENT_KEY_FILE"):  # a process without the setting stops
+    # a process without the setting stops
+    with pytest.raises(PatientKeyUnavailable, match="set MEDAL_PATIENT_KEY_FILE"):
         _import(project, tmp_path, "MR_small.dcm")
     assert main(["import", str(pydicom_file("MR_small.dcm"))]) == 2
     assert "MEDAL_PATIENT_KEY_FILE" in capsys.readouterr().err

@@ -65,6 +65,7 @@ def test_log_out_ends_the_session_and_clears_the_cookie(ticket: str) -> None:
     response = _call(clear_session_cookie, _request(
         "/medal/logout", {"x-medal": "1", "origin": "http://medal.local:8501", "cookie": f"{COOKIE_NAME}={token}"}))
     assert response.status_code == 200
-    assert f'{COOKIE_NAME}=""' in response.headers["set-cookie"] and "max-age=0" in response.headers["set-cookie"].lower()
+    cleared = response.headers["set-cookie"]
+    assert f'{COOKIE_NAME}=""' in cleared and "max-age=0" in cleared.lower()
     with pytest.raises(SessionEnded):
         browser_sessions.resume(token)

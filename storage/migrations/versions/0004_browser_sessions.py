@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0004'
 down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
