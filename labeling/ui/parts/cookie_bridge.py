@@ -2,12 +2,15 @@
 
 A page script cannot set an ``HttpOnly`` cookie; the browser must ask the server for it. After a log-in
 the page queues the one-time ticket (``ask_browser("login", ticket)``), after a log-out a "logout";
-``run_pending`` (called on every script run by ``app.py``) mounts this component until the browser
-reports the request done. The script only posts; it never sees the cookie.
+``run_pending`` (called on every script run by ``app.py``) keeps this component mounted for
+``KEEP_SECONDS`` after it first showed it, and the browser posts once per request. The component does
+not answer (an answer would cost every log-in a second script run); a request the browser could not
+make only costs the reload: the tab itself stays logged in. The script never sees the cookie.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Literal
 
@@ -16,17 +19,16 @@ import streamlit as st
 from labeling.ui.web_routes import LOGOUT_PATH, SESSION_PATH
 
 PENDING_KEY = "cookie_request"
+KEEP_SECONDS = 10.0
 _JS = """
 const handled = (window.__medalCookieRequests ||= new Set());
 export default function (component) {
-  const { data, setStateValue } = component;
+  const { data } = component;
   if (!data || !data.nonce || handled.has(data.nonce)) return;
   handled.add(data.nonce);
   const headers = { "X-Medal": "1" };
   if (data.ticket) headers["X-Medal-Ticket"] = data.ticket;
-  const done = (ok) => setStateValue("done", { nonce: data.nonce, ok });
-  fetch(data.url, { method: "POST", headers, credentials: "same-origin", cache: "no-store" })
-    .then((response) => done(response.ok), () => done(false));
+  fetch(data.url, { method: "POST", headers, credentials: "same-origin", cache: "no-store" }).catch(() => {});
 }
 """
 _bridge = st.components.v2.component("medal.cookie_bridge", js=_JS)
@@ -39,11 +41,12 @@ def ask_browser(action: Literal["login", "logout"], ticket: str | None = None) -
 
 
 def run_pending() -> None:
-    """Mount the component while a request is queued; forget the request once the browser answered."""
+    """Mount the component while a request is queued, for ``KEEP_SECONDS`` after its first showing."""
     pending = st.session_state.get(PENDING_KEY)
     if not pending:
         return
-    result = _bridge(data=pending, key="cookie_bridge", on_done_change=lambda: None, height=0)
-    done = result.get("done") if result else None
-    if isinstance(done, dict) and done.get("nonce") == pending["nonce"]:
+    shown = pending.setdefault("shown_at", time.time())
+    if time.time() - shown > KEEP_SECONDS:
         st.session_state.pop(PENDING_KEY, None)
+        return
+    _bridge(data={key: pending[key] for key in ("url", "ticket", "nonce")}, key="cookie_bridge", height=0)
