@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -168,12 +169,11 @@ def _write_mg_study(folder: Path, patient: SyntheticPatient, study_date: date, f
     truth: dict[str, Any] = {}
     monochrome1 = int(str(uids[1])) % 4 == 1
     for index, (laterality, view) in enumerate([("L", "CC"), ("L", "MLO"), ("R", "CC"), ("R", "MLO")]):
-        breast = ((xx / 200) ** 2 + ((yy - MG_ROWS / 2) / 150) ** 2) <= 1
+        radius = np.sqrt((xx / 200) ** 2 + ((yy - MG_ROWS / 2) / 150) ** 2)
+        breast, radius = (radius <= 1), radius
         if laterality == "R":
-            breast = breast[:, ::-1]
-        tissue = np.where(breast, 1400.0, 80.0)
-        texture = rng.normal(0, 1, (MG_ROWS // 8, MG_COLS // 8))
-        tissue += breast * np.kron(texture, np.ones((8, 8)))[:MG_ROWS, :MG_COLS] * 120
+            breast, radius = breast[:, ::-1], radius[:, ::-1]
+        tissue = np.where(breast, _breast_tissue(radius, rng), 80.0)
         regions = []
         if laterality == "L":
             for finding in findings:
@@ -194,6 +194,16 @@ def _write_mg_study(folder: Path, patient: SyntheticPatient, study_date: date, f
         label = "cancerous" if any(r["label"] == "Cancerous" for r in regions) else "healthy"
         truth[sop_uid] = {"image_label": label, "regions": regions}
     return truth
+
+
+def _breast_tissue(radius: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Stored values of a breast phantom: fat thinning towards the skin line, and fibroglandular tissue in
+    soft, smoothed clumps (brighter) near the chest wall and the centre — not pixel noise."""
+    fat = 900 + 500 * np.sqrt(np.clip(1 - radius**2, 0, 1))
+    clumps = ndimage.gaussian_filter(rng.normal(0, 1, radius.shape), 6)
+    clumps = np.clip(clumps / (clumps.std() + 1e-6), 0, None) * 450 * np.clip(1.2 - radius, 0, 1)
+    strands = ndimage.gaussian_filter(rng.normal(0, 1, radius.shape), (1.0, 3.0)) * 60
+    return fat + clumps + strands
 
 
 def _circle(x: float, y: float, radius: float) -> dict[str, Any]:

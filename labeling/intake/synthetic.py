@@ -65,6 +65,9 @@ def write_ct_slice(path: Path, hu: np.ndarray, place: SeriesPlace, *, index: int
     return sop_uid
 
 
+MG_WINDOW_CENTER, MG_WINDOW_WIDTH = 1500, 1800  # fat (~900) to dense tissue (~2200) in 12-bit stored values
+
+
 def write_mammogram(path: Path, stored: np.ndarray, place: SeriesPlace, *, index: int, sop_uid: str,
                     laterality: str, view: str, monochrome1: bool) -> str:
     """One mammography view (12-bit stored values, MONOCHROME1 when asked: stored already inverted)."""
@@ -75,7 +78,8 @@ def write_mammogram(path: Path, stored: np.ndarray, place: SeriesPlace, *, index
     ds.PresentationIntentType = "FOR PRESENTATION"
     ds.ImageLaterality, ds.ViewPosition = laterality, view
     ds.PixelSpacing = ds.ImagerPixelSpacing = [0.2, 0.2]
-    ds.WindowCenter, ds.WindowWidth = 1600, 1800
+    # MONOCHROME1 stores the values inverted: its window sits where the inverted values are (4095 − 1600)
+    ds.WindowCenter, ds.WindowWidth = (4095 - MG_WINDOW_CENTER if monochrome1 else MG_WINDOW_CENTER), MG_WINDOW_WIDTH
     ds.WindowCenterWidthExplanation = "STANDARD"
     ds.VOILUTFunction = "LINEAR"
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"

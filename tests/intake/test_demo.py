@@ -51,3 +51,23 @@ def test_demo_project(project) -> None:
 
     again = create_demo(labeled=0, engine=project)  # idempotent
     assert again["images"] == 0 and again["duplicates"] >= 300
+
+
+def test_every_demo_image_shows_its_anatomy_at_the_default_window(project, make_demo) -> None:
+    """No black tiles: the default rendering of every demo image spreads over the grey levels (the
+    MONOCHROME1 mammograms' stored window once missed their values, and they rendered black)."""
+    import numpy as np
+
+    from labeling.labels.catalog import get_image, list_images
+    from labeling.labels.pictures import render_frame
+
+    make_demo(0)
+    photometrics = set()
+    for summary in list_images(project):
+        image = get_image(summary.id, project)
+        picture = render_frame(image).astype(np.float32)
+        inside = picture[picture > 8]  # the body, not the air around it
+        photometrics.add(image.photometric)
+        assert picture.std() > 25 and inside.size > picture.size * 0.2, (image.id, image.photometric)
+        assert 40 < inside.mean() < 215 and inside.std() > 8, (image.id, image.photometric, inside.mean())
+    assert {"MONOCHROME1", "MONOCHROME2"} <= photometrics
