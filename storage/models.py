@@ -150,6 +150,7 @@ class Image(SQLModel, table=True):
     bits_stored: Optional[int] = None
     pixel_spacing: Optional[list[float]] = _json()  # [row, col] mm
     instance_number: Optional[int] = None
+    slice_position: Optional[float] = None  # mm along the plane's normal: anatomical order within a series
     burned_in_annotation: Optional[bool] = None
     # Window presets stored in the file: [{"name", "center", "width", "function"|"lut"}].
     windows: list[dict[str, Any]] = _json(list)

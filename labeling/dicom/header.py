@@ -293,8 +293,41 @@ def describe(header: Header, source: Source) -> InstanceFacts:
     )
     for index in range(frames):
         view = frame_view(ds, index)
-        facts.frames.append({"spacing": _spacing(view), "windows": window_presets(view)})
+        facts.frames.append({"spacing": _spacing(view), "windows": window_presets(view),
+                             "position": slice_position(ds, index)})
     return facts
+
+
+def slice_position(ds: Dataset, frame: int = 0) -> float | None:
+    """Where a frame lies along its plane's normal, in mm (ImagePositionPatient · (row × column direction)),
+    from the frame's own functional groups, the shared ones, or the top level; None without a geometry.
+    Sorting a series by it gives anatomical order whatever the instance numbers say."""
+    position = _plane_attribute(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
+    orientation = _plane_attribute(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient")
+    try:
+        point = [float(v) for v in position]
+        row, col = [float(v) for v in orientation[:3]], [float(v) for v in orientation[3:6]]
+    except (TypeError, ValueError):
+        return None
+    if len(point) != 3 or len(row) != 3 or len(col) != 3:
+        return None
+    normal = (row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0])
+    return round(sum(p * n for p, n in zip(point, normal)), 4)
+
+
+def _plane_attribute(ds: Dataset, frame: int, sequence: str, keyword: str) -> Any:
+    groups = []
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and frame < len(per_frame):
+        groups.append(per_frame[frame])
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        groups.append(shared[0])
+    for group in groups:
+        items = group.get(sequence)
+        if items and keyword in items[0]:
+            return items[0].get(keyword)
+    return ds.get(keyword)
 
 
 def _spacing(view: Dataset) -> list[float] | None:

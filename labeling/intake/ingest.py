@@ -63,6 +63,7 @@ class PreparedFrame:
     cache_key: str
     windows: list[dict[str, Any]]
     spacing: list[float] | None
+    position: float | None = None  # mm along the plane's normal (anatomical order within a series)
 
 
 @dataclass
@@ -144,7 +145,7 @@ def _prepare_dicom(source: Source, content: Content, cache: FrameCache | None) -
             modality = to_modality(stored, view)
             cache.store(key, modality, to_display(modality, view))
         details = facts.frames[index]
-        frames.append(PreparedFrame(index, key, details["windows"], details["spacing"]))
+        frames.append(PreparedFrame(index, key, details["windows"], details["spacing"], details["position"]))
     return Prepared(source.name, SourceKind.DICOM, header.file_size, frames, facts=facts)
 
 
@@ -212,7 +213,8 @@ class _Indexer:
     def _image(self, prepared: Prepared, frame: PreparedFrame, series_id: int | None) -> Image:
         common = dict(kind=prepared.kind, path=prepared.name, frame=frame.frame,
                       number_of_frames=len(prepared.frames), cache_key=frame.cache_key,
-                      windows=frame.windows, pixel_spacing=frame.spacing, file_size=prepared.file_size)
+                      windows=frame.windows, pixel_spacing=frame.spacing, slice_position=frame.position,
+                      file_size=prepared.file_size)
         if prepared.facts is None:
             raster = prepared.raster
             return Image(**common, content_hash=raster["content_hash"], rows=raster["rows"],

@@ -59,6 +59,16 @@ def overlay_heatmap(picture: np.ndarray, heatmap_path: str, alpha: float = 0.45)
     return np.clip(rgb * (1 - weight) + red * weight, 0, 255).astype(np.uint8)
 
 
+def heatmap_png(heatmap_path: str, alpha: float = 0.45) -> bytes:
+    """The model's heatmap (a .npy of 0..1 values) as a small red RGBA PNG whose opacity is the heat: the
+    viewer stretches it over the image."""
+    heat = np.clip(np.load(heatmap_path).astype(np.float32), 0, 1)
+    rgba = np.zeros(heat.shape + (4,), dtype=np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = np.round(heat * alpha * 255).astype(np.uint8)
+    return encode_png(rgba)
+
+
 def thumbnail_png(image: Image, size: int = 192, project: Project | None = None) -> bytes:
     """A small PNG of the default rendering, kept next to the preview in the cache."""
     project = project or current_project()

@@ -21,26 +21,39 @@ class LabelSession:
     history: list[int] = field(default_factory=list)  # images shown before, for Back
     open_request: int | None = None  # an image another page asked to open here
     flash: str | None = None  # a message for the next run (after a save or undo)
-    initial: dict[str, Any] = field(default_factory=dict)  # canvas key → the drawing it starts with
+    loaded_for: int | None = None  # the image whose series' saved regions are in ``saved``
+    loaded_modality: str = ""  # its modality (the viewer's window reports are per modality)
+    saved: dict[int, list[Any]] = field(default_factory=dict)  # slice image id → its saved regions
+    edits: dict[int, list[Any]] = field(default_factory=dict)  # slice image id → the viewer's regions now
+    revision: int = 0  # bumped whenever ``saved`` replaces what the viewer shows (new image, proposals)
     saved_label: str | None = None  # the image label of the annotation being edited
+    image_label: str = "none"  # the image label chosen now
+    windows: dict[str, dict[str, float]] = field(default_factory=dict)  # modality → the window chosen last
     tool: str = "box"
     class_name: str | None = None
-
-    @property
-    def canvas_key(self) -> str:
-        return f"canvas-{self.visit}-{self.rev}"
 
     def show(self, image_id: int | None, *, remember: bool = True) -> None:
         """Put ``image_id`` on screen next (remembering the current one for Back unless told not to)."""
         if remember and self.image_id is not None:
             self.history.append(self.image_id)
-        self.image_id, self.started, self.rev = image_id, True, 0
+        self.image_id, self.started, self.loaded_for = image_id, True, None
         self.visit += 1
 
-    def redraw(self, drawing: dict[str, Any]) -> None:
-        """Restart the canvas with ``drawing`` (after regions changed outside it)."""
-        self.rev += 1
-        self.initial = {self.canvas_key: drawing}
+    def load(self, image_id: int, saved: dict[int, list[Any]], saved_label: str | None) -> None:
+        """Start editing ``image_id``'s series from what is saved."""
+        self.loaded_for, self.saved, self.edits = image_id, saved, {}
+        self.saved_label, self.image_label = saved_label, saved_label or "none"
+        self.revision += 1
+
+    def replace(self, image_id: int, regions: list[Any]) -> None:
+        """Put ``regions`` on the viewer for ``image_id`` (accepted proposals), keeping the other slices' edits."""
+        self.saved = {**self.saved, **self.edits, image_id: regions}
+        self.edits = {}
+        self.revision += 1
+
+    def regions_of(self, image_id: int) -> list[Any]:
+        """The regions of a slice as the viewer has them now."""
+        return self.edits.get(image_id, self.saved.get(image_id, []))
 
     def take_flash(self) -> str | None:
         flash, self.flash = self.flash, None

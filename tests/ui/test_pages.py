@@ -1,5 +1,5 @@
-"""Page logic through Streamlit's AppTest, on a real project database (the canvas, a custom
-component, is driven through its session-state key)."""
+"""Page logic through Streamlit's AppTest, on a real project database (the viewer, a custom component, is
+driven through its session-state key as the browser would report edits, and its data read from its element)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from labeling.labels.accounts import add_user, authenticate, update_user
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
-from labeling.ui.canvas import display_scale
 from labeling.ui.parts.exports import NAME_KEY
+from labeling.ui.parts.reading_station import VIEWER_KEY
 from labeling.ui.parts.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from learner import jobs, registry
@@ -53,12 +53,27 @@ def logged_in(name: str = "ann", role: str = "annotator") -> AppTest:
     return at
 
 
-def draw_rect(at: AppTest, left: float, top: float, width: float, height: float, color: str = RED) -> None:
-    key = next(iter(label_state(at).initial))
-    at.session_state[key] = {"drawing": {"raw": {"objects": [
-        {"type": "Rect", "left": left - 1, "top": top - 1, "width": width, "height": height,
-         "stroke": color, "strokeWidth": 2}]}, "data": None}, "backgroundFit": None}
+def rect(x: float, y: float, w: float, h: float, label: str = "Cancerous") -> dict:
+    return {"label": label, "shape": "rect", "points": [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]}
+
+
+def report_regions(at: AppTest, by_image: dict[int, list[dict]]) -> None:
+    """What the viewer sends after an edit: every edited slice's regions, for the revision it was given."""
+    at.session_state[VIEWER_KEY] = {"regions": {"revision": label_state(at).revision,
+                                                "by_image": {str(k): v for k, v in by_image.items()}}}
     at.run()
+
+
+def draw_rect(at: AppTest, x: float, y: float, w: float, h: float, label: str = "Cancerous") -> None:
+    """A box drawn in the viewer on the image on screen (image pixels)."""
+    report_regions(at, {label_state(at).image_id: [rect(x, y, w, h, label)]})
+
+
+def viewer_data(at: AppTest) -> dict:
+    """The data the page gave the viewer on its last run."""
+    (element,) = [e for e in at.main if getattr(e, "proto", None) is not None
+                  and type(e.proto).__name__ == "BidiComponent" and e.proto.component_name == "medal.viewer"]
+    return json.loads(element.proto.json)
 
 
 def label_state(at: AppTest) -> LabelSession:
@@ -132,10 +147,10 @@ def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> Non
     make_demo(0)
     at = logged_in()
     first = label_state(at).image_id
-    image = get_image(first)
-    scale = display_scale(image.rows, image.cols)
-    draw_rect(at, 30 * scale, 40 * scale, 50 * scale, 20 * scale)
-    assert "Cancerous rect at (30, 40) 50×20 px" in [m.value for m in at.markdown][2]
+    data = viewer_data(at)
+    assert data["image_id"] == first and data["slices"][data["slice_index"]]["url"] == f"/medal/pixels/{first}"
+    draw_rect(at, 30, 40, 50, 20)
+    assert "Cancerous rect at (30, 40) 50×20 px" in [c.value for c in at.caption]
     button(at, "Save & next").click().run()
     assert not at.exception
     (saved,) = list_annotations(project, annotator="ann")
@@ -144,8 +159,9 @@ def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> Non
 
     button(at, "Back").click().run()
     assert label_state(at).image_id == first
-    assert "Regions (1)" in [m.value for m in at.markdown][1]
-    at.radio(key=f"image-label-{label_state(at).visit}").set_value("cancerous").run()
+    assert any("Regions (1)" in m.value for m in at.markdown)
+    assert viewer_data(at)["regions"][str(first)][0]["points"][0] == [30, 40]  # the saved box is back on screen
+    at.radio(key=f"image-label-{label_state(at).revision}").set_value("cancerous").run()
     button(at, "Save & next").click().run()
     versions = list_annotations(project, annotator="ann", include_history=True)
     assert [(a.version, a.is_current, a.image_label) for a in versions] == [(1, False, None), (2, True, "cancerous")]
@@ -168,16 +184,58 @@ def test_label_needs_a_region_or_label_and_skips_with_reason(project, make_demo)
     assert get_image(first).status.value == "skipped" and get_image(first).skip_reason == "artefact"
 
 
-def test_label_delete_region_and_class_choice(project, make_demo) -> None:
+def test_label_regions_deleted_or_reclassed_in_the_viewer_are_saved_so(project, make_demo) -> None:
     make_demo(0)
     at = logged_in()
-    healthy = next(c for c in list_classes(project) if c.name == "Healthy")
-    button(at, ":material/circle: Healthy").click().run()
-    assert label_state(at).class_name == "Healthy"
-    draw_rect(at, 10, 10, 60, 60, color=healthy.color)
-    assert "Healthy rect" in at.markdown[2].value
-    next(b for b in at.button if b.key == "delete-region-0").click().run()
-    assert "Regions (0)" in [m.value for m in at.markdown][1]
+    image_id = label_state(at).image_id
+    at.session_state[VIEWER_KEY] = {"ui": {"tool": "polygon", "class_name": "Healthy", "image_label": "none",
+                                           "revision": label_state(at).revision}}
+    at.run()
+    assert (label_state(at).class_name, label_state(at).tool) == ("Healthy", "polygon")
+    assert viewer_data(at)["class_name"] == "Healthy" and viewer_data(at)["tool"] == "polygon"
+    report_regions(at, {image_id: [rect(10, 10, 60, 60, "Healthy"), rect(100, 100, 5, 5)]})
+    assert any("Regions (2)" in m.value for m in at.markdown)
+    report_regions(at, {image_id: [rect(10, 10, 60, 60, "Healthy")]})  # the second one deleted in the viewer
+    assert any("Regions (1)" in m.value for m in at.markdown)
+    button(at, "Save & next").click().run()
+    (saved,) = list_annotations(project, annotator="ann")
+    assert [(r.label, r.shape) for r in saved.regions] == [("Healthy", "rect")]
+
+
+def test_label_shows_the_series_and_saves_regions_drawn_on_other_slices(project, make_demo) -> None:
+    make_demo(0)
+    at = logged_in()
+    ct = list_images(project, modality="CT")[0]
+    label_state(at).open_request = ct.id
+    at.run()
+    data = viewer_data(at)
+    slices = data["slices"]
+    assert len(slices) > 1 and slices[data["slice_index"]]["image_id"] == ct.id
+    positions = [s["position"] for s in slices]
+    assert positions == sorted(positions, reverse=True)  # head to feet along the normal
+    assert data["units"] == "HU" and [p["name"] for p in data["standard_presets"]][:2] == ["Lung", "Mediastinum"]
+    assert data["overlay"]["patient"] and "2" not in data["overlay"]["study_date"][:1]  # no date for annotators
+    other = next(s["image_id"] for s in slices if s["image_id"] != ct.id)
+    report_regions(at, {ct.id: [rect(5, 5, 20, 20)], other: [rect(50, 60, 10, 12)]})
+    button(at, "Save & next").click().run()
+    assert not at.exception
+    saved = {a.image_id: a for a in list_annotations(project, annotator="ann")}
+    assert set(saved) == {ct.id, other}
+    assert saved[other].regions[0].bbox == pytest.approx([50, 60, 10, 12], abs=0.01)
+
+
+def test_label_remembers_the_window_per_modality(project, make_demo) -> None:
+    make_demo(0)
+    at = logged_in()
+    first, second = (image.id for image in list_images(project, modality="CT")[:2])
+    label_state(at).open_request = first
+    at.run()
+    assert viewer_data(at)["window"] is None  # the file's own window to begin with
+    at.session_state[VIEWER_KEY] = {"window": {"modality": "CT", "center": -600, "width": 1500}}
+    at.run()
+    label_state(at).open_request = second
+    at.run()
+    assert viewer_data(at)["window"] == {"center": -600.0, "width": 1500.0}
 
 
 def test_header_shows_annotators_only_what_a_reader_needs(project, tmp_path: Path) -> None:
@@ -368,25 +426,6 @@ def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> 
     assert jobs.pending("score", project) is not None  # the queue is re-ranked with it
 
 
-def test_label_window_presets_and_custom_sliders_in_hu(project, make_demo) -> None:
-    make_demo(0)
-    at = logged_in()
-    ct = list_images(project, modality="CT")[0].id
-    label_state(at).open_request = ct
-    at.run()
-    window = at.radio(key=f"window-{ct}")
-    assert window.options == ["Default", "SOFT TISSUE", "LUNG", "Custom"]
-    window.set_value("LUNG").run()
-    assert not at.exception
-    at.radio(key=f"window-{ct}").set_value("Custom").run()
-    centre, width = at.slider(key=f"center-{ct}"), at.slider(key=f"width-{ct}")
-    assert centre.label == "Centre (HU)" and centre.value == 40 and width.value == 400
-    assert centre.min <= -1000 and centre.max >= 100
-    centre.set_value(-600).run()
-    assert not at.exception and not at.error
-
-
-
 def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None:
     make_demo(40)
     jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
@@ -402,10 +441,10 @@ def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None
     assert any("Proposed: 1 region(s)" in c.value for c in at.caption)
     button(at, "Accept proposals").click().run()
     assert not at.exception
-    (key,) = label_state(at).initial
-    (rect,) = label_state(at).initial[key]["objects"]
-    scale = display_scale(image.rows, image.cols)
-    assert abs(rect["left"] + 1 - 128 * scale) <= 2 and abs(rect["width"] - 32 * scale) <= 3
+    (proposed,) = viewer_data(at)["regions"][str(image.id)]
+    xs, ys = [p[0] for p in proposed["points"]], [p[1] for p in proposed["points"]]
+    assert abs(min(xs) - 128) <= 2 and abs(max(xs) - min(xs) - 32) <= 3 and max(ys) > min(ys)
+    assert not any(b.label == "Accept proposals" for b in at.button)  # accepted once: not offered again
     label_state(at).open_request = image.id  # reopen: the proposal can be rejected instead
     at.run()
     button(at, "Reject proposals").click().run()

@@ -11,42 +11,51 @@ from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.proposals import proposals_for
 from labeling.ui.parts.text import as_text, show_error
+from labeling.ui.state import LabelSession
 from learner.registry import active_metrics, prediction_for
 from storage.errors import MedalError
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
-             ("u", "Undo your last save"), ("x / p / f", "Box / polygon / freehand tool")]
+             ("u", "Undo your last save (asks first when you have unsaved drawing)"),
+             ("x / p / f / m / w", "Box / polygon / freehand / pan / window-level tool"),
+             ("n / h / c", "Image label no finding / healthy / cancerous (again: none)"),
+             ("wheel, ↑ ↓, PgUp PgDn", "Previous / next slice of the series"),
+             ("Ctrl+wheel, + − 0", "Zoom in / out / fit"), ("right drag", "Window/level"),
+             ("middle drag, Space+drag", "Pan"), ("r, Shift+1…9", "Default window, window presets"),
+             ("Delete, Ctrl+Z, Ctrl+Shift+Z", "Delete the selected region, undo, redo"),
+             ("Esc", "Cancel a polygon, deselect")]
 
 
-def region_list(regions: list[RegionInput]) -> int | None:
-    """The regions with a delete button each; returns the index to delete, if one was pressed."""
+def region_summary(regions: list[RegionInput]) -> None:
+    """The regions of the image on screen, in image pixels (select one in the viewer and press Delete to remove it)."""
     st.markdown(f"**Regions ({len(regions)})**")
     if not regions:
         st.caption("None yet: draw on the image.")
-    for index, region in enumerate(regions):
+    for region in regions:
         x, y, w, h = region.bbox()
-        left, right = st.columns([4, 1])
-        left.markdown(f"{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
-        if right.button("✕", key=f"delete-region-{index}", help="Delete this region"):
-            return index
-    return None
+        st.caption(f"{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
 
 
-def save_regions(image_id: int, user: str, regions: list[RegionInput], image_label: str) -> int | None:
-    """Save the drawing (``image_label`` "none" for no image label); the image id, or None after showing why
-    not (nothing drawn, or a refused save: a full disk, a lease someone else holds — nothing half-saved)."""
-    if not regions and image_label == "none":
+def save_series(state: LabelSession, image_id: int, user: str) -> bool:
+    """Save the image on screen (its regions and image label) and every other slice of its series whose regions
+    were edited in the viewer, each as that slice's annotation. False after showing why not (nothing drawn or
+    labeled, or a refused save: a full disk, a lease someone else holds — that slice is not half-saved)."""
+    regions, label = state.regions_of(image_id), state.image_label
+    if not regions and label == "none":
         st.error("Draw a region or choose an image label first (or skip the image).")
-        return None
+        return False
     try:
-        save_annotation(image_id, user, regions, image_label=None if image_label == "none" else image_label)
+        for slice_id, slice_regions in state.edits.items():
+            if slice_id != image_id and slice_regions and slice_regions != state.saved.get(slice_id):
+                save_annotation(slice_id, user, slice_regions)
+        save_annotation(image_id, user, regions, image_label=None if label == "none" else label)
     except MedalError as error:
         show_error(error)
-        return None
-    return image_id
+        return False
+    return True
 
 
-def model_panel(image: Any, classes: list[Any]) -> tuple[str | None, list[RegionInput]]:
+def model_panel(image: Any, classes: list[Any], visit: int = 0) -> tuple[str | None, list[RegionInput]]:
     """The active model's probability and proposals. Returns the heatmap path when the user wants it
     overlaid, and the proposed regions on the run where the user accepts them."""
     prediction = prediction_for(image.id)
@@ -57,17 +66,20 @@ def model_panel(image: Any, classes: list[Any]) -> tuple[str | None, list[Region
               help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
-    proposals, rejected = proposals_for(image, prediction, classes, active_metrics()), f"proposals-rejected-{image.id}"
-    if proposals is None or not proposals.regions or st.session_state.get(rejected):
+    # accepted or rejected once per visit of the image: a second click cannot add them twice
+    proposals, done = proposals_for(image, prediction, classes, active_metrics()), f"proposals-{image.id}-{visit}"
+    if proposals is None or not proposals.regions or st.session_state.get(done):
         return heatmap, []
     st.caption(f"Proposed: {len(proposals.regions)} region(s) where the heatmap is ≥ {proposals.threshold:.2f}. "
                "Accept to put them on the image, then edit or delete them like your own.")
     accept, reject = st.columns(2)
     if reject.button("Reject proposals", key=f"reject-{image.id}", width="stretch"):
-        st.session_state[rejected] = True
+        st.session_state[done] = True
         st.rerun()
-    return heatmap, proposals.regions if accept.button("Accept proposals", key=f"accept-{image.id}",
-                                                       width="stretch") else []
+    if accept.button("Accept proposals", key=f"accept-{image.id}", width="stretch"):
+        st.session_state[done] = True
+        return heatmap, proposals.regions
+    return heatmap, []
 
 
 def header_panel(image: Any, account: Account) -> None:

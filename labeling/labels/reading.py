@@ -1,0 +1,104 @@
+"""What a reading station needs beyond one picture: the image's series in anatomical order, each slice's
+modality values for the browser to window itself, and the text of the viewer's corners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
+from labeling.dicom.sources import Source, sniff
+from labeling.labels.catalog import get_image
+from storage import rights
+from storage.db import Project, current_project, get_engine
+from storage.errors import MedalError
+from storage.hierarchy import up_to_patient
+from storage.models import Image, Patient, Series, SourceKind, Study
+
+MAX_SLICES = 1_000  # a series longer than this is shown around the image, not whole
+
+
+def series_slices(image_id: int, engine: Engine | None = None) -> list[Image]:
+    """The image and the other images of its series, in anatomical order: by position along the plane's
+    normal when every slice has one (head to feet, as a radiologist scrolls: decreasing position), else by
+    instance number, then frame. An image without a series is alone."""
+    image = get_image(image_id, engine)
+    if image.series_id is None:
+        return [image]
+    with Session(engine or get_engine()) as session:
+        slices = list(session.exec(select(Image).where(Image.series_id == image.series_id)))
+    if all(s.slice_position is not None for s in slices):
+        slices.sort(key=lambda s: (-float(s.slice_position), s.instance_number or 0, s.frame, s.id))
+    else:
+        slices.sort(key=lambda s: (s.instance_number is None, s.instance_number or 0, s.frame, s.id))
+    if len(slices) > MAX_SLICES:
+        at = next(i for i, s in enumerate(slices) if s.id == image.id)
+        start = min(max(at - MAX_SLICES // 2, 0), len(slices) - MAX_SLICES)
+        slices = slices[start:start + MAX_SLICES]
+    return slices
+
+
+def modality_values(image_id: int, *, actor: str | None, engine: Engine | None = None,
+                    project: Project | None = None) -> np.ndarray:
+    """The frame's modality values (HU for CT; 8-bit RGB for colour), decoded once into the cache. Only an
+    account that may label may fetch pixels (the browser asks with its session cookie)."""
+    project = project or current_project()
+    engine = engine or project.engine
+    with Session(engine) as session:
+        rights.check(session, actor, rights.LABEL)
+    image = get_image(image_id, engine)
+    values, _ = modality_frame(Source.parse(image.path), image.frame, FrameCache(project.cache_dir), image.cache_key)
+    return values
+
+
+BROWSER_DTYPES = ("uint8", "int16", "uint16", "int32", "float32")
+
+
+def for_browser(values: np.ndarray) -> tuple[bytes, str, tuple[int, ...]]:
+    """Modality values as the viewer reads them: little-endian bytes of one of ``BROWSER_DTYPES`` (wider
+    or odd types are narrowed without changing a value where that is possible), the dtype and the shape."""
+    if values.dtype.name not in BROWSER_DTYPES:
+        if values.dtype.kind in "iub" and values.size and values.min() >= -(2**31) and values.max() < 2**31:
+            values = values.astype(np.int16 if values.min() >= -(2**15) and values.max() < 2**15 else np.int32)
+        else:
+            values = values.astype(np.float32)
+    little = values.astype(values.dtype.newbyteorder("<"), copy=False)
+    return np.ascontiguousarray(little).tobytes(), values.dtype.name, tuple(values.shape)
+
+
+@dataclass(frozen=True)
+class Corners:
+    """The viewer's corner text: who and what is on screen (no names; the date only for identity roles)."""
+
+    patient: str
+    study_date: str
+    series: str
+    view: str
+
+
+def corners(image: Image, *, sees_identity: bool, engine: Engine | None = None) -> Corners:
+    """Patient key, study date (for roles that see identity), series description, MG view and laterality."""
+    with Session(engine or get_engine()) as session:
+        row = session.exec(up_to_patient(select(Patient.key, Study.study_date, Series.description, Series.series_number)
+                                         .select_from(Image)).where(Image.id == image.id)).first()
+    key, study_date, description, number = row if row else (None, None, None, None)
+    series = " ".join(part for part in (f"#{number}" if number is not None else "", description or "") if part)
+    return Corners(patient=key or "", study_date=str(study_date) if sees_identity and study_date else "",
+                   series=series, view=_view(image))
+
+
+def _view(image: Image) -> str:
+    """"L CC", "R MLO"… for projection images, from the (cached) header; "" when the file says nothing."""
+    if image.kind != SourceKind.DICOM or image.modality not in ("MG", "DX", "CR"):
+        return ""
+    source = Source.parse(image.path)
+    try:
+        dataset, _ = dicom_header(source, sniff(source.head()))
+    except (OSError, MedalError):  # a file gone or changed since the import: no view to show
+        return ""
+    side = str(dataset.get("ImageLaterality") or dataset.get("Laterality") or "").strip()
+    view = str(dataset.get("ViewPosition") or "").strip()
+    return " ".join(part for part in (side, view) if part)

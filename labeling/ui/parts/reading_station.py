@@ -1,0 +1,92 @@
+"""The Label page's viewer: what it is given (the series, windows, regions, corners) and what it reports
+(edits, the window, tool/class/image label, action keys), kept in the page's session object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from labeling.labels.accounts import Account
+from labeling.labels.annotations import RegionInput, current_annotation
+from labeling.labels.pictures import heatmap_png
+from labeling.labels.reading import corners
+from labeling.labels.taxonomy import IMAGE_LABELS
+from labeling.ui.state import LabelSession
+from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
+
+VIEWER_KEY = "viewer"
+
+
+def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -> None:
+    """When a new image opens: every slice's saved regions (the user's current annotation) and the label."""
+    if state.loaded_for == image.id:
+        return
+    saved: dict[int, list[RegionInput]] = {}
+    label = None
+    for item in slices:
+        annotation = current_annotation(item.id, user)
+        if annotation is not None:
+            saved[item.id] = annotation.region_inputs()
+            if item.id == image.id:
+                label = annotation.image_label
+    state.load(image.id, saved, label)
+    state.loaded_modality = image.modality or ""
+
+
+def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
+    windows = [w for w in item.windows or [] if "center" in w and "width" in w]
+    return {"image_id": item.id, "url": f"/medal/pixels/{item.id}", "rows": item.rows, "cols": item.cols,
+            "samples": item.samples_per_pixel, "photometric": item.photometric or "MONOCHROME2",
+            "spacing": item.pixel_spacing, "position": item.slice_position,
+            "default_window": {"center": windows[0]["center"], "width": windows[0]["width"]} if windows else None,
+            "presets": [{"name": w.get("name") or "", "center": w["center"], "width": w["width"]} for w in windows],
+            "heatmap": heatmap}
+
+
+def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Account, classes: list[Any],
+                heatmap_path: str | None) -> dict[str, Any]:
+    """The viewer's ``data`` (CONTRACT.md): everything as plain JSON; text is shown by the JS as text."""
+    heatmap = data_url(heatmap_png(heatmap_path)) if heatmap_path else None
+    corner = corners(image, sees_identity=account.sees_identity)
+    return {
+        "image_id": image.id, "slice_index": next(i for i, s in enumerate(slices) if s.id == image.id),
+        "slices": [_slice(item, heatmap if item.id == image.id else None) for item in slices],
+        "modality": image.modality or "", "units": "HU" if image.modality == "CT" else "",
+        "window": state.windows.get(image.modality or ""), "standard_presets": standard_presets(image.modality),
+        "overlay": {"patient": corner.patient, "study_date": corner.study_date, "series": corner.series,
+                    "view": corner.view},
+        "classes": [{"name": c.name, "color": c.color, "key": c.key or ""} for c in classes],
+        "class_name": state.class_name if any(c.name == state.class_name for c in classes) else classes[0].name,
+        "tool": state.tool, "image_label": state.image_label,
+        "regions": {str(i): [{"label": r.label, "shape": r.shape, "points": r.points} for r in regions]
+                    for i, regions in state.saved.items()},
+        "revision": state.revision,
+    }
+
+
+def reading_station(state: LabelSession, build_data: Callable[[], dict[str, Any]]) -> str | None:
+    """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it. What
+    the browser reported is folded in before the data is built, so the viewer is never sent back the tool,
+    class or label it has just left."""
+    modality = state.loaded_modality
+    _fold(state, parse_events(st.session_state.get(VIEWER_KEY)), modality)
+    data = build_data()
+    events = show_viewer(data, VIEWER_KEY)
+    _fold(state, events, data["modality"])
+    return events.action
+
+
+def _fold(state: LabelSession, events: ViewerEvents, modality: str) -> None:
+    if events.regions is not None and events.revision == state.revision:
+        state.edits = dict(events.regions)
+    if events.window and events.window.get("modality") == modality:
+        state.windows[modality] = {"center": float(events.window["center"]), "width": float(events.window["width"])}
+    ui = events.ui
+    if ui.get("tool"):
+        state.tool = str(ui["tool"])
+    if ui.get("class_name"):
+        state.class_name = str(ui["class_name"])
+    if ui.get("image_label") in ("none", *IMAGE_LABELS) and ui.get("revision") == state.revision:
+        state.image_label = ui["image_label"]

@@ -1,0 +1,98 @@
+"""Medal's viewer on the Label page: a Streamlit components-v2 component in plain JavaScript (shipped as
+``viewer.html``/``viewer.css``/``viewer.js`` next to this file; no npm build, nothing from a CDN).
+
+The browser does the pixel work — window/level from modality values fetched from ``/medal/pixels/ID``,
+zoom, pan, stack scroll with prefetch, drawing — and sends back shapes in image pixels and discrete
+actions. Python stays the source of truth for labels. ``CONTRACT.md`` is the contract between the two.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from labeling.labels.annotations import SHAPES, RegionInput
+
+_HERE = Path(__file__).parent
+ROOT_TESTID = "medal-viewer"
+STANDARD_CT_PRESETS = (("Lung", -600.0, 1500.0), ("Mediastinum", 40.0, 400.0), ("Bone", 400.0, 1800.0),
+                       ("Brain", 40.0, 80.0))
+ACTIONS = ("save", "skip", "back", "undo")
+
+_component = st.components.v2.component(
+    "medal.viewer", html=(_HERE / "viewer.html").read_text(), css=(_HERE / "viewer.css").read_text(),
+    js=(_HERE / "viewer.js").read_text())
+
+
+@dataclass
+class ViewerEvents:
+    """What the browser sent back on this run."""
+
+    regions: dict[int, list[RegionInput]] | None = None  # per slice image id; None: no edit reported yet
+    revision: int | None = None  # the revision the edits started from
+    window: dict[str, Any] | None = None  # {"modality", "center", "width"}
+    ui: dict[str, Any] = field(default_factory=dict)  # {"tool", "class_name", "image_label"}
+    action: str | None = None  # "save" | "skip" | "back" | "undo", once
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def standard_presets(modality: str | None) -> list[dict[str, Any]]:
+    """The standard CT windows (lung, mediastinum, bone, brain) for CT, none for other modalities."""
+    if modality != "CT":
+        return []
+    return [{"name": name, "center": center, "width": width} for name, center, width in STANDARD_CT_PRESETS]
+
+
+def show_viewer(data: dict[str, Any], key: str) -> ViewerEvents:
+    """Mount the viewer with ``data`` (see CONTRACT.md) and read what it reported."""
+    result = _component(data=data, key=key, on_regions_change=_ignore, on_window_change=_ignore,
+                        on_ui_change=_ignore, on_action_change=_ignore, height="content")
+    return parse_events(result)
+
+
+def _ignore() -> None:
+    """Values are read from the component's result; the callbacks only declare them."""
+
+
+def parse_events(result: Any) -> ViewerEvents:
+    """The component's state and trigger values as typed events (unknown shapes and classes are dropped)."""
+    events = ViewerEvents()
+    regions = _get(result, "regions")
+    if isinstance(regions, dict) and isinstance(regions.get("by_image"), dict):
+        events.revision = regions.get("revision") if isinstance(regions.get("revision"), int) else None
+        events.regions = {int(image_id): _regions(items) for image_id, items in regions["by_image"].items()
+                          if str(image_id).isdigit()}
+    window = _get(result, "window")
+    if isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("center", "width")):
+        events.window = window
+    ui = _get(result, "ui")
+    events.ui = ui if isinstance(ui, dict) else {}
+    action = _get(result, "action")
+    if isinstance(action, dict) and action.get("type") in ACTIONS:
+        events.action = action["type"]
+    return events
+
+
+def _get(result: Any, name: str) -> Any:
+    if result is None:
+        return None
+    return result.get(name) if hasattr(result, "get") else getattr(result, name, None)
+
+
+def _regions(items: Any) -> list[RegionInput]:
+    regions = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("shape") not in SHAPES:
+            continue
+        points = [[float(p[0]), float(p[1])] for p in item.get("points") or []
+                  if isinstance(p, (list, tuple)) and len(p) >= 2]
+        if len(points) >= 2:
+            regions.append(RegionInput(str(item.get("label", "")), item["shape"], points))
+    return regions

@@ -1,0 +1,1582 @@
+// Medal viewer: the browser half of the Label page's reading station (Streamlit components v2).
+// CONTRACT.md next to this file is the contract with the Python side; section names below refer to it.
+// Plain ES module, no libraries. Streamlit calls the default export on mount and on every rerun with the
+// same parentElement (a ShadowRoot when styles are isolated): state lives in a WeakMap keyed by it.
+
+const MAX_INFLIGHT = 4; // pixel requests at once
+const AUTH_RETRIES = 20; // 401/403 right after log-in: retry…
+const AUTH_RETRY_MS = 300; // …every 300 ms
+const CACHE_BUDGET_BYTES = 512 * 1024 * 1024; // decoded slices kept (nearest the shown one first)
+const MAX_LUT_SIZE = 1 << 22; // integer ranges wider than this are windowed value by value
+const MIN_HEIGHT = 320;
+const BOTTOM_GAP = 8;
+const CLICK_SLOP = 3; // screen px a press may move and still be a click
+const HANDLE_HIT = 7; // screen px around a vertex handle
+const HANDLE_SIZE = 6;
+const FREEHAND_STEP = 2; // screen px between freehand points
+const CLOSE_HIT = 8; // screen px around a polygon's first vertex that closes it
+const ZOOM_STEP = 1.25;
+const ZOOM_MIN = 0.05;
+const ZOOM_MAX = 64;
+const WL_DRAG_SPAN = 512; // a drag this many px long moves the window by the whole value range
+const DEFAULT_COLOR = "#ffffff";
+const PROMPT_TEXT =
+  "Undo your last save? Your unsaved drawing on this image will be lost. Press U again to confirm, Esc to keep drawing.";
+
+const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl" };
+const LABEL_KEYS = { n: "no finding", h: "healthy", c: "cancerous" };
+const ACTION_KEYS = { s: "save", k: "skip", b: "back", u: "undo" };
+const DRAWING_TOOLS = new Set(["box", "polygon", "freehand"]);
+const DTYPES = { uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, float32: Float32Array };
+
+const viewers = new WeakMap(); // parentElement → Viewer
+const mounted = []; // live viewers in mount order (the keyboard goes to the newest connected one)
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const round2 = (v) => Math.round(v * 100) / 100;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const deepCopy = (value) => JSON.parse(JSON.stringify(value));
+
+function nonce() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A number as overlay text: integers as is, others with at most 2 decimals. */
+function formatNumber(v, decimals = 2) {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toFixed(decimals)));
+}
+
+/** The [min x, min y, max x, max y] of a list of points. */
+function bounds(points) {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const [x, y] of points) {
+    if (x < x0) x0 = x;
+    if (y < y0) y0 = y;
+    if (x > x1) x1 = x;
+    if (y > y1) y1 = y;
+  }
+  return [x0, y0, x1, y1];
+}
+
+/** The 4 corners (clockwise from top-left) of the box spanned by two points. */
+function rectCorners(ax, ay, bx, by) {
+  const x0 = Math.min(ax, bx), x1 = Math.max(ax, bx), y0 = Math.min(ay, by), y1 = Math.max(ay, by);
+  return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+}
+
+/** Even–odd point-in-polygon test. */
+function insidePolygon(x, y, points) {
+  let inside = false;
+  for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
+    const [xi, yi] = points[i];
+    const [xj, yj] = points[j];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function regionContains(region, x, y) {
+  if (region.shape === "rect") {
+    const [x0, y0, x1, y1] = bounds(region.points);
+    return x >= x0 && x <= x1 && y >= y0 && y <= y1;
+  }
+  return region.points.length >= 3 && insidePolygon(x, y, region.points);
+}
+
+/** The points a region is drawn and edited by (a rect always as its 4 corners). */
+function regionVertices(region) {
+  if (region.shape === "rect") {
+    const [x0, y0, x1, y1] = bounds(region.points);
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  }
+  return region.points;
+}
+
+function hasArea(points) {
+  const [x0, y0, x1, y1] = bounds(points);
+  return x1 - x0 >= 1 && y1 - y0 >= 1;
+}
+
+/** `regions` from data as a clean {image_id: [{label, shape, points}]} map without empty lists. */
+function normalizeRegions(raw) {
+  const out = {};
+  if (!raw || typeof raw !== "object") return out;
+  for (const [key, list] of Object.entries(raw)) {
+    if (!Array.isArray(list)) continue;
+    const regions = list
+      .filter((r) => r && Array.isArray(r.points) && r.points.length >= 2)
+      .map((r) => ({
+        label: String(r.label ?? ""),
+        shape: ["rect", "polygon", "path"].includes(r.shape) ? r.shape : "polygon",
+        points: r.points.map((p) => [Number(p[0]), Number(p[1])]),
+      }));
+    if (regions.length) out[String(key)] = regions;
+  }
+  return out;
+}
+
+/** A canonical string of a regions map (empty lists dropped, keys sorted) to compare two maps. */
+function canonical(map) {
+  const keys = Object.keys(map).filter((k) => map[k] && map[k].length).sort();
+  return JSON.stringify(keys.map((k) => [k, map[k]]));
+}
+
+/** Whether a key event comes from somewhere the user types (inputs inside shadow roots included). */
+function isTypingTarget(event) {
+  const target = (event.composedPath && event.composedPath()[0]) || event.target;
+  if (!target || !target.tagName) return false;
+  const tag = target.tagName.toUpperCase();
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  if (tag === "INPUT") {
+    const type = (target.type || "").toLowerCase();
+    return !["button", "checkbox", "radio", "range", "submit", "reset", "image", "color", "file"].includes(type);
+  }
+  return !!target.isContentEditable;
+}
+
+/** Arrow keys on widgets that use them themselves (sliders, radio groups, menus) are left to them. */
+function usesArrowKeys(event) {
+  const target = (event.composedPath && event.composedPath()[0]) || event.target;
+  if (!target || !target.getAttribute) return false;
+  if (target.tagName === "INPUT") return true;
+  const role = target.getAttribute("role") || "";
+  return ["slider", "spinbutton", "listbox", "combobox", "radio", "radiogroup", "option", "menu", "menuitem",
+    "tab", "tablist", "grid", "gridcell", "tree", "treeitem"].includes(role);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pixels: fetch, decode, window
+
+/** GET one slice's modality values; the browser inflates the gzip body. */
+async function fetchPixels(url, signal) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(url, { credentials: "same-origin", signal, cache: "default" });
+    if ((response.status === 401 || response.status === 403) && attempt < AUTH_RETRIES) {
+      await sleep(AUTH_RETRY_MS); // the session cookie may still be being set right after log-in
+      if (signal.aborted) throw new DOMException("aborted", "AbortError");
+      continue;
+    }
+    if (!response.ok) {
+      let reason = "";
+      try {
+        const body = await response.json();
+        reason = body && body.error ? `: ${body.error}` : "";
+      } catch (_) { /* not JSON */ }
+      throw new Error(`HTTP ${response.status}${reason}`);
+    }
+    const dtype = (response.headers.get("X-Medal-Dtype") || "").trim();
+    const shape = (response.headers.get("X-Medal-Shape") || "").split(",").map((s) => parseInt(s, 10));
+    const buffer = await response.arrayBuffer();
+    return decodePixels(buffer, dtype, shape);
+  }
+}
+
+function decodePixels(buffer, dtype, shape) {
+  const Type = DTYPES[dtype];
+  if (!Type) throw new Error(`unknown pixel type ${JSON.stringify(dtype)}`);
+  const [rows, cols, samples = 1] = shape;
+  if (!(rows > 0 && cols > 0)) throw new Error("missing pixel shape");
+  const count = rows * cols * samples;
+  if (buffer.byteLength !== count * Type.BYTES_PER_ELEMENT) {
+    throw new Error(`expected ${count * Type.BYTES_PER_ELEMENT} bytes, got ${buffer.byteLength}`);
+  }
+  const values = new Type(buffer); // little-endian, as every browser platform is
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v; // NaN fails both tests
+  }
+  if (min === Infinity) { min = 0; max = 0; }
+  return { rows, cols, samples, dtype, values, min, max, bytes: buffer.byteLength, integer: dtype !== "float32" };
+}
+
+/** DICOM LINEAR VOI: modality value → 0..255 (MONOCHROME1 inverted afterwards). */
+function voiFunction(center, width, invert) {
+  const c = center - 0.5;
+  const w = Math.max(width - 1, 1e-6);
+  return (v) => {
+    let y = ((v - c) / w + 0.5) * 255;
+    y = y <= 0 ? 0 : y >= 255 ? 255 : Math.round(y);
+    return invert ? 255 - y : y;
+  };
+}
+
+/** One grey level packed as an opaque RGBA pixel for a Uint32Array view (little-endian: ABGR). */
+const packGrey = (g) => (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
+
+// ---------------------------------------------------------------------------------------------------------
+// The viewer
+
+class Viewer {
+  constructor(parent) {
+    this.parent = parent;
+    this.destroyed = false;
+    this.buildDom();
+
+    this.data = null;
+    this.slices = [];
+    this.index = 0;
+    this.cache = new Map(); // image_id → {status: "loading"|"ready"|"error", pixels, error, controller}
+    this.inflight = 0;
+    this.heatmaps = new Map(); // image_id → {src, img, ready}
+
+    this.view = { zoom: 1, panX: 0, panY: 0 };
+    this.size = { w: 0, h: 0, dpr: 1 };
+    this.window = null; // {center, width} the user chose; null: the shown slice's default
+    this.tool = "box";
+    this.className = "";
+    this.imageLabel = "none";
+    this.revision = null;
+    this.base = {}; // regions of the current revision
+    this.shapes = {}; // local regions (what is drawn now)
+    this.undoStack = [];
+    this.redoStack = [];
+    this.selection = null; // {key, index}
+    this.draft = null; // a shape being drawn: {kind, key, points, start?}
+    this.drag = null; // the pointer interaction in progress
+    this.cursor = null; // {sx, sy} last pointer position over the canvas
+    this.spaceHeld = false;
+    this.unsaved = false;
+
+    // Offscreen canvas holding the windowed 8-bit picture at native resolution, reused.
+    this.off = document.createElement("canvas");
+    this.offCtx = this.off.getContext("2d");
+    this.imageData = null;
+    this.out32 = null;
+    this.lut = null; // {key, table: Uint32Array, min}
+    this.rendered = null; // what the offscreen canvas shows now: {id, key}
+    this.shownId = null; // the slice the main canvas shows (the current one, or a nearer loaded placeholder)
+
+    this.frameRequested = 0;
+    this.bindEvents();
+  }
+
+  // ----- DOM ---------------------------------------------------------------------------------------------
+
+  buildDom() {
+    let root = this.parent.querySelector('[data-testid="medal-viewer"]');
+    if (!root) {
+      // The html part was not given: build the same markup (no innerHTML anywhere).
+      root = document.createElement("div");
+      root.setAttribute("data-testid", "medal-viewer");
+      root.className = "medal-viewer";
+      root.tabIndex = -1;
+      this.parent.appendChild(root);
+    }
+    this.root = root;
+    const part = (selector, tag, className) => {
+      let el = root.querySelector(selector);
+      if (!el) {
+        el = document.createElement(tag);
+        el.className = className;
+        root.appendChild(el);
+      }
+      return el;
+    };
+    this.canvas = part("canvas", "canvas", "mv-canvas");
+    this.ctx = this.canvas.getContext("2d");
+    this.corners = {
+      tl: part(".mv-tl", "div", "mv-overlay mv-tl"),
+      tr: part(".mv-tr", "div", "mv-overlay mv-tr"),
+      bl: part(".mv-bl", "div", "mv-overlay mv-bl"),
+      br: part(".mv-br", "div", "mv-overlay mv-br"),
+    };
+    this.message = part(".mv-message", "div", "mv-message");
+    this.prompt = part(".mv-prompt", "div", "mv-prompt");
+    this.prompt.setAttribute("role", "alertdialog");
+    this.prompt.textContent = PROMPT_TEXT;
+    this.prompt.hidden = true;
+    this.message.hidden = true;
+  }
+
+  bindEvents() {
+    const c = this.canvas;
+    this.listeners = [
+      [c, "pointerdown", (e) => this.onPointerDown(e)],
+      [c, "pointermove", (e) => this.onPointerMove(e)],
+      [c, "pointerup", (e) => this.onPointerUp(e)],
+      [c, "pointercancel", (e) => this.onPointerCancel(e)],
+      [c, "pointerleave", () => this.onPointerLeave()],
+      [c, "dblclick", (e) => this.onDoubleClick(e)],
+      [c, "wheel", (e) => this.onWheel(e), { passive: false }],
+      [this.root, "contextmenu", (e) => e.preventDefault()],
+      [window, "resize", () => { this.updateHeight(); this.onResize(); }],
+    ];
+    for (const [target, type, fn, options] of this.listeners) target.addEventListener(type, fn, options);
+    this.resizeObserver = new ResizeObserver(() => this.onResize());
+    this.resizeObserver.observe(this.root);
+  }
+
+  destroy() {
+    this.destroyed = true;
+    for (const [target, type, fn, options] of this.listeners) target.removeEventListener(type, fn, options);
+    this.resizeObserver.disconnect();
+    for (const entry of this.cache.values()) if (entry.controller) entry.controller.abort();
+    this.cache.clear();
+    if (this.frameRequested) cancelAnimationFrame(this.frameRequested);
+    const at = mounted.indexOf(this);
+    if (at >= 0) mounted.splice(at, 1);
+  }
+
+  /** Root height: down to the bottom of the window (contract: innerHeight - root top - 8 px, min 320). */
+  updateHeight() {
+    if (this.destroyed || !this.root.isConnected) return;
+    const top = this.root.getBoundingClientRect().top + scrolledAbove(this.root);
+    const height = Math.max(MIN_HEIGHT, Math.floor(window.innerHeight - top - BOTTOM_GAP));
+    if (this.root.style.height !== `${height}px`) this.root.style.height = `${height}px`;
+  }
+
+  onResize() {
+    const w = this.root.clientWidth, h = this.root.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    if (w === this.size.w && h === this.size.h && dpr === this.size.dpr) return;
+    this.size = { w, h, dpr };
+    this.canvas.style.width = `${w}px`;
+    this.canvas.style.height = `${h}px`;
+    this.canvas.width = Math.max(1, Math.round(w * dpr));
+    this.canvas.height = Math.max(1, Math.round(h * dpr));
+    this.drawNow(); // resizing clears the canvas: draw in the same frame to avoid a black flash
+  }
+
+  // ----- data from Python --------------------------------------------------------------------------------
+
+  update(component) {
+    this.component = component;
+    const data = component.data || {};
+    const prev = this.data;
+    this.data = data;
+    this.slices = Array.isArray(data.slices) ? data.slices : [];
+    this.classes = Array.isArray(data.classes) ? data.classes : [];
+
+    const imageChanged = !prev || data.image_id !== prev.image_id;
+    const revisionChanged = !prev || data.revision !== prev.revision;
+
+    if (imageChanged) {
+      const at = this.slices.findIndex((s) => s.image_id === data.image_id);
+      this.index = Number.isInteger(data.slice_index) ? data.slice_index : Math.max(at, 0);
+      this.view = { zoom: 1, panX: 0, panY: 0 };
+      this.window = validWindow(data.window);
+      this.hidePrompt();
+      this.drag = null;
+    }
+    this.index = clamp(this.index, 0, Math.max(this.slices.length - 1, 0));
+
+    if (imageChanged || revisionChanged) {
+      this.revision = data.revision;
+      this.base = normalizeRegions(data.regions);
+      this.shapes = deepCopy(this.base);
+      this.undoStack = [];
+      this.redoStack = [];
+      this.selection = null;
+      this.draft = null;
+      this.imageLabel = data.image_label || "none";
+    } else if (prev && data.image_label !== prev.image_label && data.image_label) {
+      this.imageLabel = data.image_label;
+    }
+    // Tool and class: Python's value when it changes it (first mount included); local choices otherwise.
+    if (!prev || data.tool !== prev.tool) this.tool = data.tool || this.tool || "box";
+    if (!prev || data.class_name !== prev.class_name) {
+      this.className = data.class_name || (this.classes[0] && this.classes[0].name) || "";
+    }
+    this.updateUnsaved();
+    this.syncCache();
+    this.updateHeight();
+    // Layout may settle after the first paint (fonts, elements above us): measure again shortly.
+    requestAnimationFrame(() => this.updateHeight());
+    setTimeout(() => this.updateHeight(), 250);
+    this.schedule();
+  }
+
+  // ----- slices and the pixel cache ----------------------------------------------------------------------
+
+  get current() {
+    return this.slices[this.index] || null;
+  }
+
+  /** Drop decoded slices of another series and start fetching this one's (current first). */
+  syncCache() {
+    const ids = new Set(this.slices.map((s) => s.image_id));
+    for (const [id, entry] of this.cache) {
+      if (!ids.has(id)) {
+        if (entry.controller) entry.controller.abort();
+        this.cache.delete(id);
+      }
+    }
+    this.pump();
+  }
+
+  /** Slice indices by distance from the shown one: i, i+1, i-1, i+2, i-2, … */
+  prefetchOrder() {
+    const order = [this.index];
+    for (let d = 1; d < this.slices.length; d++) {
+      if (this.index + d < this.slices.length) order.push(this.index + d);
+      if (this.index - d >= 0) order.push(this.index - d);
+    }
+    return order;
+  }
+
+  estimatedBytes(slice) {
+    const samples = slice.samples || 1;
+    return (slice.rows || 512) * (slice.cols || 512) * samples * (samples === 3 ? 1 : 2);
+  }
+
+  /** Start requests (at most MAX_INFLIGHT at once) for the nearest slices that fit the memory budget. */
+  pump() {
+    if (this.destroyed) return;
+    let budget = CACHE_BUDGET_BYTES;
+    for (const i of this.prefetchOrder()) {
+      const slice = this.slices[i];
+      const entry = this.cache.get(slice.image_id);
+      budget -= entry && entry.pixels ? entry.pixels.bytes : this.estimatedBytes(slice);
+      if (budget < 0 && i !== this.index) break;
+      if (entry) continue;
+      if (this.inflight >= MAX_INFLIGHT) break;
+      this.load(slice);
+    }
+  }
+
+  load(slice) {
+    const entry = { status: "loading", controller: new AbortController() };
+    this.cache.set(slice.image_id, entry);
+    this.inflight++;
+    fetchPixels(slice.url, entry.controller.signal)
+      .then((pixels) => {
+        entry.status = "ready";
+        entry.pixels = pixels;
+      })
+      .catch((error) => {
+        if (entry.controller.signal.aborted) {
+          if (this.cache.get(slice.image_id) === entry) this.cache.delete(slice.image_id);
+        } else {
+          entry.status = "error";
+          entry.error = error && error.message ? error.message : String(error);
+        }
+      })
+      .finally(() => {
+        entry.controller = null;
+        this.inflight--;
+        if (this.destroyed) return;
+        this.evict();
+        this.pump();
+        // Redraw when this is the shown slice, or while the shown one still waits (a nearer placeholder).
+        const current = this.current;
+        if (current && (current.image_id === slice.image_id || this.shownId !== current.image_id)) this.schedule();
+      });
+  }
+
+  /** Keep the decoded slices within the budget, dropping those farthest from the shown one. */
+  evict() {
+    let total = 0;
+    for (const entry of this.cache.values()) if (entry.pixels) total += entry.pixels.bytes;
+    if (total <= CACHE_BUDGET_BYTES) return;
+    const position = new Map(this.slices.map((s, i) => [s.image_id, i]));
+    const loaded = [...this.cache.entries()]
+      .filter(([, e]) => e.pixels)
+      .sort((a, b) => Math.abs(position.get(b[0]) - this.index) - Math.abs(position.get(a[0]) - this.index));
+    for (const [id, entry] of loaded) {
+      if (total <= CACHE_BUDGET_BYTES || id === (this.current && this.current.image_id)) break;
+      total -= entry.pixels.bytes;
+      this.cache.delete(id);
+    }
+  }
+
+  pixelsOf(slice) {
+    const entry = slice && this.cache.get(slice.image_id);
+    return entry && entry.status === "ready" ? entry.pixels : null;
+  }
+
+  /** The loaded slice nearest the shown one (a placeholder while it loads), or null. */
+  nearestLoaded() {
+    for (const i of this.prefetchOrder()) {
+      const pixels = this.pixelsOf(this.slices[i]);
+      if (pixels) return this.slices[i];
+    }
+    return null;
+  }
+
+  goToSlice(index) {
+    if (!this.slices.length) return;
+    const next = clamp(index, 0, this.slices.length - 1);
+    if (next === this.index) return;
+    this.index = next;
+    if (this.draft && this.draft.kind === "polygon") this.draft = null; // a polygon belongs to its slice
+    if (this.selection && this.selection.key !== this.currentKey()) this.selection = null;
+    this.pump();
+    this.schedule();
+  }
+
+  currentKey() {
+    const c = this.current;
+    return c ? String(c.image_id) : "";
+  }
+
+  // ----- window / level ----------------------------------------------------------------------------------
+
+  defaultWindow(slice, pixels) {
+    const w = slice && validWindow(slice.default_window);
+    if (w) return w;
+    if (pixels) return { center: (pixels.min + pixels.max) / 2, width: Math.max(pixels.max - pixels.min, 1) };
+    return null;
+  }
+
+  /** The window in use for a slice: the user's, else the slice's default. */
+  windowFor(slice, pixels) {
+    return this.window || this.defaultWindow(slice, pixels);
+  }
+
+  valueRange() {
+    const pixels = this.pixelsOf(this.current) || this.pixelsOf(this.nearestLoaded());
+    if (pixels) return Math.max(pixels.max - pixels.min, 1);
+    const w = this.windowFor(this.current, null);
+    return w ? Math.max(w.width * 2, 1) : 256;
+  }
+
+  setWindow(win, { send = false } = {}) {
+    this.window = { center: round2(win.center), width: Math.max(1, round2(win.width)) };
+    this.schedule();
+    if (send) this.sendWindow();
+  }
+
+  sendWindow() {
+    const win = this.windowFor(this.current, this.pixelsOf(this.current));
+    if (!win) return;
+    this.setState("window", { modality: this.data.modality || "", center: win.center, width: win.width });
+  }
+
+  isRgb(slice, pixels) {
+    return (pixels && pixels.samples === 3) || (slice && (slice.photometric === "RGB" || slice.samples === 3));
+  }
+
+  /** Window a slice into the offscreen canvas (skipped when it already shows that slice and window). */
+  renderOffscreen(slice, pixels) {
+    const rgb = this.isRgb(slice, pixels);
+    const win = rgb ? null : this.windowFor(slice, pixels);
+    const invert = slice.photometric === "MONOCHROME1";
+    const key = rgb ? "rgb" : `${win.center}|${win.width}|${invert}`;
+    if (this.rendered && this.rendered.id === slice.image_id && this.rendered.key === key &&
+        this.rendered.pixels === pixels) return;
+
+    const { rows, cols } = pixels;
+    if (!this.imageData || this.imageData.width !== cols || this.imageData.height !== rows) {
+      this.off.width = cols;
+      this.off.height = rows;
+      this.imageData = new ImageData(cols, rows);
+      this.out32 = new Uint32Array(this.imageData.data.buffer);
+    }
+    if (rgb) this.copyRgb(pixels);
+    else this.applyWindow(pixels, win, invert);
+    this.offCtx.putImageData(this.imageData, 0, 0);
+    this.rendered = { id: slice.image_id, key, pixels };
+  }
+
+  copyRgb(pixels) {
+    const src = pixels.values, dst = this.imageData.data;
+    for (let i = 0, j = 0; j < dst.length; i += 3, j += 4) {
+      dst[j] = src[i];
+      dst[j + 1] = src[i + 1];
+      dst[j + 2] = src[i + 2];
+      dst[j + 3] = 255;
+    }
+  }
+
+  /** Grey windowing: a LUT over [min, max] for integer types, the formula per value for floats. */
+  applyWindow(pixels, win, invert) {
+    const src = pixels.values, out = this.out32, n = out.length;
+    const voi = voiFunction(win.center, win.width, invert);
+    const span = pixels.max - pixels.min + 1;
+    if (pixels.integer && span <= MAX_LUT_SIZE) {
+      const table = this.lutFor(pixels.min, span, win, invert, voi);
+      const min = pixels.min;
+      for (let i = 0; i < n; i++) out[i] = table[src[i] - min];
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = src[i];
+        out[i] = packGrey(v === v ? voi(v) : 0); // NaN → black
+      }
+    }
+  }
+
+  lutFor(min, span, win, invert, voi) {
+    const key = `${min}|${span}|${win.center}|${win.width}|${invert}`;
+    if (this.lut && this.lut.key === key) return this.lut.table;
+    let table = this.lut && this.lut.table.length >= span ? this.lut.table : new Uint32Array(span);
+    for (let i = 0; i < span; i++) table[i] = packGrey(voi(min + i));
+    this.lut = { key, table };
+    return table;
+  }
+
+  // ----- geometry ----------------------------------------------------------------------------------------
+
+  /** Image size of the shown slice (from data; the decoded pixels if data lacks it). */
+  imageSize() {
+    const slice = this.current;
+    const pixels = this.pixelsOf(slice);
+    const rows = (slice && slice.rows) || (pixels && pixels.rows) || 1;
+    const cols = (slice && slice.cols) || (pixels && pixels.cols) || 1;
+    return { rows, cols };
+  }
+
+  /** The view transform in CSS px: screen = offset + image * scale. */
+  transform() {
+    const { rows, cols } = this.imageSize();
+    const { w, h } = this.size;
+    const fit = w > 0 && h > 0 ? Math.min(w / cols, h / rows) : 1;
+    const scale = fit * this.view.zoom;
+    return {
+      scale,
+      offsetX: (w - cols * scale) / 2 + this.view.panX,
+      offsetY: (h - rows * scale) / 2 + this.view.panY,
+      rows,
+      cols,
+    };
+  }
+
+  toImage(sx, sy, t = this.transform()) {
+    return [(sx - t.offsetX) / t.scale, (sy - t.offsetY) / t.scale];
+  }
+
+  toScreen(x, y, t = this.transform()) {
+    return [t.offsetX + x * t.scale, t.offsetY + y * t.scale];
+  }
+
+  /** Zoom to `zoom` (1 = fit) keeping the image point under (sx, sy) where it is. */
+  zoomAbout(zoom, sx, sy) {
+    const t = this.transform();
+    const [ix, iy] = this.toImage(sx, sy, t);
+    this.view.zoom = clamp(zoom, ZOOM_MIN, ZOOM_MAX);
+    const t2 = this.transform();
+    // Solve offset' = s - i * scale' for the pan that keeps (ix, iy) under the cursor.
+    this.view.panX += sx - ix * t2.scale - t2.offsetX;
+    this.view.panY += sy - iy * t2.scale - t2.offsetY;
+    this.schedule();
+  }
+
+  zoomBy(factor) {
+    this.zoomAbout(this.view.zoom * factor, this.size.w / 2, this.size.h / 2);
+  }
+
+  fit() {
+    this.view = { zoom: 1, panX: 0, panY: 0 };
+    this.schedule();
+  }
+
+  eventPoint(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    return [e.clientX - rect.left, e.clientY - rect.top];
+  }
+
+  /** Clamp an image point into the image. */
+  clampToImage([x, y]) {
+    const { rows, cols } = this.imageSize();
+    return [clamp(x, 0, cols), clamp(y, 0, rows)];
+  }
+
+  // ----- drawing -----------------------------------------------------------------------------------------
+
+  /** Coalesce redraws into one per animation frame. */
+  schedule() {
+    if (this.frameRequested || this.destroyed) return;
+    this.frameRequested = requestAnimationFrame(() => {
+      this.frameRequested = 0;
+      this.drawNow();
+    });
+  }
+
+  drawNow() {
+    if (this.destroyed) return;
+    const { ctx } = this;
+    const { w, h, dpr } = this.size;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, w, h);
+
+    const slice = this.current;
+    const t = this.transform();
+    let ready = false;
+    let message = "";
+    this.shownId = null;
+    if (!slice) {
+      message = "no image";
+    } else {
+      const entry = this.cache.get(slice.image_id);
+      const pixels = this.pixelsOf(slice);
+      const shown = pixels ? slice : this.nearestLoaded();
+      if (shown) {
+        this.renderOffscreen(shown, this.pixelsOf(shown));
+        ctx.imageSmoothingEnabled = t.scale < 1;
+        ctx.imageSmoothingQuality = "high";
+        // A placeholder of another size is stretched over this slice's extent.
+        ctx.drawImage(this.off, t.offsetX, t.offsetY, t.cols * t.scale, t.rows * t.scale);
+        this.shownId = shown.image_id;
+      }
+      ready = !!pixels;
+      if (ready) this.drawHeatmap(slice, t);
+      if (entry && entry.status === "error") message = `could not load this slice (${entry.error})`;
+      else if (!ready) message = "loading…";
+      this.drawRegions(t);
+      this.drawDraft(t);
+    }
+    this.setMessage(message);
+    this.updateOverlay(t);
+    this.syncAttributes(t, ready);
+  }
+
+  drawHeatmap(slice, t) {
+    if (!slice.heatmap) return;
+    let entry = this.heatmaps.get(slice.image_id);
+    if (!entry || entry.src !== slice.heatmap) {
+      const img = new Image();
+      entry = { src: slice.heatmap, img, ready: false };
+      img.onload = () => { entry.ready = true; this.schedule(); };
+      img.src = slice.heatmap;
+      this.heatmaps.set(slice.image_id, entry);
+    }
+    if (!entry.ready) return;
+    this.ctx.imageSmoothingEnabled = true; // a coarse heatmap looks better smoothed
+    this.ctx.drawImage(entry.img, t.offsetX, t.offsetY, t.cols * t.scale, t.rows * t.scale);
+  }
+
+  colorOf(label) {
+    const name = String(label || "").toLowerCase();
+    const cls = this.classes.find((c) => String(c.name).toLowerCase() === name);
+    return (cls && /^#[0-9a-f]{6}$/i.test(cls.color) && cls.color) || DEFAULT_COLOR;
+  }
+
+  drawRegions(t) {
+    const key = this.currentKey();
+    const regions = this.shapes[key] || [];
+    regions.forEach((region, i) => {
+      const selected = this.selection && this.selection.key === key && this.selection.index === i;
+      this.drawShape(regionVertices(region), this.colorOf(region.label), t, { closed: true, fill: true, selected });
+    });
+  }
+
+  drawDraft(t) {
+    const d = this.draft;
+    if (!d || d.key !== this.currentKey()) return;
+    const color = this.colorOf(this.className);
+    if (d.kind === "box" && d.points.length === 2) {
+      const [[ax, ay], [bx, by]] = d.points;
+      this.drawShape(rectCorners(ax, ay, bx, by), color, t, { closed: true, fill: true });
+    } else if (d.kind === "freehand") {
+      this.drawShape(d.points, color, t, { closed: false, fill: false });
+    } else if (d.kind === "polygon") {
+      const points = d.hover ? [...d.points, d.hover] : d.points;
+      this.drawShape(points, color, t, { closed: false, fill: false });
+      this.drawHandles(d.points.slice(0, 1), color, t); // the first vertex: click it to close
+    }
+  }
+
+  drawShape(points, color, t, { closed, fill, selected = false }) {
+    if (!points.length) return;
+    const ctx = this.ctx;
+    ctx.beginPath();
+    points.forEach(([x, y], i) => {
+      const sx = t.offsetX + x * t.scale, sy = t.offsetY + y * t.scale;
+      if (i === 0) ctx.moveTo(sx, sy);
+      else ctx.lineTo(sx, sy);
+    });
+    if (closed) ctx.closePath();
+    if (fill) {
+      ctx.globalAlpha = 0.15;
+      ctx.fillStyle = color;
+      ctx.fill();
+      ctx.globalAlpha = 1;
+    }
+    ctx.lineWidth = selected ? 2.5 : 2;
+    ctx.lineJoin = "round";
+    ctx.lineCap = "round";
+    ctx.strokeStyle = color;
+    ctx.stroke();
+    if (selected) this.drawHandles(points, color, t);
+  }
+
+  drawHandles(points, color, t) {
+    const ctx = this.ctx;
+    const size = points.length > 64 ? 3 : HANDLE_SIZE; // long freehand outlines: small handles
+    ctx.lineWidth = 1;
+    for (const [x, y] of points) {
+      const sx = t.offsetX + x * t.scale, sy = t.offsetY + y * t.scale;
+      ctx.fillStyle = "#000";
+      ctx.fillRect(sx - size / 2, sy - size / 2, size, size);
+      ctx.strokeStyle = color;
+      ctx.strokeRect(sx - size / 2, sy - size / 2, size, size);
+    }
+  }
+
+  setMessage(text) {
+    if (this.message.textContent !== text) this.message.textContent = text;
+    this.message.hidden = !text;
+  }
+
+  /** The four corners of overlay text (textContent only: patient/series text comes from DICOM). */
+  updateOverlay(t) {
+    const data = this.data || {};
+    const overlay = data.overlay || {};
+    const slice = this.current;
+    const tl = [overlay.patient, overlay.study_date, overlay.series].filter(Boolean);
+    const tr = [];
+    if (this.slices.length) tr.push(`slice ${this.index + 1}/${this.slices.length}`);
+    if (slice && Number.isFinite(slice.position)) tr.push(`${formatNumber(slice.position)} mm`);
+    if (overlay.view) tr.push(overlay.view);
+    const bl = [];
+    const pixels = this.pixelsOf(slice);
+    if (slice && !this.isRgb(slice, pixels)) {
+      const win = this.windowFor(slice, pixels);
+      if (win) bl.push(`W ${this.formatValue(win.width)} L ${this.formatValue(win.center)}`);
+    }
+    bl.push(`zoom ${this.view.zoom.toFixed(2)}×`);
+    setText(this.corners.tl, tl.join("\n"));
+    setText(this.corners.tr, tr.join("\n"));
+    setText(this.corners.bl, bl.join("\n"));
+    setText(this.corners.br, this.cursorText(t));
+  }
+
+  /** Window values: whole numbers for wide ranges (CT HU), 2 decimals for narrow ones (e.g. SUV). */
+  formatValue(v) {
+    return this.valueRange() > 100 ? String(Math.round(v)) : formatNumber(v);
+  }
+
+  cursorText(t) {
+    const slice = this.current;
+    const pixels = this.pixelsOf(slice);
+    if (!this.cursor || !pixels) return "";
+    const [ix, iy] = this.toImage(this.cursor.sx, this.cursor.sy, t);
+    const x = Math.floor(ix), y = Math.floor(iy);
+    if (x < 0 || y < 0 || x >= pixels.cols || y >= pixels.rows) return "";
+    const at = y * pixels.cols + x;
+    let value;
+    if (pixels.samples === 3) {
+      const v = pixels.values;
+      value = `${v[at * 3]} ${v[at * 3 + 1]} ${v[at * 3 + 2]}`;
+    } else {
+      value = formatNumber(pixels.values[at]);
+      const units = (this.data && this.data.units) || "";
+      if (units) value += ` ${units}`;
+    }
+    return `(${x}, ${y}) = ${value}`;
+  }
+
+  /** The testing contract's data-* attributes on the root. */
+  syncAttributes(t = this.transform(), ready = !!this.pixelsOf(this.current)) {
+    const slice = this.current;
+    const win = slice ? this.windowFor(slice, this.pixelsOf(slice)) : null;
+    const attrs = {
+      imageId: slice ? String(slice.image_id) : "",
+      sliceIndex: String(this.index),
+      sliceCount: String(this.slices.length),
+      windowCenter: win ? String(round2(win.center)) : "",
+      windowWidth: win ? String(round2(win.width)) : "",
+      zoom: String(round2(this.view.zoom)),
+      scale: String(Number(t.scale.toFixed(4))),
+      offsetX: String(round2(t.offsetX)),
+      offsetY: String(round2(t.offsetY)),
+      tool: this.tool,
+      imageLabel: this.imageLabel,
+      regions: String((this.shapes[this.currentKey()] || []).length),
+      ready: ready ? "1" : "0",
+      unsaved: this.unsaved ? "1" : "0",
+    };
+    const ds = this.root.dataset;
+    for (const [k, v] of Object.entries(attrs)) if (ds[k] !== v) ds[k] = v;
+  }
+
+  // ----- regions: edits, undo, values back ---------------------------------------------------------------
+
+  snapshot() {
+    return deepCopy(this.shapes);
+  }
+
+  /** Record a finished edit made since `before` (a snapshot): undo entry, state to Python, redraw. */
+  commitEdit(before) {
+    if (canonical(before) === canonical(this.shapes)) return;
+    this.undoStack.push(before);
+    if (this.undoStack.length > 200) this.undoStack.shift();
+    this.redoStack = [];
+    this.afterEdit();
+  }
+
+  afterEdit() {
+    this.updateUnsaved();
+    this.sendRegions();
+    this.schedule();
+  }
+
+  undo() {
+    if (!this.undoStack.length) return;
+    this.redoStack.push(this.snapshot());
+    this.shapes = this.undoStack.pop();
+    this.fixSelection();
+    this.afterEdit();
+  }
+
+  redo() {
+    if (!this.redoStack.length) return;
+    this.undoStack.push(this.snapshot());
+    this.shapes = this.redoStack.pop();
+    this.fixSelection();
+    this.afterEdit();
+  }
+
+  fixSelection() {
+    const s = this.selection;
+    if (s && !(this.shapes[s.key] && this.shapes[s.key][s.index])) this.selection = null;
+  }
+
+  /** Add a region to slice `key` (the slice the shape was started on). */
+  addRegion(key, shape, points) {
+    const before = this.snapshot();
+    if (!this.shapes[key]) this.shapes[key] = [];
+    this.shapes[key].push({
+      label: this.className,
+      shape,
+      points: points.map(([x, y]) => [round2(x), round2(y)]),
+    });
+    this.commitEdit(before);
+  }
+
+  deleteSelected() {
+    const s = this.selection;
+    if (!s || !this.shapes[s.key] || !this.shapes[s.key][s.index]) return false;
+    const before = this.snapshot();
+    this.shapes[s.key].splice(s.index, 1);
+    this.selection = null;
+    this.commitEdit(before);
+    return true;
+  }
+
+  reclassSelected(name) {
+    const s = this.selection;
+    const region = s && this.shapes[s.key] && this.shapes[s.key][s.index];
+    if (!region || region.label === name) return;
+    const before = this.snapshot();
+    region.label = name;
+    this.commitEdit(before);
+  }
+
+  updateUnsaved() {
+    this.unsaved = canonical(this.shapes) !== canonical(this.base);
+  }
+
+  /** Every slice that has regions, plus those that had some in this revision (now [] if all deleted). */
+  regionsPayload() {
+    const byImage = {};
+    const keys = new Set([...Object.keys(this.base), ...Object.keys(this.shapes)]);
+    for (const key of keys) {
+      const list = this.shapes[key] || [];
+      if (list.length || this.base[key]) byImage[key] = deepCopy(list);
+    }
+    return { revision: this.revision, by_image: byImage };
+  }
+
+  sendRegions() {
+    this.setState("regions", this.regionsPayload());
+  }
+
+  sendUi() {
+    // "revision" lets Python ignore an image label left over from the previous image.
+    this.setState("ui", { tool: this.tool, class_name: this.className, image_label: this.imageLabel,
+      revision: this.revision });
+  }
+
+  setState(key, value) {
+    try {
+      if (this.component && this.component.setStateValue) this.component.setStateValue(key, value);
+    } catch (error) {
+      console.error("medal viewer: setStateValue failed", error);
+    }
+  }
+
+  sendAction(type) {
+    if (type === "save") this.sendRegions(); // flush first, same tick
+    try {
+      if (this.component && this.component.setTriggerValue) {
+        this.component.setTriggerValue("action", { type, nonce: nonce() });
+      }
+    } catch (error) {
+      console.error("medal viewer: setTriggerValue failed", error);
+    }
+  }
+
+  // ----- pointer input -----------------------------------------------------------------------------------
+
+  onPointerDown(e) {
+    if (!this.current) return;
+    this.root.focus({ preventScroll: true }); // take focus off page buttons (Space would press them)
+    if (!this.prompt.hidden) this.hidePrompt();
+    const [sx, sy] = this.eventPoint(e);
+    const t = this.transform();
+    const start = { sx, sy, t, pointerId: e.pointerId, moved: false };
+
+    if (e.button === 2 || (e.button === 0 && this.tool === "wl" && !this.spaceHeld)) {
+      this.beginDrag({ ...start, mode: "wl", from: this.windowFor(this.current, this.pixelsOf(this.current)) });
+    } else if (e.button === 1 || (e.button === 0 && (this.spaceHeld || this.tool === "pan"))) {
+      this.beginDrag({ ...start, mode: "pan", from: { ...this.view } });
+    } else if (e.button === 0) {
+      this.beginToolDrag(start);
+    } else {
+      return;
+    }
+    e.preventDefault();
+    if (this.drag) {
+      try { this.canvas.setPointerCapture(e.pointerId); } catch (_) { /* pointer gone */ }
+    }
+  }
+
+  beginDrag(drag) {
+    if (drag.mode === "wl" && !drag.from) return; // nothing loaded yet
+    this.drag = drag;
+    this.root.dataset.dragging = drag.mode;
+  }
+
+  /** Left button with a drawing tool: a handle, the selected region, a polygon vertex, or a new shape. */
+  beginToolDrag(start) {
+    const key = this.currentKey();
+    const [ix, iy] = this.toImage(start.sx, start.sy, start.t);
+    if (this.tool === "polygon" && this.draft && this.draft.kind === "polygon") {
+      this.beginDrag({ ...start, mode: "polygon-click" });
+      return;
+    }
+    const sel = this.selection;
+    const region = sel && sel.key === key ? (this.shapes[key] || [])[sel.index] : null;
+    if (region) {
+      const vertex = this.handleAt(region, start.sx, start.sy, start.t);
+      if (vertex >= 0) {
+        this.beginDrag({ ...start, mode: "vertex", vertex, before: this.snapshot(), key, index: sel.index });
+        return;
+      }
+      if (regionContains(region, ix, iy)) {
+        this.beginDrag({ ...start, mode: "move", before: this.snapshot(), key, index: sel.index,
+          origin: deepCopy(region.points) });
+        return;
+      }
+    }
+    // Otherwise: a press that becomes a shape once it moves, or a click (select) if it does not.
+    this.beginDrag({ ...start, mode: "press", key });
+  }
+
+  handleAt(region, sx, sy, t) {
+    const vertices = regionVertices(region);
+    let best = -1, bestDistance = HANDLE_HIT;
+    vertices.forEach(([x, y], i) => {
+      const [hx, hy] = this.toScreen(x, y, t);
+      const d = Math.hypot(hx - sx, hy - sy);
+      if (d <= bestDistance) { best = i; bestDistance = d; }
+    });
+    return best;
+  }
+
+  /** The topmost region of the shown slice under an image point, or -1. */
+  regionAt(ix, iy) {
+    const regions = this.shapes[this.currentKey()] || [];
+    for (let i = regions.length - 1; i >= 0; i--) if (regionContains(regions[i], ix, iy)) return i;
+    return -1;
+  }
+
+  onPointerMove(e) {
+    const [sx, sy] = this.eventPoint(e);
+    this.cursor = { sx, sy };
+    const drag = this.drag;
+    if (!drag) {
+      this.updateHover(sx, sy);
+      if (this.draft && this.draft.kind === "polygon") {
+        this.draft.hover = this.clampToImage(this.toImage(sx, sy));
+      }
+      this.schedule();
+      return;
+    }
+    const dx = sx - drag.sx, dy = sy - drag.sy;
+    if (!drag.moved && Math.hypot(dx, dy) >= CLICK_SLOP) drag.moved = true;
+    switch (drag.mode) {
+      case "wl": {
+        // dx → width, dy → centre, scaled to the value range (Cornerstone convention: down = higher centre).
+        const perPixel = this.valueRange() / WL_DRAG_SPAN;
+        this.setWindow({ center: drag.from.center + dy * perPixel, width: drag.from.width + dx * perPixel });
+        break;
+      }
+      case "pan":
+        this.view.panX = drag.from.panX + dx;
+        this.view.panY = drag.from.panY + dy;
+        break;
+      case "press":
+        if (drag.moved) this.startShape(drag);
+        break;
+      case "box":
+        if (this.draft) this.draft.points[1] = this.clampToImage(this.toImage(sx, sy, drag.t));
+        break;
+      case "freehand": {
+        if (!this.draft) break;
+        const last = this.draft.lastScreen;
+        if (Math.hypot(sx - last[0], sy - last[1]) >= FREEHAND_STEP) {
+          this.draft.points.push(this.clampToImage(this.toImage(sx, sy, drag.t)));
+          this.draft.lastScreen = [sx, sy];
+        }
+        break;
+      }
+      case "move": {
+        const region = this.shapes[drag.key][drag.index];
+        const ddx = dx / drag.t.scale, ddy = dy / drag.t.scale;
+        region.points = drag.origin.map(([x, y]) => [round2(x + ddx), round2(y + ddy)]);
+        break;
+      }
+      case "vertex":
+        this.moveVertex(drag, this.clampToImage(this.toImage(sx, sy, drag.t)));
+        break;
+      case "polygon-click":
+        if (this.draft) this.draft.hover = this.clampToImage(this.toImage(sx, sy, drag.t));
+        break;
+      default:
+        break;
+    }
+    this.schedule();
+  }
+
+  /** A press that moved: start a box or a freehand outline (the polygon tool waits for the release). */
+  startShape(drag) {
+    const startPoint = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t));
+    if (this.tool === "box") {
+      this.draft = { kind: "box", key: drag.key, points: [startPoint, startPoint] };
+      drag.mode = "box";
+    } else if (this.tool === "freehand") {
+      this.draft = { kind: "freehand", key: drag.key, points: [startPoint], lastScreen: [drag.sx, drag.sy] };
+      drag.mode = "freehand";
+    }
+  }
+
+  moveVertex(drag, [x, y]) {
+    const region = this.shapes[drag.key][drag.index];
+    if (region.shape === "rect") {
+      // The opposite corner stays; the dragged one follows (it may become another corner when crossing).
+      const corners = regionVertices(region);
+      const [ox, oy] = corners[(drag.vertex + 2) % 4];
+      const next = rectCorners(round2(ox), round2(oy), round2(x), round2(y));
+      region.points = next;
+      const fixed = next.findIndex(([a, b]) => a === round2(ox) && b === round2(oy));
+      drag.vertex = (fixed + 2) % 4;
+    } else {
+      region.points[drag.vertex] = [round2(x), round2(y)];
+    }
+  }
+
+  onPointerUp(e) {
+    const drag = this.drag;
+    if (!drag) return;
+    this.drag = null;
+    delete this.root.dataset.dragging;
+    try { this.canvas.releasePointerCapture(e.pointerId); } catch (_) { /* already released */ }
+    const [sx, sy] = this.eventPoint(e);
+    switch (drag.mode) {
+      case "wl":
+        if (drag.moved) this.sendWindow();
+        break;
+      case "press":
+        this.click(sx, sy, drag);
+        break;
+      case "box": {
+        const d = this.draft;
+        this.draft = null;
+        if (!d) break;
+        const [[ax, ay], [bx, by]] = d.points;
+        const corners = rectCorners(ax, ay, bx, by);
+        if (hasArea(corners)) this.addRegion(d.key, "rect", corners);
+        break;
+      }
+      case "freehand": {
+        const d = this.draft;
+        this.draft = null;
+        if (d && d.points.length >= 3 && hasArea(d.points)) this.addRegion(d.key, "path", d.points);
+        break;
+      }
+      case "move":
+      case "vertex":
+        this.commitEdit(drag.before);
+        break;
+      case "polygon-click":
+        this.polygonClick(drag);
+        break;
+      default:
+        break;
+    }
+    this.schedule();
+  }
+
+  onPointerCancel() {
+    this.cancelDrag();
+  }
+
+  /** Abandon the pointer interaction in progress (a moved region goes back where it was). */
+  cancelDrag() {
+    const drag = this.drag;
+    this.drag = null;
+    delete this.root.dataset.dragging;
+    if (!drag) return false;
+    if ((drag.mode === "move" || drag.mode === "vertex") && drag.before) this.shapes = drag.before;
+    if (drag.mode === "box" || drag.mode === "freehand") this.draft = null;
+    if (drag.mode === "wl" && drag.moved) this.sendWindow();
+    this.schedule();
+    return true;
+  }
+
+  onPointerLeave() {
+    this.cursor = null;
+    if (this.draft && this.draft.kind === "polygon") this.draft.hover = null;
+    this.schedule();
+  }
+
+  /** A press that did not move: select the region under it (or deselect); the polygon tool starts one. */
+  click(sx, sy, drag) {
+    const [ix, iy] = this.toImage(sx, sy, drag.t);
+    const hit = this.regionAt(ix, iy);
+    if (hit >= 0) {
+      this.selection = { key: this.currentKey(), index: hit };
+    } else if (this.tool === "polygon") {
+      this.selection = null;
+      const point = this.clampToImage([ix, iy]);
+      this.draft = { kind: "polygon", key: this.currentKey(), points: [point], hover: point };
+    } else {
+      this.selection = null;
+    }
+  }
+
+  /** A click while a polygon is being drawn: close it on its first vertex, else add a vertex. */
+  polygonClick(drag) {
+    const d = this.draft;
+    if (!d || d.kind !== "polygon") return;
+    const t = drag.t;
+    const [fx, fy] = this.toScreen(d.points[0][0], d.points[0][1], t);
+    if (d.points.length >= 3 && Math.hypot(fx - drag.sx, fy - drag.sy) <= CLOSE_HIT) {
+      this.closePolygon();
+      return;
+    }
+    const last = d.points[d.points.length - 1];
+    const [lx, ly] = this.toScreen(last[0], last[1], t);
+    if (Math.hypot(lx - drag.sx, ly - drag.sy) < 2) return; // the 2nd click of a double-click
+    d.points.push(this.clampToImage(this.toImage(drag.sx, drag.sy, t)));
+  }
+
+  closePolygon() {
+    const d = this.draft;
+    if (!d || d.kind !== "polygon") return false;
+    this.draft = null;
+    if (d.points.length >= 3 && hasArea(d.points)) this.addRegion(d.key, "polygon", d.points);
+    this.schedule();
+    return true;
+  }
+
+  onDoubleClick(e) {
+    if (this.tool === "polygon" && this.draft && this.draft.kind === "polygon") {
+      e.preventDefault();
+      this.closePolygon();
+    }
+  }
+
+  /** Hover feedback: a move cursor over the selected region, pointer over its handles. */
+  updateHover(sx, sy) {
+    let hover = "";
+    const sel = this.selection;
+    if (sel && sel.key === this.currentKey() && DRAWING_TOOLS.has(this.tool) && !this.spaceHeld) {
+      const region = (this.shapes[sel.key] || [])[sel.index];
+      if (region) {
+        const t = this.transform();
+        const [ix, iy] = this.toImage(sx, sy, t);
+        if (this.handleAt(region, sx, sy, t) >= 0) hover = "handle";
+        else if (regionContains(region, ix, iy)) hover = "region";
+      }
+    }
+    if (hover) this.root.dataset.hover = hover;
+    else delete this.root.dataset.hover;
+  }
+
+  onWheel(e) {
+    if (!this.current) return;
+    if (e.ctrlKey || e.metaKey) {
+      // Ctrl+wheel (and trackpad pinch, which Chromium reports as ctrl+wheel): zoom about the cursor.
+      e.preventDefault();
+      const [sx, sy] = this.eventPoint(e);
+      const delta = normalizedDelta(e, this.size.h);
+      this.zoomAbout(this.view.zoom * Math.exp(-delta * 0.002), sx, sy);
+      return;
+    }
+    if (this.slices.length < 2) return; // nothing to scroll: leave the page its scrolling
+    e.preventDefault();
+    const delta = normalizedDelta(e, this.size.h);
+    // A wheel notch (≥ 50 px) is one slice; small trackpad deltas add up to one.
+    if (Math.abs(delta) >= 50) {
+      this.wheelRest = 0;
+      this.goToSlice(this.index + Math.sign(delta));
+    } else {
+      this.wheelRest = (this.wheelRest || 0) + delta;
+      if (Math.abs(this.wheelRest) >= 50) {
+        this.goToSlice(this.index + Math.sign(this.wheelRest));
+        this.wheelRest = 0;
+      }
+    }
+  }
+
+  // ----- keyboard ----------------------------------------------------------------------------------------
+
+  /** Returns true when the key was handled (the caller then prevents its default). */
+  onKey(e) {
+    if (e.altKey) return false;
+    const key = e.key;
+    const lower = key.length === 1 ? key.toLowerCase() : key;
+
+    if (e.ctrlKey || e.metaKey) {
+      if (lower === "z" && !e.shiftKey) { this.cancelPromptForKey(); this.undo(); return true; }
+      if ((lower === "z" && e.shiftKey) || (lower === "y" && !e.shiftKey)) { this.cancelPromptForKey(); this.redo(); return true; }
+      return false; // Ctrl/Cmd with anything else: the browser's
+    }
+    if (key === " ") {
+      if (!this.spaceHeld) { this.spaceHeld = true; this.root.dataset.space = "1"; }
+      return true;
+    }
+    if (key === "Escape") return this.escape();
+    if (lower === "u") {
+      if (e.repeat) return true;
+      this.undoLastSave();
+      return true;
+    }
+    this.cancelPromptForKey();
+
+    if (e.shiftKey && /^Digit[1-9]$/.test(e.code)) return this.applyPreset(Number(e.code.slice(5)));
+    if (TOOL_KEYS[lower]) { this.setTool(TOOL_KEYS[lower]); return true; }
+    if (LABEL_KEYS[lower]) { this.toggleImageLabel(LABEL_KEYS[lower]); return true; }
+    if (ACTION_KEYS[lower]) {
+      if (!e.repeat) this.sendAction(ACTION_KEYS[lower]);
+      return true;
+    }
+    const cls = !e.shiftKey && this.classes.find((c) => c.key && String(c.key).toLowerCase() === lower);
+    if (cls) { this.setClass(cls.name); return true; }
+    switch (key) {
+      case "+":
+      case "=":
+        this.zoomBy(ZOOM_STEP);
+        return true;
+      case "-":
+      case "_":
+        this.zoomBy(1 / ZOOM_STEP);
+        return true;
+      case "0":
+        this.fit();
+        return true;
+      case "r":
+      case "R":
+        this.resetWindow();
+        return true;
+      case "ArrowUp":
+      case "ArrowDown":
+      case "PageUp":
+      case "PageDown": {
+        if (this.slices.length < 2 || (key.startsWith("Arrow") && usesArrowKeys(e))) return false;
+        const step = key.startsWith("Page") ? 5 : 1;
+        this.goToSlice(this.index + (key.endsWith("Up") ? -step : step));
+        return true;
+      }
+      case "Delete":
+      case "Backspace":
+        return this.deleteSelected();
+      case "Enter":
+        return this.closePolygon();
+      default:
+        return false;
+    }
+  }
+
+  onKeyUp(e) {
+    if (e.key === " " && this.spaceHeld) {
+      this.spaceHeld = false;
+      delete this.root.dataset.space;
+      return true;
+    }
+    return false;
+  }
+
+  escape() {
+    if (!this.prompt.hidden) { this.hidePrompt(); return true; }
+    if (this.drag && this.drag.mode !== "wl" && this.drag.mode !== "pan") { this.cancelDrag(); return true; }
+    if (this.draft) { this.draft = null; this.schedule(); return true; }
+    if (this.selection) { this.selection = null; this.schedule(); return true; }
+    return false;
+  }
+
+  /** `u`: with unsaved edits the first press asks (in-viewer prompt), the second sends the undo. */
+  undoLastSave() {
+    if (this.unsaved && this.prompt.hidden) {
+      this.showPrompt();
+      return;
+    }
+    this.hidePrompt();
+    this.sendAction("undo");
+  }
+
+  showPrompt() {
+    this.prompt.textContent = PROMPT_TEXT;
+    this.prompt.hidden = false;
+  }
+
+  hidePrompt() {
+    this.prompt.hidden = true;
+  }
+
+  cancelPromptForKey() {
+    if (!this.prompt.hidden) this.hidePrompt();
+  }
+
+  setTool(tool) {
+    if (this.tool === tool) return;
+    this.tool = tool;
+    if (this.draft && this.draft.kind === "polygon" && tool !== "polygon") this.draft = null;
+    this.sendUi();
+    this.schedule();
+  }
+
+  setClass(name) {
+    if (this.selection) this.reclassSelected(name);
+    if (this.className === name) return;
+    this.className = name;
+    this.sendUi();
+    this.schedule();
+  }
+
+  toggleImageLabel(label) {
+    this.imageLabel = this.imageLabel === label ? "none" : label;
+    this.sendUi();
+    this.schedule();
+  }
+
+  /** Shift+n: the file's presets first, then the standard ones. */
+  applyPreset(n) {
+    const slice = this.current;
+    if (!slice || this.isRgb(slice, this.pixelsOf(slice))) return true;
+    const presets = [...(slice.presets || []), ...((this.data && this.data.standard_presets) || [])];
+    const preset = validWindow(presets[n - 1]);
+    if (preset) this.setWindow(preset, { send: true });
+    return true;
+  }
+
+  resetWindow() {
+    this.window = null; // follow the slice's default again
+    this.schedule();
+    this.sendWindow();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Module-level glue
+
+function validWindow(w) {
+  if (!w || typeof w !== "object") return null;
+  const center = Number(w.center), width = Number(w.width);
+  if (!Number.isFinite(center) || !Number.isFinite(width)) return null;
+  return { center, width: Math.max(width, 1) };
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Wheel delta in px whatever the event's deltaMode (lines, pages). */
+function normalizedDelta(e, pageHeight) {
+  if (e.deltaMode === 1) return e.deltaY * 33;
+  if (e.deltaMode === 2) return e.deltaY * (pageHeight || 800);
+  return e.deltaY;
+}
+
+/** How far the element's ancestors (across shadow roots) and the window are scrolled. */
+function scrolledAbove(el) {
+  let total = 0; // document.documentElement's scrollTop is the window's scroll
+  let node = el.parentNode;
+  while (node) {
+    if (node instanceof ShadowRoot) node = node.host;
+    else {
+      if (node.scrollTop) total += node.scrollTop;
+      node = node.parentNode;
+    }
+  }
+  return total;
+}
+
+/** The viewer keys go to the newest mounted viewer that is still on the page. */
+function activeViewer() {
+  for (let i = mounted.length - 1; i >= 0; i--) {
+    const v = mounted[i];
+    if (!v.destroyed && v.root.isConnected) return v;
+  }
+  return null;
+}
+
+function dispatchKeyDown(e) {
+  if (isTypingTarget(e)) return;
+  const viewer = activeViewer();
+  if (!viewer) return;
+  if (viewer.onKey(e)) {
+    e.preventDefault();
+    e.stopPropagation(); // a page shortcut bound to the same key must not act twice (e.g. save twice)
+  }
+}
+
+function dispatchKeyUp(e) {
+  const viewer = activeViewer();
+  if (viewer && viewer.onKeyUp(e) && !isTypingTarget(e)) e.preventDefault();
+}
+
+/**
+ * One pair of document listeners per page, even if Streamlit evaluates this module again (a changed
+ * file gives a new blob URL): the listeners call whatever dispatcher the newest module evaluation set.
+ */
+function installKeyboard() {
+  const KEY = "__medalViewerKeyboard";
+  const hub = window[KEY] || (window[KEY] = { down: null, up: null, installed: false });
+  hub.down = dispatchKeyDown;
+  hub.up = dispatchKeyUp;
+  if (hub.installed) return;
+  hub.installed = true;
+  document.addEventListener("keydown", (e) => hub.down && hub.down(e), { capture: true });
+  document.addEventListener("keyup", (e) => hub.up && hub.up(e), { capture: true });
+  window.addEventListener("blur", () => {
+    for (const v of mounted) {
+      v.spaceHeld = false;
+      delete v.root.dataset.space;
+    }
+  });
+}
+
+export default function (component) {
+  const parent = component.parentElement;
+  if (!parent) return undefined;
+  installKeyboard();
+  let viewer = viewers.get(parent);
+  // A re-created root (the html part rendered again) gets a fresh viewer.
+  if (viewer && (viewer.destroyed || !parent.contains(viewer.root))) {
+    viewer.destroy();
+    viewer = null;
+  }
+  if (!viewer) {
+    viewer = new Viewer(parent);
+    viewers.set(parent, viewer);
+  }
+  const at = mounted.indexOf(viewer);
+  if (at >= 0) mounted.splice(at, 1);
+  mounted.push(viewer);
+  viewer.update(component);
+
+  // Streamlit calls this on unmount (and possibly for a superseded call while still mounted): only tear
+  // down once the root has really left the page.
+  return () => {
+    setTimeout(() => {
+      if (!viewer.root.isConnected && viewers.get(parent) === viewer) {
+        viewer.destroy();
+        viewers.delete(parent);
+      }
+    }, 0);
+  };
+}

@@ -1,0 +1,240 @@
+"""The Label page's viewer in a real browser: `streamlit run app.py` on a demo project, Debian's Chromium.
+
+Everything is read through the viewer's testing contract (``data-*`` attributes on its root, see
+``labeling/ui/viewer/CONTRACT.md``), never through DOM details; what is saved is read from the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labeling.intake.demo import create_demo
+from labeling.labels.accounts import add_user
+from labeling.labels.annotations import list_annotations
+from labeling.labels.catalog import get_image
+from labeling.labels.reading import series_slices
+from storage.db import Project
+from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, served
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is missing: the README's test command installs it")
+ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+VIEWER = '[data-testid="medal-viewer"]'
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Project]]:
+    home = tmp_path_factory.mktemp("viewer") / "medal-home"
+    project = Project.open(home)
+    create_demo(labeled=0, project=project)
+    for name in USERS:
+        add_user(name, f"{name}-password", "annotator", engine=project.engine)
+    with served(home, MEDAL_WORKER="off") as url:
+        yield url, project
+    project.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def settled(page: object) -> None:
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+
+
+def ready(page: object, image_id: int | None = None) -> object:
+    """The viewer once its slice is drawn (and showing ``image_id`` when given)."""
+    selector = f'{VIEWER}[data-ready="1"]' + (f'[data-image-id="{image_id}"]' if image_id else "")
+    page.locator(selector).wait_for(timeout=30_000)
+    settled(page)
+    return page.locator(VIEWER)
+
+
+def attr(page: object, name: str) -> str:
+    return page.locator(VIEWER).get_attribute(f"data-{name}")
+
+
+def log_in(chromium: object, url: str, name: str, size: tuple[int, int] = (1600, 1000), path: str = "") -> object:
+    page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
+    page.set_default_timeout(30_000)
+    page.goto(url + path)
+    page.get_by_role("textbox", name="Username").fill(name)
+    page.get_by_role("textbox", name="Password").fill(f"{name}-password")
+    page.get_by_role("button", name="Log in").click()
+    ready(page)
+    return page
+
+
+def screen_point(page: object, x: float, y: float) -> tuple[float, float]:
+    """Where image pixel (x, y) is on the page, from the testing contract."""
+    box = page.locator(VIEWER).bounding_box()
+    scale = float(attr(page, "scale"))
+    return box["x"] + float(attr(page, "offset-x")) + x * scale, box["y"] + float(attr(page, "offset-y")) + y * scale
+
+
+def test_at_1280x800_the_image_fits_and_save_is_on_screen(app, chromium) -> None:
+    url, _ = app
+    page = log_in(chromium, url, "alice", size=(1280, 800))
+    viewer = page.locator(VIEWER).bounding_box()
+    save = page.get_by_role("button", name="Save & next").bounding_box()
+    assert save["y"] + save["height"] <= 800 and save["x"] + save["width"] <= 1280  # no scrolling to reach it
+    assert viewer["x"] + viewer["width"] <= save["x"] + 1  # the image does not run under the side panel
+    assert viewer["y"] + viewer["height"] <= 800
+    assert attr(page, "zoom") == "1" or abs(float(attr(page, "zoom")) - 1) < 1e-6  # fit to the window
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "label-1280x800.png"))
+    page.close()
+
+
+def test_a_box_drawn_at_2x_zoom_is_stored_in_image_pixels(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "bob")
+    image_id = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("x")
+    page.keyboard.press("+")
+    page.keyboard.press("=")
+    page.wait_for_timeout(100)
+    assert float(attr(page, "zoom")) > 1.5
+    # image pixels near the centre of the view (zoom keeps the centre), mapped through the contract
+    cols, rows = get_image(image_id, project.engine).cols, get_image(image_id, project.engine).rows
+    start, end = (cols / 2 - 20, rows / 2 - 13), (cols / 2 + 20, rows / 2 + 13)
+    (sx, sy), (ex, ey) = screen_point(page, *start), screen_point(page, *end)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=10)
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.regions === '1'")
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="bob")
+    assert saved.image_id == image_id
+    assert saved.regions[0].bbox == pytest.approx([start[0], start[1], 40, 26], abs=1.5)
+    page.close()
+
+
+def test_right_drag_changes_the_window_and_the_picture(app, chromium) -> None:
+    url, _ = app
+    page = log_in(chromium, url, "carol")
+    before = (attr(page, "window-center"), attr(page, "window-width"))
+    pixels_before = page.locator(f"{VIEWER} canvas").first.screenshot()
+    box = page.locator(VIEWER).bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down(button="right")
+    page.mouse.move(cx + 80, cy + 60, steps=15)
+    page.mouse.up(button="right")
+    page.wait_for_timeout(200)
+    after = (attr(page, "window-center"), attr(page, "window-width"))
+    assert after != before
+    assert page.locator(f"{VIEWER} canvas").first.screenshot() != pixels_before
+    page.keyboard.press("r")  # back to the file's window
+    page.wait_for_timeout(100)
+    assert (attr(page, "window-center"), attr(page, "window-width")) == before
+    page.close()
+
+
+def until_a_series(page: object) -> None:
+    """Skip (by key) until the image on screen is a slice of a series of several."""
+    for _ in range(20):
+        if int(attr(page, "slice-count")) > 1:
+            return
+        shown = attr(page, "image-id")
+        page.keyboard.press("k")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+        settled(page)
+    raise AssertionError("no CT series came up in 20 images")
+
+
+def test_the_wheel_scrolls_a_ct_series_and_a_region_on_another_slice_is_saved_there(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "dave")
+    until_a_series(page)
+    queued, index = int(attr(page, "image-id")), int(attr(page, "slice-index"))
+    count = int(attr(page, "slice-count"))
+    box = page.locator(VIEWER).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    step = 1 if index + 3 < count else -1
+    for _ in range(3):
+        page.mouse.wheel(0, 100 * step)
+        page.wait_for_timeout(60)
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.sliceIndex === '{index + 3 * step}'")
+    other = int(page.locator(f'{VIEWER}[data-ready="1"]').get_attribute("data-image-id"))
+    assert other != queued and other in {s.id for s in series_slices(queued, project.engine)}
+    page.keyboard.press("x")
+    (sx, sy), (ex, ey) = screen_point(page, 100, 100), screen_point(page, 140, 130)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=8)
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.regions === '1'")
+    for _ in range(3):
+        page.keyboard.press("ArrowUp" if step == 1 else "ArrowDown")
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageId === '{queued}'")
+    page.keyboard.press("h")  # the queued slice: healthy, no region
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{queued}"]):not([data-image-id="{other}"])').wait_for()
+    saved = {a.image_id: a for a in list_annotations(project.engine, annotator="dave")}
+    assert saved[queued].image_label == "healthy" and not saved[queued].regions
+    assert saved[other].regions[0].bbox == pytest.approx([100, 100, 40, 30], abs=1.5)
+    page.close()
+
+
+def test_a_keyboard_only_session_labels_five_images(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "erin")
+    seen = []
+    for _ in range(5):
+        shown = attr(page, "image-id")
+        seen.append(int(shown))
+        page.keyboard.press("c")  # image label: cancerous
+        page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageLabel === 'cancerous'")
+        page.keyboard.press("s")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+        settled(page)
+    saved = list_annotations(project.engine, annotator="erin")
+    assert sorted(a.image_id for a in saved) == sorted(seen)
+    assert {a.image_label for a in saved} == {"cancerous"}
+    page.close()
+
+
+def test_undo_with_unsaved_drawing_asks_first(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "frank")
+    first = attr(page, "image-id")
+    page.keyboard.press("h")
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{first}"])').wait_for()
+    settled(page)
+    second = attr(page, "image-id")
+    page.keyboard.press("x")
+    (sx, sy), (ex, ey) = screen_point(page, 30, 30), screen_point(page, 60, 60)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.unsaved === '1'")
+    page.keyboard.press("u")
+    prompt = page.get_by_role("alertdialog")
+    prompt.wait_for()
+    assert "unsaved drawing" in prompt.inner_text()
+    assert attr(page, "image-id") == second  # nothing happened yet
+    page.keyboard.press("Escape")
+    prompt.wait_for(state="hidden")
+    assert attr(page, "regions") == "1" and attr(page, "image-id") == second
+    page.keyboard.press("u")
+    prompt.wait_for()
+    page.keyboard.press("u")  # confirmed: back to the first image, its save undone
+    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageId === '{first}'")
+    assert list_annotations(project.engine, annotator="frank") == []
+    page.close()
