@@ -60,6 +60,11 @@ def ready(page: object, image_id: int | None = None) -> object:
     return page.locator(VIEWER)
 
 
+def has(page: object, name: str, value: object) -> None:
+    """Wait until the viewer's ``data-NAME`` is ``value`` (CSS locators see into its shadow root)."""
+    page.locator(f'{VIEWER}[data-{name}="{value}"]').wait_for(timeout=30_000)
+
+
 def attr(page: object, name: str) -> str:
     return page.locator(VIEWER).get_attribute(f"data-{name}")
 
@@ -114,7 +119,7 @@ def test_a_box_drawn_at_2x_zoom_is_stored_in_image_pixels(app, chromium) -> None
     page.mouse.down()
     page.mouse.move(ex, ey, steps=10)
     page.mouse.up()
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.regions === '1'")
+    has(page, "regions", "1")
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
     (saved,) = list_annotations(project.engine, annotator="bob")
@@ -168,7 +173,7 @@ def test_the_wheel_scrolls_a_ct_series_and_a_region_on_another_slice_is_saved_th
     for _ in range(3):
         page.mouse.wheel(0, 100 * step)
         page.wait_for_timeout(60)
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.sliceIndex === '{index + 3 * step}'")
+    has(page, "slice-index", f"{index + 3 * step}")
     other = int(page.locator(f'{VIEWER}[data-ready="1"]').get_attribute("data-image-id"))
     assert other != queued and other in {s.id for s in series_slices(queued, project.engine)}
     page.keyboard.press("x")
@@ -177,10 +182,10 @@ def test_the_wheel_scrolls_a_ct_series_and_a_region_on_another_slice_is_saved_th
     page.mouse.down()
     page.mouse.move(ex, ey, steps=8)
     page.mouse.up()
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.regions === '1'")
+    has(page, "regions", "1")
     for _ in range(3):
         page.keyboard.press("ArrowUp" if step == 1 else "ArrowDown")
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageId === '{queued}'")
+    has(page, "image-id", f"{queued}")
     page.keyboard.press("h")  # the queued slice: healthy, no region
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{queued}"]):not([data-image-id="{other}"])').wait_for()
@@ -198,7 +203,7 @@ def test_a_keyboard_only_session_labels_five_images(app, chromium) -> None:
         shown = attr(page, "image-id")
         seen.append(int(shown))
         page.keyboard.press("c")  # image label: cancerous
-        page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageLabel === 'cancerous'")
+        has(page, "image-label", "cancerous")
         page.keyboard.press("s")
         page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
         settled(page)
@@ -223,9 +228,9 @@ def test_undo_with_unsaved_drawing_asks_first(app, chromium) -> None:
     page.mouse.down()
     page.mouse.move(ex, ey, steps=5)
     page.mouse.up()
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.unsaved === '1'")
+    has(page, "unsaved", "1")
     page.keyboard.press("u")
-    prompt = page.get_by_role("alertdialog")
+    prompt = page.locator(VIEWER).get_by_role("alertdialog")  # not Streamlit's toasts
     prompt.wait_for()
     assert "unsaved drawing" in prompt.inner_text()
     assert attr(page, "image-id") == second  # nothing happened yet
@@ -235,6 +240,6 @@ def test_undo_with_unsaved_drawing_asks_first(app, chromium) -> None:
     page.keyboard.press("u")
     prompt.wait_for()
     page.keyboard.press("u")  # confirmed: back to the first image, its save undone
-    page.wait_for_function(f"document.querySelector('{VIEWER}').dataset.imageId === '{first}'")
+    has(page, "image-id", f"{first}")
     assert list_annotations(project.engine, annotator="frank") == []
     page.close()

@@ -55,7 +55,7 @@ if state.class_name not in {c.name for c in classes}:
     state.class_name = classes[0].name
 if holder:
     st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
-view, side = st.columns([4, 1.2])
+view, side = st.columns([3.2, 1.3])
 with side:
     st.markdown(f"**Image {image.id}** · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
     heatmap, accepted = model_panel(image, classes, state.visit)
@@ -75,7 +75,7 @@ with side:
             state.flash = f"Saved image {image.id}: {len(state.regions_of(image.id))} region(s)."
             show_next(image.id)
     reason = st.selectbox("Skip reason", SKIP_REASONS, key="skip-reason")
-    back, skip_column, undo = st.columns(3)
+    skip_column, back, undo = st.columns(3)
     if skip_column.button("Skip", width="stretch") or action == "skip":
         skip(image.id, account.name, reason)
         show_next(image.id)

@@ -237,6 +237,7 @@ class Viewer {
     this.imageLabel = "none";
     this.revision = null;
     this.base = {}; // regions of the current revision
+    this.sentKeys = new Set(); // slices whose regions were sent in this revision (sent as [] once emptied)
     this.shapes = {}; // local regions (what is drawn now)
     this.undoStack = [];
     this.redoStack = [];
@@ -374,6 +375,7 @@ class Viewer {
       this.revision = data.revision;
       this.base = normalizeRegions(data.regions);
       this.shapes = deepCopy(this.base);
+      this.sentKeys = new Set();
       this.undoStack = [];
       this.redoStack = [];
       this.selection = null;
@@ -390,6 +392,7 @@ class Viewer {
     this.updateUnsaved();
     this.syncCache();
     this.updateHeight();
+    this.syncAttributes(); // at once: a test reading data-ready right after a rerun must not see the old slice
     // Layout may settle after the first paint (fonts, elements above us): measure again shortly.
     requestAnimationFrame(() => this.updateHeight());
     setTimeout(() => this.updateHeight(), 250);
@@ -511,6 +514,7 @@ class Viewer {
     if (this.draft && this.draft.kind === "polygon") this.draft = null; // a polygon belongs to its slice
     if (this.selection && this.selection.key !== this.currentKey()) this.selection = null;
     this.pump();
+    this.syncAttributes();
     this.schedule();
   }
 
@@ -867,7 +871,7 @@ class Viewer {
   }
 
   /** The testing contract's data-* attributes on the root. */
-  syncAttributes(t = this.transform(), ready = !!this.pixelsOf(this.current)) {
+  syncAttributes(t = this.transform(), ready = this.isDrawn()) {
     const slice = this.current;
     const win = slice ? this.windowFor(slice, this.pixelsOf(slice)) : null;
     const attrs = {
@@ -888,6 +892,12 @@ class Viewer {
     };
     const ds = this.root.dataset;
     for (const [k, v] of Object.entries(attrs)) if (ds[k] !== v) ds[k] = v;
+  }
+
+  /** Whether the main canvas shows the current slice itself (not a placeholder, not another image). */
+  isDrawn() {
+    const slice = this.current;
+    return !!slice && this.shownId === slice.image_id && !!this.pixelsOf(slice);
   }
 
   // ----- regions: edits, undo, values back ---------------------------------------------------------------
@@ -967,13 +977,17 @@ class Viewer {
     this.unsaved = canonical(this.shapes) !== canonical(this.base);
   }
 
-  /** Every slice that has regions, plus those that had some in this revision (now [] if all deleted). */
+  /**
+   * Every slice that has regions, plus those that had some in this revision's data or in an earlier
+   * message (sent as [] once all are deleted, so Python never falls back to their saved regions).
+   */
   regionsPayload() {
     const byImage = {};
-    const keys = new Set([...Object.keys(this.base), ...Object.keys(this.shapes)]);
+    const keys = new Set([...Object.keys(this.base), ...this.sentKeys, ...Object.keys(this.shapes)]);
     for (const key of keys) {
       const list = this.shapes[key] || [];
-      if (list.length || this.base[key]) byImage[key] = deepCopy(list);
+      if (list.length || this.base[key] || this.sentKeys.has(key)) byImage[key] = deepCopy(list);
+      if (list.length) this.sentKeys.add(key);
     }
     return { revision: this.revision, by_image: byImage };
   }
