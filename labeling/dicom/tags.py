@@ -47,8 +47,18 @@ def header_rows(image: Image, *, reveal_identity: bool) -> list[dict[str, str]]:
     if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
         return []
     dataset, _ = dicom_header(source, content)
-    return [_row(element) for element in _elements(dataset)
-            if reveal_identity or (element.keyword in READER_ATTRIBUTES and not element.tag.is_private)]
+    shown = [element for element in _elements(dataset)
+             if reveal_identity or (element.keyword in READER_ATTRIBUTES and not element.tag.is_private)]
+    first = {keyword: rank for rank, keyword in enumerate(KEY_ATTRIBUTES)}
+    shown.sort(key=lambda element: first.get(element.keyword, len(first)))  # stable: the rest in tag order
+    return [_row(element) for element in shown]
+
+
+# What a reader looks at first; the header panel lists these at the top.
+KEY_ATTRIBUTES = ("Modality", "BodyPartExamined", "StudyDescription", "SeriesDescription", "ImageLaterality",
+                  "ViewPosition", "PatientPosition", "SliceThickness", "SpacingBetweenSlices", "PixelSpacing",
+                  "ImagerPixelSpacing", "Rows", "Columns", "WindowCenter", "WindowWidth", "RescaleSlope",
+                  "RescaleIntercept", "KVP", "ConvolutionKernel", "Manufacturer", "ManufacturerModelName")
 
 
 def _elements(dataset: Dataset) -> list[DataElement]:

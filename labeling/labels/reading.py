@@ -102,3 +102,59 @@ def _view(image: Image) -> str:
     side = str(dataset.get("ImageLaterality") or dataset.get("Laterality") or "").strip()
     view = str(dataset.get("ViewPosition") or "").strip()
     return " ".join(part for part in (side, view) if part)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The matching series of the patient's previous study, for comparison beside the current image."""
+
+    slices: list[Image]
+    slice_index: int  # the slice nearest the current image's position
+    label: str
+
+
+def prior_for(image: Image, *, sees_identity: bool, engine: Engine | None = None) -> Prior | None:
+    """The same patient's most recent earlier study's series that matches the image's (same modality, then the
+    same series description or body part), with the slice nearest the image's position; None when there is
+    no earlier study with such a series. The label gives the date to roles that see identity, else the
+    interval ("14 months earlier")."""
+    with Session(engine or get_engine()) as session:
+        here = session.exec(select(Series, Study).join(Study, Series.study_id == Study.id)
+                            .where(Series.id == image.series_id)).first() if image.series_id else None
+        if here is None or here[1].study_date is None:
+            return None
+        series, study = here
+        candidates = session.exec(
+            select(Series, Study).join(Study, Series.study_id == Study.id)
+            .where(Study.patient_id == study.patient_id, Study.study_date < study.study_date,
+                   Series.modality == series.modality)
+            .order_by(Study.study_date.desc())).all()
+        if not candidates:
+            return None
+        latest = candidates[0][1].study_date
+        same_day = [c for c in candidates if c[1].study_date == latest]
+        match = next((c for c in same_day if (c[0].description or "") == (series.description or "")), None) \
+            or next((c for c in same_day if c[0].body_part and c[0].body_part == series.body_part), same_day[0])
+    prior_series, prior_study = match
+    anchor = next(iter(series_images(prior_series.id, engine)), None)
+    if anchor is None:
+        return None
+    slices = series_slices(anchor.id, engine)
+    index = _nearest(slices, image, series_slices(image.id, engine))
+    months = round((study.study_date - prior_study.study_date).days / 30.44)
+    when = str(prior_study.study_date) if sees_identity else f"{months} month(s) earlier"
+    return Prior(slices, index, f"Prior · {when} · {prior_series.description or prior_series.modality or ''}")
+
+
+def series_images(series_id: int, engine: Engine | None = None) -> list[Image]:
+    """The images of a series, by id."""
+    with Session(engine or get_engine()) as session:
+        return list(session.exec(select(Image).where(Image.series_id == series_id).order_by(Image.id)))
+
+
+def _nearest(slices: list[Image], image: Image, current: list[Image]) -> int:
+    """The prior slice at the image's position along the normal, else at the same relative place."""
+    if image.slice_position is not None and all(s.slice_position is not None for s in slices):
+        return min(range(len(slices)), key=lambda i: abs(float(slices[i].slice_position) - image.slice_position))
+    at = next((i for i, s in enumerate(current) if s.id == image.id), 0)
+    return round(at / max(len(current) - 1, 1) * (len(slices) - 1))

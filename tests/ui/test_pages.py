@@ -248,8 +248,10 @@ def test_header_shows_annotators_only_what_a_reader_needs(project, tmp_path: Pat
     button(annotator, "Log out").click().run()  # gives the image back
     assert annotator.text_input[0].label == "Username"
     admin = logged_in("boss", "admin")
-    names = {row["name"]: row["value"] for row in admin.dataframe[0].value.to_dict("records")}
+    rows = admin.dataframe[0].value.to_dict("records")
+    names = {row["name"]: row["value"] for row in rows}
     assert names["Patient's Name"] == "CompressedSamples^CT1"
+    assert rows[0]["name"] == "Modality"  # what a reader looks at first comes first, whatever the tag order
 
 
 def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) -> None:
@@ -501,3 +503,45 @@ def test_roles_without_identity_see_no_identity(project, tmp_path: Path, role: s
     if role in ("scientist", "admin"):  # the roles that import
         at.switch_page("labeling/ui/pages/import_files.py").run()
         assert ("file" in at.dataframe[0].value.columns) is sees and "reason" in at.dataframe[0].value.columns
+
+
+def test_label_offers_the_patients_prior_study_beside_the_image(project, make_demo) -> None:
+    from labeling.labels.reading import prior_for, series_slices
+
+    make_demo(0)
+    at = logged_in()
+    followed = next(image for image in (get_image(s.id, project) for s in list_images(project, modality="CT"))
+                    if prior_for(image, sees_identity=False, engine=project) is not None)
+    label_state(at).open_request = followed.id
+    at.run()
+    prior = viewer_data(at)["prior"]
+    assert prior is not None and "month(s) earlier" in prior["label"]  # no date for an annotator
+    current_ids = {s.id for s in series_slices(followed.id, project)}
+    prior_ids = [s["image_id"] for s in prior["slices"]]
+    assert not current_ids & set(prior_ids)  # another study's series
+    nearest = prior["slices"][prior["slice_index"]]
+    assert abs(nearest["position"] - followed.slice_position) == min(
+        abs(s["position"] - followed.slice_position) for s in prior["slices"])
+    first_visit = next(image for image in (get_image(s.id, project) for s in list_images(project, modality="CT"))
+                       if prior_for(image, sees_identity=False, engine=project) is None)
+    label_state(at).open_request = first_visit.id  # a patient's first study has nothing to compare with
+    at.run()
+    assert viewer_data(at)["prior"] is None
+
+
+def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
+    make_demo(0)
+    at = logged_in()
+    first = label_state(at).image_id
+    at.radio(key=f"image-label-{label_state(at).revision}").set_value("healthy").run()
+    button(at, "Save & next").click().run()
+    draw_rect(at, 10, 10, 20, 20)  # unsaved drawing on the next image
+    second = label_state(at).image_id
+    button(at, "Undo").click().run()
+    assert "unsaved drawing on this image will be lost" in at.warning[0].value
+    assert label_state(at).image_id == second and len(list_annotations(project, annotator="ann")) == 1
+    button(at, "Keep drawing").click().run()
+    assert not at.warning and label_state(at).regions_of(second)  # the drawing is still there
+    button(at, "Undo").click().run()
+    button(at, "Undo anyway").click().run()
+    assert label_state(at).image_id == first and list_annotations(project, annotator="ann") == []

@@ -8,7 +8,8 @@ from labeling.labels.catalog import get_image
 from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
 from labeling.labels.reading import series_slices
 from labeling.labels.taxonomy import IMAGE_LABELS, list_classes
-from labeling.ui.parts.panels import header_panel, model_panel, region_summary, save_series, shortcut_help
+from labeling.ui.parts.panels import (header_panel, model_panel, region_summary, save_series, shortcut_help,
+                                      undo_confirmed)
 from labeling.ui.parts.reading_station import load_series, reading_station, viewer_data
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
@@ -81,7 +82,7 @@ with side:
         show_next(image.id)
     if (back.button("Back", width="stretch", disabled=not state.history) or action == "back") and state.history:
         show(state.history.pop(), remember=False)
-    if undo.button("Undo", width="stretch") or action == "undo":
+    if undo_confirmed(state, undo.button("Undo", width="stretch")) or action == "undo":
         undone = undo_last_save(account.name)
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         show(undone) if undone is not None else st.rerun()

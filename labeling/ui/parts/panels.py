@@ -55,6 +55,28 @@ def save_series(state: LabelSession, image_id: int, user: str) -> bool:
     return True
 
 
+def undo_confirmed(state: LabelSession, clicked: bool) -> bool:
+    """Whether to undo the last save now: at once when nothing is unsaved, else after the user confirms (a
+    click on Undo with unsaved drawing only asks; the viewer's `u` key asks in the viewer itself)."""
+    unsaved = any(regions != state.saved.get(image_id, []) for image_id, regions in state.edits.items()) \
+        or state.image_label != (state.saved_label or "none")
+    if clicked and not unsaved:
+        return True
+    if clicked:
+        state.confirm_undo = True
+    if not state.confirm_undo:
+        return False
+    st.warning("Undo your last save? Your unsaved drawing on this image will be lost.")
+    yes, no = st.columns(2)
+    if no.button("Keep drawing", width="stretch"):
+        state.confirm_undo = False
+        st.rerun()
+    if yes.button("Undo anyway", width="stretch"):
+        state.confirm_undo = False
+        return True
+    return False
+
+
 def model_panel(image: Any, classes: list[Any], visit: int = 0) -> tuple[str | None, list[RegionInput]]:
     """The active model's probability and proposals. Returns the heatmap path when the user wants it
     overlaid, and the proposed regions on the run where the user accepts them."""
@@ -91,7 +113,12 @@ def header_panel(image: Any, account: Account) -> None:
             return
         if not account.sees_identity:
             st.caption("Your role sees the attributes a reader needs; identity, dates and free text are left out.")
-        st.dataframe(rows, hide_index=True, height=320) if rows else st.caption("Not a DICOM file.")
+        if not rows:
+            st.caption("Not a DICOM file.")
+            return
+        st.dataframe(rows, hide_index=True, height=360, width="stretch", column_config={
+            "tag": st.column_config.TextColumn(width="small"), "VR": st.column_config.TextColumn(width="small"),
+            "name": st.column_config.TextColumn(width="medium"), "value": st.column_config.TextColumn(width="large")})
 
 
 def shortcut_help(classes: list[Any]) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotation
 from labeling.labels.pictures import heatmap_png
-from labeling.labels.reading import corners
+from labeling.labels.reading import corners, prior_for
 from labeling.labels.taxonomy import IMAGE_LABELS
 from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
@@ -63,7 +63,16 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "regions": {str(i): [{"label": r.label, "shape": r.shape, "points": r.points} for r in regions]
                     for i, regions in state.saved.items()},
         "revision": state.revision,
+        "prior": _prior(image, account),
     }
+
+
+def _prior(image: Any, account: Account) -> dict[str, Any] | None:
+    prior = prior_for(image, sees_identity=account.sees_identity)
+    if prior is None:
+        return None
+    return {"label": prior.label, "slice_index": prior.slice_index,
+            "slices": [_slice(item, None) for item in prior.slices]}
 
 
 def reading_station(state: LabelSession, build_data: Callable[[], dict[str, Any]]) -> str | None:
