@@ -8,8 +8,14 @@ from labeling.labels.catalog import get_image
 from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
 from labeling.labels.reading import series_slices
 from labeling.labels.taxonomy import IMAGE_LABELS, list_classes
-from labeling.ui.parts.panels import (header_panel, model_panel, region_summary, save_series, shortcut_help,
-                                      undo_confirmed)
+from labeling.ui.parts.panels import (
+    header_panel,
+    model_panel,
+    region_summary,
+    save_series,
+    shortcut_help,
+    undo_confirmed,
+)
 from labeling.ui.parts.reading_station import load_series, reading_station, viewer_data
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
