@@ -24,7 +24,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -242,4 +242,78 @@ def test_undo_with_unsaved_drawing_asks_first(app, chromium) -> None:
     page.keyboard.press("u")  # confirmed: back to the first image, its save undone
     has(page, "image-id", f"{first}")
     assert list_annotations(project.engine, annotator="frank") == []
+    page.close()
+
+
+def drag(page: object, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    """A left drag between two image-pixel points."""
+    (sx, sy), (ex, ey) = screen_point(page, *start), screen_point(page, *end)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=steps)
+    page.mouse.up()
+
+
+def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> None:
+    url, project = app
+    from labeling.labels.reading import prior_for
+
+    page = log_in(chromium, url, "grace")
+    for _ in range(30):  # skip to a follow-up CT (a patient with an earlier study)
+        image = get_image(int(attr(page, "image-id")), project.engine)
+        if int(attr(page, "slice-count")) > 1 and prior_for(image, sees_identity=False, engine=project.engine):
+            break
+        shown = attr(page, "image-id")
+        page.keyboard.press("k")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+        settled(page)
+    else:
+        raise AssertionError("no follow-up CT came up in 30 images")
+    page.keyboard.press("y")
+    has(page, "prior", "1")
+    prior_slices = prior_for(image, sees_identity=False, engine=project.engine).slices
+    assert int(attr(page, "prior-image-id")) in {s.id for s in prior_slices}
+    before = attr(page, "prior-slice-index")
+    box = page.locator(VIEWER).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)  # over the current pane
+    step = 1 if int(attr(page, "slice-index")) + 4 < int(attr(page, "slice-count")) else -1
+    for _ in range(4):
+        page.mouse.wheel(0, 100 * step)
+        page.wait_for_timeout(60)
+    page.locator(f'{VIEWER}:not([data-prior-slice-index="{before}"])').wait_for()
+    current = get_image(int(attr(page, "image-id")), project.engine)
+    prior_shown = get_image(int(attr(page, "prior-image-id")), project.engine)
+    nearest = min(abs(s.slice_position - current.slice_position) for s in prior_slices)
+    assert abs(prior_shown.slice_position - current.slice_position) == pytest.approx(nearest)
+    page.screenshot(path=str(ARTIFACTS / "label-with-prior.png"))
+    page.close()
+
+
+def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "heidi")
+    image = get_image(int(attr(page, "image-id")), project.engine)
+    row_mm, col_mm = image.pixel_spacing
+    page.keyboard.press("l")
+    has(page, "tool", "length")
+    drag(page, (40.25, 60.25), (80.25, 60.25))
+    expected = 40 * col_mm
+    measured = float(attr(page, "measure").split()[0])
+    assert attr(page, "measure").endswith("mm") and measured == pytest.approx(expected, abs=0.2)
+    assert attr(page, "regions") == "0"  # a measurement is not a region
+
+    page.keyboard.press("x")
+    drag(page, (100, 100), (140, 130))
+    has(page, "regions", "1")
+    page.keyboard.press("e")
+    has(page, "tool", "brush")
+    (cx, cy) = screen_point(page, 120, 115)
+    page.mouse.click(cx, cy)  # select the box
+    drag(page, (141, 100), (170, 130), steps=12)  # brush just outside its right edge: the region grows
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="heidi")
+    (region,) = saved.regions
+    x, y, w, h = region.bbox
+    assert region.shape == "polygon" and x == pytest.approx(100, abs=2) and x + w > 150
     page.close()

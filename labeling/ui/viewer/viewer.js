@@ -20,10 +20,15 @@ const ZOOM_MIN = 0.05;
 const ZOOM_MAX = 64;
 const WL_DRAG_SPAN = 512; // a drag this many px long moves the window by the whole value range
 const DEFAULT_COLOR = "#ffffff";
+const MEASURE_COLOR = "#ffd400";
+const PANE_GAP = 2; // screen px between the prior pane (left) and the current one (right)
+const BRUSH_DEFAULT = 12; // brush radius, screen px
+const BRUSH_SIZES = [2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40, 50, 60, 75, 90, 110, 135, 165, 200]; // `[` `]`
+const SIMPLIFY_TOLERANCE = 0.5; // image px, traced brush outlines
 const PROMPT_TEXT =
   "Undo your last save? Your unsaved drawing on this image will be lost. Press U again to confirm, Esc to keep drawing.";
 
-const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl" };
+const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl", l: "length", e: "brush" };
 const LABEL_KEYS = { n: "no finding", h: "healthy", c: "cancerous" };
 const ACTION_KEYS = { s: "save", k: "skip", b: "back", u: "undo" };
 const DRAWING_TOOLS = new Set(["box", "polygon", "freehand"]);
@@ -214,6 +219,190 @@ function voiFunction(center, width, invert) {
 const packGrey = (g) => (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
 
 // ---------------------------------------------------------------------------------------------------------
+// Brush masks: a Uint8Array raster at image resolution (1 = inside), pixel (c, r) covers [c, c+1]×[r, r+1]
+// and counts as inside a shape when its centre (c + 0.5, r + 0.5) is.
+
+/**
+ * Fill a polygon (even–odd, pixel centres) into an empty mask; returns {box: [c0, r0, c1, r1] (its pixels),
+ * count}, box null when no pixel centre is inside.
+ */
+function fillPolygon(mask, cols, rows, points) {
+  if (points.length < 3) return { box: null, count: 0 };
+  let count = 0;
+  const [x0, y0, x1, y1] = bounds(points);
+  const r0 = Math.max(0, Math.ceil(y0 - 0.5)), r1 = Math.min(rows - 1, Math.ceil(y1 - 0.5) - 1);
+  const xs = [];
+  let box = null;
+  for (let r = r0; r <= r1; r++) {
+    const y = r + 0.5;
+    xs.length = 0;
+    for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
+      const [ax, ay] = points[j];
+      const [bx, by] = points[i];
+      if ((ay > y) !== (by > y)) xs.push(ax + ((y - ay) * (bx - ax)) / (by - ay));
+    }
+    xs.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      const c0 = Math.max(0, Math.ceil(xs[k] - 0.5)), c1 = Math.min(cols - 1, Math.ceil(xs[k + 1] - 0.5) - 1);
+      if (c1 < c0) continue;
+      for (let i = r * cols + c0, end = r * cols + c1; i <= end; i++) {
+        count += 1 - mask[i]; // even–odd spans never overlap, but a degenerate edge could touch twice
+        mask[i] = 1;
+      }
+      box = growBox(box, c0, r, c1, r);
+    }
+  }
+  return { box, count };
+}
+
+function growBox(box, c0, r0, c1, r1) {
+  if (!box) return [c0, r0, c1, r1];
+  return [Math.min(box[0], c0), Math.min(box[1], r0), Math.max(box[2], c1), Math.max(box[3], r1)];
+}
+
+/**
+ * Set (value 1) or clear (0) the pixels within `radius` of the segment a–b; returns the pixel box looked at
+ * (null when off the image) and adds the number of pixels that changed to `counter.changed`.
+ */
+function stampCapsule(mask, cols, rows, ax, ay, bx, by, radius, value, counter) {
+  const c0 = Math.max(0, Math.floor(Math.min(ax, bx) - radius - 0.5));
+  const c1 = Math.min(cols - 1, Math.ceil(Math.max(ax, bx) + radius - 0.5));
+  const r0 = Math.max(0, Math.floor(Math.min(ay, by) - radius - 0.5));
+  const r1 = Math.min(rows - 1, Math.ceil(Math.max(ay, by) + radius - 0.5));
+  if (c1 < c0 || r1 < r0) return null;
+  const dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy, rr = radius * radius;
+  let changed = 0;
+  for (let r = r0; r <= r1; r++) {
+    const py = r + 0.5;
+    for (let c = c0; c <= c1; c++) {
+      const px = c + 0.5;
+      let t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      const ex = ax + t * dx - px, ey = ay + t * dy - py;
+      if (ex * ex + ey * ey <= rr && mask[r * cols + c] !== value) {
+        mask[r * cols + c] = value;
+        changed++;
+      }
+    }
+  }
+  if (counter) counter.changed += changed;
+  return [c0, r0, c1, r1];
+}
+
+const STEP_X = [1, 0, -1, 0]; // headings: right, down, left, up (image y grows downwards)
+const STEP_Y = [0, 1, 0, -1];
+// Pixel offsets, from the lattice corner just reached, of the pixel ahead on the right / ahead on the left.
+const AHEAD_RIGHT = [[0, 0], [-1, 0], [-1, -1], [0, -1]];
+const AHEAD_LEFT = [[0, -1], [0, 0], [-1, 0], [-1, -1]];
+
+/**
+ * The outline of the mask's largest 4-connected component within `box` (holes filled), as marching squares
+ * gives it (the iso-0.5 line between pixel centres = the midpoints of the boundary's pixel edges), lightly
+ * simplified: {points, filled (its pixel count, holes included)}. Returns null when the mask is empty there.
+ */
+function traceMask(mask, cols, rows, box) {
+  if (!box) return null;
+  const [bc0, br0, bc1, br1] = box;
+  const w = bc1 - bc0 + 1, h = br1 - br0 + 1;
+  if (w <= 0 || h <= 0) return null;
+  // Label 4-connected components (scanline flood fill), keep the largest.
+  const labels = new Int32Array(w * h);
+  const stack = new Int32Array(w * h); // each pixel is pushed at most once
+  let best = 0, bestSize = 0, bestStart = -1, next = 0;
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const at = r * w + c;
+      if (labels[at] || !mask[(r + br0) * cols + c + bc0]) continue;
+      const label = ++next;
+      let size = 0, top = 0;
+      labels[at] = label;
+      stack[top++] = at;
+      while (top) {
+        const q = stack[--top];
+        size++;
+        const qr = (q / w) | 0, qc = q - qr * w;
+        const m = (qr + br0) * cols + qc + bc0;
+        if (qc > 0 && !labels[q - 1] && mask[m - 1]) { labels[q - 1] = label; stack[top++] = q - 1; }
+        if (qc < w - 1 && !labels[q + 1] && mask[m + 1]) { labels[q + 1] = label; stack[top++] = q + 1; }
+        if (qr > 0 && !labels[q - w] && mask[m - cols]) { labels[q - w] = label; stack[top++] = q - w; }
+        if (qr < h - 1 && !labels[q + w] && mask[m + cols]) { labels[q + w] = label; stack[top++] = q + w; }
+      }
+      if (size > bestSize) { best = label; bestSize = size; bestStart = at; }
+    }
+  }
+  if (!best) return null;
+  const inside = (c, r) => c >= 0 && r >= 0 && c < w && r < h && labels[r * w + c] === best;
+  // Follow the outer boundary from the top-left corner of the component's first pixel (raster order: the
+  // pixel above it is outside), inside on the right; at a diagonal pair the pixels are apart (4-connected).
+  const sr = (bestStart / w) | 0, sc = bestStart - sr * w;
+  let x = sc, y = sr, d = 0;
+  let twiceArea = 0; // shoelace over the pixel corners: the pixels inside the outline, exactly
+  const points = [];
+  const limit = 4 * (w + 1) * (h + 1);
+  do {
+    points.push([x + STEP_X[d] / 2 + bc0, y + STEP_Y[d] / 2 + br0]);
+    twiceArea += x * (y + STEP_Y[d]) - (x + STEP_X[d]) * y;
+    x += STEP_X[d];
+    y += STEP_Y[d];
+    const ar = AHEAD_RIGHT[d], al = AHEAD_LEFT[d];
+    if (!inside(x + ar[0], y + ar[1])) d = (d + 1) % 4;
+    else if (inside(x + al[0], y + al[1])) d = (d + 3) % 4;
+  } while (!(x === sc && y === sr && d === 0) && points.length < limit);
+  return { points: simplifyClosed(points, SIMPLIFY_TOLERANCE), filled: Math.abs(twiceArea) / 2 };
+}
+
+/** Douglas–Peucker on a closed outline (split at the point farthest from the first one). */
+function simplifyClosed(points, tolerance) {
+  const n = points.length;
+  if (n <= 4) return points.map(([x, y]) => [round2(x), round2(y)]);
+  let far = 0, farD = -1;
+  for (let i = 1; i < n; i++) {
+    const d = (points[i][0] - points[0][0]) ** 2 + (points[i][1] - points[0][1]) ** 2;
+    if (d > farD) { farD = d; far = i; }
+  }
+  const keep = new Uint8Array(n + 1);
+  keep[0] = keep[far] = keep[n] = 1;
+  const at = (i) => points[i % n];
+  const stack = [[0, far], [far, n]];
+  while (stack.length) {
+    const [i0, i1] = stack.pop();
+    const [ax, ay] = at(i0), [bx, by] = at(i1);
+    const dx = bx - ax, dy = by - ay, len = Math.hypot(dx, dy);
+    let worst = -1, worstD = tolerance;
+    for (let i = i0 + 1; i < i1; i++) {
+      const [px, py] = at(i);
+      const d = len > 0 ? Math.abs(dx * (ay - py) - dy * (ax - px)) / len : Math.hypot(px - ax, py - ay);
+      if (d > worstD) { worstD = d; worst = i; }
+    }
+    if (worst >= 0) {
+      keep[worst] = 1;
+      stack.push([i0, worst], [worst, i1]);
+    }
+  }
+  const out = [];
+  for (let i = 0; i < n; i++) if (keep[i]) out.push([round2(points[i][0]), round2(points[i][1])]);
+  return out;
+}
+
+/** "#rrggbb" → [r, g, b]. */
+function hexRgb(color) {
+  const v = parseInt(String(color).slice(1), 16);
+  return Number.isFinite(v) ? [(v >> 16) & 255, (v >> 8) & 255, v & 255] : [255, 255, 255];
+}
+
+/** The offscreen canvas of one pane: the windowed 8-bit picture of its slice at native resolution. */
+class Layer {
+  constructor() {
+    this.off = document.createElement("canvas");
+    this.offCtx = this.off.getContext("2d");
+    this.imageData = null;
+    this.out32 = null;
+    this.lut = null; // {key, table: Uint32Array}
+    this.rendered = null; // what the offscreen canvas shows now: {id, key, pixels}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The viewer
 
 class Viewer {
@@ -246,16 +435,23 @@ class Viewer {
     this.drag = null; // the pointer interaction in progress
     this.cursor = null; // {sx, sy} last pointer position over the canvas
     this.spaceHeld = false;
+    this.shiftHeld = false;
     this.unsaved = false;
 
-    // Offscreen canvas holding the windowed 8-bit picture at native resolution, reused.
-    this.off = document.createElement("canvas");
-    this.offCtx = this.off.getContext("2d");
-    this.imageData = null;
-    this.out32 = null;
-    this.lut = null; // {key, table: Uint32Array, min}
-    this.rendered = null; // what the offscreen canvas shows now: {id, key}
+    // The prior study's series (CONTRACT "Additions"): shown on the left when `y` turned it on.
+    this.prior = null; // {label, slices, slice_index} from data, or null
+    this.priorSlices = [];
+    this.priorIndex = 0;
+    this.priorKey = ""; // the prior series' image ids, to notice a different prior
+    this.priorWanted = false; // the user's `y` choice (kept across images while a prior exists)
+    this.measures = []; // length measurements: {pane: "current"|"prior", id, a: [x, y], b: [x, y], text}
+    this.measureText = "";
+    this.brushSize = BRUSH_DEFAULT;
+
+    // Offscreen canvases (one per pane) holding the windowed 8-bit pictures at native resolution, reused.
+    this.layers = { current: new Layer(), prior: new Layer() };
     this.shownId = null; // the slice the main canvas shows (the current one, or a nearer loaded placeholder)
+    this.shownPriorId = null; // the same for the prior pane
 
     this.frameRequested = 0;
     this.bindEvents();
@@ -292,6 +488,13 @@ class Viewer {
       br: part(".mv-br", "div", "mv-overlay mv-br"),
     };
     this.message = part(".mv-message", "div", "mv-message");
+    this.priorCorners = {
+      tl: part(".mv-prior-tl", "div", "mv-overlay mv-prior mv-prior-tl"),
+      tr: part(".mv-prior-tr", "div", "mv-overlay mv-prior mv-prior-tr"),
+      br: part(".mv-prior-br", "div", "mv-overlay mv-prior mv-prior-br"),
+    };
+    this.priorMessage = part(".mv-prior-message", "div", "mv-message mv-prior mv-prior-message");
+    this.priorMessage.hidden = true;
     this.prompt = part(".mv-prompt", "div", "mv-prompt");
     this.prompt.setAttribute("role", "alertdialog");
     this.prompt.textContent = PROMPT_TEXT;
@@ -368,10 +571,17 @@ class Viewer {
       this.window = validWindow(data.window);
       this.hidePrompt();
       this.drag = null;
+      delete this.root.dataset.dragging;
+      this.clearMeasures();
     }
     this.index = clamp(this.index, 0, Math.max(this.slices.length - 1, 0));
+    this.updatePrior(data, imageChanged);
 
     if (imageChanged || revisionChanged) {
+      if (this.drag && ["move", "vertex", "brush"].includes(this.drag.mode)) {
+        this.drag = null; // the shapes it edits are being replaced
+        delete this.root.dataset.dragging;
+      }
       this.revision = data.revision;
       this.base = normalizeRegions(data.regions);
       this.shapes = deepCopy(this.base);
@@ -399,15 +609,74 @@ class Viewer {
     this.schedule();
   }
 
+  /** Take `data.prior`: a new prior series starts at its slice nearest the shown one. */
+  updatePrior(data, imageChanged) {
+    const raw = data.prior;
+    const prior = raw && typeof raw === "object" && Array.isArray(raw.slices) && raw.slices.length ? raw : null;
+    const key = prior ? prior.slices.map((s) => s.image_id).join(",") : "";
+    this.prior = prior;
+    this.priorSlices = prior ? prior.slices : [];
+    if (imageChanged || key !== this.priorKey) {
+      this.priorKey = key;
+      this.dropPriorMeasures();
+      if (prior) {
+        // Python's nearest slice while the shown slice is the one it was computed for, else ours.
+        const given = Number.isInteger(prior.slice_index) && this.index === data.slice_index;
+        this.priorIndex = given ? prior.slice_index : this.nearestPriorIndex();
+      } else {
+        this.priorIndex = 0;
+      }
+    }
+    this.priorIndex = clamp(this.priorIndex, 0, Math.max(this.priorSlices.length - 1, 0));
+  }
+
+  /** Whether the prior pane is on screen. */
+  priorShown() {
+    return this.priorWanted && this.priorSlices.length > 0;
+  }
+
+  get priorCurrent() {
+    return this.priorShown() ? this.priorSlices[this.priorIndex] || null : null;
+  }
+
+  /** The prior slice nearest the shown slice's position (or at the same relative index without positions). */
+  nearestPriorIndex() {
+    const prior = this.priorSlices;
+    if (!prior.length) return 0;
+    const slice = this.current;
+    if (slice && Number.isFinite(slice.position)) {
+      let best = -1, bestDistance = Infinity;
+      prior.forEach((s, i) => {
+        const d = Number.isFinite(s.position) ? Math.abs(s.position - slice.position) : Infinity;
+        if (d < bestDistance) { best = i; bestDistance = d; }
+      });
+      if (best >= 0) return best;
+    }
+    if (this.slices.length > 1) return Math.round((this.index * (prior.length - 1)) / (this.slices.length - 1));
+    return clamp(this.priorIndex, 0, prior.length - 1);
+  }
+
+  /** `y`: show / hide the prior pane (only when the data has a prior). */
+  togglePrior() {
+    if (!this.priorSlices.length) return false;
+    this.priorWanted = !this.priorWanted;
+    if (!this.priorWanted) this.dropPriorMeasures();
+    this.cursor = null; // the panes moved under the pointer
+    this.pump();
+    this.syncAttributes();
+    this.schedule();
+    return true;
+  }
+
   // ----- slices and the pixel cache ----------------------------------------------------------------------
 
   get current() {
     return this.slices[this.index] || null;
   }
 
-  /** Drop decoded slices of another series and start fetching this one's (current first). */
+  /** Drop decoded slices of series no longer in data and start fetching the shown ones' (shown first). */
   syncCache() {
-    const ids = new Set(this.slices.map((s) => s.image_id));
+    const ids = new Set([...this.slices, ...this.priorSlices].map((s) => s.image_id));
     for (const [id, entry] of this.cache) {
       if (!ids.has(id)) {
         if (entry.controller) entry.controller.abort();
@@ -418,13 +687,34 @@ class Viewer {
   }
 
   /** Slice indices by distance from the shown one: i, i+1, i-1, i+2, i-2, … */
-  prefetchOrder() {
-    const order = [this.index];
-    for (let d = 1; d < this.slices.length; d++) {
-      if (this.index + d < this.slices.length) order.push(this.index + d);
-      if (this.index - d >= 0) order.push(this.index - d);
+  prefetchOrder(index = this.index, count = this.slices.length) {
+    const order = count ? [index] : [];
+    for (let d = 1; d < count; d++) {
+      if (index + d < count) order.push(index + d);
+      if (index - d >= 0) order.push(index - d);
     }
     return order;
+  }
+
+  /** Slices to hold, nearest first: the current series' and, while shown, the prior's, interleaved. */
+  prefetchPlan() {
+    const current = this.prefetchOrder().map((i) => this.slices[i]);
+    if (!this.priorShown()) return current;
+    const prior = this.prefetchOrder(this.priorIndex, this.priorSlices.length).map((i) => this.priorSlices[i]);
+    const plan = [];
+    for (let k = 0; k < Math.max(current.length, prior.length); k++) {
+      if (k < current.length) plan.push(current[k]);
+      if (k < prior.length) plan.push(prior[k]);
+    }
+    return plan;
+  }
+
+  /** The slices on screen now (never evicted, always fetched). */
+  shownIds() {
+    const ids = new Set();
+    if (this.current) ids.add(this.current.image_id);
+    if (this.priorCurrent) ids.add(this.priorCurrent.image_id);
+    return ids;
   }
 
   estimatedBytes(slice) {
@@ -436,11 +726,11 @@ class Viewer {
   pump() {
     if (this.destroyed) return;
     let budget = CACHE_BUDGET_BYTES;
-    for (const i of this.prefetchOrder()) {
-      const slice = this.slices[i];
+    const shown = this.shownIds();
+    for (const slice of this.prefetchPlan()) {
       const entry = this.cache.get(slice.image_id);
       budget -= entry && entry.pixels ? entry.pixels.bytes : this.estimatedBytes(slice);
-      if (budget < 0 && i !== this.index) break;
+      if (budget < 0 && !shown.has(slice.image_id)) break;
       if (entry) continue;
       if (this.inflight >= MAX_INFLIGHT) break;
       this.load(slice);
@@ -470,9 +760,10 @@ class Viewer {
         if (this.destroyed) return;
         this.evict();
         this.pump();
-        // Redraw when this is the shown slice, or while the shown one still waits (a nearer placeholder).
-        const current = this.current;
-        if (current && (current.image_id === slice.image_id || this.shownId !== current.image_id)) this.schedule();
+        // Redraw when this is a shown slice, or while a shown one still waits (a nearer placeholder).
+        const current = this.current, prior = this.priorCurrent;
+        if ((current && (current.image_id === slice.image_id || this.shownId !== current.image_id)) ||
+            (prior && (prior.image_id === slice.image_id || this.shownPriorId !== prior.image_id))) this.schedule();
       });
   }
 
@@ -481,12 +772,14 @@ class Viewer {
     let total = 0;
     for (const entry of this.cache.values()) if (entry.pixels) total += entry.pixels.bytes;
     if (total <= CACHE_BUDGET_BYTES) return;
-    const position = new Map(this.slices.map((s, i) => [s.image_id, i]));
+    const rank = new Map(this.prefetchPlan().map((s, i) => [s.image_id, i])); // not planned: evicted first
+    const rankOf = (id) => (rank.has(id) ? rank.get(id) : Infinity);
+    const shown = this.shownIds();
     const loaded = [...this.cache.entries()]
       .filter(([, e]) => e.pixels)
-      .sort((a, b) => Math.abs(position.get(b[0]) - this.index) - Math.abs(position.get(a[0]) - this.index));
+      .sort((a, b) => rankOf(b[0]) - rankOf(a[0]));
     for (const [id, entry] of loaded) {
-      if (total <= CACHE_BUDGET_BYTES || id === (this.current && this.current.image_id)) break;
+      if (total <= CACHE_BUDGET_BYTES || shown.has(id)) break;
       total -= entry.pixels.bytes;
       this.cache.delete(id);
     }
@@ -497,11 +790,11 @@ class Viewer {
     return entry && entry.status === "ready" ? entry.pixels : null;
   }
 
-  /** The loaded slice nearest the shown one (a placeholder while it loads), or null. */
-  nearestLoaded() {
-    for (const i of this.prefetchOrder()) {
-      const pixels = this.pixelsOf(this.slices[i]);
-      if (pixels) return this.slices[i];
+  /** The loaded slice nearest the shown one of a series (a placeholder while it loads), or null. */
+  nearestLoaded(slices = this.slices, index = this.index) {
+    for (const i of this.prefetchOrder(index, slices.length)) {
+      const pixels = this.pixelsOf(slices[i]);
+      if (pixels) return slices[i];
     }
     return null;
   }
@@ -511,6 +804,8 @@ class Viewer {
     const next = clamp(index, 0, this.slices.length - 1);
     if (next === this.index) return;
     this.index = next;
+    if (this.priorSlices.length) this.priorIndex = this.nearestPriorIndex();
+    this.clearMeasures(); // measurements belong to their slice
     if (this.draft && this.draft.kind === "polygon") this.draft = null; // a polygon belongs to its slice
     if (this.selection && this.selection.key !== this.currentKey()) this.selection = null;
     this.pump();
@@ -560,30 +855,30 @@ class Viewer {
     return (pixels && pixels.samples === 3) || (slice && (slice.photometric === "RGB" || slice.samples === 3));
   }
 
-  /** Window a slice into the offscreen canvas (skipped when it already shows that slice and window). */
-  renderOffscreen(slice, pixels) {
+  /** Window a slice into a pane's offscreen canvas (skipped when it already shows that slice and window). */
+  renderOffscreen(layer, slice, pixels) {
     const rgb = this.isRgb(slice, pixels);
     const win = rgb ? null : this.windowFor(slice, pixels);
     const invert = slice.photometric === "MONOCHROME1";
     const key = rgb ? "rgb" : `${win.center}|${win.width}|${invert}`;
-    if (this.rendered && this.rendered.id === slice.image_id && this.rendered.key === key &&
-        this.rendered.pixels === pixels) return;
+    if (layer.rendered && layer.rendered.id === slice.image_id && layer.rendered.key === key &&
+        layer.rendered.pixels === pixels) return;
 
     const { rows, cols } = pixels;
-    if (!this.imageData || this.imageData.width !== cols || this.imageData.height !== rows) {
-      this.off.width = cols;
-      this.off.height = rows;
-      this.imageData = new ImageData(cols, rows);
-      this.out32 = new Uint32Array(this.imageData.data.buffer);
+    if (!layer.imageData || layer.imageData.width !== cols || layer.imageData.height !== rows) {
+      layer.off.width = cols;
+      layer.off.height = rows;
+      layer.imageData = new ImageData(cols, rows);
+      layer.out32 = new Uint32Array(layer.imageData.data.buffer);
     }
-    if (rgb) this.copyRgb(pixels);
-    else this.applyWindow(pixels, win, invert);
-    this.offCtx.putImageData(this.imageData, 0, 0);
-    this.rendered = { id: slice.image_id, key, pixels };
+    if (rgb) this.copyRgb(layer, pixels);
+    else this.applyWindow(layer, pixels, win, invert);
+    layer.offCtx.putImageData(layer.imageData, 0, 0);
+    layer.rendered = { id: slice.image_id, key, pixels };
   }
 
-  copyRgb(pixels) {
-    const src = pixels.values, dst = this.imageData.data;
+  copyRgb(layer, pixels) {
+    const src = pixels.values, dst = layer.imageData.data;
     for (let i = 0, j = 0; j < dst.length; i += 3, j += 4) {
       dst[j] = src[i];
       dst[j + 1] = src[i + 1];
@@ -593,12 +888,12 @@ class Viewer {
   }
 
   /** Grey windowing: a LUT over [min, max] for integer types, the formula per value for floats. */
-  applyWindow(pixels, win, invert) {
-    const src = pixels.values, out = this.out32, n = out.length;
+  applyWindow(layer, pixels, win, invert) {
+    const src = pixels.values, out = layer.out32, n = out.length;
     const voi = voiFunction(win.center, win.width, invert);
     const span = pixels.max - pixels.min + 1;
     if (pixels.integer && span <= MAX_LUT_SIZE) {
-      const table = this.lutFor(pixels.min, span, win, invert, voi);
+      const table = this.lutFor(layer, pixels.min, span, win, invert, voi);
       const min = pixels.min;
       for (let i = 0; i < n; i++) out[i] = table[src[i] - min];
     } else {
@@ -609,38 +904,58 @@ class Viewer {
     }
   }
 
-  lutFor(min, span, win, invert, voi) {
+  lutFor(layer, min, span, win, invert, voi) {
     const key = `${min}|${span}|${win.center}|${win.width}|${invert}`;
-    if (this.lut && this.lut.key === key) return this.lut.table;
-    let table = this.lut && this.lut.table.length >= span ? this.lut.table : new Uint32Array(span);
+    if (layer.lut && layer.lut.key === key) return layer.lut.table;
+    const table = layer.lut && layer.lut.table.length >= span ? layer.lut.table : new Uint32Array(span);
     for (let i = 0; i < span; i++) table[i] = packGrey(voi(min + i));
-    this.lut = { key, table };
+    layer.lut = { key, table };
     return table;
   }
 
   // ----- geometry ----------------------------------------------------------------------------------------
 
-  /** Image size of the shown slice (from data; the decoded pixels if data lacks it). */
-  imageSize() {
-    const slice = this.current;
+  /** Image size of a slice (from data; the decoded pixels if data lacks it); the shown slice by default. */
+  imageSize(slice = this.current) {
     const pixels = this.pixelsOf(slice);
     const rows = (slice && slice.rows) || (pixels && pixels.rows) || 1;
     const cols = (slice && slice.cols) || (pixels && pixels.cols) || 1;
     return { rows, cols };
   }
 
-  /** The view transform in CSS px: screen = offset + image * scale. */
-  transform() {
-    const { rows, cols } = this.imageSize();
+  /** Screen rectangles (CSS px, root-relative) of the panes: the prior on the left while shown. */
+  panes() {
     const { w, h } = this.size;
-    const fit = w > 0 && h > 0 ? Math.min(w / cols, h / rows) : 1;
+    if (!this.priorShown()) return { current: { x: 0, y: 0, w, h }, prior: null };
+    const left = Math.max(0, Math.floor((w - PANE_GAP) / 2));
+    return {
+      prior: { x: 0, y: 0, w: left, h },
+      current: { x: left + PANE_GAP, y: 0, w: Math.max(0, w - left - PANE_GAP), h },
+    };
+  }
+
+  /** Which pane a screen point is over. */
+  paneAt(sx) {
+    const { prior } = this.panes();
+    return prior && sx < prior.x + prior.w + PANE_GAP / 2 ? "prior" : "current";
+  }
+
+  /**
+   * The view transform of a pane in CSS px: screen = offset + image * scale. Both panes share zoom (as a
+   * factor of each one's fit) and pan.
+   */
+  transform(pane = "current") {
+    const rect = this.panes()[pane] || this.panes().current;
+    const { rows, cols } = this.imageSize(pane === "prior" ? this.priorCurrent : this.current);
+    const fit = rect.w > 0 && rect.h > 0 ? Math.min(rect.w / cols, rect.h / rows) : 1;
     const scale = fit * this.view.zoom;
     return {
       scale,
-      offsetX: (w - cols * scale) / 2 + this.view.panX,
-      offsetY: (h - rows * scale) / 2 + this.view.panY,
+      offsetX: rect.x + (rect.w - cols * scale) / 2 + this.view.panX,
+      offsetY: rect.y + (rect.h - rows * scale) / 2 + this.view.panY,
       rows,
       cols,
+      rect,
     };
   }
 
@@ -652,12 +967,13 @@ class Viewer {
     return [t.offsetX + x * t.scale, t.offsetY + y * t.scale];
   }
 
-  /** Zoom to `zoom` (1 = fit) keeping the image point under (sx, sy) where it is. */
+  /** Zoom to `zoom` (1 = fit) keeping the image point under (sx, sy) (in either pane) where it is. */
   zoomAbout(zoom, sx, sy) {
-    const t = this.transform();
+    const pane = this.paneAt(sx);
+    const t = this.transform(pane);
     const [ix, iy] = this.toImage(sx, sy, t);
     this.view.zoom = clamp(zoom, ZOOM_MIN, ZOOM_MAX);
-    const t2 = this.transform();
+    const t2 = this.transform(pane);
     // Solve offset' = s - i * scale' for the pan that keeps (ix, iy) under the cursor.
     this.view.panX += sx - ix * t2.scale - t2.offsetX;
     this.view.panY += sy - iy * t2.scale - t2.offsetY;
@@ -665,7 +981,8 @@ class Viewer {
   }
 
   zoomBy(factor) {
-    this.zoomAbout(this.view.zoom * factor, this.size.w / 2, this.size.h / 2);
+    const rect = this.panes().current;
+    this.zoomAbout(this.view.zoom * factor, rect.x + rect.w / 2, rect.y + rect.h / 2);
   }
 
   fit() {
@@ -678,9 +995,9 @@ class Viewer {
     return [e.clientX - rect.left, e.clientY - rect.top];
   }
 
-  /** Clamp an image point into the image. */
-  clampToImage([x, y]) {
-    const { rows, cols } = this.imageSize();
+  /** Clamp an image point into the image (the shown slice's, or the prior pane's). */
+  clampToImage([x, y], pane = "current") {
+    const { rows, cols } = this.imageSize(pane === "prior" ? this.priorCurrent : this.current);
     return [clamp(x, 0, cols), clamp(y, 0, rows)];
   }
 
@@ -703,35 +1020,75 @@ class Viewer {
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, w, h);
 
+    // The prior pane (left), clipped to its rectangle.
+    const split = this.priorShown();
+    let priorT = null, priorMessage = "";
+    this.shownPriorId = null;
+    if (split) {
+      priorT = this.transform("prior");
+      ctx.save();
+      clipTo(ctx, priorT.rect);
+      const prior = this.priorCurrent;
+      const drawn = this.drawImagePane("prior", prior, this.priorSlices, this.priorIndex, priorT);
+      this.shownPriorId = drawn.shownId;
+      priorMessage = drawn.message;
+      this.drawMeasures("prior", priorT);
+      ctx.restore();
+      ctx.fillStyle = "#3a3a3a"; // the divider
+      ctx.fillRect(priorT.rect.x + priorT.rect.w, 0, PANE_GAP, h);
+    }
+
     const slice = this.current;
     const t = this.transform();
     let ready = false;
     let message = "";
     this.shownId = null;
+    if (split) {
+      ctx.save();
+      clipTo(ctx, t.rect);
+    }
     if (!slice) {
       message = "no image";
     } else {
-      const entry = this.cache.get(slice.image_id);
-      const pixels = this.pixelsOf(slice);
-      const shown = pixels ? slice : this.nearestLoaded();
-      if (shown) {
-        this.renderOffscreen(shown, this.pixelsOf(shown));
-        ctx.imageSmoothingEnabled = t.scale < 1;
-        ctx.imageSmoothingQuality = "high";
-        // A placeholder of another size is stretched over this slice's extent.
-        ctx.drawImage(this.off, t.offsetX, t.offsetY, t.cols * t.scale, t.rows * t.scale);
-        this.shownId = shown.image_id;
-      }
-      ready = !!pixels;
-      if (ready) this.drawHeatmap(slice, t);
-      if (entry && entry.status === "error") message = `could not load this slice (${entry.error})`;
-      else if (!ready) message = "loading…";
+      const drawn = this.drawImagePane("current", slice, this.slices, this.index, t);
+      this.shownId = drawn.shownId;
+      ready = drawn.ready;
+      message = drawn.message;
       this.drawRegions(t);
       this.drawDraft(t);
+      this.drawBrushPreview(t);
+      this.drawMeasures("current", t);
+      this.drawBrushCursor(t);
     }
+    if (split) ctx.restore();
     this.setMessage(message);
     this.updateOverlay(t);
+    this.updatePriorOverlay(priorT, priorMessage);
     this.syncAttributes(t, ready);
+  }
+
+  /** A pane's slice (or, while it loads, the nearest loaded one of its series stretched over its extent). */
+  drawImagePane(pane, slice, slices, index, t) {
+    const ctx = this.ctx;
+    const entry = slice && this.cache.get(slice.image_id);
+    const pixels = this.pixelsOf(slice);
+    const shown = pixels ? slice : this.nearestLoaded(slices, index);
+    let shownId = null;
+    if (shown) {
+      const layer = this.layers[pane];
+      this.renderOffscreen(layer, shown, this.pixelsOf(shown));
+      ctx.imageSmoothingEnabled = t.scale < 1;
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(layer.off, t.offsetX, t.offsetY, t.cols * t.scale, t.rows * t.scale);
+      shownId = shown.image_id;
+    }
+    const ready = !!pixels;
+    if (ready) this.drawHeatmap(slice, t);
+    let message = "";
+    if (!slice) message = "no image";
+    else if (entry && entry.status === "error") message = `could not load this slice (${entry.error})`;
+    else if (!ready) message = "loading…";
+    return { ready, message, shownId };
   }
 
   drawHeatmap(slice, t) {
@@ -758,7 +1115,9 @@ class Viewer {
   drawRegions(t) {
     const key = this.currentKey();
     const regions = this.shapes[key] || [];
+    const brushing = this.drag && this.drag.mode === "brush" && this.drag.key === key ? this.drag : null;
     regions.forEach((region, i) => {
+      if (brushing && brushing.index === i) return; // drawn as the brush mask meanwhile
       const selected = this.selection && this.selection.key === key && this.selection.index === i;
       this.drawShape(regionVertices(region), this.colorOf(region.label), t, { closed: true, fill: true, selected });
     });
@@ -817,9 +1176,105 @@ class Viewer {
     }
   }
 
+  /** Length measurements of a pane's slice: the line, end ticks, and its length as text next to it. */
+  drawMeasures(pane, t) {
+    const slice = pane === "prior" ? this.priorCurrent : this.current;
+    const list = this.measures.filter((m) => m.pane === pane && slice && m.id === slice.image_id);
+    const d = this.drag;
+    if (d && d.mode === "length" && d.measure.pane === pane) list.push(d.measure);
+    if (!list.length) return;
+    const ctx = this.ctx;
+    ctx.font = "12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+    ctx.textBaseline = "middle";
+    for (const m of list) {
+      const [ax, ay] = this.toScreen(m.a[0], m.a[1], t);
+      const [bx, by] = this.toScreen(m.b[0], m.b[1], t);
+      const len = Math.hypot(bx - ax, by - ay) || 1;
+      const nx = -(by - ay) / len * 5, ny = (bx - ax) / len * 5; // tick half-length along the normal
+      ctx.beginPath();
+      ctx.moveTo(ax, ay);
+      ctx.lineTo(bx, by);
+      ctx.moveTo(ax - nx, ay - ny);
+      ctx.lineTo(ax + nx, ay + ny);
+      ctx.moveTo(bx - nx, by - ny);
+      ctx.lineTo(bx + nx, by + ny);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(0, 0, 0, 0.6)";
+      ctx.stroke();
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = MEASURE_COLOR;
+      ctx.stroke();
+      // The text beside the end point, on the side away from the line.
+      const tx = bx + (bx >= ax ? 8 : -8), ty = by + (by >= ay ? 10 : -10);
+      ctx.textAlign = bx >= ax ? "left" : "right";
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+      ctx.strokeText(m.text, tx, ty);
+      ctx.fillStyle = MEASURE_COLOR;
+      ctx.fillText(m.text, tx, ty);
+    }
+    ctx.textAlign = "left";
+  }
+
+  /** While a brush stroke is on: its mask (the edited region as it will be) in the region's colour. */
+  drawBrushPreview(t) {
+    const d = this.drag;
+    if (!d || d.mode !== "brush" || d.key !== this.currentKey() || !d.preview) return;
+    const p = d.preview;
+    const ctx = this.ctx;
+    ctx.imageSmoothingEnabled = false;
+    ctx.globalAlpha = 0.45;
+    ctx.drawImage(p.canvas, t.offsetX + p.x0 * t.scale, t.offsetY + p.y0 * t.scale, p.w * t.scale, p.h * t.scale);
+    ctx.globalAlpha = 1;
+  }
+
+  /** The brush's circle under the pointer (brush tool, current pane). */
+  drawBrushCursor(t) {
+    if (this.tool !== "brush" || !this.cursor || this.spaceHeld || this.paneAt(this.cursor.sx) !== "current") return;
+    const d = this.drag;
+    if (d && d.mode !== "brush") return;
+    const ctx = this.ctx;
+    const erase = d ? d.erase : this.shiftHeld;
+    ctx.beginPath();
+    ctx.arc(this.cursor.sx, this.cursor.sy, this.brushSize, 0, 2 * Math.PI);
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "rgba(0, 0, 0, 0.5)";
+    ctx.stroke();
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash(erase ? [4, 3] : []);
+    ctx.strokeStyle = d && d.index >= 0 ? this.colorOf(d.label) : this.brushColor();
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+
+  /** The colour the brush paints in: the selected region's class, else the current class. */
+  brushColor() {
+    const s = this.selection;
+    const region = s && s.key === this.currentKey() && (this.shapes[s.key] || [])[s.index];
+    return this.colorOf(region ? region.label : this.className);
+  }
+
   setMessage(text) {
     if (this.message.textContent !== text) this.message.textContent = text;
     this.message.hidden = !text;
+  }
+
+  /** The prior pane's corners: top-left its label, top-right `slice n/N` (and position), cursor readout. */
+  updatePriorOverlay(t, message) {
+    const shown = !!t;
+    for (const el of [...Object.values(this.priorCorners)]) if (el.hidden === shown) el.hidden = !shown;
+    if (!shown) {
+      this.priorMessage.hidden = true;
+      return;
+    }
+    const slice = this.priorCurrent;
+    const tr = [`slice ${this.priorIndex + 1}/${this.priorSlices.length}`];
+    if (slice && Number.isFinite(slice.position)) tr.push(`${formatNumber(slice.position)} mm`);
+    setText(this.priorCorners.tl, String((this.prior && this.prior.label) || "Prior"));
+    setText(this.priorCorners.tr, tr.join("\n"));
+    setText(this.priorCorners.br, this.cursorText("prior", t));
+    if (this.priorMessage.textContent !== message) this.priorMessage.textContent = message;
+    this.priorMessage.hidden = !message;
   }
 
   /** The four corners of overlay text (textContent only: patient/series text comes from DICOM). */
@@ -842,7 +1297,7 @@ class Viewer {
     setText(this.corners.tl, tl.join("\n"));
     setText(this.corners.tr, tr.join("\n"));
     setText(this.corners.bl, bl.join("\n"));
-    setText(this.corners.br, this.cursorText(t));
+    setText(this.corners.br, this.cursorText("current", t));
   }
 
   /** Window values: whole numbers for wide ranges (CT HU), 2 decimals for narrow ones (e.g. SUV). */
@@ -850,10 +1305,11 @@ class Viewer {
     return this.valueRange() > 100 ? String(Math.round(v)) : formatNumber(v);
   }
 
-  cursorText(t) {
-    const slice = this.current;
+  /** `(x, y) = value units` under the pointer, when it is over this pane. */
+  cursorText(pane, t) {
+    const slice = pane === "prior" ? this.priorCurrent : this.current;
     const pixels = this.pixelsOf(slice);
-    if (!this.cursor || !pixels) return "";
+    if (!this.cursor || !pixels || this.paneAt(this.cursor.sx) !== pane) return "";
     const [ix, iy] = this.toImage(this.cursor.sx, this.cursor.sy, t);
     const x = Math.floor(ix), y = Math.floor(iy);
     if (x < 0 || y < 0 || x >= pixels.cols || y >= pixels.rows) return "";
@@ -889,6 +1345,11 @@ class Viewer {
       regions: String((this.shapes[this.currentKey()] || []).length),
       ready: ready ? "1" : "0",
       unsaved: this.unsaved ? "1" : "0",
+      prior: this.priorShown() ? "1" : "0",
+      priorImageId: this.priorSlices.length ? String(this.priorSlices[this.priorIndex].image_id) : "",
+      priorSliceIndex: this.priorSlices.length ? String(this.priorIndex) : "",
+      measure: this.measureText,
+      brush: String(this.brushSize),
     };
     const ds = this.root.dataset;
     for (const [k, v] of Object.entries(attrs)) if (ds[k] !== v) ds[k] = v;
@@ -1028,13 +1489,18 @@ class Viewer {
     this.root.focus({ preventScroll: true }); // take focus off page buttons (Space would press them)
     if (!this.prompt.hidden) this.hidePrompt();
     const [sx, sy] = this.eventPoint(e);
-    const t = this.transform();
-    const start = { sx, sy, t, pointerId: e.pointerId, moved: false };
+    const pane = this.paneAt(sx);
+    const t = this.transform(pane);
+    const start = { sx, sy, t, pane, pointerId: e.pointerId, moved: false, shiftKey: e.shiftKey };
 
     if (e.button === 2 || (e.button === 0 && this.tool === "wl" && !this.spaceHeld)) {
       this.beginDrag({ ...start, mode: "wl", from: this.windowFor(this.current, this.pixelsOf(this.current)) });
     } else if (e.button === 1 || (e.button === 0 && (this.spaceHeld || this.tool === "pan"))) {
       this.beginDrag({ ...start, mode: "pan", from: { ...this.view } });
+    } else if (e.button === 0 && pane === "prior") {
+      // The prior pane is for reading: no drawing there, but lengths can be measured.
+      if (this.tool !== "length" || !this.priorCurrent) return;
+      this.beginDrag({ ...start, mode: "press", key: "" });
     } else if (e.button === 0) {
       this.beginToolDrag(start);
     } else {
@@ -1056,6 +1522,14 @@ class Viewer {
   beginToolDrag(start) {
     const key = this.currentKey();
     const [ix, iy] = this.toImage(start.sx, start.sy, start.t);
+    if (this.tool === "length") {
+      this.beginDrag({ ...start, mode: "press", key }); // a line once it moves, a click (select) if not
+      return;
+    }
+    if (this.tool === "brush") {
+      this.beginBrush(start, ix, iy);
+      return;
+    }
     if (this.tool === "polygon" && this.draft && this.draft.kind === "polygon") {
       this.beginDrag({ ...start, mode: "polygon-click" });
       return;
@@ -1099,10 +1573,11 @@ class Viewer {
   onPointerMove(e) {
     const [sx, sy] = this.eventPoint(e);
     this.cursor = { sx, sy };
+    this.shiftHeld = e.shiftKey;
     const drag = this.drag;
     if (!drag) {
       this.updateHover(sx, sy);
-      if (this.draft && this.draft.kind === "polygon") {
+      if (this.draft && this.draft.kind === "polygon" && this.paneAt(sx) === "current") {
         this.draft.hover = this.clampToImage(this.toImage(sx, sy));
       }
       this.schedule();
@@ -1127,6 +1602,18 @@ class Viewer {
       case "box":
         if (this.draft) this.draft.points[1] = this.clampToImage(this.toImage(sx, sy, drag.t));
         break;
+      case "length": {
+        const m = drag.measure;
+        m.b = this.clampToImage(this.toImage(sx, sy, drag.t), drag.pane);
+        m.text = this.lengthText(m);
+        this.measureText = m.text;
+        break;
+      }
+      case "brush": {
+        const [ix, iy] = this.toImage(sx, sy, drag.t);
+        this.brushTo(drag, ix, iy);
+        break;
+      }
       case "freehand": {
         if (!this.draft) break;
         const last = this.draft.lastScreen;
@@ -1154,8 +1641,16 @@ class Viewer {
     this.schedule();
   }
 
-  /** A press that moved: start a box or a freehand outline (the polygon tool waits for the release). */
+  /** A press that moved: start a box, a freehand outline or a length (the polygon tool waits for the release). */
   startShape(drag) {
+    if (this.tool === "length") {
+      const slice = drag.pane === "prior" ? this.priorCurrent : this.current;
+      if (!slice) return;
+      const a = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t), drag.pane);
+      drag.measure = { pane: drag.pane, id: slice.image_id, a, b: a, text: "" };
+      drag.mode = "length";
+      return;
+    }
     const startPoint = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t));
     if (this.tool === "box") {
       this.draft = { kind: "box", key: drag.key, points: [startPoint, startPoint] };
@@ -1181,6 +1676,164 @@ class Viewer {
     }
   }
 
+  // ----- length measurements ----------------------------------------------------------------------------
+
+  /** A measurement's length: mm from its slice's spacing ([row mm, col mm]), else image px. */
+  lengthText(m) {
+    const slices = m.pane === "prior" ? this.priorSlices : this.slices;
+    const slice = slices.find((s) => s.image_id === m.id);
+    const dx = m.b[0] - m.a[0], dy = m.b[1] - m.a[1];
+    const spacing = slice && Array.isArray(slice.spacing) ? slice.spacing.map(Number) : null;
+    if (spacing && spacing.length >= 2 && spacing.every((v) => Number.isFinite(v) && v > 0)) {
+      return `${Math.hypot(dx * spacing[1], dy * spacing[0]).toFixed(1)} mm`;
+    }
+    return `${Math.hypot(dx, dy).toFixed(1)} px`;
+  }
+
+  lastMeasureText() {
+    return this.measures.length ? this.measures[this.measures.length - 1].text : "";
+  }
+
+  clearMeasures() {
+    this.measures = [];
+    this.measureText = "";
+  }
+
+  dropPriorMeasures() {
+    if (!this.measures.some((m) => m.pane === "prior")) return;
+    this.measures = this.measures.filter((m) => m.pane !== "prior");
+    this.measureText = this.lastMeasureText();
+  }
+
+  // ----- brush / eraser ----------------------------------------------------------------------------------
+
+  /**
+   * A brush stroke: on the selected region of this slice (Shift: erase from it; without a selection the
+   * eraser takes the region under the pointer), else a new region of the current class. The stroke is
+   * painted into a mask at image resolution; the shapes change once, when it ends.
+   */
+  beginBrush(start, ix, iy) {
+    const key = this.currentKey();
+    const regions = this.shapes[key] || [];
+    const sel = this.selection;
+    const erase = !!start.shiftKey;
+    let index = sel && sel.key === key && regions[sel.index] ? sel.index : -1;
+    if (index < 0 && erase) index = this.regionAt(ix, iy);
+    if (index < 0 && erase) {
+      this.beginDrag({ ...start, mode: "press", key }); // nothing to erase: a click (deselects)
+      return;
+    }
+    const { rows, cols } = this.imageSize();
+    const mask = new Uint8Array(rows * cols);
+    const region = index >= 0 ? regions[index] : null;
+    const { box, count } = region ? fillPolygon(mask, cols, rows, regionVertices(region)) : { box: null, count: 0 };
+    const label = region ? region.label : this.className;
+    const drag = {
+      ...start, mode: "brush", key, index, region, erase, mask, rows, cols, box, count, changed: 0,
+      radius: Math.max(this.brushSize / start.t.scale, 0.75), last: [ix, iy], before: this.snapshot(),
+      label, color: hexRgb(this.colorOf(label)), preview: null,
+    };
+    this.beginDrag(drag);
+    if (box) this.paintPreview(drag, box);
+    this.brushTo(drag, ix, iy);
+  }
+
+  /** Sweep the brush disc from the last point to (ix, iy). */
+  brushTo(drag, ix, iy) {
+    const [lx, ly] = drag.last;
+    drag.last = [ix, iy];
+    const value = drag.erase ? 0 : 1;
+    const touched = stampCapsule(drag.mask, drag.cols, drag.rows, lx, ly, ix, iy, drag.radius, value, drag);
+    if (!touched) return;
+    if (drag.erase) {
+      // Erasing only shrinks the region: nothing to repaint outside it.
+      const b = drag.box;
+      if (!b) return;
+      const clipped = [Math.max(b[0], touched[0]), Math.max(b[1], touched[1]), Math.min(b[2], touched[2]),
+        Math.min(b[3], touched[3])];
+      if (clipped[2] >= clipped[0] && clipped[3] >= clipped[1]) this.paintPreview(drag, clipped);
+    } else {
+      drag.box = growBox(drag.box, touched[0], touched[1], touched[2], touched[3]);
+      this.paintPreview(drag, touched);
+    }
+  }
+
+  /** Copy part of the stroke's mask ([c0, r0, c1, r1]) into its preview canvas (grown as needed). */
+  paintPreview(drag, [c0, r0, c1, r1]) {
+    let p = drag.preview;
+    if (!p || c0 < p.x0 || r0 < p.y0 || c1 >= p.x0 + p.w || r1 >= p.y0 + p.h) {
+      const pad = Math.max(32, p ? (p.w + p.h) >> 3 : 0); // grow with room: a stroke moves on
+      const x0 = Math.max(0, Math.min(c0, p ? p.x0 : c0) - pad);
+      const y0 = Math.max(0, Math.min(r0, p ? p.y0 : r0) - pad);
+      const x1 = Math.min(drag.cols - 1, Math.max(c1, p ? p.x0 + p.w - 1 : c1) + pad);
+      const y1 = Math.min(drag.rows - 1, Math.max(r1, p ? p.y0 + p.h - 1 : r1) + pad);
+      const canvas = document.createElement("canvas");
+      canvas.width = x1 - x0 + 1;
+      canvas.height = y1 - y0 + 1;
+      const ctx = canvas.getContext("2d");
+      if (p) ctx.drawImage(p.canvas, p.x0 - x0, p.y0 - y0); // what was painted so far
+      p = drag.preview = { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1, canvas, ctx };
+    }
+    const w = c1 - c0 + 1, h = r1 - r0 + 1;
+    const image = new ImageData(w, h);
+    const out = new Uint32Array(image.data.buffer);
+    const [R, G, B] = drag.color;
+    const on = (0xff000000 | (B << 16) | (G << 8) | R) >>> 0;
+    const { mask, cols } = drag;
+    for (let r = 0; r < h; r++) {
+      const from = (r + r0) * cols + c0, to = r * w;
+      for (let c = 0; c < w; c++) if (mask[from + c]) out[to + c] = on;
+    }
+    p.ctx.putImageData(image, c0 - p.x0, r0 - p.y0);
+  }
+
+  /** End of a stroke: trace the mask back to one polygon and make it one undo step. */
+  finishBrush(drag) {
+    const key = drag.key;
+    const regions = this.shapes[key] || [];
+    if (drag.index >= 0 && regions[drag.index] !== drag.region) return; // replaced meanwhile (undo, rerun)
+    const [ix, iy] = this.toImage(drag.sx, drag.sy, drag.t);
+    if (!drag.moved && key === this.currentKey()) {
+      // A click on another region selects it (that is how the brush picks the region it edits).
+      const hit = this.regionAt(ix, iy);
+      if (hit >= 0 && hit !== drag.index) {
+        this.selection = { key, index: hit };
+        return;
+      }
+    }
+    const traced = drag.changed ? traceMask(drag.mask, drag.cols, drag.rows, drag.box) : null;
+    // Unchanged outline: no pixel changed, or only a part apart from the region was added (the largest part
+    // wins), or only a hole was erased (one outline: holes are filled). Adding only grows and erasing only
+    // shrinks the filled outline, so the same pixel count means the same pixels.
+    const unchanged = !drag.changed || (drag.index >= 0 && traced && traced.filled === drag.count);
+    if (unchanged) {
+      if (!drag.moved && this.regionAt(ix, iy) < 0) this.selection = null; // a click beside: deselect
+      return;
+    }
+    const points = traced && traced.points.length >= 3 && hasArea(traced.points) ? traced.points : null;
+    const before = drag.before;
+    if (drag.index >= 0) {
+      if (points) {
+        regions[drag.index] = { ...drag.region, shape: "polygon", points };
+        this.selection = { key, index: drag.index };
+      } else {
+        regions.splice(drag.index, 1); // erased away
+        this.selection = null;
+      }
+    } else if (points) {
+      if (!this.shapes[key]) this.shapes[key] = [];
+      this.shapes[key].push({ label: drag.label, shape: "polygon", points });
+      this.selection = { key, index: this.shapes[key].length - 1 };
+    }
+    this.commitEdit(before);
+  }
+
+  setBrushSize(size) {
+    this.brushSize = size;
+    this.syncAttributes();
+    this.schedule();
+  }
+
   onPointerUp(e) {
     const drag = this.drag;
     if (!drag) return;
@@ -1193,7 +1846,22 @@ class Viewer {
         if (drag.moved) this.sendWindow();
         break;
       case "press":
-        this.click(sx, sy, drag);
+        if (drag.pane !== "prior") this.click(sx, sy, drag);
+        break;
+      case "length": {
+        const m = drag.measure;
+        m.b = this.clampToImage(this.toImage(sx, sy, drag.t), drag.pane);
+        m.text = this.lengthText(m);
+        if (m.a[0] !== m.b[0] || m.a[1] !== m.b[1]) {
+          this.measures.push(m);
+          this.measureText = m.text;
+        } else {
+          this.measureText = this.lastMeasureText();
+        }
+        break;
+      }
+      case "brush":
+        this.finishBrush(drag);
         break;
       case "box": {
         const d = this.draft;
@@ -1235,6 +1903,8 @@ class Viewer {
     if (!drag) return false;
     if ((drag.mode === "move" || drag.mode === "vertex") && drag.before) this.shapes = drag.before;
     if (drag.mode === "box" || drag.mode === "freehand") this.draft = null;
+    if (drag.mode === "length") this.measureText = this.lastMeasureText();
+    // A brush stroke only touches the shapes when it ends: nothing to put back.
     if (drag.mode === "wl" && drag.moved) this.sendWindow();
     this.schedule();
     return true;
@@ -1297,7 +1967,9 @@ class Viewer {
   updateHover(sx, sy) {
     let hover = "";
     const sel = this.selection;
-    if (sel && sel.key === this.currentKey() && DRAWING_TOOLS.has(this.tool) && !this.spaceHeld) {
+    if (this.paneAt(sx) === "prior" && !["length", "pan", "wl"].includes(this.tool) && !this.spaceHeld) hover = "prior";
+    if (sel && sel.key === this.currentKey() && DRAWING_TOOLS.has(this.tool) && !this.spaceHeld &&
+        this.paneAt(sx) === "current") {
       const region = (this.shapes[sel.key] || [])[sel.index];
       if (region) {
         const t = this.transform();
@@ -1353,6 +2025,11 @@ class Viewer {
       if (!this.spaceHeld) { this.spaceHeld = true; this.root.dataset.space = "1"; }
       return true;
     }
+    if (key === "Shift") {
+      this.shiftHeld = true; // the brush cursor shows the eraser
+      if (this.tool === "brush") this.schedule();
+      return false;
+    }
     if (key === "Escape") return this.escape();
     if (lower === "u") {
       if (e.repeat) return true;
@@ -1363,6 +2040,16 @@ class Viewer {
 
     if (e.shiftKey && /^Digit[1-9]$/.test(e.code)) return this.applyPreset(Number(e.code.slice(5)));
     if (TOOL_KEYS[lower]) { this.setTool(TOOL_KEYS[lower]); return true; }
+    if (lower === "y") return this.togglePrior();
+    if (key === "[" || key === "{" || (e.code === "BracketLeft" && !/^[a-z0-9]$/i.test(key))) {
+      const smaller = BRUSH_SIZES.filter((v) => v < this.brushSize);
+      this.setBrushSize(smaller.length ? smaller[smaller.length - 1] : this.brushSize);
+      return true;
+    }
+    if (key === "]" || key === "}" || (e.code === "BracketRight" && !/^[a-z0-9]$/i.test(key))) {
+      this.setBrushSize(BRUSH_SIZES.find((v) => v > this.brushSize) || this.brushSize);
+      return true;
+    }
     if (LABEL_KEYS[lower]) { this.toggleImageLabel(LABEL_KEYS[lower]); return true; }
     if (ACTION_KEYS[lower]) {
       if (!e.repeat) this.sendAction(ACTION_KEYS[lower]);
@@ -1406,6 +2093,11 @@ class Viewer {
   }
 
   onKeyUp(e) {
+    if (e.key === "Shift") {
+      this.shiftHeld = false;
+      if (this.tool === "brush") this.schedule();
+      return false;
+    }
     if (e.key === " " && this.spaceHeld) {
       this.spaceHeld = false;
       delete this.root.dataset.space;
@@ -1418,6 +2110,7 @@ class Viewer {
     if (!this.prompt.hidden) { this.hidePrompt(); return true; }
     if (this.drag && this.drag.mode !== "wl" && this.drag.mode !== "pan") { this.cancelDrag(); return true; }
     if (this.draft) { this.draft = null; this.schedule(); return true; }
+    if (this.measures.length) { this.clearMeasures(); this.syncAttributes(); this.schedule(); return true; }
     if (this.selection) { this.selection = null; this.schedule(); return true; }
     return false;
   }
@@ -1449,6 +2142,7 @@ class Viewer {
     if (this.tool === tool) return;
     this.tool = tool;
     if (this.draft && this.draft.kind === "polygon" && tool !== "polygon") this.draft = null;
+    this.syncAttributes();
     this.sendUi();
     this.schedule();
   }
@@ -1492,6 +2186,12 @@ function validWindow(w) {
   const center = Number(w.center), width = Number(w.width);
   if (!Number.isFinite(center) || !Number.isFinite(width)) return null;
   return { center, width: Math.max(width, 1) };
+}
+
+function clipTo(ctx, rect) {
+  ctx.beginPath();
+  ctx.rect(rect.x, rect.y, rect.w, rect.h);
+  ctx.clip();
 }
 
 function setText(el, text) {
@@ -1559,6 +2259,7 @@ function installKeyboard() {
   window.addEventListener("blur", () => {
     for (const v of mounted) {
       v.spaceHeld = false;
+      v.shiftHeld = false;
       delete v.root.dataset.space;
     }
   });

@@ -1,0 +1,156 @@
+"""Benchmark of the Label page's viewer in Chromium: prints numbers (run it on a quiet machine).
+
+    python -m tests.ui.bench_viewer [--saves 15] [--json]     (from the repository root)
+
+On a fresh project holding one 512×512 CT series of 100 slices (realistic HU values, as a scanner
+writes them), served by `streamlit run app.py` on loopback:
+
+- ``save_next_ms``: Save & next (key `s`, an image label set by key) until the next image is drawn
+  (the viewer's ``data-ready`` for the new image id): median and p90 over ``--saves`` images;
+- ``wl_fps``: pictures redrawn per second while the right button drags window/level for 2 s;
+- ``scroll_slices_per_s``: slices drawn per second scrolling (ArrowDown) through the 100 slices once
+  they are loaded;
+- ``slice_bytes``: bytes on the wire for one 512×512 CT slice (gzip-compressed int16 modality values),
+  median over the slices fetched, from the browser's resource timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from labeling.intake.ingest import import_paths
+from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
+from labeling.labels.accounts import add_user
+from storage.db import Project
+from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
+
+VIEWER = '[data-testid="medal-viewer"]'
+SLICES = 100
+
+
+def write_series(folder: Path) -> None:
+    """A 512×512 chest-like CT series: body ellipse with noise, lungs, a spine; 12-bit values."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:512, 0:512].astype(np.float32)
+    body = ((xx - 256) / 220) ** 2 + ((yy - 256) / 170) ** 2 <= 1
+    lungs = ((((xx - 170) / 70) ** 2 + ((yy - 240) / 100) ** 2 <= 1)
+             | (((xx - 342) / 70) ** 2 + ((yy - 240) / 100) ** 2 <= 1))
+    spine = (xx - 256) ** 2 + (yy - 380) ** 2 <= 25**2
+    place = SeriesPlace(SyntheticPatient("BENCHVIEW", "Bench^Viewer"), date(2025, 1, 1),
+                        uid("bv", "study"), uid("bv", "series"), uid("bv", "for"))
+    for index in range(SLICES):
+        hu = np.full((512, 512), -1000.0, dtype=np.float32)
+        hu[body] = 40 + rng.normal(0, 12, int(body.sum()))
+        hu[lungs] = -850 + rng.normal(0, 30, int(lungs.sum()))
+        hu[spine] = 700 + rng.normal(0, 40, int(spine.sum()))
+        write_ct_slice(folder / f"{index:03d}.dcm", hu, place, index=index, spacing=0.7, thickness=1.0)
+
+
+def measure(saves: int) -> dict[str, object]:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as scratch:
+        home, files = Path(scratch) / "home", Path(scratch) / "files"
+        files.mkdir()
+        write_series(files)
+        project = Project.open(home)
+        import_paths([files], project=project)
+        add_user("bench", "bench-password", "annotator", engine=project.engine)
+        project.close()
+        with served(home, MEDAL_WORKER="off") as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.get_by_role("textbox", name="Username").fill("bench")
+            page.get_by_role("textbox", name="Password").fill("bench-password")
+            page.get_by_role("button", name="Log in").click()
+            page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
+            time.sleep(3)  # let the prefetch of the series finish
+            result = {"wl_fps": _wl_fps(page), "scroll_slices_per_s": _scroll_rate(page),
+                      "slice_bytes": _slice_bytes(page)}
+            result.update(_save_next(page, saves))
+            browser.close()
+    return result
+
+
+def _attr(page: object, name: str) -> str:
+    return page.locator(VIEWER).get_attribute(f"data-{name}")
+
+
+def _save_next(page: object, saves: int) -> dict[str, object]:
+    times = []
+    for _ in range(saves):
+        shown = _attr(page, "image-id")
+        page.keyboard.press("h")
+        page.locator(f'{VIEWER}[data-image-label="healthy"]').wait_for()
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+        start = time.perf_counter()
+        page.keyboard.press("s")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"save_next_ms": {"median": round(statistics.median(times), 1),
+                             "p90": round(times[int(len(times) * 0.9) - 1], 1), "n": len(times)}}
+
+
+def _wl_fps(page: object) -> float:
+    page.evaluate("""() => {
+        window.__redraws = 0;
+        const put = CanvasRenderingContext2D.prototype.putImageData;
+        CanvasRenderingContext2D.prototype.putImageData = function (...args) {
+            window.__redraws++;
+            return put.apply(this, args);
+        };
+    }""")
+    box = page.locator(VIEWER).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    start, step = time.perf_counter(), 0
+    while time.perf_counter() - start < 2.0:
+        step += 1
+        page.mouse.move(x + 150 * np.sin(step / 15), y + 100 * np.cos(step / 20))
+    elapsed = time.perf_counter() - start
+    page.mouse.up(button="right")
+    return round(page.evaluate("window.__redraws") / elapsed, 1)
+
+
+def _scroll_rate(page: object) -> float:
+    page.keyboard.press("0")
+    first = int(_attr(page, "slice-index"))
+    start = time.perf_counter()
+    for index in range(first + 1, SLICES):
+        page.keyboard.press("ArrowDown")
+        page.locator(f'{VIEWER}[data-slice-index="{index}"][data-ready="1"]').wait_for()
+    elapsed = time.perf_counter() - start
+    return round((SLICES - 1 - first) / elapsed, 1) if SLICES - 1 > first else 0.0
+
+
+def _slice_bytes(page: object) -> int:
+    sizes = page.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('/medal/pixels/')).map(e => e.encodedBodySize || e.transferSize)""")
+    return int(statistics.median(sizes)) if sizes else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--saves", type=int, default=15)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = measure(args.saves)
+    print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
