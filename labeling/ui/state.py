@@ -29,6 +29,7 @@ class LabelSession:
     saved_label: str | None = None  # the image label of the annotation being edited
     image_label: str = "none"  # the image label chosen now
     windows: dict[str, dict[str, float]] = field(default_factory=dict)  # modality → the window chosen last
+    action_nonce: str | None = None  # the viewer's last action key press already taken
     confirm_undo: bool = False  # Undo was clicked with unsaved drawing: ask first
     tool: str = "box"
     class_name: str | None = None

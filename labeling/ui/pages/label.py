@@ -16,7 +16,7 @@ from labeling.ui.parts.panels import (
     shortcut_help,
     undo_confirmed,
 )
-from labeling.ui.parts.reading_station import load_series, reading_station, viewer_data
+from labeling.ui.parts.reading_station import act_early, load_series, preset_names, reading_station, viewer_data
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import label_session
@@ -41,6 +41,7 @@ if state.open_request is not None:  # sent here from the Images page
 if not state.started:
     item = next_image(account.name)
     state.image_id, state.started = (item.image_id if item else None), True
+act_early(state, account.name)  # an action key from the viewer: its next image is drawn in this run
 if state.image_id is None:
     st.success("The queue is empty: every image is labeled or skipped. Import more on the Import page.")
     st.stop()
@@ -64,7 +65,7 @@ if holder:
     st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
 view, side = st.columns([3.2, 1.3])
 with side:
-    st.markdown(f"**Image {image.id}** · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
+    st.markdown(f"#### Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
     heatmap, accepted = model_panel(image, classes, state.visit)
     if accepted:
         state.replace(image.id, state.regions_of(image.id) + accepted)
@@ -92,5 +93,5 @@ with side:
         undone = undo_last_save(account.name)
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         show(undone) if undone is not None else st.rerun()
-    shortcut_help(classes)
+    shortcut_help(classes, preset_names(image))
 header_panel(image, account)

@@ -121,7 +121,9 @@ def header_panel(image: Any, account: Account) -> None:
             "name": st.column_config.TextColumn(width="medium"), "value": st.column_config.TextColumn(width="large")})
 
 
-def shortcut_help(classes: list[Any]) -> None:
+def shortcut_help(classes: list[Any], presets: list[str]) -> None:
+    """The keys: the viewer's own, each class's, and this image's window presets (Shift+1…9)."""
     with st.expander("Keyboard shortcuts"):
-        rows = SHORTCUTS + [(c.key, f"Class {c.name}") for c in classes if c.key]
+        rows = SHORTCUTS + [(c.key or "—", f"Class {c.name}") for c in classes]
+        rows += [(f"Shift+{n}", f"Window {name}") for n, name in enumerate(presets[:9], start=1)]
         st.markdown("\n".join(f"- {as_text(key)} — {as_text(action)}" for key, action in rows))

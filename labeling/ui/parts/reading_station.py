@@ -9,10 +9,12 @@ from typing import Any
 import streamlit as st
 
 from labeling.labels.accounts import Account
-from labeling.labels.annotations import RegionInput, current_annotation
+from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
 from labeling.labels.pictures import heatmap_png
+from labeling.labels.queue import SKIP_REASONS, next_image, skip
 from labeling.labels.reading import corners, prior_for
 from labeling.labels.taxonomy import IMAGE_LABELS
+from labeling.ui.parts.panels import save_series
 from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
 
@@ -45,6 +47,12 @@ def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
             "heatmap": heatmap}
 
 
+def preset_names(image: Any) -> list[str]:
+    """The window presets Shift+1…9 choose, in order: the file's, then the standard CT ones."""
+    return [w.get("name") or f"C {w['center']:g} / W {w['width']:g}" for w in image.windows or []
+            if "center" in w and "width" in w] + [p["name"] for p in standard_presets(image.modality)]
+
+
 def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Account, classes: list[Any],
                 heatmap_path: str | None) -> dict[str, Any]:
     """The viewer's ``data`` (CONTRACT.md): everything as plain JSON; text is shown by the JS as text."""
@@ -75,16 +83,56 @@ def _prior(image: Any, account: Account) -> dict[str, Any] | None:
             "slices": [_slice(item, None) for item in prior.slices]}
 
 
+def early_action(state: LabelSession) -> str | None:
+    """An action key pressed in the viewer, taken at the start of the script run (before anything is drawn),
+    so that Save & next draws the next image in this same run instead of a second one. Each key press is
+    taken once."""
+    events = parse_events(st.session_state.get(VIEWER_KEY))
+    return _take(state, events)
+
+
+def act_early(state: LabelSession, user: str) -> None:
+    """Carry out an action key pressed in the viewer before the page draws anything: Save & next, Skip,
+    Back and Undo then show their next image in this same script run (one run instead of two: the
+    next image is drawn sooner). A refused save is shown and the image stays."""
+    if state.image_id is None or state.loaded_for != state.image_id:
+        return
+    action, image_id = early_action(state), state.image_id
+    if action == "save" and save_series(state, image_id, user):
+        state.flash = f"Saved image {image_id}: {len(state.regions_of(image_id))} region(s)."
+        item = next_image(user, exclude=(image_id,))
+        state.show(item.image_id if item else None)
+    elif action == "skip":
+        skip(image_id, user, st.session_state.get("skip-reason") or SKIP_REASONS[0])
+        item = next_image(user, exclude=(image_id,))
+        state.show(item.image_id if item else None)
+    elif action == "back" and state.history:
+        state.show(state.history.pop(), remember=False)
+    elif action == "undo":
+        undone = undo_last_save(user)
+        state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
+        if undone is not None:
+            state.show(undone)
+
+
+def _take(state: LabelSession, events: ViewerEvents) -> str | None:
+    if events.action is None or events.action_nonce == state.action_nonce:
+        return None
+    _fold(state, events, state.loaded_modality)
+    state.action_nonce = events.action_nonce
+    return events.action
+
+
 def reading_station(state: LabelSession, build_data: Callable[[], dict[str, Any]]) -> str | None:
-    """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it. What
-    the browser reported is folded in before the data is built, so the viewer is never sent back the tool,
-    class or label it has just left."""
+    """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it (one not
+    taken by ``early_action``). What the browser reported is folded in before the data is built, so the
+    viewer is never sent back the tool, class or label it has just left."""
     modality = state.loaded_modality
     _fold(state, parse_events(st.session_state.get(VIEWER_KEY)), modality)
     data = build_data()
     events = show_viewer(data, VIEWER_KEY)
     _fold(state, events, data["modality"])
-    return events.action
+    return _take(state, events)
 
 
 def _fold(state: LabelSession, events: ViewerEvents, modality: str) -> None:

@@ -37,6 +37,7 @@ class ViewerEvents:
     window: dict[str, Any] | None = None  # {"modality", "center", "width"}
     ui: dict[str, Any] = field(default_factory=dict)  # {"tool", "class_name", "image_label"}
     action: str | None = None  # "save" | "skip" | "back" | "undo", once
+    action_nonce: str | None = None  # tells one key press from the next
 
 
 def data_url(png: bytes) -> str:
@@ -76,7 +77,7 @@ def parse_events(result: Any) -> ViewerEvents:
     events.ui = ui if isinstance(ui, dict) else {}
     action = _get(result, "action")
     if isinstance(action, dict) and action.get("type") in ACTIONS:
-        events.action = action["type"]
+        events.action, events.action_nonce = action["type"], str(action.get("nonce") or "")
     return events
 
 

@@ -7,6 +7,21 @@ const MAX_INFLIGHT = 4; // pixel requests at once
 const AUTH_RETRIES = 20; // 401/403 right after log-in: retry…
 const AUTH_RETRY_MS = 300; // …every 300 ms
 const CACHE_BUDGET_BYTES = 512 * 1024 * 1024; // decoded slices kept (nearest the shown one first)
+// Decoded slices outlive a viewer instance: Streamlit may mount a fresh instance when the page around it
+// changes (a toast, a warning above it), and the next image is usually a slice fetched already.
+const SHARED_PIXELS = (window.__medalSharedPixels ||= new Map()); // image_id → pixels, oldest first (per page)
+
+function rememberPixels(imageId, pixels) {
+  SHARED_PIXELS.delete(imageId);
+  SHARED_PIXELS.set(imageId, pixels);
+  let total = 0;
+  for (const p of SHARED_PIXELS.values()) total += p.bytes;
+  for (const [id, p] of SHARED_PIXELS) {
+    if (total <= CACHE_BUDGET_BYTES) break;
+    total -= p.bytes;
+    SHARED_PIXELS.delete(id);
+  }
+}
 const MAX_LUT_SIZE = 1 << 22; // integer ranges wider than this are windowed value by value
 const MIN_HEIGHT = 320;
 const BOTTOM_GAP = 8;
@@ -415,6 +430,7 @@ class Viewer {
     this.slices = [];
     this.index = 0;
     this.cache = new Map(); // image_id → {status: "loading"|"ready"|"error", pixels, error, controller}
+    for (const [id, pixels] of SHARED_PIXELS) this.cache.set(id, { status: "ready", pixels });
     this.inflight = 0;
     this.heatmaps = new Map(); // image_id → {src, img, ready}
 
@@ -745,6 +761,7 @@ class Viewer {
       .then((pixels) => {
         entry.status = "ready";
         entry.pixels = pixels;
+        rememberPixels(slice.image_id, pixels);
       })
       .catch((error) => {
         if (entry.controller.signal.aborted) {
