@@ -17,7 +17,9 @@ from storage.errors import MedalError
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
              ("u", "Undo your last save (asks first when you have unsaved drawing)"),
-             ("x / p / f / m / w", "Box / polygon / freehand / pan / window-level tool"),
+             ("x / p / f / e / l / m / w", "Box / polygon / freehand / brush (Shift erases, [ ] size) / length / "
+                                           "pan / window-level tool"),
+             ("y", "The prior study beside the image"),
              ("n / h / c", "Image label no finding / healthy / cancerous (again: none)"),
              ("wheel, ↑ ↓, PgUp PgDn", "Previous / next slice of the series"),
              ("Ctrl+wheel, + − 0", "Zoom in / out / fit"), ("right drag", "Window/level"),
