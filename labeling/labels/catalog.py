@@ -94,6 +94,7 @@ class TimelineStudy:
     labeled: int
     image_labels: dict[str, int]  # current annotations per image label ("" for regions only)
     max_probability: float | None  # the highest probability of the given model version over the study
+    first_image_id: int | None = None  # an image of the study (its first series' first image), to open it
 
 
 def patient_timeline(patient_key: str, engine: Engine | None = None, *,
@@ -114,10 +115,11 @@ def patient_timeline(patient_key: str, engine: Engine | None = None, *,
             if model_version_id is not None:
                 top = session.exec(select(func.max(Prediction.probability)).where(
                     col(Prediction.image_id).in_(in_study), Prediction.model_version_id == model_version_id)).one()
+            first = session.exec(select(Image.id).where(col(Image.id).in_(in_study)).order_by(Image.id)).first()
             timeline.append(TimelineStudy(
                 study_date=study.study_date, description=study.description or "",
                 modalities=sorted({m for m, _ in images if m}), images=len(images),
                 labeled=sum(1 for _, status in images if status is ImageStatus.LABELED),
                 image_labels={label or "": n for label, n in labels},
-                max_probability=None if top is None else float(top)))
+                max_probability=None if top is None else float(top), first_image_id=first))
     return timeline

@@ -20,6 +20,7 @@ class LabelSession:
     rev: int = 0  # bumped when regions change outside the canvas (delete, accepted proposals)
     history: list[int] = field(default_factory=list)  # images shown before, for Back
     open_request: int | None = None  # an image another page asked to open here
+    prior_beside: int | None = None  # the image to show with its prior study beside it (the timeline asked)
     flash: str | None = None  # a message for the next run (after a save or undo)
     loaded_for: int | None = None  # the image whose series' saved regions are in ``saved``
     loaded_modality: str = ""  # its modality (the viewer's window reports are per modality)
@@ -69,6 +70,8 @@ def label_session() -> LabelSession:
     return st.session_state[LABEL_KEY]
 
 
-def open_in_label(image_id: int) -> None:
-    """Ask the Label page to open ``image_id`` on its next run (from Images)."""
-    label_session().open_request = image_id
+def open_in_label(image_id: int, *, with_prior: bool = False) -> None:
+    """Ask the Label page to open ``image_id`` on its next run (from Images), with the prior study beside it
+    when asked (the patient timeline's comparison)."""
+    state = label_session()
+    state.open_request, state.prior_beside = image_id, (image_id if with_prior else None)

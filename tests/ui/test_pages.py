@@ -545,3 +545,22 @@ def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
     button(at, "Undo").click().run()
     button(at, "Undo anyway").click().run()
     assert label_state(at).image_id == first and list_annotations(project, annotator="ann") == []
+
+
+def test_the_timeline_opens_a_follow_up_with_its_prior(project, make_demo) -> None:
+    from labeling.labels.catalog import patient_keys, patient_timeline
+
+    make_demo(0)
+    at = logged_in()
+    at.switch_page("labeling/ui/pages/images.py").run()
+    followed = next(key for key in patient_keys(project) if len(patient_timeline(key, project)) > 1)
+    patient = next(s for s in at.selectbox if s.label == "Patient key")
+    patient.set_value(followed).run()
+    compare = next(b for b in at.button if b.label.startswith("Compare"))
+    compare.click().run()
+    assert not at.exception
+    at.switch_page("labeling/ui/pages/label.py").run()  # (AppTest does not follow st.switch_page; a browser does)
+    data = viewer_data(at)
+    assert data["show_prior"] is True and data["prior"] is not None
+    button(at, "Skip").click().run()  # the next image opens without the prior pane forced
+    assert viewer_data(at)["show_prior"] is False

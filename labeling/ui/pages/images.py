@@ -6,7 +6,7 @@ from labeling.labels.accounts import list_users
 from labeling.labels.catalog import list_images, patient_keys, patient_timeline
 from labeling.ui.parts.gallery import thumbnail_grid
 from labeling.ui.parts.session import require_account
-from labeling.ui.parts.timeline import timeline_table
+from labeling.ui.parts.timeline import compare_buttons, timeline_table
 from learner.registry import active_version
 
 ALL = "All"
@@ -40,4 +40,6 @@ if not patients:
     st.stop()
 chosen = st.selectbox("Patient key", patients, index=patients.index(patient) if patient in patients else 0)
 model = active_version()
-timeline_table(patient_timeline(chosen, model_version_id=model.id if model else None))
+timeline = patient_timeline(chosen, model_version_id=model.id if model else None)
+timeline_table(timeline)
+compare_buttons(timeline)

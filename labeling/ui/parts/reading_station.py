@@ -72,6 +72,7 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
                     for i, regions in state.saved.items()},
         "revision": state.revision,
         "prior": _prior(image, account),
+        "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
     }
 
 

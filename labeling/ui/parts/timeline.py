@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from labeling.labels.catalog import TimelineStudy
+from labeling.ui.state import open_in_label
 
 
 def timeline_table(timeline: list[TimelineStudy]) -> None:
@@ -20,3 +21,15 @@ def timeline_table(timeline: list[TimelineStudy]) -> None:
         st.line_chart({str(study.study_date): study.max_probability for study in scored})
     else:
         st.caption("Model predictions appear here once a model has scored this patient's images.")
+
+
+def compare_buttons(timeline: list[TimelineStudy]) -> None:
+    """For every study after the first: open it in Label with the prior study beside it."""
+    later = [study for study in timeline[1:] if study.first_image_id is not None]
+    if not later:
+        return
+    st.caption("Open a follow-up study in Label with its prior beside it:")
+    for column, study in zip(st.columns(min(len(later), 4)) * (len(later) // 4 + 1), later):
+        if column.button(f"Compare {study.study_date or 'study'} with its prior", key=f"prior-{study.first_image_id}"):
+            open_in_label(study.first_image_id, with_prior=True)
+            st.switch_page("labeling/ui/pages/label.py")

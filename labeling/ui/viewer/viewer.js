@@ -592,6 +592,7 @@ class Viewer {
     }
     this.index = clamp(this.index, 0, Math.max(this.slices.length - 1, 0));
     this.updatePrior(data, imageChanged);
+    if (imageChanged && data.show_prior && this.priorSlices.length) this.priorWanted = true; // from the timeline
 
     if (imageChanged || revisionChanged) {
       if (this.drag && ["move", "vertex", "brush"].includes(this.drag.mode)) {
