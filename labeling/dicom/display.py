@@ -316,6 +316,20 @@ def _voi_view(view: Dataset, window: Window | int | None) -> Dataset:
     return voi
 
 
+def default_voi_lut(view: Dataset) -> dict[str, Any] | None:
+    """The frame's default VOI LUT as plain numbers ``{"first", "data", "max"}`` when its default rendering is
+    a VOI LUT sequence (what a browser needs to render it the same way), else None."""
+    if is_color(view) or not view.get("VOILUTSequence"):
+        return None
+    voi = _voi_view(view, None)
+    if "VOILUTSequence" not in voi:
+        return None
+    item = voi.VOILUTSequence[0]
+    entries, first = int(item.LUTDescriptor[0]) or 2**16, int(item.LUTDescriptor[1])
+    table = apply_voi_lut(np.arange(first, first + entries, dtype=np.int64), voi, index=0)
+    return {"first": first, "data": [int(v) for v in table], "max": _lut_output_max(voi)}
+
+
 def _lut_output_max(voi: Dataset) -> int:
     """The largest value the VOI LUT can produce: its nominal depth, or the bits actually used."""
     item = voi.VOILUTSequence[0]

@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from labeling.dicom.display import default_voi_lut, frame_view
 from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
 from labeling.dicom.sources import Source, sniff
 from labeling.labels.catalog import get_image
@@ -67,6 +68,19 @@ def for_browser(values: np.ndarray) -> tuple[bytes, str, tuple[int, ...]]:
             values = values.astype(np.float32)
     little = values.astype(values.dtype.newbyteorder("<"), copy=False)
     return np.ascontiguousarray(little).tobytes(), values.dtype.name, tuple(values.shape)
+
+
+def voi_lut(image: Image) -> dict | None:
+    """The image's default VOI LUT for the browser (``labeling.dicom.display.default_voi_lut``), read only for
+    images whose first stored window is a LUT; None otherwise."""
+    if not image.windows or image.windows[0].get("kind") != "lut":
+        return None
+    source = Source.parse(image.path)
+    try:
+        dataset, _ = dicom_header(source, sniff(source.head()))
+    except (OSError, MedalError):
+        return None
+    return default_voi_lut(frame_view(dataset, image.frame))
 
 
 @dataclass(frozen=True)

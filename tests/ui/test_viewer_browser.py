@@ -317,3 +317,70 @@ def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chro
     x, y, w, h = region.bbox
     assert region.shape == "polygon" and x == pytest.approx(100, abs=2) and x + w > 150
     page.close()
+
+
+def _reference_files(folder: Path) -> None:
+    """A CT whose default is a VOI LUT (gamma-like), a MONOCHROME1 CT with a window, and an MR with a
+    non-integral rescale and no window (the frame's own range)."""
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from tests.conftest import pydicom_file
+
+    def save(ds: Dataset, name: str) -> None:
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(folder / name)
+
+    ct = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    item = Dataset()
+    item.LUTDescriptor, item.LUTExplanation = [4096, 0, 12], "GAMMA"
+    item.LUTData = (np.sqrt(np.arange(4096) / 4095) * 4095).astype(np.uint16).tolist()
+    item["LUTData"].VR = "US"
+    ct.VOILUTSequence, ct.RescaleIntercept = Sequence([item]), 0
+    save(ct, "lut.dcm")
+    ct = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    ct.WindowCenter, ct.WindowWidth, ct.PhotometricInterpretation = 40, 400, "MONOCHROME1"
+    save(ct, "mono1.dcm")
+    mr = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    mr.RescaleSlope, mr.RescaleIntercept = 2.5, -100
+    for keyword in ("WindowCenter", "WindowWidth"):
+        if keyword in mr:
+            delattr(mr, keyword)
+    save(mr, "mr.dcm")
+
+
+def test_the_browser_renders_like_the_reference_within_two_grey_levels(chromium, tmp_path_factory) -> None:
+    """VOI LUT, MONOCHROME1 and rescale: the viewer's picture (windowed in the browser from modality values)
+    equals the server's reference rendering (``render_frame``, pydicom's transforms) within 2 grey levels."""
+    import numpy as np
+
+    from labeling.intake.ingest import import_paths
+    from labeling.labels.pictures import render_frame
+
+    folder = tmp_path_factory.mktemp("reference-files")
+    _reference_files(folder)
+    home = tmp_path_factory.mktemp("reference") / "medal-home"
+    project = Project.open(home)
+    assert import_paths([folder], project=project).images == 3
+    add_user("ivan", "ivan-password", "annotator", engine=project.engine)
+    with served(home, MEDAL_WORKER="off") as url:
+        page = log_in(chromium, url, "ivan")
+        checked = set()
+        for _ in range(3):
+            image = get_image(int(attr(page, "image-id")), project.engine)
+            picture = page.locator(VIEWER).evaluate("root => root.medalPicture()")
+            assert picture["imageId"] == image.id
+            shown = np.asarray(picture["grey"], dtype=np.int16).reshape(picture["height"], picture["width"])
+            reference = render_frame(image, project=project).astype(np.int16)
+            assert np.abs(shown - reference).max() <= 2, (Path(image.path).name, np.abs(shown - reference).max())
+            checked.add(Path(image.path).name)
+            page.keyboard.press("k")
+            if len(checked) < 3:
+                page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
+                settled(page)
+        page.close()
+    project.close()
+    assert checked == {"lut.dcm", "mono1.dcm", "mr.dcm"}

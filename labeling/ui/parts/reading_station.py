@@ -12,7 +12,7 @@ from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
 from labeling.labels.pictures import heatmap_png
 from labeling.labels.queue import SKIP_REASONS, next_image, skip
-from labeling.labels.reading import corners, prior_for
+from labeling.labels.reading import corners, prior_for, voi_lut
 from labeling.labels.taxonomy import IMAGE_LABELS
 from labeling.ui.parts.panels import save_series
 from labeling.ui.state import LabelSession
@@ -44,7 +44,7 @@ def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
             "spacing": item.pixel_spacing, "position": item.slice_position,
             "default_window": {"center": windows[0]["center"], "width": windows[0]["width"]} if windows else None,
             "presets": [{"name": w.get("name") or "", "center": w["center"], "width": w["width"]} for w in windows],
-            "heatmap": heatmap}
+            "heatmap": heatmap, "voi_lut": voi_lut(item)}
 
 
 def preset_names(image: Any) -> list[str]:

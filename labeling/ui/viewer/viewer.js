@@ -486,6 +486,15 @@ class Viewer {
       this.parent.appendChild(root);
     }
     this.root = root;
+    // Testing contract: the shown slice's 8-bit picture at native resolution, as grey levels (or RGB).
+    root.medalPicture = () => {
+      const layer = this.layers && this.layers.current;
+      if (!layer || !layer.imageData) return null;
+      const { width, height, data } = layer.imageData;
+      const grey = new Array(width * height);
+      for (let i = 0; i < grey.length; i++) grey[i] = data[i * 4];
+      return { width, height, imageId: layer.rendered ? layer.rendered.id : null, grey };
+    };
     const part = (selector, tag, className) => {
       let el = root.querySelector(selector);
       if (!el) {
@@ -878,7 +887,9 @@ class Viewer {
     const rgb = this.isRgb(slice, pixels);
     const win = rgb ? null : this.windowFor(slice, pixels);
     const invert = slice.photometric === "MONOCHROME1";
-    const key = rgb ? "rgb" : `${win.center}|${win.width}|${invert}`;
+    // The file's VOI LUT is the default rendering until the user picks a window (as the standard says).
+    const lut = !rgb && !this.window && slice.voi_lut && Array.isArray(slice.voi_lut.data) ? slice.voi_lut : null;
+    const key = rgb ? "rgb" : lut ? `voi-lut|${invert}` : `${win.center}|${win.width}|${invert}`;
     if (layer.rendered && layer.rendered.id === slice.image_id && layer.rendered.key === key &&
         layer.rendered.pixels === pixels) return;
 
@@ -890,6 +901,7 @@ class Viewer {
       layer.out32 = new Uint32Array(layer.imageData.data.buffer);
     }
     if (rgb) this.copyRgb(layer, pixels);
+    else if (lut) this.applyVoiLut(layer, pixels, lut, invert);
     else this.applyWindow(layer, pixels, win, invert);
     layer.offCtx.putImageData(layer.imageData, 0, 0);
     layer.rendered = { id: slice.image_id, key, pixels };
@@ -902,6 +914,19 @@ class Viewer {
       dst[j + 1] = src[i + 1];
       dst[j + 2] = src[i + 2];
       dst[j + 3] = 255;
+    }
+  }
+
+  /** The file's VOI LUT (first mapped value, table, largest output): index clipped to the table, then 0..255. */
+  applyVoiLut(layer, pixels, lut, invert) {
+    const src = pixels.values, out = layer.out32, n = out.length;
+    const table = lut.data, last = table.length - 1, first = lut.first, scale = 255 / Math.max(lut.max, 1);
+    for (let i = 0; i < n; i++) {
+      let index = Math.round(src[i]) - first;
+      index = index < 0 ? 0 : index > last ? last : index;
+      let y = Math.round(table[index] * scale);
+      y = y < 0 ? 0 : y > 255 ? 255 : y;
+      out[i] = packGrey(invert ? 255 - y : y);
     }
   }
 
