@@ -24,7 +24,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -384,3 +384,19 @@ def test_the_browser_renders_like_the_reference_within_two_grey_levels(chromium,
         page.close()
     project.close()
     assert checked == {"lut.dcm", "mono1.dcm", "mr.dcm"}
+
+
+def test_after_clicking_an_image_label_the_keys_still_work(app, chromium) -> None:
+    """The radio of the side panel keeps the focus after a click; `s` must still save (it did nothing)."""
+    url, project = app
+    page = log_in(chromium, url, "judy")
+    shown = attr(page, "image-id")
+    page.get_by_text("healthy", exact=True).click()
+    settled(page)
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="judy")
+    assert saved.image_id == int(shown) and saved.image_label == "healthy"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline in ("none", "")  # no focus frame left by the shortcut
+    page.close()
