@@ -9,6 +9,7 @@ from learner.jobs import ACTIVE, JobStatus, JobView, cancel, list_jobs
 from learner.supervisor import ensure_worker, worker_running
 
 REFRESH_S = 1.5
+WATCHED_KEY = "train_jobs_watched"  # ids of the jobs this session saw running or queued
 
 
 def _job_line(job: JobView) -> str:
@@ -25,6 +26,10 @@ def live_jobs(username: str, may_cancel: bool) -> None:
         if may_cancel and st.button("Cancel", key=f"cancel-{job.id}"):
             cancel(job.id, actor=username)
             st.rerun()
+    watched = st.session_state.get(WATCHED_KEY, set())
+    st.session_state[WATCHED_KEY] = {job.id for job in active}
+    if watched - st.session_state[WATCHED_KEY]:  # a job this page watched has ended: its versions, metrics
+        st.rerun(scope="app")                      # and "No model yet" are outside this fragment: redraw all
     finished = next((job for job in recent if job.status not in ACTIVE), None)
     if finished is not None and not active:
         text = f"{_job_line(finished)}: {as_text(finished.error or finished.message or '')}"
