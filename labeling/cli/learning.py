@@ -105,6 +105,23 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predictions(args: argparse.Namespace) -> int:
+    from learner.predictions import prediction_rows
+
+    rows = prediction_rows(args.image)
+    if args.json:
+        print_json([row.as_json() for row in rows])
+        return 0
+    if not rows:
+        print("No predictions yet: train a model (`medal train`), then the worker scores the pool.")
+    for row in rows:
+        peak = "-" if row.heatmap_peak is None else f"({row.heatmap_peak[0]:.0f}, {row.heatmap_peak[1]:.0f})"
+        rank = "-" if row.queue_rank is None else str(row.queue_rank)
+        print(f"{row.image_id:>6}  p {row.probability:.3f}  unsure {row.uncertainty:.3f}  utility "
+              f"{row.strategy_utility:.4f}  rank {rank:>5}  peak {peak}  {len(row.proposals)} proposal(s)")
+    return 0
+
+
 def cmd_models_activate(args: argparse.Namespace) -> int:
     from learner.registry import activate
 
@@ -171,6 +188,11 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     action = actions.add_parser("activate", help="make version ID the active model (roll back)")
     action.add_argument("id", type=int, metavar="ID", help="a version id from `medal models`")
     action.set_defaults(run=cmd_models_activate)
+
+    command = commands.add_parser("predictions", parents=[json_parent],
+                                  help="the active model's view of each scored image, in queue order")
+    command.add_argument("--image", type=int, metavar="ID", help="one image only")
+    command.set_defaults(run=cmd_predictions)
 
     command = commands.add_parser("simulate", parents=[json_parent],
                                   help="active-learning simulation against known labels")

@@ -1,0 +1,79 @@
+"""What the active model says about each scored image, as a data scientist reads it (``medal predictions``):
+probability, uncertainty, the strategy's utility and the queue rank it gave, the heatmap's peak and the
+proposed regions, all in image pixels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from labeling.labels.proposals import proposals_for
+from labeling.labels.taxonomy import list_classes
+from learner.registry import active_metrics, active_version
+from storage.db import get_engine
+from storage.errors import ImageNotFound
+from storage.models import Image, ImageStatus, Prediction
+
+
+@dataclass
+class PredictionRow:
+    image_id: int
+    probability: float
+    uncertainty: float
+    strategy: str | None
+    strategy_utility: float  # the score the strategy gave (the image's queue priority)
+    queue_rank: int | None  # 1 = next in the queue; None once labeled or skipped
+    heatmap_peak: list[float] | None  # [x, y] in image pixels
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # {"bbox": [x, y, w, h], "score"}
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prediction_rows(image_id: int | None = None, engine: Engine | None = None) -> list[PredictionRow]:
+    """The active model's predictions (one image with ``image_id``), in queue order; [] before a model."""
+    engine = engine or get_engine()
+    version = active_version(engine)
+    if version is None:
+        return []
+    with Session(engine) as session:
+        statement = (select(Prediction, Image).join(Image, Prediction.image_id == Image.id)
+                     .where(Prediction.model_version_id == version.id))
+        if image_id is not None:
+            statement = statement.where(Prediction.image_id == image_id)
+        rows = session.exec(statement.order_by(col(Image.priority).desc(), Image.id)).all()
+        unlabeled = session.exec(select(Image.id).where(Image.status == ImageStatus.UNLABELED)
+                                 .order_by(col(Image.priority).desc(), Image.id)).all()
+    if image_id is not None and not rows:
+        raise ImageNotFound(f"The active model has not scored image {image_id}; "
+                            "`medal predictions` lists those it has.")
+    rank = {found: place for place, found in enumerate(unlabeled, start=1)}
+    classes, metrics = list_classes(engine), active_metrics(engine)
+    return [_row(prediction, image, rank.get(image.id), classes, metrics) for prediction, image in rows]
+
+
+def _row(prediction: Prediction, image: Image, rank: int | None, classes: list[Any],
+         metrics: dict[str, float]) -> PredictionRow:
+    peak, proposals = None, []
+    if prediction.heatmap_path:
+        try:
+            heat = np.load(prediction.heatmap_path).astype(np.float32)
+        except OSError:  # the cache was deleted: no heatmap until the model scores again
+            heat = None
+        if heat is not None and heat.size:
+            row, column = np.unravel_index(int(np.argmax(heat)), heat.shape)
+            scale_y, scale_x = image.rows / heat.shape[0], image.cols / heat.shape[1]
+            peak = [round((column + 0.5) * scale_x, 1), round((row + 0.5) * scale_y, 1)]
+            found = proposals_for(image, prediction, classes, metrics)
+            for region in found.regions if found else []:
+                x, y, w, h = region.bbox()
+                rows_in = slice(int(y / scale_y), int(np.ceil((y + h) / scale_y)))
+                cells = heat[rows_in, int(x / scale_x):int(np.ceil((x + w) / scale_x))]
+                proposals.append({"bbox": [round(x, 1), round(y, 1), round(w, 1), round(h, 1)],
+                                  "score": round(float(cells.max()) if cells.size else 0.0, 4)})
+    return PredictionRow(image.id, round(float(prediction.probability), 4), round(float(prediction.uncertainty), 4),
+                         prediction.strategy, round(float(image.priority), 6), rank, peak, proposals)
