@@ -127,11 +127,30 @@ def _holdout(labeled: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray,
     return np.setdiff1d(labeled, val), val
 
 
+STRATIFIED_RANDOM = "stratified-random"  # a simulation baseline: it needs the truth, so it is no product strategy
+
+
+def stratified_picks(pool_labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random pool positions with each class at its share of the pool (rounded; the rest random):
+    the baseline published benchmarks say is hard to beat, unlike plain random."""
+    n = min(n, len(pool_labels))
+    picks: list[int] = []
+    for cls in np.unique(pool_labels):
+        members = np.flatnonzero(pool_labels == cls)
+        take = min(len(members), int(round(n * len(members) / len(pool_labels))))
+        picks.extend(rng.choice(members, take, replace=False).tolist())
+    rest = np.setdiff1d(np.arange(len(pool_labels)), picks)
+    if len(picks) < n:
+        picks.extend(rng.choice(rest, n - len(picks), replace=False).tolist())
+    return np.asarray(picks[:n], dtype=int)
+
+
 def run(data: SimulationData, strategy: str, seed: int, initial: int, step: int, budget: int,
         config: TrainConfig | None = None, on_step: Callable[[int, float], None] | None = None,
         features: np.ndarray | None = None) -> list[list[float]]:
     """One learning curve ``[[labels, test AUC], ...]`` for a strategy and seed."""
-    name = resolve(strategy)
+    name = STRATIFIED_RANDOM if strategy == STRATIFIED_RANDOM else resolve(strategy)
+    rng = np.random.default_rng(seed)
     config = config or TrainConfig(in_channels=data.train_x.shape[1], seed=seed)
     features = simple_features(data.train_x) if features is None else features
     spread = cold_start(features, budget, seed)  # cold start, and the fallback while a class is missing
@@ -156,6 +175,10 @@ def run(data: SimulationData, strategy: str, seed: int, initial: int, step: int,
             labeled = np.concatenate([labeled, np.setdiff1d(spread, labeled, assume_unique=True)[:step]])
             continue
         pool = np.setdiff1d(np.arange(len(data.train_y)), labeled)
+        if name == STRATIFIED_RANDOM:
+            picks = stratified_picks(data.train_y[pool], min(step, budget - len(labeled)), rng)
+            labeled = np.concatenate([labeled, pool[picks]])
+            continue
         pool_data = ArrayDataset(data.train_x[pool], data.train_y[pool])
         classifier = pool_classifier(result.model, pool_data,
                                      ArrayDataset(data.train_x[labeled], data.train_y[labeled]), name, seed)

@@ -199,7 +199,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--data", required=True,
                          help="a MedMNIST-style .npz, a folder with one sub-folder per class, or a Medal project "
                               "home with true labels (medal demo)")
-    command.add_argument("--strategies", default="random,default")
+    command.add_argument("--strategies", default="random,stratified-random,default",
+                         help="comma-separated; stratified-random (random with each class at its pool share per "
+                              "batch) is a simulation baseline only")
     command.add_argument("--initial", type=int, default=20)
     command.add_argument("--step", type=int, default=20)
     command.add_argument("--budget", type=int, default=300)

@@ -31,11 +31,11 @@ def write_npz(path: Path, seed: int = 0) -> None:
 def test_simulate_json_and_text(tmp_path: Path, capsys) -> None:
     data = tmp_path / "toy.npz"
     write_npz(data)
-    args = ["simulate", "--data", str(data), "--strategies", "random,default", "--initial", "10",
+    args = ["simulate", "--data", str(data), "--strategies", "random,stratified-random,default", "--initial", "10",
             "--step", "10", "--budget", "30", "--seeds", "1"]
     assert main([*args, "--json"]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
-    assert [(r["strategy"], r["seed"]) for r in results] == [("random", 0), ("default", 0)]
+    assert [(r["strategy"], r["seed"]) for r in results] == [("random", 0), ("stratified-random", 0), ("default", 0)]
     for result in results:
         assert [n for n, _ in result["curve"]] == [10, 20, 30]
         assert all(0 <= auc <= 1 for _, auc in result["curve"])
@@ -74,3 +74,14 @@ def test_simulate_on_a_medal_demo_project(project, make_demo, capsys) -> None:
     assert [n for n, _ in result["curve"]] == [20, 40]
     assert main(["simulate", "--data", str(medal_home() / "nothing-here"), "--strategies", "random"]) == 2
     assert "Cannot use --data" in capsys.readouterr().err
+
+
+def test_stratified_random_takes_each_class_at_its_pool_share() -> None:
+    from learner.simulate import stratified_picks
+
+    labels = np.array([1] * 30 + [0] * 270)  # 10% positives
+    for seed in range(5):
+        picks = stratified_picks(labels, 20, np.random.default_rng(seed))
+        assert len(picks) == 20 == len(set(picks.tolist()))
+        assert labels[picks].sum() == 2  # exactly the pool's share, every batch (plain random varies 0–6)
+    assert len(stratified_picks(labels[:5], 20, np.random.default_rng(0))) == 5  # a pool smaller than the batch
