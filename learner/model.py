@@ -40,15 +40,23 @@ class CompactCNN(nn.Module):
         self.head = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(previous, 64), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(64, classes))
+        # Temperature scaling (fitted on the validation split after training, kept in the checkpoint's config):
+        # every probability the model gives is softmax(logits / temperature). 1 while training.
+        self.temperature = 1.0
+
+    def head_logits(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The head's logits, divided by the calibration temperature."""
+        logits = self.head(embeddings)
+        return logits if self.temperature == 1.0 else logits / self.temperature
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        return self.head_logits(self.features(images))
 
     def head_samples(self, embeddings: torch.Tensor, samples: int) -> torch.Tensor:
         """``samples`` stochastic forward passes of the head (dropout on): (samples, n, classes) probabilities."""
         was_training = self.head.training
         self.head.train()
         try:
-            return torch.stack([torch.softmax(self.head(embeddings), dim=1) for _ in range(samples)])
+            return torch.stack([torch.softmax(self.head_logits(embeddings), dim=1) for _ in range(samples)])
         finally:
             self.head.train(was_training)

@@ -103,6 +103,7 @@ def load(version: ModelVersion) -> LoadedModel:
         config = TrainConfig(**checkpoint["config"])
         model = CompactCNN(config.in_channels, 2, config.width, config.dropout)
         model.load_state_dict(checkpoint["state_dict"])
+        model.temperature = float(config.temperature)
     except (OSError, EOFError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
             zipfile.BadZipFile) as error:
         raise CheckpointError(f"Model version {version.id}'s checkpoint {path} cannot be read ({error}); "
@@ -213,6 +214,6 @@ def history(engine: Engine | None = None) -> list[dict[str, Any]]:
         rows.append({"version": version.id, "active": version.active,
                      "created": version.created_at.strftime("%Y-%m-%d %H:%M"), "labels": version.label_count,
                      **{name: round(float(metrics[name]), 3) if name in metrics else None
-                        for name in ("auc", "sensitivity", "specificity", "ece", "threshold")},
+                        for name in ("auc", "sensitivity", "specificity", "ece", "ece_uncalibrated", "threshold")},
                      "validation images": int(metrics.get("n", 0))})
     return rows

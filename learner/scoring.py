@@ -66,7 +66,7 @@ def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy
     items' embeddings for diversity. ``on_batch`` hears how many pool items are embedded so far."""
     embeddings = embed(model, pool, on_batch=on_batch)
     features = torch.from_numpy(embeddings).to(DEVICE)
-    probabilities = torch.softmax(model.head(features), 1).cpu().numpy()
+    probabilities = torch.softmax(model.head_logits(features), 1).cpu().numpy()
     samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
     training = embed(model, labeled) if strategy == "diverse" else None
     return PoolClassifier(probabilities, embeddings, training, samples, seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from learner.calibration import fit_temperature, softmax_positive
 from learner.model import CompactCNN
 from storage.errors import MedalError
 
@@ -67,6 +68,7 @@ class TrainConfig:
     class_weighting: bool = True  # inverse class frequency in the loss, for rare findings
     min_per_class: int = 2
     seed: int = 0
+    temperature: float = 1.0  # fitted on the validation split after training (learner/calibration.py)
 
 
 @dataclass
@@ -157,9 +159,27 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     model.eval()
     result = TrainResult(model, config, epochs=epoch)
     if val is not None and len(val):
-        probabilities = predict_proba(model, val, config.batch_size)[:, 1]
-        result.metrics = binary_metrics(np.asarray([int(val[i][1]) for i in range(len(val))]), probabilities)
+        truth = np.asarray([int(val[i][1]) for i in range(len(val))])
+        logits = predict_logits(model, val, config.batch_size)
+        temperature = fit_temperature(logits, truth)
+        model.temperature = temperature
+        result.config = replace(config, temperature=temperature)
+        result.metrics = binary_metrics(truth, softmax_positive(logits, temperature))
+        result.metrics["ece_uncalibrated"] = binary_metrics(truth, softmax_positive(logits))["ece"]
+        result.metrics["temperature"] = round(temperature, 4)
     return result
+
+
+@torch.no_grad()
+def predict_logits(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
+    """The head's raw logits (n, 2) in dataset order, dropout off, before any temperature."""
+    model.eval()
+    saved, model.temperature = model.temperature, 1.0
+    try:
+        out = [model(to_device(images)).cpu() for images, *_ in DataLoader(data, batch_size=batch_size)]
+    finally:
+        model.temperature = saved
+    return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
 
 
 @torch.no_grad()

@@ -470,6 +470,8 @@ def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> No
         session.commit()
     at.run()
     assert not at.exception and "probability cancerous" in at.metric[0].label
+    assert at.metric[0].value == "0.90" and "Model sure." in [c.value for c in at.caption]  # one number, in words
+    assert "0.3" not in " ".join(c.value for c in at.caption)  # no second, contradicting number
     assert "Show heatmap" not in [t.label for t in at.toggle] and not any("Proposed" in c.value for c in at.caption)
 
 

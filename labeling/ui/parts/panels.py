@@ -79,6 +79,16 @@ def undo_confirmed(state: LabelSession, clicked: bool) -> bool:
     return False
 
 
+def how_sure(probability: float) -> str:
+    """The model's confidence in words, from its calibrated probability (one number on screen, not two)."""
+    distance = abs(probability - 0.5)
+    if distance < 0.15:
+        return "Model unsure: this image is why it asks for your label."
+    if distance < 0.35:
+        return "Model fairly sure."
+    return "Model sure."
+
+
 def model_panel(image: Any, classes: list[Any], visit: int = 0) -> tuple[str | None, list[RegionInput]]:
     """The active model's probability and proposals. Returns the heatmap path when the user wants it
     overlaid, and the proposed regions on the run where the user accepts them."""
@@ -87,7 +97,8 @@ def model_panel(image: Any, classes: list[Any], visit: int = 0) -> tuple[str | N
         st.caption("Model: no prediction yet (train a model on the Train page).")
         return None, []
     st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
-              help=f"uncertainty {prediction.uncertainty:.3f} ({prediction.strategy or 'default'})")
+              help="Calibrated on the validation split: of images given 0.8, about eight in ten are cancerous.")
+    st.caption(how_sure(prediction.probability))
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
     # accepted or rejected once per visit of the image: a second click cannot add them twice
