@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from labeling.labels.accounts import Account
 from storage.config import config
-from storage.db import write_session
+from storage.db import get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, BrowserSession, User, as_utc, utcnow
 
@@ -73,58 +73,70 @@ def redeem(ticket: str, engine: Engine | None = None, now: datetime | None = Non
         row = session.exec(select(BrowserSession).where(BrowserSession.ticket_hash == _digest(ticket))).first()
         if row is None or row.ticket_until is None or as_utc(row.ticket_until) < now:
             raise SessionEnded("This log-in ticket is unknown, used or expired; log in again.")
+        reason = _ending_reason(row, session.get(User, row.user_id), now)
         token = secrets.token_urlsafe(32)
         row.token_hash, row.ticket_hash, row.ticket_until = _digest(token), None, None
+        row.ended_at = row.ended_at or (now if reason else None)
         session.add(row)
-        _check(row, session, now)  # commits
-        return Cookie(token, max(int((as_utc(row.expires_at) - now).total_seconds()), 0))
+        session.commit()
+    if reason is not None:
+        raise SessionEnded(reason)
+    return Cookie(token, max(int((as_utc(row.expires_at) - now).total_seconds()), 0))
 
 
 def resume(token: str, engine: Engine | None = None, now: datetime | None = None) -> tuple[int, Account]:
     """``(session id, account as it is now)`` for a cookie's token; :class:`SessionEnded` with the reason
     when the session is unknown or over. Being asked counts as activity."""
-    with write_session(engine) as session:
-        row = session.exec(select(BrowserSession).where(BrowserSession.token_hash == _digest(token))).first()
-        if row is None:
-            raise SessionEnded("Your session has ended; log in again.")
-        account = _check(row, session, now or utcnow())
-        assert row.id is not None
-        return row.id, account
+    return _verified(engine, now or utcnow(), token_hash=_digest(token))
 
 
 def live(session_id: int, engine: Engine | None = None, now: datetime | None = None) -> Account:
     """The account of a live session, as it is now (asked on every click of a logged-in tab, so a log-out
     in another tab, the idle time or a disabled account ends this tab too); :class:`SessionEnded`."""
-    with write_session(engine) as session:
-        row = session.get(BrowserSession, session_id)
-        if row is None:
+    return _verified(engine, now or utcnow(), session_id=session_id)[1]
+
+
+def _verified(engine: Engine | None, now: datetime, *, session_id: int | None = None,
+              token_hash: str | None = None) -> tuple[int, Account]:
+    """The session and its account after checking both. Every click and every pixel request asks, so this
+    reads only; it writes (briefly) only to end a session that is over or to move ``last_seen_at`` on once
+    it is ``TOUCH_EVERY_S`` old."""
+    with Session(engine or get_engine()) as session:
+        row = (session.get(BrowserSession, session_id) if session_id is not None else
+               session.exec(select(BrowserSession).where(BrowserSession.token_hash == token_hash)).first())
+        if row is None or row.id is None:
             raise SessionEnded("Your session has ended; log in again.")
-        return _check(row, session, now or utcnow())
-
-
-def _check(row: BrowserSession, session: Session, now: datetime) -> Account:
-    """The session's account, after ending the session (and raising) if it is over; commits."""
-    reason, idle_minutes = None, config().session_idle_minutes
-    user = session.get(User, row.user_id)
-    if user is None or not user.active or not user.password_hash:
-        reason = "Your account has been disabled; ask an admin."
-    elif row.ended_at is not None:
-        reason = "Your session has ended; log in again."
-    elif as_utc(row.expires_at) <= now:
-        reason = f"You were logged out: a log-in lasts at most {MAX_SESSION_HOURS:g} hours."
-    elif as_utc(row.last_seen_at) + timedelta(minutes=idle_minutes) < now:
-        reason = f"You were logged out after {idle_minutes:g} minutes without activity."
+        user = session.get(User, row.user_id)
+        reason = _ending_reason(row, user, now)
+        stale = (now - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_S
+        row_id, already_ended = row.id, row.ended_at is not None
+    if (reason is not None and not already_ended) or (reason is None and stale):
+        with write_session(engine) as session:
+            stored = session.get(BrowserSession, row_id)
+            if reason is not None:
+                stored.ended_at = stored.ended_at or now
+            else:
+                stored.last_seen_at = now
+            session.add(stored)
+            session.commit()
     if reason is not None:
-        row.ended_at = row.ended_at or now
-        session.add(row)
-        session.commit()
         raise SessionEnded(reason)
-    if (now - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_S:
-        row.last_seen_at = now
-        session.add(row)
-    session.commit()
     assert user is not None and user.id is not None
-    return Account(user.id, user.name, user.role)
+    return row_id, Account(user.id, user.name, user.role)
+
+
+def _ending_reason(row: BrowserSession, user: User | None, now: datetime) -> str | None:
+    """Why the session is over (the account disabled first, then log-out, age, idle time), or None."""
+    idle_minutes = config().session_idle_minutes
+    if user is None or not user.active or not user.password_hash:
+        return "Your account has been disabled; ask an admin."
+    if row.ended_at is not None:
+        return "Your session has ended; log in again."
+    if as_utc(row.expires_at) <= now:
+        return f"You were logged out: a log-in lasts at most {MAX_SESSION_HOURS:g} hours."
+    if as_utc(row.last_seen_at) + timedelta(minutes=idle_minutes) < now:
+        return f"You were logged out after {idle_minutes:g} minutes without activity."
+    return None
 
 
 def end(session_id: int | None = None, *, token: str | None = None, engine: Engine | None = None,
