@@ -78,13 +78,13 @@ def frame_view(ds: Dataset, frame: int) -> Dataset:
     if hasattr(ds, "file_meta"):
         view.file_meta = ds.file_meta
     view.set_original_encoding(*ds.original_encoding, ds.original_character_set)
-    groups = _functional_groups(ds, frame)
+    groups = functional_groups(ds, frame)
     if groups:
         _lift_functional_groups(view, groups)
     return view
 
 
-def _functional_groups(ds: Dataset, frame: int) -> list[Dataset]:
+def functional_groups(ds: Dataset, frame: int) -> list[Dataset]:
     """The frame's own functional groups first, then the shared ones."""
     found: list[Dataset] = []
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")

@@ -25,7 +25,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from labeling.dicom.display import frame_view, window_presets
+from labeling.dicom.display import frame_view, functional_groups, window_presets
 from labeling.dicom.sources import Content, Source
 from storage.config import config
 from storage.errors import InvalidDicom, first_line
@@ -316,14 +316,8 @@ def slice_position(ds: Dataset, frame: int = 0) -> float | None:
 
 
 def _plane_attribute(ds: Dataset, frame: int, sequence: str, keyword: str) -> Any:
-    groups = []
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    if per_frame is not None and frame < len(per_frame):
-        groups.append(per_frame[frame])
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    if shared:
-        groups.append(shared[0])
-    for group in groups:
+    """``keyword`` from the frame's (else the shared) functional group ``sequence``, else the top level."""
+    for group in functional_groups(ds, frame):
         items = group.get(sequence)
         if items and keyword in items[0]:
             return items[0].get(keyword)
