@@ -29,17 +29,23 @@ def series_slices(image_id: int, engine: Engine | None = None) -> list[Image]:
     image = get_image(image_id, engine)
     if image.series_id is None:
         return [image]
-    with Session(engine or get_engine()) as session:
-        slices = list(session.exec(select(Image).where(Image.series_id == image.series_id)))
-    if all(s.slice_position is not None for s in slices):
-        slices.sort(key=lambda s: (-float(s.slice_position), s.instance_number or 0, s.frame, s.id))
-    else:
-        slices.sort(key=lambda s: (s.instance_number is None, s.instance_number or 0, s.frame, s.id))
+    slices = _in_anatomical_order(_series_members(image.series_id, engine))
     if len(slices) > MAX_SLICES:
         at = next(i for i, s in enumerate(slices) if s.id == image.id)
         start = min(max(at - MAX_SLICES // 2, 0), len(slices) - MAX_SLICES)
         slices = slices[start:start + MAX_SLICES]
     return slices
+
+
+def _series_members(series_id: int, engine: Engine | None) -> list[Image]:
+    with Session(engine or get_engine()) as session:
+        return list(session.exec(select(Image).where(Image.series_id == series_id)))
+
+
+def _in_anatomical_order(slices: list[Image]) -> list[Image]:
+    if all(s.slice_position is not None for s in slices):
+        return sorted(slices, key=lambda s: (-float(s.slice_position), s.instance_number or 0, s.frame, s.id))
+    return sorted(slices, key=lambda s: (s.instance_number is None, s.instance_number or 0, s.frame, s.id))
 
 
 def modality_values(image_id: int, *, actor: str | None, engine: Engine | None = None,
@@ -127,11 +133,12 @@ class Prior:
     label: str
 
 
-def prior_for(image: Image, *, sees_identity: bool, engine: Engine | None = None) -> Prior | None:
+def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None = None,
+              engine: Engine | None = None) -> Prior | None:
     """The same patient's most recent earlier study's series that matches the image's (same modality, then the
     same series description or body part), with the slice nearest the image's position; None when there is
     no earlier study with such a series. The label gives the date to roles that see identity, else the
-    interval ("14 months earlier")."""
+    interval ("14 months earlier"). ``current``: the image's own series in order, when the caller has it."""
     with Session(engine or get_engine()) as session:
         here = session.exec(select(Series, Study).join(Study, Series.study_id == Study.id)
                             .where(Series.id == image.series_id)).first() if image.series_id else None
@@ -150,20 +157,13 @@ def prior_for(image: Image, *, sees_identity: bool, engine: Engine | None = None
         match = next((c for c in same_day if (c[0].description or "") == (series.description or "")), None) \
             or next((c for c in same_day if c[0].body_part and c[0].body_part == series.body_part), same_day[0])
     prior_series, prior_study = match
-    anchor = next(iter(series_images(prior_series.id, engine)), None)
-    if anchor is None:
+    slices = _in_anatomical_order(_series_members(prior_series.id, engine))[:MAX_SLICES]
+    if not slices:
         return None
-    slices = series_slices(anchor.id, engine)
-    index = _nearest(slices, image, series_slices(image.id, engine))
+    index = _nearest(slices, image, current if current is not None else series_slices(image.id, engine))
     months = round((study.study_date - prior_study.study_date).days / 30.44)
     when = str(prior_study.study_date) if sees_identity else f"{months} month(s) earlier"
     return Prior(slices, index, f"Prior · {when} · {prior_series.description or prior_series.modality or ''}")
-
-
-def series_images(series_id: int, engine: Engine | None = None) -> list[Image]:
-    """The images of a series, by id."""
-    with Session(engine or get_engine()) as session:
-        return list(session.exec(select(Image).where(Image.series_id == series_id).order_by(Image.id)))
 
 
 def _nearest(slices: list[Image], image: Image, current: list[Image]) -> int:

@@ -71,13 +71,13 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "regions": {str(i): [{"label": r.label, "shape": r.shape, "points": r.points} for r in regions]
                     for i, regions in state.saved.items()},
         "revision": state.revision,
-        "prior": _prior(image, account),
+        "prior": _prior(image, slices, account),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
     }
 
 
-def _prior(image: Any, account: Account) -> dict[str, Any] | None:
-    prior = prior_for(image, sees_identity=account.sees_identity)
+def _prior(image: Any, slices: list[Any], account: Account) -> dict[str, Any] | None:
+    prior = prior_for(image, sees_identity=account.sees_identity, current=slices)
     if prior is None:
         return None
     return {"label": prior.label, "slice_index": prior.slice_index,
