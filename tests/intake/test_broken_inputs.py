@@ -219,14 +219,15 @@ def test_every_tiff_page_is_measured_before_any_is_decoded(project, tmp_path: Pa
                                             " at most 40 megapixels per frame (MEDAL_MAX_MEGAPIXELS).")
 
 
-def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project, tmp_path: Path) -> None:
+def dicom_around_jpeg(path: Path, width: int, height: int) -> None:
+    """A DICOM file whose header says 64×64 around a JPEG codestream of ``width``×``height``."""
     import io
 
     from PIL import Image as PILImage
     from pydicom.uid import JPEGBaseline8Bit
 
     jpeg = io.BytesIO()
-    PILImage.new("L", (4000, 3000), 128).save(jpeg, format="JPEG")  # a 12-megapixel codestream in a few KB
+    PILImage.new("L", (width, height), 128).save(jpeg, format="JPEG")
     ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
     ds.Rows = ds.Columns = 64
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
@@ -234,8 +235,12 @@ def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project,
     ds.PixelData = encapsulate([jpeg.getvalue()])
     ds["PixelData"].VR = "OB"
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    path = tmp_path / "liar.dcm"
     ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project, tmp_path: Path) -> None:
+    path = tmp_path / "liar.dcm"
+    dicom_around_jpeg(path, 4000, 3000)  # a 12-megapixel codestream in a few KB
     report = import_paths([path], engine=project, workers=1)
     assert report.images == 0
     assert report.rejected[0]["reason"] == ("The frame's codestream is 3,000×4,000 pixels but the header says 64×64; "

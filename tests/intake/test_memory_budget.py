@@ -8,7 +8,6 @@ one-line reason. A valid frame at the pixel budget imports within the same memor
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -19,10 +18,9 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image as PILImage
-from pydicom.encaps import encapsulate
-from pydicom.uid import JPEGBaseline8Bit
 
 from tests.conftest import pydicom_file
+from tests.intake.test_broken_inputs import dicom_around_jpeg
 
 BUDGET_MB = 500
 
@@ -63,16 +61,7 @@ def _tiff_with_huge_second_page(path: Path) -> None:
 
 def _dicom_with_huge_jpeg(path: Path) -> None:
     """A 64×64 header around a 16000×16000 JPEG codestream."""
-    jpeg = io.BytesIO()
-    PILImage.new("L", (16_000, 16_000), 128).save(jpeg, format="JPEG")
-    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
-    ds.Rows = ds.Columns = 64
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PhotometricInterpretation, ds.SamplesPerPixel = "MONOCHROME2", 1
-    ds.PixelData = encapsulate([jpeg.getvalue()])
-    ds["PixelData"].VR = "OB"
-    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.save_as(path, enforce_file_format=True)
+    dicom_around_jpeg(path, 16_000, 16_000)
 
 
 def _png_of_100_megapixels(path: Path) -> None:

@@ -55,3 +55,23 @@ def served(home: Path, **settings: str) -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def submit_log_in(page: object, name: str, password: str) -> None:
+    """Fill the log-in form and send it."""
+    page.get_by_role("textbox", name="Username").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

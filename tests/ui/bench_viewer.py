@@ -32,7 +32,7 @@ from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.accounts import add_user
 from storage.db import Project
-from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
+from tests.ui.app_server import chromium_browser, served, submit_log_in
 
 VIEWER = '[data-testid="medal-viewer"]'
 SLICES = 100
@@ -57,8 +57,6 @@ def write_series(folder: Path) -> None:
 
 
 def measure(saves: int) -> dict[str, object]:
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory() as scratch:
         home, files = Path(scratch) / "home", Path(scratch) / "files"
         files.mkdir()
@@ -67,21 +65,17 @@ def measure(saves: int) -> dict[str, object]:
         import_paths([files], project=project)
         add_user("bench", "bench-password", "annotator", engine=project.engine)
         project.close()
-        with served(home, MEDAL_WORKER="off") as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(url)
-            page.get_by_role("textbox", name="Username").fill("bench")
-            page.get_by_role("textbox", name="Password").fill("bench-password")
-            page.get_by_role("button", name="Log in").click()
+            submit_log_in(page, "bench", "bench-password")
             page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
             fetched = "performance.getEntriesByType('resource').filter(e => e.name.includes('/medal/pixels/')).length"
             page.wait_for_function(f"{fetched} >= {SLICES}", timeout=120_000)  # the series' prefetch is over
             result = {"wl_fps": _wl_fps(page), "scroll_slices_per_s": _scroll_rate(page),
                       "slice_bytes": _slice_bytes(page)}
             result.update(_save_next(page, saves))
-            browser.close()
     return result
 
 

@@ -21,7 +21,7 @@ from labeling.labels.accounts import add_user
 from labeling.labels.taxonomy import save_class
 from storage.db import Project
 from tests.conftest import pydicom_file
-from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
+from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -104,24 +104,21 @@ def open_page(page: object, title: str) -> None:
     settled(page)
 
 
-def test_names_and_header_values_render_as_text_and_fetch_nothing(hostile_app: str, beacon: Beacon) -> None:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1600, "height": 1100})
-        page.set_default_timeout(30_000)
-        page.goto(hostile_app)
-        page.get_by_role("textbox", name="Username").fill("boss")
-        page.get_by_role("textbox", name="Password").fill("boss-password")
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("heading", name="Image 1").wait_for()  # Label: class buttons, window names, header
-        page.get_by_text("Keyboard shortcuts").click()
-        page.get_by_text(f"![c]({beacon.url('class')})").first.wait_for()
-        page.get_by_text(f"![w]({beacon.url('window')})").first.wait_for()
-        shown = {"Images": f"![m]({beacon.url('modality')})",  # the thumbnail's caption
-                 "Settings": f"![c]({beacon.url('class')})"}
-        for title, text in shown.items():
-            open_page(page, title)
-            page.get_by_text(text).first.wait_for(state="attached")
-            page.wait_for_timeout(1000)
-        chromium.close()
+def test_names_and_header_values_render_as_text_and_fetch_nothing(hostile_app: str, beacon: Beacon,
+                                                                   chromium: object) -> None:
+    page = chromium.new_page(viewport={"width": 1600, "height": 1100})
+    page.set_default_timeout(30_000)
+    page.goto(hostile_app)
+    submit_log_in(page, "boss", "boss-password")
+    page.get_by_role("heading", name="Image 1").wait_for()  # Label: class buttons, window names, header
+    page.get_by_text("Keyboard shortcuts").click()
+    page.get_by_text(f"![c]({beacon.url('class')})").first.wait_for()
+    page.get_by_text(f"![w]({beacon.url('window')})").first.wait_for()
+    shown = {"Images": f"![m]({beacon.url('modality')})",  # the thumbnail's caption
+             "Settings": f"![c]({beacon.url('class')})"}
+    for title, text in shown.items():
+        open_page(page, title)
+        page.get_by_text(text).first.wait_for(state="attached")
+        page.wait_for_timeout(1000)
+    page.close()
     assert beacon.requests == []

@@ -214,7 +214,7 @@ def test_label_shows_the_series_and_saves_regions_drawn_on_other_slices(project,
     positions = [s["position"] for s in slices]
     assert positions == sorted(positions, reverse=True)  # head to feet along the normal
     assert data["units"] == "HU" and [p["name"] for p in data["standard_presets"]][:2] == ["Lung", "Mediastinum"]
-    assert data["overlay"]["patient"] and "2" not in data["overlay"]["study_date"][:1]  # no date for annotators
+    assert data["overlay"]["patient"] and data["overlay"]["study_date"] == ""  # no date for annotators
     other = next(s["image_id"] for s in slices if s["image_id"] != ct.id)
     report_regions(at, {ct.id: [rect(5, 5, 20, 20)], other: [rect(50, 60, 10, 12)]})
     button(at, "Save & next").click().run()

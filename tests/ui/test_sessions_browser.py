@@ -12,7 +12,7 @@ from labeling.intake.demo import create_demo
 from labeling.labels.accounts import add_user, update_user
 from labeling.labels.browser_sessions import COOKIE_NAME
 from storage.db import Project
-from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
+from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -33,14 +33,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Project
     project.close()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def settled(page: object) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
 
@@ -51,9 +43,7 @@ def heading(page: object, title: str) -> None:
 
 
 def log_in(page: object, name: str) -> None:
-    page.get_by_role("textbox", name="Username").fill(name)
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Log in").click()
+    submit_log_in(page, name, PASSWORDS[name])
 
 
 def session_cookie(context: object) -> dict | None:

@@ -13,7 +13,7 @@ from labeling.labels.accounts import add_user
 from learner import jobs
 from learner.worker import run_worker
 from storage.db import Project
-from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, served
+from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -31,21 +31,16 @@ def app(tmp_path: Path) -> Iterator[tuple[str, Project]]:
     project.close()
 
 
-def test_the_train_page_shows_the_new_version_when_its_job_ends(app) -> None:
+def test_the_train_page_shows_the_new_version_when_its_job_ends(app, chromium) -> None:
     url, project = app
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/train")
-        page.get_by_role("textbox", name="Username").fill("sam")
-        page.get_by_role("textbox", name="Password").fill("sam-password")
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_text("No model yet").wait_for()
-        job = jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}},
-                           engine=project.engine)
-        page.get_by_text(f"Job {job} · train").first.wait_for()  # the page watches it
-        run_worker(project.engine, project=project, once=True)
-        page.get_by_role("heading", name="Active: version 1").wait_for()  # no navigation
-        assert not page.get_by_text("No model yet").is_visible()
-        chromium.close()
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/train")
+    submit_log_in(page, "sam", "sam-password")
+    page.get_by_text("No model yet").wait_for()
+    job = jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project.engine)
+    page.get_by_text(f"Job {job} · train").first.wait_for()  # the page watches it
+    run_worker(project.engine, project=project, once=True)
+    page.get_by_role("heading", name="Active: version 1").wait_for()  # no navigation
+    assert not page.get_by_text("No model yet").is_visible()
+    page.close()

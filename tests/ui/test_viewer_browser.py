@@ -18,7 +18,7 @@ from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices
 from storage.db import Project
-from tests.ui.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, served
+from tests.ui.app_server import CHROMIUM, ROOT, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -38,14 +38,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Project
     with served(home, MEDAL_WORKER="off") as url:
         yield url, project
     project.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def settled(page: object) -> None:
@@ -73,9 +65,7 @@ def log_in(chromium: object, url: str, name: str, size: tuple[int, int] = (1600,
     page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
     page.set_default_timeout(30_000)
     page.goto(url + path)
-    page.get_by_role("textbox", name="Username").fill(name)
-    page.get_by_role("textbox", name="Password").fill(f"{name}-password")
-    page.get_by_role("button", name="Log in").click()
+    submit_log_in(page, name, f"{name}-password")
     ready(page)
     return page
 
