@@ -80,6 +80,12 @@ def cmd_bench_loop(args: argparse.Namespace) -> int:
     return _print_figures(args, bench_loop(labels=args.labels, pool=args.pool, out=args.out))
 
 
+def cmd_bench_outline(args: argparse.Namespace) -> int:
+    from labeling.intake.bench_outline import bench_outline
+
+    return _print_figures(args, bench_outline(out=args.out))
+
+
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("db", help="database schema")
@@ -121,3 +127,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--labels", type=int, default=1000, help="labeled images")
     bench.add_argument("--pool", type=int, default=10_000, help="unlabeled images")
     bench.set_defaults(run=cmd_bench_loop)
+
+    bench = benchmarks.add_parser("outline", parents=[figures],
+                                  help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")
+    bench.set_defaults(run=cmd_bench_outline)

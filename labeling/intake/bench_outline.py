@@ -1,0 +1,140 @@
+"""``medal bench outline``: how well and how fast the quick outline finds a lesion from a rough box.
+
+Quality: on the demo (built in a temporary project), every *Cancerous* true region gets a rough box (its
+bounding box grown by 10–40 % on each side and shifted by up to 10 %, from a seeded generator); the
+outline found in it, on the picture the clinician sees, is compared with the truth by Dice (both
+polygons rasterised). Speed: the median time of one outline on a 512×512 picture (a demo CT slice
+scaled up), with a ~60×60 box around its lesion and with a ~200×200 one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+from skimage.draw import polygon
+from sqlmodel import Session, select
+
+from labeling.intake.bench import fresh_project
+from labeling.intake.demo import create_demo, demo_folder
+from labeling.labels.outline import outline_in_box
+from labeling.labels.pictures import render_frame
+from storage.db import Project
+from storage.models import Image
+
+LESION = "Cancerous"
+LATENCY_SIZE = 512
+LATENCY_BOXES = (60, 200)
+LATENCY_RUNS = 20
+
+
+def demo_lesions(project: Project) -> Iterator[tuple[str, np.ndarray, dict[str, Any]]]:
+    """``(modality, picture, region)`` for every Cancerous true region of the demo in ``project``, the
+    picture as the clinician sees it (8-bit grey), in image id order."""
+    truth = json.loads((demo_folder(project) / "truth.json").read_text())
+    with Session(project.engine) as session:
+        images = session.exec(select(Image).order_by(Image.id)).all()
+    for image in images:
+        regions = [r for r in truth.get(image.sop_instance_uid, {}).get("regions", []) if r["label"] == LESION]
+        if not regions:
+            continue
+        picture = render_frame(image, project=project)
+        grey = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
+        for region in regions:
+            yield image.modality, grey, region
+
+
+def rough_box(bbox: list[float], rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """A clinician's rough box around a lesion whose bounding box is ``bbox`` (x, y, w, h): each side pushed
+    out by 10–40 % of the lesion's size, the whole shifted by up to ±10 %."""
+    x, y, w, h = bbox
+    left, right, top, bottom = rng.uniform(0.1, 0.4, 4)
+    shift_x, shift_y = rng.uniform(-0.1, 0.1, 2)
+    return (x - (left - shift_x) * w, y - (top - shift_y) * h, w * (1 + left + right), h * (1 + top + bottom))
+
+
+def rasterise(points: list[list[float]], shape: tuple[int, ...]) -> np.ndarray:
+    """The pixels inside a polygon of ``[x, y]`` points."""
+    mask = np.zeros(shape[:2], dtype=bool)
+    xy = np.asarray(points, dtype=float)
+    rr, cc = polygon(xy[:, 1], xy[:, 0], shape[:2])
+    mask[rr, cc] = True
+    return mask
+
+
+def dice(found: list[list[float]], truth: list[list[float]], shape: tuple[int, ...]) -> float:
+    """Dice overlap of two polygons on an image of ``shape``."""
+    a, b = rasterise(found, shape), rasterise(truth, shape)
+    total = int(a.sum()) + int(b.sum())
+    return 2 * int((a & b).sum()) / total if total else 1.0
+
+
+def outline_dice(project: Project, seed: int = 0) -> list[float]:
+    """Dice of the quick outline against the truth, for every demo lesion, with seeded rough boxes."""
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _, picture, region in demo_lesions(project):
+        found = outline_in_box(picture, rough_box(region["bbox"], rng))
+        scores.append(dice(found, region["points"], picture.shape))
+    return scores
+
+
+def _latency_case(project: Project) -> tuple[np.ndarray, float, float]:
+    """The demo CT slice with the largest lesion, scaled up to 512×512, and that lesion's centre there."""
+    modality, picture, region = max((case for case in demo_lesions(project) if case[0] == "CT"),
+                                    key=lambda case: case[2]["bbox"][2])
+    scale = LATENCY_SIZE / picture.shape[0]
+    big = np.asarray(PILImage.fromarray(picture.astype(np.uint8)).resize((LATENCY_SIZE, LATENCY_SIZE),
+                                                                         PILImage.Resampling.BILINEAR))
+    x, y, w, h = region["bbox"]
+    return big, (x + w / 2) * scale, (y + h / 2) * scale
+
+
+def _median_ms(picture: np.ndarray, box: tuple[float, float, float, float], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        outline_in_box(picture, box)
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+def bench_outline(out: Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Dice over all demo lesions and outline latency on a 512×512 picture, on a temporary demo project
+    (the configured project is never touched)."""
+    with fresh_project() as project:
+        started = time.perf_counter()
+        create_demo(project=project)
+        setup_s = time.perf_counter() - started
+        scores = outline_dice(project, seed)
+        picture, cx, cy = _latency_case(project)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    latency = {f"latency_ms_box{side}": round(_median_ms(picture, (cx - side / 2, cy - side / 2, side, side),
+                                                         LATENCY_RUNS), 2)
+               for side in LATENCY_BOXES}
+    result = {
+        "regions": len(scores),
+        "dice_mean": round(float(np.mean(scores)), 4),
+        "dice_median": round(float(np.median(scores)), 4),
+        "dice_min": round(float(np.min(scores)), 4),
+        "dice_p10": round(float(np.percentile(scores, 10)), 4),
+        **latency,
+        "latency_runs": LATENCY_RUNS,
+        "image_size": f"{LATENCY_SIZE}x{LATENCY_SIZE}",
+        "box_protocol": "truth bbox grown 10-40% per side, shifted up to ±10%",
+        "seed": seed,
+        "cpus": os.cpu_count(),
+        "load_1min": None if load is None else round(load, 2),
+        "setup_s": round(setup_s, 1),
+    }
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    return result

@@ -1,0 +1,196 @@
+"""Quick outline: the lesion inside a rough box the clinician drew, as an editable polygon.
+
+Classical and local (scikit-image and SciPy; nothing is downloaded). The box plus a margin is cropped
+(and thinned out when it is large, so the time stays bounded) and smoothed lightly. Whether the lesion
+is brighter or darker than its surroundings is read from the box's centre against its border. A
+two-class (Otsu) threshold, computed on the box's pixels between the border's and the centre's levels,
+separates the lesion from its surroundings; holes are filled, the part on (or nearest) the box's centre
+is kept, an opening half as wide as that part is thick cuts it from what it only touches (a vessel, a
+wall, a clump of tissue), and what reaches well outside the box is left out. The contour, one pixel
+outside the lesion's edge (where a hand-drawn outline runs, and the demo's truth does), is simplified
+to at most ``max_vertices`` points. When nothing stands out in the box (a flat area), the answer is
+the ellipse inscribed in the box.
+
+Points are ``[x, y]`` in image pixels: x the column, y the row, a pixel's centre at whole numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import approximate_polygon, find_contours
+
+from storage.errors import MedalError
+
+Box = tuple[float, float, float, float]
+
+MARGIN = 0.25  # of the box's side, seen around it, so a lesion the box cuts is still seen whole
+MIN_CONTRAST = 3.0  # grey levels (of 255) between the box's centre and border below which it is flat
+GROW = 1.0  # pixels between the lesion's edge and the outline
+NECK = 0.5  # opening radius, as a fraction of the lesion's thickness (largest inner distance to its edge)
+REACH = 1.5  # kept: inside the box's inscribed ellipse scaled by √REACH (~1.22)
+WORK_SIDE = 400  # a crop longer than this (pixels) is thinned out to about this before segmenting
+
+
+class OutlineError(MedalError, ValueError):
+    """A box that cannot be outlined: empty, or not on the image."""
+
+
+def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> list[list[float]]:
+    """The outline of the lesion inside ``box`` = (x, y, w, h) on ``picture`` (2-D grey, 8-bit or float),
+    as polygon points ``[[x, y], ...]`` in image pixels, at most ``max_vertices`` of them. A box partly
+    off the image is clipped to it; ``OutlineError`` for a box with no area or entirely off the image."""
+    grey = np.asarray(picture)
+    if grey.ndim == 3 and grey.shape[2] in (1, 3, 4):
+        grey = grey[..., :3].mean(axis=2)
+    if grey.ndim != 2 or min(grey.shape) < 2:
+        raise OutlineError(f"A quick outline needs a 2-D grey picture, not an array of shape {grey.shape}: "
+                           "outline on the image as it is shown.")
+    try:
+        x, y, w, h = (float(value) for value in box)
+    except (TypeError, ValueError):
+        raise OutlineError(f"The box {box!r} is not four numbers (x, y, width, height): draw the box again."
+                           ) from None
+    if not all(math.isfinite(value) for value in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise OutlineError(f"The box (x={x:g}, y={y:g}, width={w:g}, height={h:g}) has no area: draw a box with a "
+                           "positive width and height around the lesion.")
+    rows, cols = grey.shape
+    left, top, right, bottom = max(x, 0.0), max(y, 0.0), min(x + w, cols - 1.0), min(y + h, rows - 1.0)
+    if right - left < 1 or bottom - top < 1:
+        raise OutlineError(f"The box (x={x:g}, y={y:g}, width={w:g}, height={h:g}) lies outside the {cols}×{rows} "
+                           "image: draw it around a lesion on the image.")
+    clipped = (left, top, right - left, bottom - top)
+    max_vertices = max(3, int(max_vertices))
+    points = _segment(grey, clipped)
+    if points is None:
+        points = _ellipse(clipped, max_vertices)
+    points = np.column_stack([np.clip(points[:, 0], 0, cols - 1), np.clip(points[:, 1], 0, rows - 1)])
+    return _simplify(points, max_vertices)
+
+
+def _segment(grey: np.ndarray, box: Box) -> np.ndarray | None:
+    """The lesion's contour as (x, y) image points, or None when nothing stands out in the box."""
+    x, y, w, h = box
+    rows, cols = grey.shape
+    pad_x, pad_y = max(3.0, MARGIN * w), max(3.0, MARGIN * h)
+    c0, r0 = int(max(0, math.floor(x - pad_x))), int(max(0, math.floor(y - pad_y)))
+    c1, r1 = int(min(cols, math.ceil(x + w + pad_x) + 1)), int(min(rows, math.ceil(y + h + pad_y) + 1))
+    step = max(1, math.ceil(max(r1 - r0, c1 - c0) / WORK_SIDE))
+    crop = _thinned(grey[r0:r1, c0:c1], step)
+    if not np.isfinite(crop).all():
+        crop = np.nan_to_num(crop, nan=float(np.nanmedian(crop)) if np.isfinite(crop).any() else 0.0,
+                             posinf=0.0, neginf=0.0)
+    smooth = ndimage.gaussian_filter(crop, float(np.clip(min(w, h) / step / 80, 0.7, 2.0)))
+    # The box in work coordinates (pixel (i, j) of ``smooth`` is image pixel (r0 + i·step, c0 + j·step)).
+    bx, by, bw, bh = (x - c0) / step, (y - r0) / step, w / step, h / step
+    yy, xx = np.mgrid[0:smooth.shape[0], 0:smooth.shape[1]].astype(np.float32)
+    ellipse = ((xx - bx - bw / 2) / (bw / 2)) ** 2 + ((yy - by - bh / 2) / (bh / 2)) ** 2
+    inside = (xx >= bx) & (xx <= bx + bw) & (yy >= by) & (yy <= by + bh)
+    centre = ellipse <= 0.3**2
+    if not centre.any():
+        centre[np.unravel_index(np.argmin(ellipse), ellipse.shape)] = True
+    border = inside & (ellipse >= 1.0)
+    if not border.any():
+        border = inside & ~centre
+    if not border.any():
+        return None
+    scale = 1.0 if grey.dtype == np.uint8 else 255.0 / max(float(np.nanmax(grey) - np.nanmin(grey)), 1e-12)
+    centre_level, border_level = float(np.median(smooth[centre])), float(np.median(smooth[border]))
+    if abs(centre_level - border_level) * scale < MIN_CONTRAST:
+        return None
+    sign = 1.0 if centre_level > border_level else -1.0  # the lesion made bright
+    signed = sign * smooth
+    low, high = sorted((sign * border_level, sign * centre_level))
+    values = np.clip(signed[inside], low, high)
+    level = float(threshold_otsu(values)) if float(values.max() - values.min()) > 0 else (low + high) / 2
+    mask = _lesion(signed > level, centre, ellipse)
+    if mask is None:
+        return None
+    if GROW > 0:
+        mask = ndimage.distance_transform_edt(~mask) <= GROW / step
+    contours = find_contours(np.pad(mask, 1).astype(np.float32), 0.5)
+    if not contours:
+        return None
+    contour = max(contours, key=len) - 1
+    return np.column_stack([c0 + contour[:, 1] * step, r0 + contour[:, 0] * step])
+
+
+def _thinned(crop: np.ndarray, step: int) -> np.ndarray:
+    """``crop`` as float32, each ``step``×``step`` block averaged into one pixel (centred on its first)."""
+    if step == 1:
+        return crop.astype(np.float32)
+    rows, cols = crop.shape
+    padded = np.pad(crop.astype(np.float32), ((step // 2, -rows % step + step), (step // 2, -cols % step + step)),
+                    mode="edge")
+    rows_out, cols_out = -(-rows // step), -(-cols // step)
+    blocks = padded[:rows_out * step, :cols_out * step].reshape(rows_out, step, cols_out, step)
+    return blocks.mean(axis=(1, 3))
+
+
+def _lesion(mask: np.ndarray, centre: np.ndarray, ellipse: np.ndarray) -> np.ndarray | None:
+    """The part of ``mask`` that is the lesion: holes filled, on (or nearest) the centre, cut at its necks
+    from what it touches, and kept near the box."""
+    chosen = _on_centre(ndimage.binary_fill_holes(_open(mask, 1.0)), centre, ellipse)
+    if chosen is None:
+        return None
+    radius = NECK * float(ndimage.distance_transform_edt(chosen).max())
+    if radius >= 1.5:
+        chosen = _either(_on_centre(_open(chosen, radius), centre, ellipse), chosen)
+    near = chosen & (ellipse <= REACH)
+    if near.any():
+        chosen = _either(_on_centre(near, centre, ellipse), chosen)
+    return chosen
+
+
+def _either(mask: np.ndarray | None, otherwise: np.ndarray) -> np.ndarray:
+    return otherwise if mask is None else mask
+
+
+def _on_centre(mask: np.ndarray, centre: np.ndarray, ellipse: np.ndarray) -> np.ndarray | None:
+    """The connected part of ``mask`` most on the centre, else the one nearest it inside the box's
+    inscribed ellipse; None when there is none."""
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return None
+    on_centre = np.bincount(labels[centre], minlength=count + 1)[1:]
+    if on_centre.max() > 0:
+        return labels == int(np.argmax(on_centre)) + 1
+    nearest = np.asarray(ndimage.minimum(ellipse, labels, index=np.arange(1, count + 1)))
+    chosen = int(np.argmin(nearest))
+    return labels == chosen + 1 if nearest[chosen] <= 1.0 else None
+
+
+def _open(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological opening by a disk of ``radius`` pixels, from two distance transforms (as fast at any
+    radius); ``mask`` itself when nothing would be left."""
+    eroded = ndimage.distance_transform_edt(mask) > radius
+    if not eroded.any():
+        return mask
+    return ndimage.distance_transform_edt(~eroded) <= radius
+
+
+def _ellipse(box: Box, vertices: int) -> np.ndarray:
+    """The ellipse inscribed in ``box``, as (x, y) points."""
+    x, y, w, h = box
+    angles = np.linspace(0, 2 * np.pi, min(vertices, 32), endpoint=False)
+    return np.column_stack([x + w / 2 + w / 2 * np.cos(angles), y + h / 2 + h / 2 * np.sin(angles)])
+
+
+def _simplify(points: np.ndarray, max_vertices: int) -> list[list[float]]:
+    """At most ``max_vertices`` points of a closed contour, fewer where it runs straight."""
+    if len(points) > 1 and np.allclose(points[0], points[-1]):
+        points = points[:-1]
+    # Start at the point farthest from the middle: a corner, which the simplification then keeps.
+    points = np.roll(points, -int(np.argmax(((points - points.mean(axis=0)) ** 2).sum(axis=1))), axis=0)
+    simplified, tolerance = points, 0.5
+    while len(points) > 3 and tolerance <= 64:
+        simplified = approximate_polygon(np.vstack([points, points[:1]]), tolerance)[:-1]
+        if len(simplified) <= max_vertices:
+            break
+        tolerance *= 1.5
+    if len(simplified) > max_vertices:
+        simplified = points[np.linspace(0, len(points), max_vertices, endpoint=False).astype(int)]
+    return [[round(float(px), 2), round(float(py), 2)] for px, py in simplified]

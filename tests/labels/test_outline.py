@@ -1,0 +1,74 @@
+"""The quick outline: from a rough box to the lesion's polygon, on the demo's true lesions (the pictures as the
+clinician sees them), on flat areas, and refusing boxes it cannot outline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeling.intake.bench_outline import demo_lesions, dice, rough_box
+from labeling.labels.outline import OutlineError, outline_in_box
+from storage.db import current_project
+from storage.errors import MedalError
+
+
+def test_outline_matches_the_demo_lesions(make_demo) -> None:
+    make_demo(0)
+    rng = np.random.default_rng(0)
+    scores, by_modality = [], {"CT": [], "MG": []}
+    for modality, picture, region in demo_lesions(current_project()):
+        box = rough_box(region["bbox"], rng)
+        found = outline_in_box(picture, box, max_vertices=48)
+        assert 3 <= len(found) <= 48
+        score = dice(found, region["points"], picture.shape)
+        scores.append(score)
+        by_modality[modality].append(score)
+    assert len(scores) >= 100 and by_modality["CT"] and by_modality["MG"]
+    # On the 146 demo lesions (seed 0): mean 0.968, median 0.977, min 0.747 (a mammogram lesion against a
+    # bright clump of tissue it touches). The floor below catches an outline that lost its lesion.
+    assert np.mean(scores) >= 0.8, (np.mean(scores), min(scores))
+    assert min(scores) >= 0.5, sorted(scores)[:5]
+    for modality, values in by_modality.items():
+        assert np.mean(values) >= 0.8, (modality, np.mean(values))
+
+
+def test_outline_finds_a_dark_lesion_on_a_float_picture() -> None:
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:200, 0:240]
+    picture = 300.0 + rng.normal(0, 10, yy.shape)
+    picture[(xx - 130) ** 2 + (yy - 90) ** 2 <= 20**2] -= 250.0  # darker than around it
+    truth = [[130 + 20.5 * np.cos(a), 90 + 20.5 * np.sin(a)] for a in np.linspace(0, 2 * np.pi, 32, endpoint=False)]
+    found = outline_in_box(picture, (100, 55, 64, 70), max_vertices=12)
+    assert len(found) <= 12
+    assert dice(found, truth, picture.shape) >= 0.9
+
+
+@pytest.mark.parametrize("flat", ["constant", "noise"])
+def test_a_flat_box_gives_the_ellipse_inside_it(flat: str) -> None:
+    rng = np.random.default_rng(2)
+    picture = np.full((128, 128), 90, dtype=np.uint8)
+    if flat == "noise":
+        picture = np.clip(90 + rng.normal(0, 1.0, picture.shape), 0, 255).astype(np.uint8)
+    box = (30.0, 40.0, 50.0, 30.0)
+    found = np.asarray(outline_in_box(picture, box))
+    assert len(found) >= 3
+    assert (found[:, 0] >= box[0] - 1e-6).all() and (found[:, 0] <= box[0] + box[2] + 1e-6).all()
+    assert (found[:, 1] >= box[1] - 1e-6).all() and (found[:, 1] <= box[1] + box[3] + 1e-6).all()
+
+
+def test_a_box_partly_off_the_image_is_clipped() -> None:
+    picture = np.zeros((100, 100), dtype=np.uint8)
+    picture[:20, :20] = 200  # a lesion in the corner
+    found = np.asarray(outline_in_box(picture, (-30, -30, 60, 60)))
+    assert (found >= 0).all() and (found <= 99).all()
+    assert dice(found.tolist(), [[0, 0], [19, 0], [19, 19], [0, 19]], picture.shape) >= 0.8
+
+
+@pytest.mark.parametrize("box", [(10, 10, 0, 20), (10, 10, 20, -5), (500, 10, 30, 30), (-80, -80, 40, 40),
+                                 (10, float("nan"), 20, 20)])
+def test_a_box_it_cannot_outline_is_refused(box: tuple[float, float, float, float]) -> None:
+    picture = np.zeros((100, 120), dtype=np.uint8)
+    with pytest.raises(OutlineError) as raised:
+        outline_in_box(picture, box)
+    assert isinstance(raised.value, MedalError) and isinstance(raised.value, ValueError)
+    assert "draw" in str(raised.value)
