@@ -68,3 +68,26 @@ def make_demo(project: Engine, demo_template: Path) -> Callable[[int], int]:
         return apply_truth(labeled, truth, engine=get_engine()) if labeled else 0
 
     return make
+
+
+def lesion_truth(image_id: int, project: Project | None = None) -> dict | None:
+    """The largest Cancerous true region of a demo image (``{"label", "bbox": [x, y, w, h], "points": [[x, y],
+    ...]}``, image pixels), or None when it has none."""
+    from labeling.labels.catalog import get_image
+
+    project = project or current_project()
+    truth = json.loads((demo_folder(project) / "truth.json").read_text())
+    uid = get_image(image_id, project.engine).sop_instance_uid
+    regions = [r for r in truth.get(uid, {}).get("regions", []) if r["label"] == "Cancerous"]
+    return max(regions, key=lambda r: r["bbox"][2] * r["bbox"][3]) if regions else None
+
+
+def demo_lesion(modality: str, project: Project | None = None) -> tuple[int, dict]:
+    """The first image of ``modality`` in a demo project with a Cancerous true region, and that region."""
+    from labeling.labels.catalog import list_images
+
+    project = project or current_project()
+    for summary in list_images(project.engine, modality=modality):
+        if (region := lesion_truth(summary.id, project)) is not None:
+            return summary.id, region
+    raise AssertionError(f"no {modality} lesion in the demo")

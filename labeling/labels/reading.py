@@ -1,5 +1,6 @@
 """What a reading station needs beyond one picture: the image's series in anatomical order, each slice's
-modality values for the browser to window itself, and the text of the viewer's corners."""
+modality values for the browser to window itself, the text of the viewer's corners, and the quick outline
+of a lesion in a box drawn on the picture as the clinician sees it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.dicom.display import default_voi_lut, frame_view
+from labeling.dicom.display import Window, default_voi_lut, frame_view
 from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
 from labeling.dicom.sources import Source, sniff
 from labeling.labels.catalog import get_image
+from labeling.labels.outline import Box, outline_in_box
+from labeling.labels.pictures import render_frame
 from storage import rights
 from storage.db import Project, current_project, get_engine
 from storage.errors import MedalError
@@ -59,6 +62,24 @@ def modality_values(image_id: int, *, actor: str | None, engine: Engine | None =
     image = get_image(image_id, engine)
     values, _ = modality_frame(Source.parse(image.path), image.frame, FrameCache(project.cache_dir), image.cache_key)
     return values
+
+
+def outline_region(image_id: int, box: Box, *, actor: str | None, window: tuple[float, float] | None = None,
+                   max_vertices: int = 48, engine: Engine | None = None,
+                   project: Project | None = None) -> list[list[float]]:
+    """The quick outline (``labeling.labels.outline.outline_in_box``) of the lesion in ``box`` = (x, y, w, h)
+    on the image, as polygon points in image pixels, found on the picture the clinician sees: the frame under
+    ``window`` = (centre, width) in modality units when they chose one, else its default rendering (a colour
+    image as it is). Only an account that may label may ask; ``OutlineError`` for a box it cannot outline,
+    ``InvalidWindow`` for a window that is no window."""
+    project = project or current_project()
+    engine = engine or project.engine
+    with Session(engine) as session:
+        rights.check(session, actor, rights.LABEL)
+    image = get_image(image_id, engine)
+    grey = window is not None and (image.samples_per_pixel or 1) == 1
+    picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project)
+    return outline_in_box(picture, box, max_vertices=max_vertices)
 
 
 BROWSER_DTYPES = ("uint8", "int16", "uint16", "int32", "float32")

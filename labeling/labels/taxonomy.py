@@ -15,7 +15,7 @@ from storage.models import AuditEvent, LabelClass
 
 IMAGE_LABELS = ("no finding", "healthy", "cancerous")
 # Keys the Label page uses for its own actions, and the two Streamlit keeps for itself.
-RESERVED_KEYS = frozenset("sbukxpfcrnhmwelr0+-=")  # the Label page's own keys (README table)
+RESERVED_KEYS = frozenset("sbukxpfcrnhmwelory0+-=")  # the Label page's own keys (README table)
 NORMAL_CODE = "17621005"  # SNOMED CT "Normal": classes with it mark healthy tissue, not findings
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -32,6 +32,10 @@ class LabelSession:
     windows: dict[str, dict[str, float]] = field(default_factory=dict)  # modality → the window chosen last
     action_nonce: str | None = None  # the viewer's last action key press already taken
     confirm_undo: bool = False  # Undo was clicked with unsaved drawing: ask first
+    folded: tuple[int, Any] | None = None  # (revision, regions) of the viewer's last regions report taken
+    outline_nonce: str | None = None  # the viewer's last quick-outline request already answered
+    outline: dict[str, Any] | None = None  # the answer to it, for the viewer (CONTRACT.md: data.outline)
+    outline_error: str | None = None  # why it could not be outlined, shown once
     tool: str = "box"
     class_name: str | None = None
 
@@ -46,6 +50,7 @@ class LabelSession:
         """Start editing ``image_id``'s series from what is saved."""
         self.loaded_for, self.saved, self.edits = image_id, saved, {}
         self.saved_label, self.image_label = saved_label, saved_label or "none"
+        self.outline = None
         self.revision += 1
 
     def replace(self, image_id: int, regions: list[Any]) -> None:
@@ -61,6 +66,10 @@ class LabelSession:
     def take_flash(self) -> str | None:
         flash, self.flash = self.flash, None
         return flash
+
+    def take_outline_error(self) -> str | None:
+        error, self.outline_error = self.outline_error, None
+        return error
 
 
 def label_session() -> LabelSession:

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 
 from labeling.intake.bench_outline import demo_lesions, dice, rough_box
+from labeling.labels.accounts import add_user, update_user
+from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError, outline_in_box
+from labeling.labels.reading import outline_region
 from storage.db import current_project
 from storage.errors import MedalError
+from storage.rights import NotAllowed
+from tests.conftest import demo_lesion
 
 
 def test_outline_matches_the_demo_lesions(make_demo) -> None:
@@ -72,3 +77,22 @@ def test_a_box_it_cannot_outline_is_refused(box: tuple[float, float, float, floa
         outline_in_box(picture, box)
     assert isinstance(raised.value, MedalError) and isinstance(raised.value, ValueError)
     assert "draw" in str(raised.value)
+
+
+def test_outline_region_outlines_what_the_clinician_sees_for_an_account_that_may_label(make_demo) -> None:
+    make_demo(0)
+    add_user("ann", "ann-password", "annotator")
+    image_id, region = demo_lesion("CT")
+    image = get_image(image_id)
+    box = rough_box(region["bbox"], np.random.default_rng(3))
+    found = outline_region(image_id, box, actor="ann")  # the default rendering, as the viewer first shows it
+    assert 3 <= len(found) <= 48 and dice(found, region["points"], (image.rows, image.cols)) >= 0.8
+    # Under the window the clinician chose: one that makes the whole slice white leaves nothing to find in the
+    # box, so the answer is the ellipse inside it — the window was used.
+    flat = outline_region(image_id, box, actor="ann", window=(-5000.0, 1.0))
+    assert flat == outline_in_box(np.full((image.rows, image.cols), 255, np.uint8), box)
+    with pytest.raises(OutlineError, match="no area"):
+        outline_region(image_id, (10, 10, 0, 20), actor="ann")
+    update_user("ann", active=False, actor="boss")  # rights are checked against the account as it is now
+    with pytest.raises(NotAllowed):
+        outline_region(image_id, box, actor="ann")

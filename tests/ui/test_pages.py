@@ -29,7 +29,7 @@ from learner.registry import prediction_for
 from learner.worker import run_worker
 from storage import project as learning_settings
 from storage.db import current_project
-from tests.conftest import pydicom_file
+from tests.conftest import demo_lesion, pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -74,6 +74,18 @@ def viewer_data(at: AppTest) -> dict:
     (element,) = [e for e in at.main if getattr(e, "proto", None) is not None
                   and type(e.proto).__name__ == "BidiComponent" and e.proto.component_name == "medal.viewer"]
     return json.loads(element.proto.json)
+
+
+def ask_outline(at: AppTest, box: list[float], nonce: str, **request: object) -> None:
+    """A box drawn with the viewer's Outline tool on the image on screen: the trigger the viewer sends, beside
+    what its state holds already (its last regions report)."""
+    state = label_state(at)
+    before = at.session_state[VIEWER_KEY] if VIEWER_KEY in at.session_state else None
+    kept = {"regions": before["regions"]} if before and "regions" in before else {}
+    at.session_state[VIEWER_KEY] = {**kept, "outline": {
+        "nonce": nonce, "image_id": state.image_id, "revision": state.revision, "box": box, "window": None,
+        "label": "Cancerous", **request}}
+    at.run()
 
 
 def label_state(at: AppTest) -> LabelSession:
@@ -200,6 +212,54 @@ def test_label_regions_deleted_or_reclassed_in_the_viewer_are_saved_so(project, 
     button(at, "Save & next").click().run()
     (saved,) = list_annotations(project, annotator="ann")
     assert [(r.label, r.shape) for r in saved.regions] == [("Healthy", "rect")]
+
+
+def test_label_outlines_a_nodule_from_a_rough_box_as_a_polygon_region(project, make_demo) -> None:
+    from labeling.intake.bench_outline import dice
+
+    make_demo(0)
+    at = logged_in()
+    image_id, truth = demo_lesion("CT")
+    label_state(at).open_request = image_id
+    at.run()
+    image = get_image(image_id)
+    draw_rect(at, 2, 2, 12, 10, "Healthy")  # drawn before: the outline joins it
+    x, y, w, h = truth["bbox"]
+    ask_outline(at, [x - 0.3 * w, y - 0.25 * h, 1.6 * w, 1.5 * h], "first")
+    assert not at.exception and not at.error
+    answer = viewer_data(at)["outline"]
+    assert answer["nonce"] == "first" and answer["image_id"] == image_id
+    region = answer["region"]
+    assert (region["label"], region["shape"]) == ("Cancerous", "polygon") and 3 <= len(region["points"]) <= 48
+    assert dice(region["points"], truth["points"], (image.rows, image.cols)) >= 0.8
+    assert any("Regions (2)" in m.value for m in at.markdown)
+    assert any(c.value.startswith("Cancerous polygon at") for c in at.caption)
+    at.run()  # later runs see the same request and the older regions report again: added once, still there
+    assert any("Regions (2)" in m.value for m in at.markdown)
+    assert viewer_data(at)["outline"]["nonce"] == "first"
+    button(at, "Save & next").click().run()
+    assert not at.exception
+    (saved,) = list_annotations(project, annotator="ann")
+    assert saved.image_id == image_id and [(r.label, r.shape) for r in saved.regions] == [
+        ("Healthy", "rect"), ("Cancerous", "polygon")]
+    outline = saved.regions[1]
+    assert dice(outline.points, truth["points"], (image.rows, image.cols)) >= 0.8
+    assert 0.6 <= outline.bbox[2] * outline.bbox[3] / (w * h) <= 1.6  # its extent is the nodule's, not the box's
+    assert viewer_data(at)["outline"] is None  # the next image starts without an answer
+
+
+def test_label_a_box_that_cannot_be_outlined_shows_why(project, make_demo) -> None:
+    make_demo(0)
+    at = logged_in()
+    ask_outline(at, [10, 10, 0, 20], "flat")
+    assert not at.exception
+    assert len(at.error) == 1 and "has no area" in at.error[0].value
+    assert viewer_data(at)["outline"]["error"] == at.error[0].value.replace("\\", "")
+    assert any("Regions (0)" in m.value for m in at.markdown)
+    at.run()  # shown once
+    assert not at.error
+    ask_outline(at, ["left", 1, 2, 3], "words")
+    assert "is not four numbers" in at.error[0].value and not at.exception
 
 
 def test_label_shows_the_series_and_saves_regions_drawn_on_other_slices(project, make_demo) -> None:

@@ -18,13 +18,14 @@ from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices
 from storage.db import Project
+from tests.conftest import lesion_truth
 from tests.ui.app_server import CHROMIUM, ROOT, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy")
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -306,6 +307,50 @@ def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chro
     (region,) = saved.regions
     x, y, w, h = region.bbox
     assert region.shape == "polygon" and x == pytest.approx(100, abs=2) and x + w > 150
+    page.close()
+
+
+def test_the_outline_tool_turns_a_rough_box_around_a_nodule_into_an_editable_polygon(app, chromium) -> None:
+    from labeling.intake.bench_outline import dice
+
+    url, project = app
+    page = log_in(chromium, url, "kate")
+    for _ in range(30):  # skip to an image with a nodule
+        image = get_image(int(attr(page, "image-id")), project.engine)
+        if (truth := lesion_truth(image.id, project)) is not None:
+            break
+        page.keyboard.press("k")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
+        settled(page)
+    else:
+        raise AssertionError("no image with a nodule came up in 30 images")
+    outline = page.get_by_role("toolbar", name="Viewer tools").get_by_role("button", name="Outline O")
+    outline.click()  # the toolbar button…
+    has(page, "tool", "outline")
+    assert outline.get_attribute("aria-pressed") == "true"
+    settled(page)
+    page.keyboard.press("x")
+    has(page, "tool", "box")
+    page.keyboard.press("o")  # …and its key
+    has(page, "tool", "outline")
+    x, y, w, h = truth["bbox"]
+    drag(page, (x - 0.3 * w, y - 0.25 * h), (x + 1.25 * w, y + 1.3 * h), steps=10)
+    has(page, "outline", "done")
+    has(page, "regions", "1")
+    page.get_by_text("Cancerous polygon at").wait_for()  # the side panel lists it
+    page.screenshot(path=str(ARTIFACTS / "label-quick-outline.png"))
+    page.keyboard.press("Delete")  # it arrives selected, an edit like any other: deleted, undone, redone
+    has(page, "regions", "0")
+    page.keyboard.press("Control+z")
+    has(page, "regions", "1")
+    settled(page)
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="kate")
+    (region,) = saved.regions  # once, however many reruns came between
+    assert saved.image_id == image.id and (region.label, region.shape) == ("Cancerous", "polygon")
+    assert dice(region.points, truth["points"], (image.rows, image.cols)) >= 0.8
+    assert attr(page, "outline") == ""  # the next image starts afresh
     page.close()
 
 

@@ -71,9 +71,9 @@ with side:
         state.replace(image.id, state.regions_of(image.id) + accepted)
         st.rerun()
 with view:
-    action = reading_station(state, lambda: viewer_data(state, image, slices, account, classes, heatmap))
+    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, heatmap))
 with side:
-    region_summary(state.regions_of(image.id))
+    region_summary(state.regions_of(image.id), state.take_outline_error())
     label_key = f"image-label-{state.revision}"  # the state is the truth: the viewer's keys change it too
     st.session_state[label_key] = state.image_label
     st.radio("Image label", ["none", *IMAGE_LABELS], horizontal=True, key=label_key,

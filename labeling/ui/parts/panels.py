@@ -19,6 +19,7 @@ SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b",
              ("u", "Undo your last save (asks first when you have unsaved drawing)"),
              ("x / p / f / e / l / m / w", "Box / polygon / freehand / brush (Shift erases, [ ] size) / length / "
                                            "pan / window-level tool"),
+             ("o", "Quick outline: drag a rough box around a lesion, get its outline as a polygon to edit"),
              ("y", "The prior study beside the image"),
              ("n / h / c", "Image label no finding / healthy / cancerous (again: none)"),
              ("wheel, ↑ ↓, PgUp PgDn", "Previous / next slice of the series"),
@@ -28,8 +29,11 @@ SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b",
              ("Esc", "Cancel a polygon, deselect")]
 
 
-def region_summary(regions: list[RegionInput]) -> None:
-    """The regions of the image on screen, in image pixels (select one in the viewer and press Delete to remove it)."""
+def region_summary(regions: list[RegionInput], outline_error: str | None = None) -> None:
+    """The regions of the image on screen, in image pixels (select one in the viewer and press Delete to remove
+    it), after why a quick outline just asked for could not be made."""
+    if outline_error:
+        show_error(outline_error)
     st.markdown(f"**Regions ({len(regions)})**")
     if not regions:
         st.caption("None yet: draw on the image.")

@@ -1,5 +1,6 @@
 """The Label page's viewer: what it is given (the series, windows, regions, corners) and what it reports
-(edits, the window, tool/class/image label, action keys), kept in the page's session object."""
+(edits, the window, tool/class/image label, action keys, quick-outline requests), kept in the page's session
+object."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import streamlit as st
 
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
+from labeling.labels.outline import OutlineError
 from labeling.labels.pictures import heatmap_png
 from labeling.labels.queue import SKIP_REASONS, next_image, skip
-from labeling.labels.reading import corners, prior_for, voi_lut
+from labeling.labels.reading import corners, outline_region, prior_for, voi_lut
 from labeling.labels.taxonomy import IMAGE_LABELS
 from labeling.ui.parts.panels import save_series
 from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
+from storage.errors import MedalError
 
 VIEWER_KEY = "viewer"
 
@@ -73,6 +76,7 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "revision": state.revision,
         "prior": _prior(image, slices, account),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
+        "outline": state.outline,  # the answer to the last quick-outline request
     }
 
 
@@ -124,21 +128,53 @@ def _take(state: LabelSession, events: ViewerEvents) -> str | None:
     return events.action
 
 
-def reading_station(state: LabelSession, build_data: Callable[[], dict[str, Any]]) -> str | None:
+def reading_station(state: LabelSession, user: str, build_data: Callable[[], dict[str, Any]]) -> str | None:
     """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it (one not
     taken by ``early_action``). What the browser reported is folded in before the data is built, so the
-    viewer is never sent back the tool, class or label it has just left."""
+    viewer is never sent back the tool, class or label it has just left; a quick-outline request is answered
+    in the data of this same run."""
     modality = state.loaded_modality
-    _fold(state, parse_events(st.session_state.get(VIEWER_KEY)), modality)
+    events = parse_events(st.session_state.get(VIEWER_KEY))
+    _fold(state, events, modality)
     data = build_data()
+    answer_outline(state, events.outline, data, user)
+    data["outline"] = state.outline
     events = show_viewer(data, VIEWER_KEY)
     _fold(state, events, data["modality"])
     return _take(state, events)
 
 
+def answer_outline(state: LabelSession, request: dict[str, Any] | None, data: dict[str, Any], user: str) -> None:
+    """A box drawn with the viewer's Outline tool: the lesion's outline in it becomes a polygon region of the
+    slice it was drawn on, in the class chosen then — added to the edits here (listed and saved like any
+    region) and sent to the viewer as ``data.outline``, which adds it once as an edit of its own. Each
+    request is answered once; one from before the regions were replaced (another image) is dropped."""
+    if request is None or request["nonce"] == state.outline_nonce:
+        return
+    state.outline_nonce = request["nonce"]
+    if request["revision"] != state.revision:
+        return
+    image_id = request["image_id"]
+    answer: dict[str, Any] = {"nonce": request["nonce"], "image_id": image_id, "revision": state.revision}
+    try:
+        if image_id not in {s["image_id"] for s in data["slices"]}:
+            raise OutlineError("The box was drawn on an image that is no longer on screen: draw it again.")
+        points = outline_region(image_id, request["box"], actor=user, window=request["window"])
+    except MedalError as error:
+        state.outline, state.outline_error = {**answer, "error": str(error)}, str(error)
+        return
+    names = [c["name"] for c in data["classes"]]
+    region = RegionInput(request["label"] if request["label"] in names else data["class_name"], "polygon", points)
+    state.edits = {**state.edits, image_id: [*state.regions_of(image_id), region]}
+    state.outline = {**answer, "region": {"label": region.label, "shape": region.shape, "points": region.points}}
+
+
 def _fold(state: LabelSession, events: ViewerEvents, modality: str) -> None:
-    if events.regions is not None and events.revision == state.revision:
-        state.edits = dict(events.regions)
+    # The viewer's last report stays in its state on every later run: take each one once, so that regions
+    # added here since (a quick outline) are not undone by an older report.
+    if events.regions is not None and events.revision == state.revision \
+            and state.folded != (state.revision, events.regions):
+        state.edits, state.folded = dict(events.regions), (state.revision, events.regions)
     if events.window and events.window.get("modality") == modality:
         state.windows[modality] = {"center": float(events.window["center"]), "width": float(events.window["width"])}
     ui = events.ui

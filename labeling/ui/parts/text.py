@@ -16,6 +16,6 @@ def as_text(value: object) -> str:
     return _ACTIVE.sub(r"\\\1", str(value))
 
 
-def show_error(error: BaseException) -> None:
+def show_error(error: BaseException | str) -> None:
     """A library error's message as an error box; the message may quote user text, so it is escaped."""
     st.error(as_text(error))

@@ -38,6 +38,7 @@ class ViewerEvents:
     ui: dict[str, Any] = field(default_factory=dict)  # {"tool", "class_name", "image_label"}
     action: str | None = None  # "save" | "skip" | "back" | "undo", once
     action_nonce: str | None = None  # tells one key press from the next
+    outline: dict[str, Any] | None = None  # a quick-outline request, once: {"nonce", "image_id", "box", ...}
 
 
 def data_url(png: bytes) -> str:
@@ -54,7 +55,8 @@ def standard_presets(modality: str | None) -> list[dict[str, Any]]:
 def show_viewer(data: dict[str, Any], key: str) -> ViewerEvents:
     """Mount the viewer with ``data`` (see CONTRACT.md) and read what it reported."""
     result = _component(data=data, key=key, on_regions_change=_ignore, on_window_change=_ignore,
-                        on_ui_change=_ignore, on_action_change=_ignore, height="content")
+                        on_ui_change=_ignore, on_action_change=_ignore, on_outline_change=_ignore,
+                        height="content")
     return parse_events(result)
 
 
@@ -78,7 +80,23 @@ def parse_events(result: Any) -> ViewerEvents:
     action = _get(result, "action")
     if isinstance(action, dict) and action.get("type") in ACTIONS:
         events.action, events.action_nonce = action["type"], str(action.get("nonce") or "")
+    events.outline = _outline_request(_get(result, "outline"))
     return events
+
+
+def _outline_request(request: Any) -> dict[str, Any] | None:
+    """A quick-outline request as sent (CONTRACT.md); the box is checked by the library, which says what is
+    wrong with it. None without a nonce to tell it from the last one."""
+    if not isinstance(request, dict) or not isinstance(request.get("nonce"), str) or not request["nonce"]:
+        return None
+    image_id, revision, window = request.get("image_id"), request.get("revision"), request.get("window")
+    if isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("center", "width")):
+        window = (float(window["center"]), float(window["width"]))
+    else:
+        window = None
+    return {"nonce": request["nonce"], "image_id": image_id if isinstance(image_id, int) else None,
+            "box": request.get("box"), "window": window, "label": str(request.get("label") or ""),
+            "revision": revision if isinstance(revision, int) else None}
 
 
 def _get(result: Any, name: str) -> Any:

@@ -43,10 +43,23 @@ const SIMPLIFY_TOLERANCE = 0.5; // image px, traced brush outlines
 const PROMPT_TEXT =
   "Undo your last save? Your unsaved drawing on this image will be lost. Press U again to confirm, Esc to keep drawing.";
 
-const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl", l: "length", e: "brush" };
+const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl", l: "length", e: "brush", o: "outline" };
 const LABEL_KEYS = { n: "no finding", h: "healthy", c: "cancerous" };
 const ACTION_KEYS = { s: "save", k: "skip", b: "back", u: "undo" };
-const DRAWING_TOOLS = new Set(["box", "polygon", "freehand"]);
+const DRAWING_TOOLS = new Set(["box", "polygon", "freehand", "outline"]);
+// The toolbar above the viewer: [tool, button text, key, tooltip].
+const TOOLBAR = [
+  ["box", "Box", "X", "Box: drag a rectangle"],
+  ["polygon", "Polygon", "P", "Polygon: click the vertices, click the first one (or Enter) to close"],
+  ["freehand", "Freehand", "F", "Freehand: drag an outline"],
+  ["brush", "Brush", "E", "Brush: paint onto the selected region (Shift erases, [ ] size)"],
+  ["outline", "Outline", "O", "Quick outline: drag a rough box around a lesion, get its outline as a polygon"],
+  ["length", "Length", "L", "Length: drag a line to measure it"],
+  ["pan", "Pan", "M", "Pan: drag the image"],
+  ["wl", "W/L", "W", "Window/level: drag (right drag does it with any tool)"],
+];
+// Quick-outline answers already taken (by nonce), per page: a viewer mounted afresh never adds one twice.
+const TAKEN_OUTLINES = (window.__medalTakenOutlines ||= new Set());
 const DTYPES = { uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, float32: Float32Array };
 
 const viewers = new WeakMap(); // parentElement → Viewer
@@ -448,6 +461,8 @@ class Viewer {
     this.redoStack = [];
     this.selection = null; // {key, index}
     this.draft = null; // a shape being drawn: {kind, key, points, start?}
+    this.pendingOutline = null; // a quick-outline box sent to Python, awaiting its answer: {nonce, key, points}
+    this.outlineStatus = ""; // "" | "pending" | "done" | "error" (data-outline)
     this.drag = null; // the pointer interaction in progress
     this.cursor = null; // {sx, sy} last pointer position over the canvas
     this.spaceHeld = false;
@@ -525,6 +540,37 @@ class Viewer {
     this.prompt.textContent = PROMPT_TEXT;
     this.prompt.hidden = true;
     this.message.hidden = true;
+    this.buildToolbar();
+  }
+
+  /** The tool buttons, in a row above the root (never over the image, where they would catch drags). */
+  buildToolbar() {
+    const host = this.root.parentNode;
+    let bar = host && host.querySelector(".mv-toolbar");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.className = "mv-toolbar";
+      if (host) host.insertBefore(bar, this.root);
+    }
+    bar.setAttribute("role", "toolbar");
+    bar.setAttribute("aria-label", "Viewer tools");
+    while (bar.firstChild) bar.removeChild(bar.firstChild);
+    this.toolButtons = new Map();
+    for (const [tool, text, key, title] of TOOLBAR) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "mv-tool";
+      button.dataset.tool = tool;
+      button.title = `${title} (${key})`;
+      button.setAttribute("aria-pressed", "false");
+      button.appendChild(document.createTextNode(`${text} `));
+      const kbd = document.createElement("kbd");
+      kbd.textContent = key;
+      button.appendChild(kbd);
+      this.toolButtons.set(tool, button);
+      bar.appendChild(button);
+    }
+    this.toolbar = bar;
   }
 
   bindEvents() {
@@ -538,6 +584,9 @@ class Viewer {
       [c, "dblclick", (e) => this.onDoubleClick(e)],
       [c, "wheel", (e) => this.onWheel(e), { passive: false }],
       [this.root, "contextmenu", (e) => e.preventDefault()],
+      // A toolbar button never keeps the focus (Space and Enter would press it again): the root takes it.
+      [this.toolbar, "mousedown", (e) => e.preventDefault()],
+      [this.toolbar, "click", (e) => this.onToolbarClick(e)],
       [window, "resize", () => { this.updateHeight(); this.onResize(); }],
     ];
     for (const [target, type, fn, options] of this.listeners) target.addEventListener(type, fn, options);
@@ -616,16 +665,22 @@ class Viewer {
       this.redoStack = [];
       this.selection = null;
       this.draft = null;
+      this.pendingOutline = null; // its answer belongs to the regions just replaced
+      this.outlineStatus = "";
       this.imageLabel = data.image_label || "none";
     } else if (prev && data.image_label !== prev.image_label && data.image_label) {
       this.imageLabel = data.image_label;
     }
-    // Tool and class: Python's value when it changes it (first mount included); local choices otherwise.
-    if (!prev || data.tool !== prev.tool) this.tool = data.tool || this.tool || "box";
+    // Tool: Python's on mount only. Python never picks a tool itself, it only echoes the last one this viewer
+    // reported — and an echo that arrives late (`o` pressed, then a drag at once) must not undo a newer choice.
+    if (!prev) this.tool = data.tool || this.tool || "box";
+    // Class: Python's value when it changes it (first mount included); local choices otherwise.
     if (!prev || data.class_name !== prev.class_name) {
       this.className = data.class_name || (this.classes[0] && this.classes[0].name) || "";
     }
     this.updateUnsaved();
+    // A quick-outline answer becomes an edit (sent back as regions): after this call, not inside it.
+    if (data.outline) setTimeout(() => { if (!this.destroyed && this.data) this.takeOutline(this.data.outline); }, 0);
     this.syncCache();
     this.updateHeight();
     this.syncAttributes(); // at once: a test reading data-ready right after a rerun must not see the old slice
@@ -1167,10 +1222,15 @@ class Viewer {
   }
 
   drawDraft(t) {
+    const pending = this.pendingOutline;
+    if (pending && pending.key === this.currentKey()) this.drawDashed(pending.points, this.colorOf(this.className), t);
     const d = this.draft;
     if (!d || d.key !== this.currentKey()) return;
     const color = this.colorOf(this.className);
-    if (d.kind === "box" && d.points.length === 2) {
+    if (d.kind === "outline" && d.points.length === 2) {
+      const [[ax, ay], [bx, by]] = d.points;
+      this.drawDashed(rectCorners(ax, ay, bx, by), color, t);
+    } else if (d.kind === "box" && d.points.length === 2) {
       const [[ax, ay], [bx, by]] = d.points;
       this.drawShape(rectCorners(ax, ay, bx, by), color, t, { closed: true, fill: true });
     } else if (d.kind === "freehand") {
@@ -1180,6 +1240,13 @@ class Viewer {
       this.drawShape(points, color, t, { closed: false, fill: false });
       this.drawHandles(d.points.slice(0, 1), color, t); // the first vertex: click it to close
     }
+  }
+
+  /** The Outline tool's box (a guide, not a region): dashed, unfilled. */
+  drawDashed(points, color, t) {
+    this.ctx.setLineDash([6, 4]);
+    this.drawShape(points, color, t, { closed: true, fill: false });
+    this.ctx.setLineDash([]);
   }
 
   drawShape(points, color, t, { closed, fill, selected = false }) {
@@ -1393,9 +1460,16 @@ class Viewer {
       priorSliceIndex: this.priorSlices.length ? String(this.priorIndex) : "",
       measure: this.measureText,
       brush: String(this.brushSize),
+      outline: this.outlineStatus,
     };
     const ds = this.root.dataset;
     for (const [k, v] of Object.entries(attrs)) if (ds[k] !== v) ds[k] = v;
+    if (this.toolButtons) {
+      for (const [tool, button] of this.toolButtons) {
+        const pressed = tool === this.tool ? "true" : "false";
+        if (button.getAttribute("aria-pressed") !== pressed) button.setAttribute("aria-pressed", pressed);
+      }
+    }
   }
 
   /** Whether the main canvas shows the current slice itself (not a placeholder, not another image). */
@@ -1447,11 +1521,11 @@ class Viewer {
   }
 
   /** Add a region to slice `key` (the slice the shape was started on). */
-  addRegion(key, shape, points) {
+  addRegion(key, shape, points, label = this.className) {
     const before = this.snapshot();
     if (!this.shapes[key]) this.shapes[key] = [];
     this.shapes[key].push({
-      label: this.className,
+      label,
       shape,
       points: points.map(([x, y]) => [round2(x), round2(y)]),
     });
@@ -1523,6 +1597,58 @@ class Viewer {
     } catch (error) {
       console.error("medal viewer: setTriggerValue failed", error);
     }
+  }
+
+  // ----- quick outline -----------------------------------------------------------------------------------
+
+  /** The Outline tool's box (image px) goes to Python, which answers with the lesion's outline (data.outline). */
+  requestOutline(key, points) {
+    const slice = this.slices.find((s) => String(s.image_id) === key);
+    if (!slice || !hasArea(points)) return;
+    const [x0, y0, x1, y1] = bounds(points);
+    const rgb = this.isRgb(slice, this.pixelsOf(slice));
+    const request = {
+      nonce: nonce(),
+      image_id: slice.image_id,
+      revision: this.revision,
+      box: [round2(x0), round2(y0), round2(x1 - x0), round2(y1 - y0)],
+      // The picture as seen: the window the user chose (null: the slice's default rendering).
+      window: !rgb && this.window ? { center: this.window.center, width: this.window.width } : null,
+      label: this.className,
+    };
+    this.pendingOutline = { nonce: request.nonce, key, points: rectCorners(x0, y0, x1, y1) };
+    this.outlineStatus = "pending";
+    this.syncAttributes();
+    try {
+      if (this.component && this.component.setTriggerValue) this.component.setTriggerValue("outline", request);
+    } catch (error) {
+      console.error("medal viewer: setTriggerValue failed", error);
+      this.pendingOutline = null;
+      this.outlineStatus = "error";
+    }
+  }
+
+  /** Python's answer: once per nonce, for the regions it was asked on, the outline becomes a selected polygon. */
+  takeOutline(answer) {
+    if (!answer || typeof answer !== "object" || typeof answer.nonce !== "string") return;
+    if (TAKEN_OUTLINES.has(answer.nonce)) return;
+    TAKEN_OUTLINES.add(answer.nonce);
+    if (this.pendingOutline && this.pendingOutline.nonce === answer.nonce) this.pendingOutline = null;
+    if (answer.revision !== this.revision) return; // asked before the regions were replaced
+    const region = answer.region;
+    const points = region && Array.isArray(region.points)
+      ? region.points.filter((p) => Array.isArray(p) && p.length >= 2 && p.every(Number.isFinite)) : [];
+    if (points.length >= 3 && hasArea(points)) {
+      const key = String(answer.image_id);
+      const label = region.label && this.classes.some((c) => c.name === region.label) ? region.label : this.className;
+      this.addRegion(key, "polygon", points, label);
+      if (key === this.currentKey()) this.selection = { key, index: this.shapes[key].length - 1 };
+      this.outlineStatus = "done";
+    } else {
+      this.outlineStatus = "error"; // Python shows why
+    }
+    this.syncAttributes();
+    this.schedule();
   }
 
   // ----- pointer input -----------------------------------------------------------------------------------
@@ -1643,6 +1769,7 @@ class Viewer {
         if (drag.moved) this.startShape(drag);
         break;
       case "box":
+      case "outline":
         if (this.draft) this.draft.points[1] = this.clampToImage(this.toImage(sx, sy, drag.t));
         break;
       case "length": {
@@ -1695,9 +1822,9 @@ class Viewer {
       return;
     }
     const startPoint = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t));
-    if (this.tool === "box") {
-      this.draft = { kind: "box", key: drag.key, points: [startPoint, startPoint] };
-      drag.mode = "box";
+    if (this.tool === "box" || this.tool === "outline") {
+      this.draft = { kind: this.tool, key: drag.key, points: [startPoint, startPoint] };
+      drag.mode = this.tool;
     } else if (this.tool === "freehand") {
       this.draft = { kind: "freehand", key: drag.key, points: [startPoint], lastScreen: [drag.sx, drag.sy] };
       drag.mode = "freehand";
@@ -1915,6 +2042,12 @@ class Viewer {
         if (hasArea(corners)) this.addRegion(d.key, "rect", corners);
         break;
       }
+      case "outline": {
+        const d = this.draft;
+        this.draft = null;
+        if (d) this.requestOutline(d.key, d.points);
+        break;
+      }
       case "freehand": {
         const d = this.draft;
         this.draft = null;
@@ -1945,7 +2078,7 @@ class Viewer {
     delete this.root.dataset.dragging;
     if (!drag) return false;
     if ((drag.mode === "move" || drag.mode === "vertex") && drag.before) this.shapes = drag.before;
-    if (drag.mode === "box" || drag.mode === "freehand") this.draft = null;
+    if (drag.mode === "box" || drag.mode === "outline" || drag.mode === "freehand") this.draft = null;
     if (drag.mode === "length") this.measureText = this.lastMeasureText();
     // A brush stroke only touches the shapes when it ends: nothing to put back.
     if (drag.mode === "wl" && drag.moved) this.sendWindow();
@@ -2179,6 +2312,14 @@ class Viewer {
 
   cancelPromptForKey() {
     if (!this.prompt.hidden) this.hidePrompt();
+  }
+
+  onToolbarClick(e) {
+    const button = e.target && e.target.closest ? e.target.closest("button[data-tool]") : null;
+    if (!button) return;
+    this.root.focus({ preventScroll: true });
+    this.cancelPromptForKey();
+    this.setTool(button.dataset.tool);
   }
 
   setTool(tool) {
