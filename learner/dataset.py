@@ -5,11 +5,15 @@ How labels become examples (one ``Example`` each; every current annotation of ev
 - **Regions** give patches: a square around the region with a quarter of its size as context on each
   side (at least an eighth of the image's short side), labelled 1 when the region's class is a finding
   and 0 when the class is normal (SNOMED 17621005 "Normal", e.g. the default *Healthy*).
-- **Image-level labels** give one whole-image example: *cancerous* → 1, *healthy* / *no finding* → 0.
-  An annotation without an image label but with a finding region counts as cancerous; one with only
-  normal regions gives no whole-image example (the rest of the image was not judged).
+- **Image-level labels** give one whole-image example (*cancerous* → 1, *healthy* / *no finding* → 0)
+  only while no region is drawn anywhere in the project: the model is then a whole-image classifier.
+  Once regions exist it is a patch model, and whole images (another scale) are left out: a *healthy*
+  image still gives its background and hard-negative patches.
 - **Background**: an annotated image whose findings are all outlined (or that has none) also gives one
-  patch away from every region, labelled 0. A *cancerous* image without regions gives no background:
+  patch away from every region, labelled 0, and ``HARD_NEGATIVES`` **hard negatives**: the patches of
+  highest local contrast away from every region (blob-like structures such as the spine, vessels or
+  dense tissue — normal anatomy present in every image, which the model must not take for a finding),
+  found in the picture when the inputs are written. A *cancerous* image without regions gives neither:
   we do not know where the finding is.
 - Images without an annotation are the unlabeled pool; skipped images are left out of both.
 
@@ -29,8 +33,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image as PILImage
+from scipy import ndimage
+from skimage import feature
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from torch import nn
 from torch.utils.data import Dataset
 
 from labeling.labels.catalog import get_image
@@ -45,6 +52,7 @@ NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
 CONTEXT = 0.25  # context around a region, as a fraction of its size, on each side
 MIN_PATCH_FRACTION = 1 / 8  # smallest patch side, as a fraction of the image's short side
 BACKGROUND_TRIES = 20
+HARD_NEGATIVES = 2  # per fully judged image: the most blob-like structures outside every region
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,8 @@ class Example:
     patient: str
     label: int
     box: tuple[int, int, int] | None = None  # None = the whole image
-    source: str = "image"  # image | region | background
+    source: str = "image"  # image | region | background | hard
+    avoid: tuple[tuple[float, float, float, float], ...] = ()  # hard: the regions its patch must not touch
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,9 @@ def build_examples(engine: Engine | None = None) -> list[Example]:
         boxes = [(r.x, r.y, r.w, r.h) for r in drawn]
         finding_drawn = any(classes.get(r.label_class_id, True) for r in drawn)
         label = (annotation.image_label or "").lower()
-        if label in POSITIVE_IMAGE_LABELS or (not label and finding_drawn):
+        if drawn:
+            pass  # its regions (and the background around them) say more, at the patch model's scale
+        elif label in POSITIVE_IMAGE_LABELS:
             examples.append(Example(image.id, patient, 1))
         elif label in NEGATIVE_IMAGE_LABELS:
             examples.append(Example(image.id, patient, 0))
@@ -131,14 +142,43 @@ def build_examples(engine: Engine | None = None) -> list[Example]:
         background = _background(image, boxes, side)
         if background is not None:
             examples.append(Example(image.id, patient, 0, background, "background"))
+            # Where the picture is read: the box is the background's until the salient one is found.
+            examples.extend(Example(image.id, patient, 0, background, "hard", tuple(boxes))
+                            for _ in range(HARD_NEGATIVES))
+    if any(example.source == "region" for example in examples):  # a patch model: whole images are another scale
+        examples = [example for example in examples if example.source != "image"]
     return examples
 
 
+def salient_boxes(grey: np.ndarray, side: int, avoid: tuple[tuple[float, float, float, float], ...],
+                  count: int) -> list[tuple[int, int, int]]:
+    """Up to ``count`` square patches of ``side`` centred on the strongest blob-like structures of ``grey`` (peaks
+    of the difference of Gaussians at the patch's scale, either sign) that touch no ``avoid`` box, strongest
+    first: the hard negatives of a fully judged image."""
+    rows, cols = grey.shape
+    if side >= min(rows, cols):
+        return []
+    step = max(1, side // 16)  # the search runs on a reduced copy: a patch is ~16 of its pixels
+    small = grey[::step, ::step].astype(np.float32)
+    blobs = np.abs(ndimage.gaussian_filter(small, side / step / 8) - ndimage.gaussian_filter(small, side / step / 3))
+    peaks = feature.peak_local_max(blobs, min_distance=max(1, side // step // 2), num_peaks=8 * count,
+                                   exclude_border=False)
+    found: list[tuple[int, int, int]] = []
+    for y, x in peaks * step:
+        box = (int(min(max(x - side // 2, 0), cols - side)), int(min(max(y - side // 2, 0), rows - side)), side)
+        if not _overlaps(box, list(avoid)) and not _overlaps(box, [(bx, by, bs, bs) for bx, by, bs in found]):
+            found.append(box)
+        if len(found) == count:
+            break
+    return found
+
+
 def patch_fraction(examples: list[Example], shapes: dict[int, tuple[int, int]]) -> float:
-    """The typical region patch side as a fraction of its image's short side: the heatmap's window."""
+    """The typical region patch side as a fraction of its image's short side: the window of the dense pass
+    (1, the whole image, when no region was drawn: the model is then a whole-image classifier)."""
     fractions = [e.box[2] / min(shapes[e.image_id]) for e in examples
                  if e.source == "region" and e.box and e.image_id in shapes]
-    return float(np.median(fractions)) if fractions else 0.25
+    return float(np.median(fractions)) if fractions else 1.0
 
 
 def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: int = 0) -> Split:
@@ -217,21 +257,40 @@ class ExampleDataset(Dataset):
         return torch.from_numpy(np.asarray(self.inputs[index], dtype=np.float32)), self.labels[index]
 
 
-def materialise(examples: list[Example], size: int, path: Path, project: Project | None = None) -> ExampleDataset:
-    """Write every example's network input (pictures from ``project``) to ``path`` (a .npy memory map)
-    and return a dataset over it."""
+def _with_context(grey: np.ndarray, box: tuple[int, int, int] | None, mean: float, std: float, size: int,
+                  context: int) -> torch.Tensor:
+    """The network input of a patch (or the whole picture, ``box`` None) with ``context`` pixels of its
+    surroundings on each side at the patch's scale (the picture's edge repeated where it ends)."""
+    if box is None:
+        whole = to_input(grey, mean, std, size)
+        return nn.functional.pad(whole[None], (context,) * 4, mode="replicate")[0] if context else whole
+    x, y, side = box
+    margin = int(round(side * context / size))
+    if margin:
+        grey = np.pad(grey, margin, mode="edge")
+    return to_input(grey[y:y + side + 2 * margin, x:x + side + 2 * margin], mean, std, size + 2 * context)
+
+
+def materialise(examples: list[Example], size: int, path: Path, project: Project | None = None,
+                context: int = 0) -> ExampleDataset:
+    """Write every example's network input (pictures from ``project``; ``context`` pixels around each patch)
+    to ``path`` (a .npy memory map) and return a dataset over it."""
     project = project or current_project()
     path.parent.mkdir(parents=True, exist_ok=True)
-    inputs = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(examples), 1, size, size))
+    full = size + 2 * context
+    inputs = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(examples), 1, full, full))
     by_image: dict[int, list[int]] = defaultdict(list)
     for index, example in enumerate(examples):
         by_image[example.image_id].append(index)
     for image_id, indices in by_image.items():
         grey, mean, std = read_picture(image_id, project)
+        hard = [index for index in indices if examples[index].source == "hard"]
+        salient = salient_boxes(grey, examples[hard[0]].box[2], examples[hard[0]].avoid, len(hard)) if hard else []
         for index in indices:
             box = examples[index].box
-            region = grey if box is None else grey[box[1]:box[1] + box[2], box[0]:box[0] + box[2]]
-            inputs[index] = to_input(region, mean, std, size).numpy()
+            if examples[index].source == "hard" and salient:
+                box = salient.pop(0)
+            inputs[index] = _with_context(grey, box, mean, std, size, context).numpy()
     inputs.flush()
     return ExampleDataset(inputs, [e.label for e in examples])
 
@@ -250,26 +309,15 @@ class PoolDataset(Dataset):
         return to_input(grey, mean, std, self.size), self.image_ids[index]
 
 
-def windows(image_id: int, fraction: float, size: int, grid: int, project: Project | None = None
-            ) -> tuple[torch.Tensor, tuple[int, int], list[tuple[float, float, float]]]:
-    """Sliding windows of side ``fraction`` × the image's short side on a lattice of at most
-    ``grid``×``grid`` positions (half-overlapping when the image is small), each resized to size×size.
-    Returns the (n, 1, size, size) batch, the lattice's (rows, cols), and each window's
-    ``(x, y, side)`` in image pixels."""
+def scaled_picture(image_id: int, fraction: float, size: int, project: Project | None = None
+                   ) -> tuple[torch.Tensor, float, float]:
+    """The whole picture at the patch model's scale: resized so that a window of side ``fraction`` × the
+    image's short side becomes size×size pixels (as training patches are), standardised like them, and at
+    least size×size. Returns the (1, H, W) tensor and the image pixels per scaled pixel along x and y."""
     grey, mean, std = load_picture(image_id, project)
     rows, cols = grey.shape
-    side = max(1, int(round(min(rows, cols) * fraction)))
-    scale = size / side
-    scaled = np.asarray(PILImage.fromarray(grey).resize(
-        (max(size, int(round(cols * scale))), max(size, int(round(rows * scale)))), PILImage.Resampling.BILINEAR),
-        dtype=np.float32)
-    tensor = torch.from_numpy((scaled - mean) / std)
-
-    def starts(length: int) -> np.ndarray:
-        return np.unique(np.linspace(0, length - size, min(grid, max(1, 2 * length // size - 1))).round()).astype(int)
-
-    ys, xs = starts(tensor.shape[0]), starts(tensor.shape[1])
-    patches = torch.stack([tensor[y:y + size, x:x + size] for y in ys for x in xs])[:, None]
-    back = cols / tensor.shape[1], rows / tensor.shape[0]
-    boxes = [(x * back[0], y * back[1], size * back[0]) for y in ys for x in xs]
-    return patches, (len(ys), len(xs)), boxes
+    scale = size / max(1, int(round(min(rows, cols) * fraction)))
+    width, height = max(size, int(round(cols * scale))), max(size, int(round(rows * scale)))
+    scaled = np.asarray(PILImage.fromarray(grey).resize((width, height), PILImage.Resampling.BILINEAR),
+                        dtype=np.float32)
+    return torch.from_numpy((scaled - mean) / std)[None], cols / width, rows / height

@@ -15,19 +15,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from labeling.labels.proposals import MIN_THRESHOLD
 from learner import jobs, registry, scoring
-from learner.dataset import build_examples, materialise, patch_fraction, split_by_patient
+from learner.dataset import Example, build_examples, materialise, patch_fraction, split_by_patient
 from learner.strategies import resolve
-from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, TrainConfig, fit, require_both_classes
+from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
 from storage.db import Project, current_project, get_engine
 from storage.models import Image, ImageStatus
 from storage.project import auto_retrain_every, strategy
 
-TOP_HEATMAPS = 2 * scoring.PICK_BATCH  # heatmaps ready before the training job reports success
-PROJECT_CONFIG = TrainConfig()  # patches and whole images at 32×32: scoring 10,000 images stays within seconds
+# Patches (or whole images, without regions) at 32×32 with 16 pixels of context on the CPU; on a GPU a wider
+# network at twice the resolution (the checkpoint keeps the config, so a version loads the same anywhere).
+PROJECT_CONFIG = (TrainConfig(context=16, size=64, width=32, batch_size=128) if ON_GPU
+                  else TrainConfig(context=16, width=8))
+PROPOSAL_FALSE_RATE = 0.05  # validation images without a finding that may still get a proposal
 Progress = Callable[[float, str], None]
 
 
@@ -70,13 +75,16 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     folder = project.folder("training", f"job-{job_id or os.getpid()}")
     progress(0.02, f"reading {len(examples)} examples from {len({e.image_id for e in examples})} images")
     try:
-        train_set = materialise(split.train, config.size, folder / "train.npy", project)
-        val_set = materialise(split.val, config.size, folder / "val.npy", project) if split.val else None
+        train_set = materialise(split.train, config.size, folder / "train.npy", project, config.context)
+        val_set = (materialise(split.val, config.size, folder / "val.npy", project, config.context)
+                   if split.val else None)
         result = fit(train_set, labels, val_set, config, on_epoch)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     train_s = time.monotonic() - started
-    version = registry.register(result, {**data, "train_s": round(train_s, 2), "device": str(DEVICE)},
+    data.update(train_s=round(train_s, 2), device=str(DEVICE), curves=result.curves, reliability=result.reliability)
+    result.metrics["proposal_threshold"] = proposal_threshold(result, data, split.val, project)
+    version = registry.register(result, data,
                                 labeled_count(engine), job_id=job_id, project=project)
     loaded = registry.load(version)
     progress(0.66, f"version {version.id} trained (AUC {result.metrics.get('auc', float('nan')):.3f}); scoring")
@@ -85,15 +93,28 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
                                progress=lambda f, m: progress(0.66 + 0.25 * f, m))
     scoring.publish(version.id, scores, name, activate=True, engine=engine)
     ready_s = time.monotonic() - started
-    top = scoring.queue_order(version.id, engine)[:TOP_HEATMAPS]
-    heatmaps = scoring.add_heatmaps(loaded, top, project, lambda f, m: progress(0.91 + 0.08 * f, m))
     return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
             "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
-            "scored": len(scores.image_ids), "heatmaps": heatmaps, "strategy": name}
+            "scored": len(scores.image_ids), "heatmaps": sum(path is not None for path in scores.heatmaps),
+            "strategy": name}
+
+
+def proposal_threshold(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> float:
+    """The heat a region must reach to be proposed: at least the decision threshold (and 0.5), and above the
+    hottest window of all but PROPOSAL_FALSE_RATE of the validation images without a finding — so proposals
+    on normal images stay rare however many windows an image has."""
+    floor = max(MIN_THRESHOLD, float(result.metrics.get("threshold", MIN_THRESHOLD)))
+    with_finding = {e.image_id for e in val if e.label == 1}
+    normal = sorted({e.image_id for e in val} - with_finding)
+    if not normal:
+        return round(floor, 4)
+    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), normal, project)
+    return round(max(floor, float(np.quantile(found.probabilities[:, 1], 1 - PROPOSAL_FALSE_RATE))), 4)
 
 
 def finish_heatmaps(project: Project | None, progress: Progress, version_id: int | None) -> dict[str, Any]:
-    """The rest of the heatmaps of the active version (top of the queue first)."""
+    """Heatmaps of the active version's scored images that lack one (scoring writes them; this fills in after
+    the cache was deleted, or for jobs queued by an older version), top of the queue first."""
     project = project or current_project()
     active = registry.active_version(project.engine)
     if active is None or (version_id is not None and active.id != version_id):

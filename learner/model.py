@@ -40,17 +40,41 @@ class CompactCNN(nn.Module):
         self.head = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(previous, 64), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(64, classes))
-        # Temperature scaling (fitted on the validation split after training, kept in the checkpoint's config):
-        # every probability the model gives is softmax(logits / temperature). 1 while training.
+        # Calibration (fitted on the validation split after training, kept in the checkpoint's config): every
+        # probability the model gives is softmax(logits / temperature + [0, bias]). 1 and 0 while training.
         self.temperature = 1.0
+        self.bias = 0.0
+        self.window = 0  # TrainConfig.size when the inputs carry context around the window (TrainConfig.context)
 
     def head_logits(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """The head's logits, divided by the calibration temperature."""
+        """The head's logits under the calibration: divided by its temperature, its bias added to the finding's."""
         logits = self.head(embeddings)
-        return logits if self.temperature == 1.0 else logits / self.temperature
+        if self.temperature == 1.0 and self.bias == 0.0:
+            return logits
+        logits = logits / self.temperature
+        return logits + logits.new_tensor([0.0, self.bias])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits of each image; with ``window`` set and inputs larger than it (a patch with its context
+        around), the logits of the centre window, seen as the dense pass sees it: with its surroundings."""
+        if self.window and images.shape[-1] > self.window:
+            windows = self.window_embeddings(images, self.window)
+            return self.head_logits(windows[:, windows.shape[1] // 2, windows.shape[2] // 2])
         return self.head_logits(self.features(images))
+
+    def window_embeddings(self, images: torch.Tensor, window: int) -> torch.Tensor:
+        """The pooled embedding of every ``window``×``window`` input window at a stride of 16 input pixels, in
+        one pass over images of any size ≥ ``window`` (fully convolutional): (n, rows, cols, embedding_size).
+        The conv blocks run once; each window's embedding is the mean of its feature cells, as ``forward``
+        pools a window-sized input."""
+        maps = self.features[:-2](images)  # the conv blocks: without the global pool and the flatten
+        cells = max(1, window // 16)
+        pooled = nn.functional.avg_pool2d(maps, cells, stride=1) if cells > 1 else maps
+        return pooled.permute(0, 2, 3, 1)
+
+    def dense_logits(self, images: torch.Tensor, window: int) -> torch.Tensor:
+        """The head's logits of every window of ``window_embeddings``: (n, classes, rows, cols)."""
+        return self.head_logits(self.window_embeddings(images, window)).permute(0, 3, 1, 2)
 
     def head_samples(self, embeddings: torch.Tensor, samples: int) -> torch.Tensor:
         """``samples`` stochastic forward passes of the head (dropout on): (samples, n, classes) probabilities."""

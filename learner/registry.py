@@ -87,8 +87,7 @@ def load(version: ModelVersion) -> LoadedModel:
     """The version's network, in eval mode on the training device; CheckpointError when unusable."""
     import torch
 
-    from learner.model import CompactCNN
-    from learner.train import DEVICE, TrainConfig, to_device
+    from learner.train import DEVICE, TrainConfig, build_model, to_device
 
     path = Path(version.checkpoint_path)
     if not path.is_file():
@@ -101,9 +100,9 @@ def load(version: ModelVersion) -> LoadedModel:
     try:
         checkpoint = torch.load(path, map_location=DEVICE, weights_only=True)
         config = TrainConfig(**checkpoint["config"])
-        model = CompactCNN(config.in_channels, 2, config.width, config.dropout)
+        model = build_model(config)
         model.load_state_dict(checkpoint["state_dict"])
-        model.temperature = float(config.temperature)
+        model.temperature, model.bias = float(config.temperature), float(config.bias)
     except (OSError, EOFError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
             zipfile.BadZipFile) as error:
         raise CheckpointError(f"Model version {version.id}'s checkpoint {path} cannot be read ({error}); "
@@ -204,6 +203,14 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
     return {"id": version.id, "created_at": version.created_at.isoformat(), "labels": version.label_count,
             "metrics": version.metrics, "active": version.active, "job_id": version.job_id,
             "checkpoint": version.checkpoint_path}
+
+
+def diagnostics(version_id: int, engine: Engine | None = None) -> dict[str, Any]:
+    """What the Train page plots for a version: its loss per epoch (``curves``: train_loss, val_loss) and
+    its validation reliability diagram (``reliability``: calibrated and uncalibrated bins). Versions
+    trained before these were recorded give empty ones."""
+    data = (get_version(version_id, engine).config or {}).get("data", {})
+    return {"curves": dict(data.get("curves") or {}), "reliability": dict(data.get("reliability") or {})}
 
 
 def history(engine: Engine | None = None) -> list[dict[str, Any]]:

@@ -1,44 +1,48 @@
-"""Scoring the unlabeled pool with a model and re-ranking the label queue.
+"""Scoring the unlabeled pool with a model and re-ranking the label queue, in one pass per image.
 
-Two stages, so the clinician's next image is ready soon:
+Each unlabeled picture is scaled so that a typical labelled region's patch is the model's input size and
+run through the network fully convolutionally: every window at a stride of 16 scaled pixels gets
+P(finding). That one pass gives the image's heatmap (kept as a small ``.npy``), its probability (the
+hottest window's: an image has a finding where its most suspicious part has one) and its embedding (the
+hottest window's pooled features, for BALD's head-only samples and for diversity). A project labelled
+with image-level labels only trains on whole images, and its "window" is the whole image.
 
-1. **Rank** (every unlabeled image, one 32×32-ish pass each): the whole-image probability, the CNN
-   embedding, head-only MC-dropout samples for BALD. The strategy picks its batch (ranked first, in
-   its order); every other image gets the strategy's per-image utility. The priorities go through the
-   queue (``labeling.labels.queue.write_priorities``, their one writer), in one transaction with the
-   predictions and (for a new version) the activation.
-2. **Heatmaps** (top of the queue first, then the rest in chunks): the patch model slid over the
-   image on a lattice of windows the size of a typical labelled region; the heatmap is kept as a
-   small ``.npy`` and its maximum (or the whole-image probability, if higher) becomes the image score.
-   The queue order stays that of stage 1 (uncertainty needs the same evidence for every image).
+The strategy picks its batch (ranked first, in its order); every other image gets the strategy's
+per-image utility. The priorities go through the queue (``labeling.labels.queue.write_priorities``, their
+one writer), in one transaction with the predictions, their heatmaps and (for a new version) the
+activation.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from torch import nn
 from torch.utils.data import Dataset
 
 from labeling.labels.queue import write_priorities
-from learner.dataset import PoolDataset, load_picture, windows
+from learner.dataset import load_picture, scaled_picture
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
-from learner.train import DEVICE, embed, to_device
+from learner.train import DEVICE, embed, mixed_precision, to_device
 from storage.db import Project, current_project, get_engine, write_session
 from storage.models import Image, ImageStatus, Prediction
 
 BALD_SAMPLES = 10  # head-only MC-dropout passes per image (scoring, the simulation and the benchmark)
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest
-HEATMAP_GRID = 5  # windows per side at most (25 per image)
+DENSE_STRIDE = 16  # input pixels between neighbouring windows of the dense pass (four 2× poolings)
+DENSE_BATCH = 16  # scaled pictures per dense pass
+DENSE_CONTEXT = 16  # scaled pixels of replicated picture around it in the dense pass (a multiple of the stride)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
 HEATMAP_CHUNK = 32  # images per heatmap transaction
 Progress = Callable[[float, str], None]
@@ -51,6 +55,14 @@ class PoolScores:
     utility: np.ndarray  # the strategy's per-image worth of a label
     picks: np.ndarray  # indices of the strategy's batch, best first
     priorities: np.ndarray
+    heatmaps: list[str | None] = field(default_factory=list)  # each image's heatmap file
+
+
+@dataclass
+class DensePass:
+    probabilities: np.ndarray  # (n, 2): the hottest window's, calibrated
+    embeddings: np.ndarray  # (n, d): the hottest window's pooled features
+    heatmaps: list[str | None]  # the files written (None where no folder was given)
 
 
 def image_ids(status: ImageStatus, engine: Engine | None = None) -> list[int]:
@@ -58,13 +70,74 @@ def image_ids(status: ImageStatus, engine: Engine | None = None) -> list[int]:
         return list(session.exec(select(Image.id).where(Image.status == status).order_by(Image.id)).all())
 
 
+def _onto_grid(centres: np.ndarray, per_pixel: tuple[float, float], rows: int, cols: int, size: int) -> np.ndarray:
+    """The window probabilities (one per window, at a stride of 16 scaled pixels) interpolated onto a grid of
+    ≤ HEATMAP_SIDE cells over the image: each cell holds P(finding) of a window centred on it."""
+    scale = HEATMAP_SIDE / max(rows, cols)
+    shape = max(1, round(rows * scale)), max(1, round(cols * scale))
+    cell_y = (np.arange(shape[0]) + 0.5) * rows / shape[0]  # cell centres in image pixels
+    cell_x = (np.arange(shape[1]) + 0.5) * cols / shape[1]
+    window_y = (cell_y / per_pixel[1] - size / 2) / DENSE_STRIDE  # … in window indices
+    window_x = (cell_x / per_pixel[0] - size / 2) / DENSE_STRIDE
+    grid_y, grid_x = np.meshgrid(window_y, window_x, indexing="ij")
+    return ndimage.map_coordinates(centres, [grid_y, grid_x], order=1, mode="nearest").astype(np.float32)
+
+
 @torch.no_grad()
-def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy: str, seed: int = 0,
-                    on_batch: Callable[[int], None] | None = None) -> PoolClassifier:
-    """Everything strategy ``strategy`` may use about the pool, from one pass of the network: the
-    embeddings and the head's probabilities, head-only MC-dropout samples for BALD, and the labeled
-    items' embeddings for diversity. ``on_batch`` hears how many pool items are embedded so far."""
-    embeddings = embed(model, pool, on_batch=on_batch)
+def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | None = None, *,
+               folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
+    """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
+    as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done."""
+    project = project or current_project()
+    model, size = loaded.model, loaded.config.size
+    fraction = float(loaded.data.get("patch_fraction", 0.25))
+    model.eval()
+    probabilities = np.zeros((len(image_ids), 2), np.float32)
+    embeddings = np.zeros((len(image_ids), model.embedding_size), np.float32)
+    paths: list[str | None] = [None] * len(image_ids)
+    for start in range(0, len(image_ids), DENSE_BATCH):
+        scaled = {index: scaled_picture(image_ids[index], fraction, size, project)
+                  for index in range(start, min(start + DENSE_BATCH, len(image_ids)))}
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, (tensor, _, _) in scaled.items():
+            by_shape.setdefault(tuple(tensor.shape), []).append(index)
+        for same in by_shape.values():
+            batch = torch.stack([scaled[i][0] for i in same])
+            height, width = batch.shape[-2:]
+            # The picture continues past its edges (replicated) so that the convolutions' zero padding, which
+            # would look like a structure next to dark air, stays away from every window inside the picture.
+            padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
+            skip = DENSE_CONTEXT // DENSE_STRIDE
+            with mixed_precision():
+                windows = model.window_embeddings(to_device(padded), size).float()[
+                :, skip:skip + (height - size) // DENSE_STRIDE + 1, skip:skip + (width - size) // DENSE_STRIDE + 1]
+            n, rows, cols, depth = windows.shape
+            flat = windows.reshape(n, rows * cols, depth)
+            heat = torch.softmax(model.head_logits(flat), -1)[..., 1]
+            hottest = heat.argmax(1)
+            top = flat[torch.arange(n, device=flat.device), hottest]
+            embeddings[same] = top.float().cpu().numpy()
+            probabilities[same] = torch.softmax(model.head_logits(top), 1).float().cpu().numpy()
+            for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
+                if folder is None:
+                    continue
+                _, per_x, per_y = scaled[index]
+                picture_rows, picture_cols = load_picture(image_ids[index], project)[0].shape
+                path = folder / f"{image_ids[index]}.npy"
+                np.save(path, _onto_grid(centres, (per_x, per_y), picture_rows, picture_cols, size)
+                        .astype(np.float16), allow_pickle=False)
+                paths[index] = str(path)
+        if on_batch:
+            on_batch(min(start + DENSE_BATCH, len(image_ids)))
+    return DensePass(probabilities, embeddings, paths)
+
+
+@torch.no_grad()
+def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy: str, seed: int = 0) -> PoolClassifier:
+    """What strategy ``strategy`` may use about a pool of whole images (the oracle simulation's): the
+    embeddings and the head's probabilities from one pass, head-only MC-dropout samples for BALD, and the
+    labeled items' embeddings for ranked batch."""
+    embeddings = embed(model, pool)
     features = torch.from_numpy(embeddings).to(DEVICE)
     probabilities = torch.softmax(model.head_logits(features), 1).cpu().numpy()
     samples = model.head_samples(features, BALD_SAMPLES).cpu().numpy() if strategy == "bald" else None
@@ -74,7 +147,7 @@ def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy
 
 def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None, *, seed: int = 0,
               progress: Progress | None = None) -> PoolScores:
-    """Stage 1 for every unlabeled image of ``project`` (nothing is written)."""
+    """Score every unlabeled image of ``project`` (heatmap files are written; nothing else is)."""
     project = project or current_project()
     name = resolve(strategy)
     ids = image_ids(ImageStatus.UNLABELED, project.engine)
@@ -85,16 +158,27 @@ def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None
             rate = done / max(time.monotonic() - started, 1e-6)
             progress(0.9 * done / len(ids), f"scoring {done}/{len(ids)} images ({rate:.0f}/s)")
 
-    size = loaded.config.size
-    classifier = pool_classifier(loaded.model, PoolDataset(ids, size, project),
-                                 PoolDataset(image_ids(ImageStatus.LABELED, project.engine), size, project),
-                                 name, seed, on_batch)
+    found = dense_pass(loaded, ids, project, folder=heatmap_dir(loaded.version_id, project), on_batch=on_batch)
+    features = torch.from_numpy(found.embeddings).to(DEVICE)
+    samples = loaded.model.head_samples(features, BALD_SAMPLES).cpu().numpy() if name == "bald" and ids else None
+    labeled = (dense_pass(loaded, image_ids(ImageStatus.LABELED, project.engine), project).embeddings
+               if name == "diverse" else None)
+    classifier = PoolClassifier(found.probabilities, found.embeddings, labeled, samples, seed,
+                                groups=series_of(ids, project.engine))
     picks = STRATEGIES[name](classifier, classifier.embeddings, min(PICK_BATCH, len(ids))) if ids else np.zeros(0, int)
     worth = utility(name, classifier) if ids else np.zeros(0)
     priorities = np.asarray(worth, dtype=float).copy()
     priorities[picks] = 2.0 + (len(picks) - np.arange(len(picks))) / max(len(picks), 1)
-    return PoolScores(ids, classifier.probabilities[:, 1] if len(ids) else np.zeros(0),
-                      np.asarray(worth, dtype=float), np.asarray(picks, dtype=int), priorities)
+    return PoolScores(ids, found.probabilities[:, 1], np.asarray(worth, dtype=float), np.asarray(picks, dtype=int),
+                      priorities, found.heatmaps)
+
+
+def series_of(image_ids: list[int], engine: Engine | None = None) -> np.ndarray:
+    """Each image's series (its SeriesInstanceUID, else the image itself), for strategies that spread a batch."""
+    with Session(engine or get_engine()) as session:
+        found = dict(session.exec(select(Image.id, Image.series_id).where(col(Image.id).in_(image_ids))).all())
+    return np.asarray([f"series:{found[i]}" if found.get(i) is not None else f"image:{i}" for i in image_ids],
+                      dtype=object)
 
 
 def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: bool, actor: str | None = None,
@@ -105,9 +189,10 @@ def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: boo
         write_priorities(session, dict(zip(scores.image_ids, scores.priorities.tolist())))
         session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
                                                  col(Prediction.image_id).in_(scores.image_ids)))
+        heatmaps = scores.heatmaps or [None] * len(scores.image_ids)
         rows = [{"model_version_id": version_id, "image_id": image_id, "probability": float(p),
-                 "uncertainty": float(u), "strategy": strategy}
-                for image_id, p, u in zip(scores.image_ids, scores.probabilities, scores.utility)]
+                 "uncertainty": float(u), "strategy": strategy, "heatmap_path": heat}
+                for image_id, p, u, heat in zip(scores.image_ids, scores.probabilities, scores.utility, heatmaps)]
         for start in range(0, len(rows), 2000):
             session.execute(insert(Prediction), rows[start:start + 2000])
         if activate:
@@ -120,56 +205,27 @@ def heatmap_dir(version_id: int, project: Project | None = None) -> Path:
     return (project or current_project()).folder("cache", "heatmaps", f"v{version_id}")
 
 
-@torch.no_grad()
-def heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | None = None) -> dict[int, np.ndarray]:
-    """Each image's heatmap: P(finding) of every window, max-pooled onto a grid of ≤ HEATMAP_SIDE cells."""
-    project = project or current_project()
-    fraction = float(loaded.data.get("patch_fraction", 0.25))
-    batches = [windows(image_id, fraction, loaded.config.size, HEATMAP_GRID, project) for image_id in image_ids]
-    if not batches:
-        return {}
-    patches = to_device(torch.cat([b[0] for b in batches]))
-    probabilities = torch.cat([torch.softmax(loaded.model(chunk), 1)[:, 1]
-                               for chunk in patches.split(512)]).cpu().numpy()
-    result, start = {}, 0
-    for image_id, (_, _, boxes) in zip(image_ids, batches):
-        rows, cols = load_picture(image_id, project)[0].shape
-        scale = HEATMAP_SIDE / max(rows, cols)
-        heat = np.zeros((max(1, round(rows * scale)), max(1, round(cols * scale))), np.float32)
-        for (x, y, side), p in zip(boxes, probabilities[start:start + len(boxes)]):
-            area = heat[int(y * scale):int(np.ceil((y + side) * scale)), int(x * scale):int(np.ceil((x + side) * scale))]
-            np.maximum(area, p, out=area)
-        start += len(boxes)
-        result[image_id] = heat
-    return result
-
-
 def add_heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | None = None,
-                 progress: Progress | None = None, share: tuple[float, float] = (0.0, 1.0)) -> int:
-    """Stage 2 for ``image_ids`` (in that order, in chunks): store heatmaps in ``project``'s cache, raise
-    image scores to their maxima."""
+                 progress: Progress | None = None) -> int:
+    """Heatmaps for scored images that lack theirs (the cache was deleted, or they were scored before heatmaps
+    came with scoring), in chunks; each chunk's predictions are updated in one transaction."""
     project = project or current_project()
     folder = heatmap_dir(loaded.version_id, project)
     done = 0
     for start in range(0, len(image_ids), HEATMAP_CHUNK):
         chunk = image_ids[start:start + HEATMAP_CHUNK]
-        maps = heatmaps(loaded, chunk, project)
+        found = dense_pass(loaded, chunk, project, folder=folder)
         with write_session(project.engine) as session:
             predictions = {p.image_id: p for p in session.exec(select(Prediction).where(
                 Prediction.model_version_id == loaded.version_id, col(Prediction.image_id).in_(chunk))).all()}
-            for image_id, heat in maps.items():
-                path = folder / f"{image_id}.npy"
-                np.save(path, heat.astype(np.float16), allow_pickle=False)
-                prediction = predictions.get(image_id)
-                if prediction is not None:
-                    prediction.heatmap_path = str(path)
-                    prediction.probability = max(prediction.probability, float(heat.max()))
-                    session.add(prediction)
+            for image_id, path in zip(chunk, found.heatmaps):
+                if image_id in predictions:
+                    predictions[image_id].heatmap_path = path
+                    session.add(predictions[image_id])
             session.commit()
         done += len(chunk)
         if progress:
-            progress(share[0] + (share[1] - share[0]) * done / max(len(image_ids), 1),
-                     f"heatmaps {done}/{len(image_ids)}")
+            progress(done / max(len(image_ids), 1), f"heatmaps {done}/{len(image_ids)}")
     return done
 
 

@@ -115,7 +115,7 @@ def load_data(path: Path) -> SimulationData:
     raise ValueError(f"{path} is neither a .npz file, a folder of class sub-folders, nor a Medal project.")
 
 
-def _holdout(labeled: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_holdout(labeled: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A validation fifth of the labeled images (each image is its own patient here), both classes kept."""
     rng = np.random.default_rng(seed)
     val = []
@@ -158,7 +158,7 @@ def run(data: SimulationData, strategy: str, seed: int, initial: int, step: int,
     test = ArrayDataset(data.test_x, data.test_y)
     curve = []
     while True:
-        train_idx, val_idx = _holdout(labeled, data.train_y, seed)
+        train_idx, val_idx = validation_holdout(labeled, data.train_y, seed)
         try:
             result = fit(ArrayDataset(data.train_x[train_idx], data.train_y[train_idx]), data.train_y[train_idx],
                          ArrayDataset(data.train_x[val_idx], data.train_y[val_idx]) if len(val_idx) else None,

@@ -19,11 +19,13 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from learner.calibration import fit_temperature, softmax_positive
+from learner.calibration import fit_calibration, softmax_positive
 from learner.model import CompactCNN
 from storage.errors import MedalError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
+ON_GPU = DEVICE.type == "cuda"  # then: bfloat16 mixed precision, pinned host memory, a larger network (project_config)
+MIN_EPOCHS = 3  # large label sets: at least this many passes, then validation decides
 MIN_IMAGES_PER_CLASS = 5  # fewer labeled images of a class than this make a model worth nothing
 
 Movable = TypeVar("Movable", torch.Tensor, nn.Module)
@@ -47,20 +49,32 @@ def to_device(item: Movable) -> Movable:
     """A batch of images or a network on the training device, in channels-last layout (faster convolutions)."""
     if isinstance(item, nn.Module):
         return item.to(DEVICE).to(memory_format=torch.channels_last)
-    return item.to(DEVICE).contiguous(memory_format=torch.channels_last)
+    return item.to(DEVICE, non_blocking=ON_GPU).contiguous(memory_format=torch.channels_last)
+
+
+def mixed_precision() -> torch.autocast:
+    """bfloat16 autocast on a GPU (no loss scaling needed); a no-op on the CPU."""
+    return torch.autocast(device_type=DEVICE.type, dtype=torch.bfloat16, enabled=ON_GPU)
+
+
+def loader(data: Dataset, batch_size: int, **options: Any) -> DataLoader:
+    """Batches of ``data``; in pinned host memory when they go to a GPU (faster, asynchronous copies)."""
+    return DataLoader(data, batch_size=batch_size, pin_memory=ON_GPU, **options)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     size: int = 32  # images/patches are resized to size×size before they reach the network
+    context: int = 0  # pixels of the picture around each patch (a multiple of 16): trained as the dense pass sees it
     in_channels: int = 1
     width: int = 16  # channels of the first conv block (then ×2, ×4, ×6)
     dropout: float = 0.3  # in the head; also what BALD samples
     batch_size: int = 32
     max_epochs: int = 200
-    min_steps: int = 400  # small label sets still get enough optimiser steps to converge
-    patience: int = 8  # epochs without a better validation loss before stopping
-    min_val_for_stopping: int = 200  # smaller validation sets are too noisy to stop on: run the whole schedule
+    min_steps: int = 400  # small label sets still get enough optimiser steps to converge …
+    min_steps_before_stopping: int = 150  # … but stop after this many once validation stops improving
+    patience: int = 8  # epochs without a better (smoothed) validation loss before stopping
+    min_val_for_stopping: int = 8  # fewer validation examples than this: run the whole schedule
     ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
     lr: float = 1e-3  # peak of the one-cycle schedule
     weight_decay: float = 1e-4
@@ -68,7 +82,8 @@ class TrainConfig:
     class_weighting: bool = True  # inverse class frequency in the loss, for rare findings
     min_per_class: int = 2
     seed: int = 0
-    temperature: float = 1.0  # fitted on the validation split after training (learner/calibration.py)
+    temperature: float = 1.0  # fitted on the validation split after training (learner/calibration.py) …
+    bias: float = 0.0  # … with the bias added to the finding's logit
 
 
 @dataclass
@@ -77,9 +92,18 @@ class TrainResult:
     config: TrainConfig
     metrics: dict[str, float] = field(default_factory=dict)
     epochs: int = 0
+    curves: dict[str, list[float]] = field(default_factory=dict)  # train_loss, val_loss per epoch
+    reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # calibrated, uncalibrated
 
     def checkpoint(self) -> dict[str, Any]:
         return {"config": asdict(self.config), "state_dict": self.model.state_dict(), "metrics": self.metrics}
+
+
+def build_model(config: TrainConfig) -> CompactCNN:
+    """The network ``config`` describes (untrained)."""
+    model = CompactCNN(config.in_channels, 2, config.width, config.dropout)
+    model.window = config.size if config.context else 0
+    return model
 
 
 def set_seeds(seed: int) -> None:
@@ -110,12 +134,12 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
     set_seeds(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = to_device(CompactCNN(config.in_channels, 2, config.width, config.dropout))
+    model = to_device(build_model(config))
     weights = torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32) if config.class_weighting else None
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(DEVICE) if weights is not None else None)
-    loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, generator=generator, drop_last=False)
-    steps_per_epoch = max(1, len(loader))
-    epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), config.patience + 1))
+    batches = loader(train, config.batch_size, shuffle=True, generator=generator, drop_last=False)
+    steps_per_epoch = max(1, len(batches))
+    epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), MIN_EPOCHS))
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=epochs * steps_per_epoch)
     # Small validation sets make the loss jumpy: follow its moving average, and only from a third of
@@ -124,14 +148,16 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     may_stop = val is not None and len(val) >= config.min_val_for_stopping
     best, best_loss, stale, epoch, smooth = copy.deepcopy(average.module.state_dict()), math.inf, 0, 0, None
+    curves: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     for epoch in range(1, epochs + 1):
         model.train()
         total = 0.0
-        for images, targets in loader:
+        for images, targets in batches:
             images = to_device(images)
             if config.augment:
                 images = augment(images, generator)
-            loss = loss_fn(model(images), targets.to(DEVICE))
+            with mixed_precision():
+                loss = loss_fn(model(images).float(), targets.to(DEVICE))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -140,45 +166,51 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
             total += float(loss.detach()) * len(targets)
         val_loss = (evaluate_loss(average.module, val, loss_fn, config.batch_size)
                     if val is not None and len(val) else total / len(train))
+        curves["train_loss"].append(round(total / len(train), 5))
+        curves["val_loss"].append(round(val_loss, 5))
         if progress:
             progress(epoch, epochs, total / len(train), val_loss)
         if not may_stop:
             continue
         smooth = val_loss if smooth is None else 0.7 * smooth + 0.3 * val_loss
         if epoch < epochs / 3:
-            continue
+            continue  # the one-cycle learning rate is still warming up and the average still moving
         if smooth < best_loss - 1e-4:
             best, best_loss, stale = copy.deepcopy(average.module.state_dict()), smooth, 0
         else:
             stale += 1
-            if stale >= config.patience and epoch * steps_per_epoch >= config.min_steps:
+            if stale >= config.patience and epoch * steps_per_epoch >= config.min_steps_before_stopping:
                 break
     model = average.module
     if may_stop:
         model.load_state_dict(best)
     model.eval()
-    result = TrainResult(model, config, epochs=epoch)
+    result = TrainResult(model, config, epochs=epoch, curves=curves)
     if val is not None and len(val):
         truth = np.asarray([int(val[i][1]) for i in range(len(val))])
         logits = predict_logits(model, val, config.batch_size)
-        temperature = fit_temperature(logits, truth)
-        model.temperature = temperature
-        result.config = replace(config, temperature=temperature)
-        result.metrics = binary_metrics(truth, softmax_positive(logits, temperature))
+        temperature, bias = fit_calibration(logits, truth)
+        model.temperature, model.bias = temperature, bias
+        result.config = replace(config, temperature=temperature, bias=bias)
+        calibrated = softmax_positive(logits, temperature, bias)
+        result.metrics = binary_metrics(truth, calibrated)
         result.metrics["ece_uncalibrated"] = binary_metrics(truth, softmax_positive(logits))["ece"]
-        result.metrics["temperature"] = round(temperature, 4)
+        result.metrics.update(temperature=round(temperature, 4), bias=round(bias, 4))
+        result.reliability = {"calibrated": reliability(truth, calibrated),
+                              "uncalibrated": reliability(truth, softmax_positive(logits))}
     return result
 
 
 @torch.no_grad()
 def predict_logits(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
-    """The head's raw logits (n, 2) in dataset order, dropout off, before any temperature."""
+    """The head's raw logits (n, 2) in dataset order, dropout off, before any calibration."""
     model.eval()
-    saved, model.temperature = model.temperature, 1.0
+    saved, model.temperature, model.bias = (model.temperature, model.bias), 1.0, 0.0
     try:
-        out = [model(to_device(images)).cpu() for images, *_ in DataLoader(data, batch_size=batch_size)]
+        with mixed_precision():
+            out = [model(to_device(images)).float().cpu() for images, *_ in loader(data, batch_size)]
     finally:
-        model.temperature = saved
+        model.temperature, model.bias = saved
     return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
 
 
@@ -186,8 +218,9 @@ def predict_logits(model: CompactCNN, data: Dataset, batch_size: int = 256) -> n
 def evaluate_loss(model: nn.Module, data: Dataset, loss_fn: nn.Module, batch_size: int) -> float:
     model.eval()
     total, count = 0.0, 0
-    for images, targets in DataLoader(data, batch_size=batch_size * 4):
-        total += float(loss_fn(model(to_device(images)), targets.to(DEVICE))) * len(targets)
+    for images, targets in loader(data, batch_size * 4):
+        with mixed_precision():
+            total += float(loss_fn(model(to_device(images)).float(), targets.to(DEVICE))) * len(targets)
         count += len(targets)
     return total / max(count, 1)
 
@@ -196,7 +229,8 @@ def evaluate_loss(model: nn.Module, data: Dataset, loss_fn: nn.Module, batch_siz
 def predict_proba(model: CompactCNN, data: Dataset, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (n, 2) in dataset order, dropout off."""
     model.eval()
-    out = [torch.softmax(model(to_device(images)), 1).cpu() for images, *_ in DataLoader(data, batch_size=batch_size)]
+    with mixed_precision():
+        out = [torch.softmax(model(to_device(images)).float(), 1).cpu() for images, *_ in loader(data, batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, 2), np.float32)
 
 
@@ -207,11 +241,27 @@ def embed(model: CompactCNN, data: Dataset, batch_size: int = 256,
     ``on_batch`` hears how many items are done after each batch."""
     model.eval()
     out: list[torch.Tensor] = []
-    for images, *_ in DataLoader(data, batch_size=batch_size):
-        out.append(model.features(to_device(images)).cpu())
+    for images, *_ in loader(data, batch_size):
+        with mixed_precision():
+            out.append(model.features(to_device(images)).float().cpu())
         if on_batch:
             on_batch(sum(len(batch) for batch in out))
     return torch.cat(out).numpy() if out else np.zeros((0, model.embedding_size), np.float32)
+
+
+def _bins(probability: np.ndarray, bins: int) -> np.ndarray:
+    """Each probability's bin of ``bins`` equal widths over [0, 1] (the last closed)."""
+    return np.clip(np.digitize(probability, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+
+
+def reliability(truth: np.ndarray, probability: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """The reliability diagram's points: per non-empty bin of predicted P(finding), its mean prediction,
+    the fraction that truly has a finding, and how many examples fell in it."""
+    truth, probability = np.asarray(truth, dtype=int), np.asarray(probability, dtype=float)
+    which = _bins(probability, bins)
+    return [{"predicted": round(float(probability[which == b].mean()), 4),
+             "observed": round(float(truth[which == b].mean()), 4), "count": int((which == b).sum())}
+            for b in range(bins) if (which == b).any()]
 
 
 def binary_metrics(truth: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[str, float]:
@@ -226,8 +276,7 @@ def binary_metrics(truth: np.ndarray, probability: np.ndarray, bins: int = 10) -
         best = int(np.argmax(sens + spec))
         metrics.update(threshold=float(candidates[best]), sensitivity=float(sens[best]),
                        specificity=float(spec[best]))
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    which = _bins(probability, bins)
     ece = sum(abs(truth[which == b].mean() - probability[which == b].mean()) * (which == b).mean()
               for b in range(bins) if (which == b).any())
     metrics["ece"] = float(ece)

@@ -93,7 +93,6 @@ def run_job(job: jobs.JobView, engine: Engine, heartbeat_s: float, project: Proj
                                            config=replace(PROJECT_CONFIG, **job.params.get("config", {})),
                                            job_id=job.id)
                 message = f"version {result['model_version']} is active"
-                jobs.enqueue("score", {"version_id": result["model_version"], "heatmaps": True}, engine=engine)
             elif job.params.get("heatmaps"):
                 result = finish_heatmaps(project, beats.progress, job.params.get("version_id"))
                 message = f"{result['heatmaps']} heatmaps"

@@ -80,6 +80,18 @@ def cmd_bench_loop(args: argparse.Namespace) -> int:
     return _print_figures(args, bench_loop(labels=args.labels, pool=args.pool, out=args.out))
 
 
+def cmd_bench_calibration(args: argparse.Namespace) -> int:
+    from learner.bench_calibration import bench_calibration
+
+    return _print_figures(args, bench_calibration(args.data, labels=args.labels, seeds=args.seeds, out=args.out))
+
+
+def cmd_bench_localise(args: argparse.Namespace) -> int:
+    from learner.bench_localise import bench_localise
+
+    return _print_figures(args, bench_localise(labeled=args.labels, out=args.out))
+
+
 def cmd_bench_outline(args: argparse.Namespace) -> int:
     from labeling.intake.bench_outline import bench_outline
 
@@ -127,6 +139,18 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--labels", type=int, default=1000, help="labeled images")
     bench.add_argument("--pool", type=int, default=10_000, help="unlabeled images")
     bench.set_defaults(run=cmd_bench_loop)
+
+    bench = benchmarks.add_parser("calibration", parents=[figures],
+                                  help="expected calibration error before and after calibration, on real data")
+    bench.add_argument("--data", type=Path, required=True, help="a MedMNIST-style .npz (or what simulate reads)")
+    bench.add_argument("--labels", type=int, default=300, help="labeled images per run")
+    bench.add_argument("--seeds", type=int, default=5)
+    bench.set_defaults(run=cmd_bench_calibration)
+
+    bench = benchmarks.add_parser("localise", parents=[figures],
+                                  help="do heatmaps and proposals point at findings? the demo with N labels")
+    bench.add_argument("--labels", type=int, default=100, help="demo images labelled from the truth")
+    bench.set_defaults(run=cmd_bench_localise)
 
     bench = benchmarks.add_parser("outline", parents=[figures],
                                   help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")

@@ -1,6 +1,7 @@
 """Pre-annotation: regions proposed from the active model's heatmap, for the annotator to accept, edit
 or reject. A proposal is the bounding box, in image pixels, of a connected area of the heatmap at or
-above the model's decision threshold (never below 0.5), tagged with the first finding class."""
+above the version's proposal threshold (never below its decision threshold or 0.5; set so that few
+validation images without a finding get one), tagged with the first finding class."""
 
 from __future__ import annotations
 
@@ -41,6 +42,6 @@ def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass
     label = finding_class(classes)
     if not prediction.heatmap_path or label is None:
         return None
-    threshold = max(MIN_THRESHOLD, float(metrics.get("threshold", MIN_THRESHOLD)))
+    threshold = max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))
     heat = np.load(prediction.heatmap_path).astype(np.float32)
     return Proposals(propose_regions(heat, image.rows, image.cols, threshold, label), threshold)

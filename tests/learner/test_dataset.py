@@ -16,11 +16,13 @@ from learner.dataset import (
     Example,
     build_examples,
     materialise,
+    patch_fraction,
     read_picture,
+    salient_boxes,
+    scaled_picture,
     split_by_patient,
     square_around,
     to_input,
-    windows,
 )
 from storage.models import Image
 
@@ -59,20 +61,55 @@ def test_examples_from_regions_labels_and_background(demo) -> None:
     by_image = {image.id: [e for e in examples if e.image_id == image.id] for image in (a, b, c, d)}
 
     kinds = sorted((e.source, e.label) for e in by_image[a.id])
-    assert kinds == [("background", 0), ("image", 1), ("region", 0), ("region", 1)]
+    assert kinds == [("background", 0), ("hard", 0), ("hard", 0), ("region", 0), ("region", 1)]
     cancer = next(e for e in by_image[a.id] if e.source == "region" and e.label == 1)
     assert cancer.box == square_around(40, 50, 20, 20, a.rows, a.cols)
     background = next(e for e in by_image[a.id] if e.source == "background")
     x, y, side = background.box
     for rx, ry, rw, rh in ((40, 50, 20, 20), (150, 150, 30, 30)):  # touches neither region
         assert x + side <= rx or rx + rw <= x or y + side <= ry or ry + rh <= y
-    # A cancerous image with nothing outlined: the whole image is positive, no patch is known to be normal.
-    assert [(e.source, e.label) for e in by_image[b.id]] == [("image", 1)]
-    assert sorted((e.source, e.label) for e in by_image[c.id]) == [("background", 0), ("image", 0)]
-    # Only a normal region and no image label: no whole-image example (the rest was not judged).
-    assert sorted(e.source for e in by_image[d.id]) == ["background", "region"]
+    # Regions exist, so the model is a patch model: a cancerous image with nothing outlined gives nothing (no
+    # patch is known to be normal, and a whole image is another scale); a healthy one gives normal patches.
+    assert by_image[b.id] == []
+    assert sorted((e.source, e.label) for e in by_image[c.id]) == [("background", 0), ("hard", 0), ("hard", 0)]
+    # Only a normal region and no image label: its region and normal patches.
+    assert sorted(e.source for e in by_image[d.id]) == ["background", "hard", "hard", "region"]
     assert all(e.patient == by_image[a.id][0].patient for e in by_image[a.id])
     assert build_examples(demo) == examples  # reproducible
+
+
+def test_without_regions_the_examples_are_whole_images(demo) -> None:
+    a, b = _ct_images(demo, 2)
+    save_annotation(a.id, "ann", [], image_label="cancerous", engine=demo)
+    save_annotation(b.id, "ann", [], image_label="healthy", engine=demo)
+    examples = build_examples(demo)
+    assert [(e.image_id, e.source, e.label) for e in examples if e.source == "image"] == [(a.id, "image", 1),
+                                                                                           (b.id, "image", 0)]
+    assert patch_fraction(examples, {a.id: (256, 256), b.id: (256, 256)}) == 1.0  # the window: the whole image
+
+
+def test_hard_negatives_are_the_spine_and_never_touch_a_finding(demo, tmp_path: Path) -> None:
+    """The demo CT's brightest normal structure, the vertebral body (a 700 HU disc centred at (128, 190)), is
+    what a model must learn as normal: it is a hard negative of every fully judged slice, and no hard
+    negative touches a finding."""
+    images = _ct_images(demo, 3)
+    nodule = (80.0, 120.0, 20.0, 20.0)
+    for image in images:
+        save_annotation(image.id, "ann", [RegionInput("Cancerous", "polygon", box(*nodule))],
+                        image_label="cancerous", engine=demo)
+    examples = [e for e in build_examples(demo) if e.source == "hard"]
+    assert len(examples) == 2 * len(images) and all(e.avoid == (nodule,) for e in examples)
+    for image in images:
+        grey, _, _ = read_picture(image.id)
+        found = salient_boxes(grey, 32, (nodule,), 2)
+        assert len(found) == 2
+        assert any(x <= 128 <= x + side and y <= 190 <= y + side for x, y, side in found)  # the spine
+        for x, y, side in found:
+            assert x + side <= 80 or 100 <= x or y + side <= 120 or 140 <= y
+    data = materialise(examples, 32, tmp_path / "hard.npy")
+    grey, mean, std = read_picture(images[0].id)
+    x, y, side = salient_boxes(grey, examples[0].box[2], (nodule,), 2)[0]
+    assert np.allclose(data[0][0].numpy(), to_input(grey[y:y + side, x:x + side], mean, std, 32).numpy(), atol=2e-2)
 
 
 def test_only_current_versions_count(demo) -> None:
@@ -108,9 +145,31 @@ def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path) ->
     assert isinstance(data.inputs, np.memmap)
 
 
-def test_windows_cover_the_image(demo) -> None:
+def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp_path: Path) -> None:
+    """With context 16 a 30-pixel patch becomes 64×64: the patch scaled to 32×32 in the middle, and 15 pixels
+    of its surroundings (16 at that scale) around it — the picture's edge repeated where the picture ends."""
     (image,) = _ct_images(demo, 1)
-    patches, (rows, cols), boxes = windows(image.id, 0.25, 32, 7)
-    assert patches.shape == (rows * cols, 1, 32, 32) and rows == cols == 7
-    assert boxes[0][:2] == (0, 0) and boxes[0][2] == pytest.approx(64, abs=1)
-    assert boxes[-1][0] + boxes[-1][2] == pytest.approx(image.cols, abs=1)
+    examples = [Example(image.id, "p", 1, (40, 50, 30), "region"), Example(image.id, "p", 0, (0, 0, 30), "region"),
+                Example(image.id, "p", 0)]
+    data = materialise(examples, 32, tmp_path / "context.npy", context=16)
+    grey, mean, std = read_picture(image.id)
+    crop, _ = data[0]
+    assert crop.shape == (1, 64, 64)
+    assert np.allclose(crop.numpy(), to_input(grey[35:95, 25:85], mean, std, 64).numpy(), atol=2e-2)
+    corner, _ = data[1]
+    padded = np.pad(grey, 15, mode="edge")[:60, :60]
+    assert np.allclose(corner.numpy(), to_input(padded, mean, std, 64).numpy(), atol=2e-2)
+    whole, _ = data[2]
+    middle = to_input(grey, mean, std, 32).numpy()
+    assert np.allclose(whole.numpy()[:, 16:48, 16:48], middle, atol=2e-2)
+    assert np.allclose(whole.numpy()[:, :16, 16:48], middle[:, :1, :], atol=2e-2)  # the edge, repeated
+
+
+def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_size(demo) -> None:
+    (image,) = _ct_images(demo, 1)
+    scaled, per_x, per_y = scaled_picture(image.id, 0.25, 32)
+    assert scaled.shape == (1, 128, 128)  # a 64-pixel window of the 256² image is 32 scaled pixels
+    assert per_x == per_y == pytest.approx(2.0)
+    grey, mean, std = read_picture(image.id)
+    crop = to_input(grey[:64, :64], mean, std, 32)[0].numpy()  # the same scale; the edge of a crop differs
+    assert np.allclose(scaled[0, 1:31, 1:31].numpy(), crop[1:31, 1:31], atol=0.05)

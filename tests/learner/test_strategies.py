@@ -39,11 +39,45 @@ def test_diverse_spreads_a_batch_over_the_embedding() -> None:
     assert {int(p) < 3 for p in picks} == {True, False}
 
 
+def test_the_default_takes_uncertain_images_from_different_clusters_and_series() -> None:
+    """Near-identical neighbouring slices (one series, one tight cluster of embeddings, all very uncertain)
+    do not fill the batch: each cluster gives its most uncertain image, and no series more than a tenth."""
+    rng = np.random.default_rng(0)
+    slices = rng.normal(0, 0.01, (30, 8)) + 5  # one series of 30 near-identical slices, all at p ≈ 0.5
+    others = rng.normal(0, 1, (170, 8))  # 170 images of 85 other series, less uncertain
+    embeddings = np.concatenate([slices, others])
+    p = np.concatenate([0.5 + rng.uniform(-0.01, 0.01, 30), rng.uniform(0.05, 0.45, 170)])
+    groups = np.array(["run"] * 30 + [f"series-{i // 2}" for i in range(170)], dtype=object)
+    pool = PoolClassifier(np.stack([1 - p, p], axis=1), embeddings=embeddings, groups=groups)
+    picks = STRATEGIES[DEFAULT](pool, embeddings, 20)
+    assert len(set(picks.tolist())) == 20
+    assert (groups[picks] == "run").sum() <= 2  # entropy alone takes 20 of the run
+    assert len(set(groups[picks])) >= 10
+    assert set(STRATEGIES["entropy"](pool, embeddings, 20).tolist()) <= set(range(30))
+    worth = utility(DEFAULT, pool)
+    assert np.median(worth[picks]) > np.median(worth)  # still the uncertain ones
+    assert list(STRATEGIES[DEFAULT](pool, embeddings, 20)) == list(picks)  # reproducible
+
+
+def test_the_default_skips_near_duplicates_but_otherwise_follows_uncertainty() -> None:
+    """Without series: of each pair of near-identical images (the same picture twice) one is taken; distinct
+    images are taken in order of uncertainty, as entropy sampling would."""
+    rng = np.random.default_rng(1)
+    distinct = rng.normal(0, 1, (40, 16))
+    embeddings = np.concatenate([distinct[:10], distinct[:10] + 1e-4, distinct[10:]])  # 0-9 twice, then 10-39
+    p = np.concatenate([np.linspace(0.5, 0.4, 10), np.linspace(0.5, 0.4, 10) + 1e-4, np.linspace(0.39, 0.05, 30)])
+    pool = PoolClassifier(np.stack([1 - p, p], axis=1), embeddings=embeddings)
+    picks = STRATEGIES[DEFAULT](pool, embeddings, 15).tolist()
+    originals = [index % 10 if index < 20 else index for index in picks]
+    assert len(set(originals)) == 15  # never both copies
+    assert set(originals) == set(range(10)) | set(range(20, 25))  # … and otherwise the most uncertain
+
+
 def test_random_is_seeded_and_registry_names() -> None:
     assert list(STRATEGIES["random"](classifier(seed=3), np.eye(5), 5)) == \
         list(STRATEGIES["random"](classifier(seed=3), np.eye(5), 5))
     assert resolve("default") == DEFAULT and set(STRATEGIES) == {
-        "random", "least_confidence", "margin", "entropy", "bald", "diverse"}
+        "random", "least_confidence", "margin", "entropy", "bald", "diverse", "uncertain-diverse"}
     with pytest.raises(ValueError, match="Unknown strategy"):
         resolve("oracle")
     with pytest.raises(ValueError, match="rows"):

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from labeling.ui.parts.model_charts import version_charts
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import show_error
 from labeling.ui.parts.training import live_jobs
@@ -56,8 +57,9 @@ plotted = [row for row in rows if row["auc"] is not None]
 if len(plotted) >= 2:
     st.caption("Validation AUC against the number of labeled images")
     st.line_chart([{"labels": row["labels"], "AUC": row["auc"]} for row in plotted], x="labels", y="AUC")
+pick = st.selectbox("Version", [row["version"] for row in rows[::-1]])
+version_charts(pick)
 if account.runs_training:
-    pick = st.selectbox("Version", [row["version"] for row in rows[::-1]])
     if st.button("Activate this version (roll back)"):
         try:
             activate(pick, actor=account.name)

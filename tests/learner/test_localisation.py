@@ -1,0 +1,39 @@
+"""Heatmaps and proposals point at findings: the product's loop on the demo with 100 labels, measured against
+the demo's truth (the full figures: `medal bench localise`)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, col, select
+
+from learner.bench_localise import distance_to_polygon, localisation_figures
+from learner.loop import PROJECT_CONFIG, train_and_publish
+from storage.db import current_project
+from storage.models import Image, ImageStatus
+
+SQUARE = [[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]
+
+
+def test_distance_to_a_polygon_is_zero_inside_and_to_the_nearest_edge_outside() -> None:
+    assert distance_to_polygon((15, 15), SQUARE) == 0
+    assert distance_to_polygon((25, 15), SQUARE) == pytest.approx(5)
+    assert distance_to_polygon((23, 24), SQUARE) == pytest.approx(5)  # to the corner (20, 20)
+
+
+def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_top_is_diverse(project,
+                                                                                               make_demo) -> None:
+    """One trained demo model (100 labels), three checks: where the heatmaps point, how rarely normal images
+    get a proposal, and that the queue's top 20 (the default strategy's batch) spans at least 10 series."""
+    make_demo(100)
+    result = train_and_publish(current_project(), lambda fraction, message: None, strategy_name="default",
+                               config=PROJECT_CONFIG)
+    assert result["heatmaps"] == result["scored"]  # one pass per image gives every heatmap
+    figures = localisation_figures(current_project())
+    assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
+    assert figures["peak_in_finding"] >= 0.7, figures
+    assert figures["proposals_without_finding"] <= 0.1, figures
+
+    with Session(project) as session:
+        top = session.exec(select(Image.series_id).where(Image.status == ImageStatus.UNLABELED)
+                           .order_by(col(Image.priority).desc(), Image.id).limit(20)).all()
+    assert len(set(top)) >= 10 and max(top.count(series) for series in set(top)) <= 2, top
