@@ -46,7 +46,7 @@ def localisation_figures(project: Project) -> dict[str, Any]:
     with Session(project.engine) as session:
         unlabeled = {image.id: image.sop_instance_uid for image in session.exec(
             select(Image).where(Image.status == ImageStatus.UNLABELED)).all()}
-    hits = positives = negatives = proposed = 0
+    hits = positives = negatives = proposed = found = 0
     misses: list[int] = []
     for row in prediction_rows(engine=project.engine):
         entry = truth.get(unlabeled.get(row.image_id, ""))
@@ -55,6 +55,7 @@ def localisation_figures(project: Project) -> dict[str, Any]:
         findings = [region["points"] for region in entry["regions"] if region["label"] == FINDING]
         if findings:
             positives += 1
+            found += bool(row.proposals)
             if row.heatmap_peak is not None and min(
                     distance_to_polygon(tuple(row.heatmap_peak), points) for points in findings) <= TOLERANCE_PX:
                 hits += 1
@@ -65,7 +66,8 @@ def localisation_figures(project: Project) -> dict[str, Any]:
             proposed += bool(row.proposals)
     return {"peak_in_finding": round(hits / max(positives, 1), 4), "images_with_finding": positives,
             "proposals_without_finding": round(proposed / max(negatives, 1), 4),
-            "images_without_finding": negatives, "tolerance_px": TOLERANCE_PX, "missed_images": misses[:20]}
+            "images_without_finding": negatives, "proposals_with_finding": round(found / max(positives, 1), 4),
+            "tolerance_px": TOLERANCE_PX, "missed_images": misses[:20]}
 
 
 def bench_localise(labeled: int = 100, out: Path | None = None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Pre-annotation: regions proposed from the active model's heatmap, for the annotator to accept, edit
 or reject. A proposal is the bounding box, in image pixels, of a connected area of the heatmap at or
-above the version's proposal threshold (never below its decision threshold or 0.5; set so that few
-validation images without a finding get one), tagged with the first finding class."""
+above the version's proposal threshold (never below its decision threshold, nor below 0.85, where the
+model is sure; set so that few validation images without a finding get one), tagged with the first
+finding class."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
 from storage.models import Image, LabelClass, Prediction
 
-MIN_THRESHOLD = 0.5
+SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
+MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def test_bench_next_prints_figures(project, tmp_path: Path, capsys) -> None:
 def test_mistakes_in_learning_commands_are_one_line(project, capsys) -> None:
     code, _, err = run(capsys, "train", "--strategy", "nonsense")  # was a ValueError traceback
     assert code == 2 and err.strip() == ("medal: Unknown strategy 'nonsense'; choose from default, random, "
-                                         "least_confidence, margin, entropy, bald, diverse.")
+                                         "least_confidence, margin, entropy, bald, diverse, uncertain-diverse.")
     code, out, _ = run(capsys, "models", "--json")
     assert code == 0 and json.loads(out) == []
     code, _, err = run(capsys, "models", "activate", "7")

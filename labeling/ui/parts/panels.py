@@ -9,7 +9,7 @@ import streamlit as st
 from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.proposals import proposals_for
+from labeling.labels.proposals import SURE, proposals_for
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import LabelSession
 from learner.registry import active_metrics, prediction_for
@@ -88,7 +88,7 @@ def how_sure(probability: float) -> str:
     distance = abs(probability - 0.5)
     if distance < 0.15:
         return "Model unsure: this image is why it asks for your label."
-    if distance < 0.35:
+    if distance < SURE - 0.5:
         return "Model fairly sure."
     return "Model sure."
 
