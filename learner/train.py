@@ -72,7 +72,7 @@ class TrainConfig:
     batch_size: int = 32
     max_epochs: int = 200
     min_steps: int = 400  # small label sets still get enough optimiser steps to converge …
-    min_steps_before_stopping: int = 150  # … but stop after this many once validation stops improving
+    min_steps_before_stopping: int = 300  # … but stop after this many once validation stops improving
     patience: int = 8  # epochs without a better (smoothed) validation loss before stopping
     min_val_for_stopping: int = 8  # fewer validation examples than this: run the whole schedule
     ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
