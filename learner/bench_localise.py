@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from labeling.intake.bench import fresh_project
 from labeling.intake.demo import create_demo, demo_folder
-from learner.loop import finish_heatmaps, train_and_publish
+from learner.loop import train_and_publish
 from learner.predictions import prediction_rows
 from storage.db import Project
 from storage.models import Image, ImageStatus
@@ -76,7 +76,6 @@ def bench_localise(labeled: int = 100, out: Path | None = None) -> dict[str, Any
         create_demo(labeled, project=project)
         started = time.perf_counter()
         result = train_and_publish(project, lambda fraction, message: None, strategy_name="default")
-        finish_heatmaps(project, lambda fraction, message: None, result["model_version"])
         report = {"labels": labeled, "train_s": result["train_s"], "epochs": result["epochs"],
                   "loop_s": round(time.perf_counter() - started, 2),
                   "validation_auc": round(result["metrics"].get("auc", float("nan")), 4),
