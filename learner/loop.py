@@ -100,9 +100,9 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
 
 
 def proposal_threshold(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> float:
-    """The heat a region must reach to be proposed: at least the decision threshold (and 0.5), and above the
-    hottest window of all but PROPOSAL_FALSE_RATE of the validation images without a finding — so proposals
-    on normal images stay rare however many windows an image has."""
+    """The heat a region must reach to be proposed: at least the decision threshold and MIN_THRESHOLD (where the
+    model is sure), and above the hottest window of all but PROPOSAL_FALSE_RATE of the validation images
+    without a finding — so proposals on normal images stay rare however many windows an image has."""
     floor = max(MIN_THRESHOLD, float(result.metrics.get("threshold", MIN_THRESHOLD)))
     with_finding = {e.image_id for e in val if e.label == 1}
     normal = sorted({e.image_id for e in val} - with_finding)
@@ -113,8 +113,8 @@ def proposal_threshold(result: TrainResult, data: dict[str, Any], val: list[Exam
 
 
 def finish_heatmaps(project: Project | None, progress: Progress, version_id: int | None) -> dict[str, Any]:
-    """Heatmaps of the active version's scored images that lack one (scoring writes them; this fills in after
-    the cache was deleted, or for jobs queued by an older version), top of the queue first."""
+    """Heatmaps of the active version's scored images that lack one, top of the queue first: what a
+    "heatmaps" job queued by an older Medal asks for (scoring now writes every heatmap in its one pass)."""
     project = project or current_project()
     active = registry.active_version(project.engine)
     if active is None or (version_id is not None and active.id != version_id):
