@@ -113,11 +113,11 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                 :, skip:skip + (height - size) // DENSE_STRIDE + 1, skip:skip + (width - size) // DENSE_STRIDE + 1]
             n, rows, cols, depth = windows.shape
             flat = windows.reshape(n, rows * cols, depth)
-            heat = torch.softmax(model.head_logits(flat), -1)[..., 1]
-            hottest = heat.argmax(1)
-            top = flat[torch.arange(n, device=flat.device), hottest]
-            embeddings[same] = top.float().cpu().numpy()
-            probabilities[same] = torch.softmax(model.head_logits(top), 1).float().cpu().numpy()
+            window_probabilities = torch.softmax(model.head_logits(flat), -1)
+            heat = window_probabilities[..., 1]
+            hottest = (torch.arange(n, device=flat.device), heat.argmax(1))
+            embeddings[same] = flat[hottest].cpu().numpy()
+            probabilities[same] = window_probabilities[hottest].cpu().numpy()
             for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
                 if folder is None:
                     continue
