@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ from PIL import Image as PILImage
 from scipy import ndimage
 from skimage import feature
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -218,19 +217,20 @@ def read_picture(image_id: int, project: Project | None = None) -> tuple[np.ndar
     """The image as shown by default (``project``'s row and preview cache), in grey float32, with its
     mean and spread."""
     project = project or current_project()
-    picture = render_frame(get_image(image_id, project.engine), project=project)
+    return picture_of(get_image(image_id, project.engine), project)
+
+
+def picture_of(image: Image, project: Project) -> tuple[np.ndarray, float, float]:
+    """``read_picture`` of a row already at hand (the dense pass reads a batch's rows in one query)."""
+    picture = render_frame(image, project=project)
     grey = picture.astype(np.float32) if picture.ndim == 2 else picture[..., :3].astype(np.float32).mean(axis=2)
     return grey, float(grey.mean()), float(grey.std()) + 1e-3
 
 
-def load_picture(image_id: int, project: Project | None = None) -> tuple[np.ndarray, float, float]:
-    """``read_picture`` with the last few kept (scoring reads an image twice: whole, then windows)."""
-    return _kept_picture(image_id, project or current_project())
-
-
-@lru_cache(maxsize=64)
-def _kept_picture(image_id: int, project: Project) -> tuple[np.ndarray, float, float]:
-    return read_picture(image_id, project)
+def images_by_id(image_ids: list[int], engine: Engine) -> dict[int, Image]:
+    """The rows of ``image_ids``, in one query."""
+    with Session(engine) as session:
+        return {image.id: image for image in session.exec(select(Image).where(col(Image.id).in_(image_ids))).all()}
 
 
 def to_input(region: np.ndarray, mean: float, std: float, size: int) -> torch.Tensor:
@@ -309,12 +309,13 @@ class PoolDataset(Dataset):
         return to_input(grey, mean, std, self.size), self.image_ids[index]
 
 
-def scaled_picture(image_id: int, fraction: float, size: int, project: Project | None = None
+def scaled_picture(picture: tuple[np.ndarray, float, float], fraction: float, size: int
                    ) -> tuple[torch.Tensor, float, float]:
-    """The whole picture at the patch model's scale: resized so that a window of side ``fraction`` × the
-    image's short side becomes size×size pixels (as training patches are), standardised like them, and at
-    least size×size. Returns the (1, H, W) tensor and the image pixels per scaled pixel along x and y."""
-    grey, mean, std = load_picture(image_id, project)
+    """The whole picture (``read_picture``'s) at the patch model's scale: resized so that a window of side
+    ``fraction`` × the image's short side becomes size×size pixels (as training patches are), standardised like
+    them, and at least size×size. Returns the (1, H, W) tensor and the image pixels per scaled pixel along x
+    and y."""
+    grey, mean, std = picture
     rows, cols = grey.shape
     scale = size / max(1, int(round(min(rows, cols) * fraction)))
     width, height = max(size, int(round(cols * scale))), max(size, int(round(rows * scale)))

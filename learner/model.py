@@ -7,8 +7,11 @@ network T times. No downloaded weights: everything is trained from the project's
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
 def _block(channels_in: int, channels_out: int) -> nn.Sequential:
@@ -75,6 +78,19 @@ class CompactCNN(nn.Module):
     def dense_logits(self, images: torch.Tensor, window: int) -> torch.Tensor:
         """The head's logits of every window of ``window_embeddings``: (n, classes, rows, cols)."""
         return self.head_logits(self.window_embeddings(images, window)).permute(0, 3, 1, 2)
+
+    def for_inference(self) -> CompactCNN:
+        """A copy in eval mode with each batch norm folded into the convolution before it (same outputs,
+        one pass over each feature map fewer: the dense pass over a pool is ~20% faster on a CPU)."""
+        fused = copy.deepcopy(self).eval()
+        for block in fused.features:
+            if not isinstance(block, nn.Sequential):
+                continue
+            for index in range(len(block) - 1):
+                if isinstance(block[index], nn.Conv2d) and isinstance(block[index + 1], nn.BatchNorm2d):
+                    block[index] = fuse_conv_bn_eval(block[index], block[index + 1])
+                    block[index + 1] = nn.Identity()
+        return fused
 
     def head_samples(self, embeddings: torch.Tensor, samples: int) -> torch.Tensor:
         """``samples`` stochastic forward passes of the head (dropout on): (samples, n, classes) probabilities."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,18 +31,18 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from labeling.labels.queue import write_priorities
-from learner.dataset import load_picture, scaled_picture
+from learner.dataset import images_by_id, picture_of, scaled_picture
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
-from learner.train import DEVICE, embed, mixed_precision, to_device
+from learner.train import DEVICE, ON_GPU, embed, inference_precision, to_device
 from storage.db import Project, current_project, get_engine, write_session
 from storage.models import Image, ImageStatus, Prediction
 
 BALD_SAMPLES = 10  # head-only MC-dropout passes per image (scoring, the simulation and the benchmark)
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest
 DENSE_STRIDE = 16  # input pixels between neighbouring windows of the dense pass (four 2× poolings)
-DENSE_BATCH = 16  # scaled pictures per dense pass
+DENSE_BATCH = 64 if ON_GPU else 4  # scaled pictures per dense pass (on a CPU, 4 keep the feature maps in cache)
 DENSE_CONTEXT = 16  # scaled pixels of replicated picture around it in the dense pass (a multiple of the stride)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
 HEATMAP_CHUNK = 32  # images per heatmap transaction
@@ -83,52 +84,76 @@ def _onto_grid(centres: np.ndarray, per_pixel: tuple[float, float], rows: int, c
     return ndimage.map_coordinates(centres, [grid_y, grid_x], order=1, mode="nearest").astype(np.float32)
 
 
+@dataclass
+class _Scaled:
+    tensor: torch.Tensor  # (1, H, W): the picture at the patch model's scale, standardised
+    per_pixel: tuple[float, float]  # image pixels per scaled pixel along x and y
+    shape: tuple[int, int]  # the picture's rows and columns
+
+
+def _read_chunk(image_ids: list[int], fraction: float, size: int, project: Project) -> list[_Scaled]:
+    rows = images_by_id(image_ids, project.engine)
+    chunk = []
+    for image_id in image_ids:
+        picture = picture_of(rows[image_id], project)
+        tensor, per_x, per_y = scaled_picture(picture, fraction, size)
+        chunk.append(_Scaled(tensor, (per_x, per_y), picture[0].shape))
+    return chunk
+
+
 @torch.no_grad()
 def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | None = None, *,
                folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
-    as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done."""
+    as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next batch's
+    pictures are read (database, files, resizing) while the network works on this one."""
     project = project or current_project()
-    model, size = loaded.model, loaded.config.size
+    model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
-    model.eval()
     probabilities = np.zeros((len(image_ids), 2), np.float32)
     embeddings = np.zeros((len(image_ids), model.embedding_size), np.float32)
     paths: list[str | None] = [None] * len(image_ids)
-    for start in range(0, len(image_ids), DENSE_BATCH):
-        scaled = {index: scaled_picture(image_ids[index], fraction, size, project)
-                  for index in range(start, min(start + DENSE_BATCH, len(image_ids)))}
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for index, (tensor, _, _) in scaled.items():
-            by_shape.setdefault(tuple(tensor.shape), []).append(index)
-        for same in by_shape.values():
-            batch = torch.stack([scaled[i][0] for i in same])
-            height, width = batch.shape[-2:]
-            # The picture continues past its edges (replicated) so that the convolutions' zero padding, which
-            # would look like a structure next to dark air, stays away from every window inside the picture.
-            padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
-            skip = DENSE_CONTEXT // DENSE_STRIDE
-            with mixed_precision():
-                windows = model.window_embeddings(to_device(padded), size).float()[
-                :, skip:skip + (height - size) // DENSE_STRIDE + 1, skip:skip + (width - size) // DENSE_STRIDE + 1]
-            n, rows, cols, depth = windows.shape
-            flat = windows.reshape(n, rows * cols, depth)
-            window_probabilities = torch.softmax(model.head_logits(flat), -1)
-            heat = window_probabilities[..., 1]
-            hottest = (torch.arange(n, device=flat.device), heat.argmax(1))
-            embeddings[same] = flat[hottest].cpu().numpy()
-            probabilities[same] = window_probabilities[hottest].cpu().numpy()
-            for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
+    starts = list(range(0, len(image_ids), DENSE_BATCH))
+    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader:
+        reads = [reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project)
+                 for start in starts[:2]]
+        for number, start in enumerate(starts):
+            scaled = dict(enumerate(reads[number].result(), start))
+            if number + 2 < len(starts):
+                reads.append(reader.submit(_read_chunk, image_ids[starts[number + 2]:starts[number + 2] + DENSE_BATCH],
+                                           fraction, size, project))
+            reads[number] = None  # type: ignore[call-overload]  # done with: let it go
+            by_shape: dict[tuple[int, ...], list[int]] = {}
+            for index, item in scaled.items():
+                by_shape.setdefault(tuple(item.tensor.shape), []).append(index)
+            for same in by_shape.values():
+                batch = torch.stack([scaled[i].tensor for i in same])
+                height, width = batch.shape[-2:]
+                # The picture continues past its edges (replicated) so that the convolutions' zero padding, which
+                # would look like a structure next to dark air, stays away from every window inside the picture.
+                padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
+                skip = DENSE_CONTEXT // DENSE_STRIDE
+                with inference_precision():
+                    windows = model.window_embeddings(to_device(padded), size).float()[
+                        :, skip:skip + (height - size) // DENSE_STRIDE + 1,
+                        skip:skip + (width - size) // DENSE_STRIDE + 1]
+                n, rows, cols, depth = windows.shape
+                flat = windows.reshape(n, rows * cols, depth)
+                window_probabilities = torch.softmax(model.head_logits(flat), -1)
+                heat = window_probabilities[..., 1]
+                hottest = (torch.arange(n, device=flat.device), heat.argmax(1))
+                embeddings[same] = flat[hottest].cpu().numpy()
+                probabilities[same] = window_probabilities[hottest].cpu().numpy()
                 if folder is None:
                     continue
-                _, per_x, per_y = scaled[index]
-                picture_rows, picture_cols = load_picture(image_ids[index], project)[0].shape
-                path = folder / f"{image_ids[index]}.npy"
-                np.save(path, _onto_grid(centres, (per_x, per_y), picture_rows, picture_cols, size)
-                        .astype(np.float16), allow_pickle=False)
-                paths[index] = str(path)
-        if on_batch:
-            on_batch(min(start + DENSE_BATCH, len(image_ids)))
+                for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
+                    item = scaled[index]
+                    path = folder / f"{image_ids[index]}.npy"
+                    np.save(path, _onto_grid(centres, item.per_pixel, *item.shape, size).astype(np.float16),
+                            allow_pickle=False)
+                    paths[index] = str(path)
+            if on_batch:
+                on_batch(min(start + DENSE_BATCH, len(image_ids)))
     return DensePass(probabilities, embeddings, paths)
 
 

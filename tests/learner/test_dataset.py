@@ -167,9 +167,9 @@ def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp
 
 def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_size(demo) -> None:
     (image,) = _ct_images(demo, 1)
-    scaled, per_x, per_y = scaled_picture(image.id, 0.25, 32)
+    grey, mean, std = read_picture(image.id)
+    scaled, per_x, per_y = scaled_picture((grey, mean, std), 0.25, 32)
     assert scaled.shape == (1, 128, 128)  # a 64-pixel window of the 256² image is 32 scaled pixels
     assert per_x == per_y == pytest.approx(2.0)
-    grey, mean, std = read_picture(image.id)
     crop = to_input(grey[:64, :64], mean, std, 32)[0].numpy()  # the same scale; the edge of a crop differs
     assert np.allclose(scaled[0, 1:31, 1:31].numpy(), crop[1:31, 1:31], atol=0.05)
