@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from learner.dataset import images_by_id, picture_of, scaled_picture
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
-from learner.train import DEVICE, ON_GPU, embed, inference_precision, to_device
+from learner.train import DEVICE, ON_GPU, embed, mixed_precision, to_device
 from storage.db import Project, current_project, get_engine, write_session
 from storage.models import Image, ImageStatus, Prediction
 
@@ -106,7 +106,8 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
     as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next batch's
-    pictures are read (database, files, resizing) while the network works on this one."""
+    pictures are read (database, files, resizing) and the last one's heatmaps written while the network works
+    on this one."""
     project = project or current_project()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
@@ -114,7 +115,9 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
     embeddings = np.zeros((len(image_ids), model.embedding_size), np.float32)
     paths: list[str | None] = [None] * len(image_ids)
     starts = list(range(0, len(image_ids), DENSE_BATCH))
-    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader:
+    writes: list[Future[None]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader, \
+            ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer:
         reads = [reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project)
                  for start in starts[:2]]
         for number, start in enumerate(starts):
@@ -133,7 +136,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                 # would look like a structure next to dark air, stays away from every window inside the picture.
                 padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
                 skip = DENSE_CONTEXT // DENSE_STRIDE
-                with inference_precision():
+                with mixed_precision():
                     windows = model.window_embeddings(to_device(padded), size).float()[
                         :, skip:skip + (height - size) // DENSE_STRIDE + 1,
                         skip:skip + (width - size) // DENSE_STRIDE + 1]
@@ -147,14 +150,17 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                 if folder is None:
                     continue
                 for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
-                    item = scaled[index]
-                    path = folder / f"{image_ids[index]}.npy"
-                    np.save(path, _onto_grid(centres, item.per_pixel, *item.shape, size).astype(np.float16),
-                            allow_pickle=False)
-                    paths[index] = str(path)
+                    paths[index] = str(folder / f"{image_ids[index]}.npy")
+                    writes.append(writer.submit(_write_heatmap, Path(paths[index]), centres, scaled[index], size))
             if on_batch:
                 on_batch(min(start + DENSE_BATCH, len(image_ids)))
+    for write in writes:
+        write.result()  # a failed write fails the pass
     return DensePass(probabilities, embeddings, paths)
+
+
+def _write_heatmap(path: Path, centres: np.ndarray, item: _Scaled, size: int) -> None:
+    np.save(path, _onto_grid(centres, item.per_pixel, *item.shape, size).astype(np.float16), allow_pickle=False)
 
 
 @torch.no_grad()

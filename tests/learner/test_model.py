@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from learner.train import TrainConfig, build_model, inference_precision
+from learner.train import TrainConfig, build_model, mixed_precision
 
 
 def test_the_dense_pass_gives_each_window_the_logits_a_window_sized_input_gets() -> None:
@@ -58,6 +58,6 @@ def test_scoring_precision_moves_window_probabilities_by_less_than_a_hundredth()
     pictures = torch.randn(2, 1, 128, 128)
     with torch.no_grad():
         exact = torch.softmax(model.dense_logits(pictures, 32), 1)
-        with inference_precision():
+        with mixed_precision():
             fast = torch.softmax(model.dense_logits(pictures, 32).float(), 1)
     assert (fast - exact).abs().max() < 0.01
