@@ -16,7 +16,8 @@ activation.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,59 +102,71 @@ def _read_chunk(image_ids: list[int], fraction: float, size: int, project: Proje
     return chunk
 
 
+def _read_ahead(image_ids: list[int], fraction: float, size: int, project: Project) -> Iterator[list[_Scaled]]:
+    """The pictures of ``image_ids`` in batches of DENSE_BATCH, each read on a thread while the one before
+    is scored (two batches ahead at most)."""
+    starts = range(0, len(image_ids), DENSE_BATCH)
+    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader:
+        ahead: deque[Future[list[_Scaled]]] = deque()
+        for start in starts:
+            ahead.append(reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project))
+            if len(ahead) > 2:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _windows(model: CompactCNN, items: list[_Scaled], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every window's P(finding) and pooled embedding for pictures of one shape: (n, rows, cols, 2) and
+    (n, rows, cols, d)."""
+    batch = torch.stack([item.tensor for item in items])
+    height, width = batch.shape[-2:]
+    # The picture continues past its edges (replicated) so that the convolutions' zero padding, which would look
+    # like a structure next to dark air, stays away from every window inside the picture.
+    padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
+    skip = DENSE_CONTEXT // DENSE_STRIDE
+    with mixed_precision():
+        embedded = model.window_embeddings(to_device(padded), size).float()
+    embedded = embedded[:, skip:skip + (height - size) // DENSE_STRIDE + 1,
+                        skip:skip + (width - size) // DENSE_STRIDE + 1]
+    return torch.softmax(model.head_logits(embedded), -1), embedded
+
+
 @torch.no_grad()
 def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | None = None, *,
                folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
-    as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next batch's
-    pictures are read (database, files, resizing) and the last one's heatmaps written while the network works
-    on this one."""
+    as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next pictures
+    are read (database, files, resizing) and the last heatmaps written on threads while the network works."""
     project = project or current_project()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
     probabilities = np.zeros((len(image_ids), 2), np.float32)
     embeddings = np.zeros((len(image_ids), model.embedding_size), np.float32)
     paths: list[str | None] = [None] * len(image_ids)
-    starts = list(range(0, len(image_ids), DENSE_BATCH))
     writes: list[Future[None]] = []
-    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader, \
-            ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer:
-        reads = [reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project)
-                 for start in starts[:2]]
-        for number, start in enumerate(starts):
-            scaled = dict(enumerate(reads[number].result(), start))
-            if number + 2 < len(starts):
-                reads.append(reader.submit(_read_chunk, image_ids[starts[number + 2]:starts[number + 2] + DENSE_BATCH],
-                                           fraction, size, project))
-            reads[number] = None  # type: ignore[call-overload]  # done with: let it go
+    done = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer:
+        for chunk in _read_ahead(image_ids, fraction, size, project):
             by_shape: dict[tuple[int, ...], list[int]] = {}
-            for index, item in scaled.items():
-                by_shape.setdefault(tuple(item.tensor.shape), []).append(index)
+            for offset, item in enumerate(chunk):
+                by_shape.setdefault(tuple(item.tensor.shape), []).append(offset)
             for same in by_shape.values():
-                batch = torch.stack([scaled[i].tensor for i in same])
-                height, width = batch.shape[-2:]
-                # The picture continues past its edges (replicated) so that the convolutions' zero padding, which
-                # would look like a structure next to dark air, stays away from every window inside the picture.
-                padded = nn.functional.pad(batch, (DENSE_CONTEXT,) * 4, mode="replicate")
-                skip = DENSE_CONTEXT // DENSE_STRIDE
-                with mixed_precision():
-                    windows = model.window_embeddings(to_device(padded), size).float()[
-                        :, skip:skip + (height - size) // DENSE_STRIDE + 1,
-                        skip:skip + (width - size) // DENSE_STRIDE + 1]
-                n, rows, cols, depth = windows.shape
-                flat = windows.reshape(n, rows * cols, depth)
-                window_probabilities = torch.softmax(model.head_logits(flat), -1)
-                heat = window_probabilities[..., 1]
-                hottest = (torch.arange(n, device=flat.device), heat.argmax(1))
-                embeddings[same] = flat[hottest].cpu().numpy()
-                probabilities[same] = window_probabilities[hottest].cpu().numpy()
+                window_probabilities, embedded = _windows(model, [chunk[offset] for offset in same], size)
+                n, rows, cols, _ = embedded.shape
+                heat = window_probabilities[..., 1].reshape(n, rows * cols)
+                hottest = (torch.arange(n, device=heat.device), heat.argmax(1))
+                indices = [done + offset for offset in same]
+                embeddings[indices] = embedded.reshape(n, rows * cols, -1)[hottest].cpu().numpy()
+                probabilities[indices] = window_probabilities.reshape(n, rows * cols, 2)[hottest].cpu().numpy()
                 if folder is None:
                     continue
-                for index, centres in zip(same, heat.reshape(n, rows, cols).float().cpu().numpy()):
+                for index, offset, centres in zip(indices, same, heat.reshape(n, rows, cols).cpu().numpy()):
                     paths[index] = str(folder / f"{image_ids[index]}.npy")
-                    writes.append(writer.submit(_write_heatmap, Path(paths[index]), centres, scaled[index], size))
+                    writes.append(writer.submit(_write_heatmap, Path(paths[index]), centres, chunk[offset], size))
+            done += len(chunk)
             if on_batch:
-                on_batch(min(start + DENSE_BATCH, len(image_ids)))
+                on_batch(done)
     for write in writes:
         write.result()  # a failed write fails the pass
     return DensePass(probabilities, embeddings, paths)
