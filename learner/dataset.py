@@ -43,6 +43,7 @@ from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
 from storage.db import Project, current_project, get_engine
+from storage.errors import ImageNotFound
 from storage.hierarchy import up_to_patient
 from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
 
@@ -228,9 +229,14 @@ def picture_of(image: Image, project: Project) -> tuple[np.ndarray, float, float
 
 
 def images_by_id(image_ids: list[int], engine: Engine) -> dict[int, Image]:
-    """The rows of ``image_ids``, in one query."""
+    """The rows of ``image_ids``, in one query; :class:`ImageNotFound` names any that no longer exist."""
     with Session(engine) as session:
-        return {image.id: image for image in session.exec(select(Image).where(col(Image.id).in_(image_ids))).all()}
+        found = {image.id: image for image in session.exec(select(Image).where(col(Image.id).in_(image_ids))).all()}
+    missing = sorted(set(image_ids) - set(found))
+    if missing:
+        raise ImageNotFound(f"Images {missing} are no longer in this project (deleted while the job ran); "
+                            "run the job again.")
+    return found
 
 
 def to_input(region: np.ndarray, mean: float, std: float, size: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from labeling.labels.pictures import render_frame
 from learner.dataset import (
     Example,
     build_examples,
+    images_by_id,
     materialise,
     patch_fraction,
     read_picture,
@@ -24,6 +25,7 @@ from learner.dataset import (
     square_around,
     to_input,
 )
+from storage.errors import ImageNotFound
 from storage.models import Image
 
 
@@ -173,3 +175,9 @@ def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_siz
     assert per_x == per_y == pytest.approx(2.0)
     crop = to_input(grey[:64, :64], mean, std, 32)[0].numpy()  # the same scale; the edge of a crop differs
     assert np.allclose(scaled[0, 1:31, 1:31].numpy(), crop[1:31, 1:31], atol=0.05)
+
+
+def test_reading_rows_in_one_query_names_images_that_are_gone(project) -> None:
+    with pytest.raises(ImageNotFound, match=r"\[424242\]"):
+        images_by_id([424242], project)
+    assert images_by_id([], project) == {}
