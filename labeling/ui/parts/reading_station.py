@@ -76,7 +76,6 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "revision": state.revision,
         "prior": _prior(image, slices, account),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
-        "outline": state.outline,  # the answer to the last quick-outline request
     }
 
 
@@ -138,7 +137,7 @@ def reading_station(state: LabelSession, user: str, build_data: Callable[[], dic
     _fold(state, events, modality)
     data = build_data()
     answer_outline(state, events.outline, data, user)
-    data["outline"] = state.outline
+    data["outline"] = state.outline  # the answer to the last quick-outline request (this run's, if any)
     events = show_viewer(data, VIEWER_KEY)
     _fold(state, events, data["modality"])
     return _take(state, events)
