@@ -32,6 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from labeling.labels.queue import write_priorities
+from learner.allocator import keep_freed_memory
 from learner.dataset import images_by_id, picture_of, scaled_picture
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
@@ -139,6 +140,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
     as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next pictures
     are read (database, files, resizing) and the last heatmaps written on threads while the network works."""
     project = project or current_project()
+    keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
     probabilities = np.zeros((len(image_ids), 2), np.float32)

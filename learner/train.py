@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from learner.allocator import keep_freed_memory
 from learner.calibration import fit_calibration, softmax_positive
 from learner.model import CompactCNN
 from storage.errors import MedalError
@@ -135,6 +136,7 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
         progress: Callable[[int, int, float, float], None] | None = None) -> TrainResult:
     """Train a CompactCNN; keep the weights with the best validation loss (early stopping)."""
     require_both_classes(labels, config.min_per_class)
+    keep_freed_memory()
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
     set_seeds(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -243,6 +245,7 @@ def embed(model: CompactCNN, data: Dataset, batch_size: int = 256,
           on_batch: Callable[[int], None] | None = None) -> np.ndarray:
     """The pooled convolutional features (n, embedding_size): what BALD's head and diversity use.
     ``on_batch`` hears how many items are done after each batch."""
+    keep_freed_memory()
     model.eval()
     out: list[torch.Tensor] = []
     for images, *_ in loader(data, batch_size):
