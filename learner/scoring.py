@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,45 +134,82 @@ def _windows(model: CompactCNN, items: list[_Scaled], size: int) -> tuple[torch.
     return torch.softmax(model.head_logits(embedded), -1), embedded
 
 
-@torch.no_grad()
+@contextmanager
+def _one_thread_each(workers: int) -> Iterator[None]:
+    """torch's intra-op threads at 1 for the block when ``workers`` networks run side by side (restored after):
+    each worker is then one core's thread, and a core freed by the reader or the writer is taken up at once
+    instead of idling at a two-thread barrier."""
+    threads = torch.get_num_threads()
+    if workers > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | None = None, *,
                folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
     as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next pictures
-    are read (database, files, resizing) and the last heatmaps written on threads while the network works."""
+    are read (database, files, resizing) on a thread, the network runs on one thread per core (one on a GPU)
+    and the heatmaps are written on another."""
     project = project or current_project()
     keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
-    probabilities = np.zeros((len(image_ids), 2), np.float32)
-    embeddings = np.zeros((len(image_ids), model.embedding_size), np.float32)
-    paths: list[str | None] = [None] * len(image_ids)
+    found = DensePass(np.zeros((len(image_ids), 2), np.float32),
+                      np.zeros((len(image_ids), model.embedding_size), np.float32), [None] * len(image_ids))
+    workers = 1 if ON_GPU else torch.get_num_threads()
     writes: list[Future[None]] = []
-    done = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer:
-        for chunk in _read_ahead(image_ids, fraction, size, project):
-            by_shape: dict[tuple[int, ...], list[int]] = {}
-            for offset, item in enumerate(chunk):
-                by_shape.setdefault(tuple(item.tensor.shape), []).append(offset)
-            for same in by_shape.values():
-                window_probabilities, embedded = _windows(model, [chunk[offset] for offset in same], size)
-                n, rows, cols, _ = embedded.shape
-                heat = window_probabilities[..., 1].reshape(n, rows * cols)
-                hottest = (torch.arange(n, device=heat.device), heat.argmax(1))
-                indices = [done + offset for offset in same]
-                embeddings[indices] = embedded.reshape(n, rows * cols, -1)[hottest].cpu().numpy()
-                probabilities[indices] = window_probabilities.reshape(n, rows * cols, 2)[hottest].cpu().numpy()
-                if folder is None:
-                    continue
-                for index, offset, centres in zip(indices, same, heat.reshape(n, rows, cols).cpu().numpy()):
-                    paths[index] = str(folder / f"{image_ids[index]}.npy")
-                    writes.append(writer.submit(_write_heatmap, Path(paths[index]), centres, chunk[offset], size))
-            done += len(chunk)
+    with (_one_thread_each(workers), ThreadPoolExecutor(workers, thread_name_prefix="medal-network") as network,
+          ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer):
+        scoring: deque[tuple[int, Future[list[Future[None]]]]] = deque()
+
+        def finish_oldest() -> None:
+            done, scored = scoring.popleft()
+            writes.extend(scored.result())
             if on_batch:
                 on_batch(done)
+
+        start = 0
+        for chunk in _read_ahead(image_ids, fraction, size, project):
+            scoring.append((start + len(chunk), network.submit(
+                _score_chunk, model, size, chunk, range(start, start + len(chunk)), found, folder, writer, image_ids)))
+            start += len(chunk)
+            while len(scoring) > workers:  # one chunk waits for each busy worker, no more
+                finish_oldest()
+        while scoring:
+            finish_oldest()
     for write in writes:
         write.result()  # a failed write fails the pass
-    return DensePass(probabilities, embeddings, paths)
+    return found
+
+
+def _score_chunk(model: CompactCNN, size: int, chunk: list[_Scaled], indices: range, found: DensePass,
+                 folder: Path | None, writer: ThreadPoolExecutor, image_ids: list[int]) -> list[Future[None]]:
+    """The network over one chunk (pictures ``indices`` of the pass): its rows of ``found`` filled in, its
+    heatmaps handed to ``writer``."""
+    writes = []
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for offset, item in enumerate(chunk):
+        by_shape.setdefault(tuple(item.tensor.shape), []).append(offset)
+    with torch.inference_mode():  # per thread, as is autocast: set here, on the worker
+        for same in by_shape.values():
+            window_probabilities, embedded = _windows(model, [chunk[offset] for offset in same], size)
+            n, rows, cols, _ = embedded.shape
+            heat = window_probabilities[..., 1].reshape(n, rows * cols)
+            hottest = (torch.arange(n, device=heat.device), heat.argmax(1))
+            rows_of = [indices[offset] for offset in same]
+            found.embeddings[rows_of] = embedded.reshape(n, rows * cols, -1)[hottest].cpu().numpy()
+            found.probabilities[rows_of] = window_probabilities.reshape(n, rows * cols, 2)[hottest].cpu().numpy()
+            if folder is None:
+                continue
+            for index, offset, centres in zip(rows_of, same, heat.reshape(n, rows, cols).cpu().numpy()):
+                path = folder / f"{image_ids[index]}.npy"
+                found.heatmaps[index] = str(path)
+                writes.append(writer.submit(_write_heatmap, path, centres, chunk[offset], size))
+    return writes
 
 
 def _write_heatmap(path: Path, centres: np.ndarray, item: _Scaled, size: int) -> None:

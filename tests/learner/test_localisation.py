@@ -4,6 +4,7 @@ the demo's truth (the full figures: `medal bench localise`)."""
 from __future__ import annotations
 
 import pytest
+import torch
 from sqlmodel import Session, col, select
 
 from learner.bench_localise import distance_to_polygon, localisation_figures
@@ -25,8 +26,10 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     """One trained demo model (100 labels), three checks: where the heatmaps point, how rarely normal images
     get a proposal, and that the queue's top 20 (the default strategy's batch) spans at least 10 series."""
     make_demo(100)
+    threads = torch.get_num_threads()
     result = train_and_publish(current_project(), lambda fraction, message: None, strategy_name="default",
                                config=PROJECT_CONFIG)
+    assert torch.get_num_threads() == threads  # the dense pass's one thread per network worker is undone
     assert result["heatmaps"] == result["scored"]  # one pass per image gives every heatmap
     figures = localisation_figures(current_project())
     assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
