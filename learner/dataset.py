@@ -25,7 +25,9 @@ datasets load one picture per item from the cache, so memory is bounded by the b
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,10 +279,15 @@ def _with_context(grey: np.ndarray, box: tuple[int, int, int] | None, mean: floa
     return to_input(grey[y:y + side + 2 * margin, x:x + side + 2 * margin], mean, std, size + 2 * context)
 
 
+MATERIALISE_CHUNK = 64  # images whose rows come in one query and whose inputs one thread builds
+MATERIALISE_THREADS = min(4, os.cpu_count() or 1)  # picture decoding, resizing and peak finding release the GIL
+
+
 def materialise(examples: list[Example], size: int, path: Path, project: Project | None = None,
                 context: int = 0) -> ExampleDataset:
     """Write every example's network input (pictures from ``project``; ``context`` pixels around each patch)
-    to ``path`` (a .npy memory map) and return a dataset over it."""
+    to ``path`` (a .npy memory map) and return a dataset over it. Each picture is read once, for all its
+    examples; chunks of images are read on MATERIALISE_THREADS threads."""
     project = project or current_project()
     path.parent.mkdir(parents=True, exist_ok=True)
     full = size + 2 * context
@@ -288,17 +295,36 @@ def materialise(examples: list[Example], size: int, path: Path, project: Project
     by_image: dict[int, list[int]] = defaultdict(list)
     for index, example in enumerate(examples):
         by_image[example.image_id].append(index)
-    for image_id, indices in by_image.items():
-        grey, mean, std = read_picture(image_id, project)
-        hard = [index for index in indices if examples[index].source == "hard"]
-        salient = salient_boxes(grey, examples[hard[0]].box[2], examples[hard[0]].avoid, len(hard)) if hard else []
-        for index in indices:
-            box = examples[index].box
-            if examples[index].source == "hard" and salient:
-                box = salient.pop(0)
-            inputs[index] = _with_context(grey, box, mean, std, size, context).numpy()
+    images = list(by_image.items())
+    chunks = [images[start:start + MATERIALISE_CHUNK] for start in range(0, len(images), MATERIALISE_CHUNK)]
+
+    def fill(chunk: list[tuple[int, list[int]]]) -> None:
+        rows = images_by_id([image_id for image_id, _ in chunk], project.engine)
+        for image_id, indices in chunk:
+            for index, tensor in _inputs_of(rows[image_id], indices, examples, size, context, project):
+                inputs[index] = tensor.numpy()  # rows of one example each: no two threads write the same
+
+    with ThreadPoolExecutor(MATERIALISE_THREADS, thread_name_prefix="medal-materialise") as pool:
+        for _ in pool.map(fill, chunks):
+            pass  # a chunk's error is raised here
     inputs.flush()
     return ExampleDataset(inputs, [e.label for e in examples])
+
+
+def _inputs_of(image: Image, indices: list[int], examples: list[Example], size: int, context: int,
+               project: Project) -> list[tuple[int, torch.Tensor]]:
+    """The network inputs of ``examples[indices]``, all of ``image``: its picture read once; hard negatives
+    placed on its most salient spots away from findings."""
+    grey, mean, std = picture_of(image, project)
+    hard = [index for index in indices if examples[index].source == "hard"]
+    salient = salient_boxes(grey, examples[hard[0]].box[2], examples[hard[0]].avoid, len(hard)) if hard else []
+    built = []
+    for index in indices:
+        box = examples[index].box
+        if examples[index].source == "hard" and salient:
+            box = salient.pop(0)
+        built.append((index, _with_context(grey, box, mean, std, size, context)))
+    return built
 
 
 class PoolDataset(Dataset):

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
+from learner import dataset
 from learner.dataset import (
     Example,
     build_examples,
@@ -145,6 +146,24 @@ def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path) ->
     whole, label = data[1]
     assert label == 0 and np.allclose(whole.numpy(), to_input(grey, mean, std, 32).numpy(), atol=2e-2)
     assert isinstance(data.inputs, np.memmap)
+
+
+def test_inputs_built_on_several_threads_land_in_their_own_rows(demo, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 2 images on threads: every row is its own image's input, and an image deleted meanwhile is
+    named (not a thread's KeyError)."""
+    monkeypatch.setattr(dataset, "MATERIALISE_CHUNK", 2)
+    images = _ct_images(demo, 7)
+    examples = [Example(image.id, "p", index % 2, (10 * index, 20, 40), "region") for index, image in enumerate(images)]
+    data = materialise(examples[::-1], 32, tmp_path / "threads.npy")
+    for row, image in zip(range(len(images) - 1, -1, -1), images):
+        grey, mean, std = read_picture(image.id)
+        x = 10 * (len(images) - 1 - row)
+        expected = to_input(grey[20:60, x:x + 40], mean, std, 32).numpy()
+        crop, label = data[row]
+        assert label == (len(images) - 1 - row) % 2 and np.allclose(crop.numpy(), expected, atol=2e-2), row
+    with pytest.raises(ImageNotFound, match=r"\[424242\]"):
+        materialise(examples + [Example(424242, "p", 0)], 32, tmp_path / "gone.npy")
 
 
 def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp_path: Path) -> None:
