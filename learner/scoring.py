@@ -15,6 +15,7 @@ activation.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ DENSE_STRIDE = 16  # input pixels between neighbouring windows of the dense pass
 DENSE_BATCH = 64 if ON_GPU else 4  # scaled pictures per dense pass (on a CPU, 4 keep the feature maps in cache)
 DENSE_CONTEXT = 16  # scaled pixels of replicated picture around it in the dense pass (a multiple of the stride)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
+MAX_IO_THREADS = 8  # reading threads, and as many writing ones, of the dense pass (a GPU's host may have many cores)
 HEATMAP_CHUNK = 32  # images per heatmap transaction
 Progress = Callable[[float, str], None]
 
@@ -104,15 +106,16 @@ def _read_chunk(image_ids: list[int], fraction: float, size: int, project: Proje
     return chunk
 
 
-def _read_ahead(image_ids: list[int], fraction: float, size: int, project: Project) -> Iterator[list[_Scaled]]:
-    """The pictures of ``image_ids`` in batches of DENSE_BATCH, each read on a thread while the one before
-    is scored (two batches ahead at most)."""
+def _read_ahead(image_ids: list[int], fraction: float, size: int, project: Project,
+                readers: int = 1) -> Iterator[list[_Scaled]]:
+    """The pictures of ``image_ids`` in batches of DENSE_BATCH, in order, read on ``readers`` threads while
+    the batches before are scored (``readers`` + 1 batches ahead at most)."""
     starts = range(0, len(image_ids), DENSE_BATCH)
-    with ThreadPoolExecutor(1, thread_name_prefix="medal-read") as reader:
+    with ThreadPoolExecutor(readers, thread_name_prefix="medal-read") as reader:
         ahead: deque[Future[list[_Scaled]]] = deque()
         for start in starts:
             ahead.append(reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project))
-            if len(ahead) > 2:
+            if len(ahead) > readers + 1:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
@@ -152,8 +155,8 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
     as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next pictures
-    are read (database, files, resizing) on a thread, the network runs on one thread per core (one on a GPU)
-    and the heatmaps are written on another."""
+    are read (database, files, resizing) and the heatmaps written on threads (one each per two cores, at most
+    MAX_IO_THREADS) while the network runs on one thread per core (on one with a GPU)."""
     project = project or current_project()
     keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
@@ -161,9 +164,10 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
     found = DensePass(np.zeros((len(image_ids), 2), np.float32),
                       np.zeros((len(image_ids), model.embedding_size), np.float32), [None] * len(image_ids))
     workers = 1 if ON_GPU else torch.get_num_threads()
+    helpers = min(MAX_IO_THREADS, max(1, ((os.cpu_count() or 1) if ON_GPU else workers) // 2))
     writes: list[Future[None]] = []
     with (_one_thread_each(workers), ThreadPoolExecutor(workers, thread_name_prefix="medal-network") as network,
-          ThreadPoolExecutor(1, thread_name_prefix="medal-heatmaps") as writer):
+          ThreadPoolExecutor(helpers, thread_name_prefix="medal-heatmaps") as writer):
         scoring: deque[tuple[int, Future[list[Future[None]]]]] = deque()
 
         def finish_oldest() -> None:
@@ -173,7 +177,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | Non
                 on_batch(done)
 
         start = 0
-        for chunk in _read_ahead(image_ids, fraction, size, project):
+        for chunk in _read_ahead(image_ids, fraction, size, project, readers=helpers):
             scoring.append((start + len(chunk), network.submit(
                 _score_chunk, model, size, chunk, range(start, start + len(chunk)), found, folder, writer, image_ids)))
             start += len(chunk)
