@@ -49,6 +49,7 @@ DENSE_STRIDE = 16  # input pixels between neighbouring windows of the dense pass
 DENSE_BATCH = 64 if ON_GPU else 4  # scaled pictures per dense pass (on a CPU, 4 keep the feature maps in cache)
 DENSE_CONTEXT = 16  # scaled pixels of replicated picture around it in the dense pass (a multiple of the stride)
 HEATMAP_SIDE = 64  # the stored heatmap's long side, in cells
+ROWS_PER_QUERY = 256  # image rows the dense pass reads in one query (a multiple of DENSE_BATCH)
 MAX_IO_THREADS = 8  # reading threads, and as many writing ones, of the dense pass (a GPU's host may have many cores)
 HEATMAP_CHUNK = 32  # images per heatmap transaction
 Progress = Callable[[float, str], None]
@@ -96,11 +97,10 @@ class _Scaled:
     shape: tuple[int, int]  # the picture's rows and columns
 
 
-def _read_chunk(image_ids: list[int], fraction: float, size: int, project: Project) -> list[_Scaled]:
-    rows = images_by_id(image_ids, project.engine)
+def _read_chunk(images: list[Image], fraction: float, size: int, project: Project) -> list[_Scaled]:
     chunk = []
-    for image_id in image_ids:
-        picture = picture_of(rows[image_id], project)
+    for image in images:
+        picture = picture_of(image, project)
         tensor, per_x, per_y = scaled_picture(picture, fraction, size)
         chunk.append(_Scaled(tensor, (per_x, per_y), picture[0].shape))
     return chunk
@@ -109,14 +109,18 @@ def _read_chunk(image_ids: list[int], fraction: float, size: int, project: Proje
 def _read_ahead(image_ids: list[int], fraction: float, size: int, project: Project,
                 readers: int = 1) -> Iterator[list[_Scaled]]:
     """The pictures of ``image_ids`` in batches of DENSE_BATCH, in order, read on ``readers`` threads while
-    the batches before are scored (``readers`` + 1 batches ahead at most)."""
-    starts = range(0, len(image_ids), DENSE_BATCH)
+    the batches before are scored (``readers`` + 1 batches ahead at most). Their rows come ROWS_PER_QUERY at a
+    time (a query per batch held the interpreter lock for half of all the reading)."""
     with ThreadPoolExecutor(readers, thread_name_prefix="medal-read") as reader:
         ahead: deque[Future[list[_Scaled]]] = deque()
-        for start in starts:
-            ahead.append(reader.submit(_read_chunk, image_ids[start:start + DENSE_BATCH], fraction, size, project))
-            if len(ahead) > readers + 1:
-                yield ahead.popleft().result()
+        for first in range(0, len(image_ids), ROWS_PER_QUERY):
+            block = image_ids[first:first + ROWS_PER_QUERY]
+            rows = images_by_id(block, project.engine)
+            for start in range(0, len(block), DENSE_BATCH):
+                images = [rows[image_id] for image_id in block[start:start + DENSE_BATCH]]
+                ahead.append(reader.submit(_read_chunk, images, fraction, size, project))
+                if len(ahead) > readers + 1:
+                    yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
 

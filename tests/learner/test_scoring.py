@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from learner.registry import LoadedModel
 from learner.scoring import dense_pass, image_ids
 from learner.train import TrainConfig, build_model
 from storage.db import current_project
+from storage.errors import ImageNotFound
 from storage.models import ImageStatus
 
 
@@ -39,3 +41,6 @@ def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_pat
     assert [Path(path).name for path in many.heatmaps] == [f"{image_id}.npy" for image_id in ids]
     for first, second in zip(one.heatmaps, many.heatmaps):
         assert np.allclose(np.load(first), np.load(second), atol=1e-3)
+
+    with pytest.raises(ImageNotFound, match=r"\[424242\]"):  # deleted while the job ran: named, in any block
+        dense_pass(loaded, ids + [424242])
