@@ -1,4 +1,5 @@
-"""The dense pass gives the same outputs however many threads read, score and write."""
+"""The dense pass: windows at the picture's edge see the picture continued, and the same outputs however many
+threads read, score and write."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from learner.model import CompactCNN
 from learner.registry import LoadedModel
-from learner.scoring import dense_pass, image_ids
+from learner.scoring import _Scaled, _windows, dense_pass, image_ids
 from learner.train import TrainConfig, build_model
 from storage.db import current_project
 from storage.errors import ImageNotFound
@@ -44,3 +46,35 @@ def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_pat
 
     with pytest.raises(ImageNotFound, match=r"\[424242\]"):  # deleted while the job ran: named, in any block
         dense_pass(loaded, ids + [424242])
+
+
+def _edge_sensitive(config: TrainConfig) -> CompactCNN:
+    """A network that sees one pixel past its window, and reacts to a dark frame there: the first convolution
+    takes 2× the centre minus the mean of the 8 neighbours (zeros around make it larger, and max pooling keeps
+    that); every other convolution passes one input channel through."""
+    model = build_model(config).for_inference()
+    convs = [module for module in model.features.modules() if isinstance(module, torch.nn.Conv2d)]
+    with torch.no_grad():
+        for index, conv in enumerate(convs):
+            conv.weight.zero_()
+            conv.bias.zero_()
+            if index == 0:
+                conv.weight.fill_(-1 / 8)
+                conv.weight[:, :, 1, 1] = 2.0
+            else:
+                for channel in range(conv.out_channels):
+                    conv.weight[channel, channel % conv.in_channels, 1, 1] = 1.0
+    return model
+
+
+def test_windows_at_the_picture_edge_see_the_picture_continued_not_a_dark_frame() -> None:
+    """A picture that changes only from left to right gives every row of windows the same embeddings, the top
+    and bottom rows too (and, turned, every column): the convolutions' zero padding stays out of them."""
+    config = TrainConfig(context=16, width=8)
+    model = _edge_sensitive(config)
+    ramp = torch.linspace(0.5, 2.0, 96)
+    for picture in (ramp.expand(1, 128, 96).clone(), ramp.expand(1, 128, 96).transpose(1, 2).clone()):
+        _, embedded = _windows(model, [_Scaled(picture, (1.0, 1.0), tuple(picture.shape[1:]))], config.size)
+        embedded = embedded[0] if picture.shape[1] == 128 else embedded[0].transpose(0, 1)
+        assert embedded.shape[:2] == (7, 5) and embedded.abs().max() > 0.1
+        assert torch.allclose(embedded, embedded[3:4].expand_as(embedded), rtol=1e-2, atol=1e-3)
