@@ -220,8 +220,9 @@ def spread_priorities(project: Project | None = None) -> int:
         ordered = [_middle_out([item[-1] for item in sorted(images)])
                    for _, images in sorted(by_study.items(), key=str)]
         per_patient[group] = _round_robin(ordered)
-    order = feature_spread(_round_robin([per_patient[group] for group in sorted(per_patient)]), cache_keys, groups,
-                           project)
+    # Patients in the order their images came in (their keys are keyed hashes, different in every project).
+    patients = sorted(per_patient, key=lambda group: min(per_patient[group]))
+    order = feature_spread(_round_robin([per_patient[group] for group in patients]), cache_keys, groups, project)
     set_priorities({image_id: -float(rank) for rank, image_id in enumerate(order)}, project.engine)
     return len(order)
 
@@ -254,7 +255,10 @@ def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[in
     for image_id in sample:
         if groups[image_id][0] not in by_patient:
             uncovered.setdefault(groups[image_id][0], image_id)
-    head = _round_robin([_round_robin([studies[s] for s in sorted(studies)]) for _, studies in sorted(by_patient.items())]
+    place = {image_id: rank for rank, image_id in enumerate(order)}
+    picked_patients = sorted(by_patient.values(),
+                             key=lambda studies: min(place[i] for images in studies.values() for i in images))
+    head = _round_robin([_round_robin([studies[s] for s in sorted(studies)]) for studies in picked_patients]
                         + [[first] for first in uncovered.values()])
     chosen = set(head)
     return head + [image_id for image_id in order if image_id not in chosen]

@@ -10,20 +10,24 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from labeling.intake.ingest import import_paths
 from labeling.labels.accounts import add_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.pictures import render_frame
 from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
 from labeling.labels.spread import cold_start, simple_features, standardise
-from storage.models import Image, utcnow
+from learner.bench_loop import write_nodule_files
+from storage.db import Project
+from storage.hierarchy import up_to_patient
+from storage.models import Image, Patient, utcnow
 
 
 @pytest.fixture
 def demo(project, make_demo):
-    make_demo(0)  # the template's patient-key secret is fixed, so the cold-start order is the same every run
+    make_demo(0)  # the cold-start order is the same every run (it does not depend on the patient keys)
     for name in ("ann", "bob"):
         add_user(name, f"{name}-password", engine=project)
     return project
@@ -121,3 +125,23 @@ def test_a_save_on_an_image_leased_to_someone_else_is_refused(demo) -> None:
     save_annotation(item.image_id, "ann", box, image_label="cancerous", engine=demo)  # the holder saves
     assert take_lease(item.image_id, "bob", demo) is None  # given back on save: now bob may edit it
     save_annotation(item.image_id, "bob", box, image_label="healthy", engine=demo)
+
+
+def test_the_cold_start_order_does_not_depend_on_the_projects_patient_key_secret(tmp_path) -> None:
+    """Two projects import the same files: their patient keys differ (a keyed hash with each project's secret),
+    their queues do not — patients come in the order their images came in."""
+    write_nodule_files(tmp_path / "files", 24)
+    orders, keys = [], []
+    for name in ("first", "second"):
+        project = Project.open(tmp_path / name)
+        try:
+            import_paths([tmp_path / "files"], project=project)
+            with Session(project.engine) as session:
+                rows = session.exec(up_to_patient(select(Image.sop_instance_uid, Patient.key))
+                                    .order_by(col(Image.priority).desc(), Image.id)).all()
+        finally:
+            project.close()
+        orders.append([uid for uid, _ in rows])
+        keys.append({key for _, key in rows})
+    assert len(orders[0]) == 24 and keys[0].isdisjoint(keys[1])
+    assert orders[0] == orders[1]
