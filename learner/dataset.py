@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,28 +183,29 @@ def patch_fraction(examples: list[Example], shapes: dict[int, tuple[int, int]]) 
     return float(np.median(fractions)) if fractions else 1.0
 
 
-def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: int = 0) -> Split:
+MIN_TRAIN_FINDINGS = 0.6  # of each stratum's examples with a finding, training keeps at least this share
+
+
+def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: int = 0,
+                     strata: dict[int, str] | None = None) -> Split:
     """Whole patients go to validation (never one patient on both sides) until it holds about
     ``val_fraction`` of the examples and both classes, leaving both classes to training when the
-    labels allow it. The order of patients is a hash of ``seed`` and their key: reproducible."""
+    labels allow it. The order of patients is a hash of ``seed`` and their key: reproducible.
+
+    ``strata`` (image id → e.g. its modality): a patient stays in training where validation would otherwise
+    take more than 1 − MIN_TRAIN_FINDINGS of a stratum's findings (unless validation then gets no finding at
+    all). Without it, a split of the demo left training 5 of its 20 mammography findings, and the model then
+    found none of them."""
     by_patient: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
         by_patient[example.patient].append(example)
     classes = {p: {e.label for e in items} for p, items in by_patient.items()}
     order = sorted(by_patient, key=lambda p: hashlib.sha1(f"{seed}/{p}".encode()).hexdigest())
-    target = val_fraction * len(examples)
-    val: list[str] = []
-    count, seen = 0, set()
-    for patient in order:
-        if count >= target and seen >= {0, 1}:
-            break
-        if len(val) >= len(order) - 1:
-            break
-        if count >= target and not classes[patient] - seen:
-            continue  # enough examples already: only a patient bringing the missing class helps
-        val.append(patient)
-        count += len(by_patient[patient])
-        seen |= classes[patient]
+    findings_of = {p: Counter(strata.get(e.image_id, "") for e in items if e.label == 1)
+                   for p, items in by_patient.items()} if strata else {}
+    val = _validation_patients(order, by_patient, classes, val_fraction * len(examples), findings_of)
+    if findings_of and not any(1 in classes[p] for p in val):
+        val = _validation_patients(order, by_patient, classes, val_fraction * len(examples), {})
     for label in (0, 1):  # training must keep every class the labels have
         train_classes = set().union(*(classes[p] for p in order if p not in val)) if len(val) < len(order) else set()
         if label not in train_classes:
@@ -214,6 +215,31 @@ def split_by_patient(examples: list[Example], val_fraction: float = 0.2, seed: i
     train = [p for p in order if p not in val]
     return Split([e for p in train for e in by_patient[p]], [e for p in val for e in by_patient[p]],
                  frozenset(train), frozenset(val))
+
+
+def _validation_patients(order: list[str], by_patient: dict[str, list[Example]], classes: dict[str, set[int]],
+                         target: float, findings_of: dict[str, Counter[str]]) -> list[str]:
+    """Patients in ``order`` for validation, up to ``target`` examples and both classes; with ``findings_of``
+    (each patient's findings per stratum), none that would leave training too few of a stratum's findings."""
+    findings: Counter[str] = sum(findings_of.values(), Counter())
+    taken: Counter[str] = Counter()
+    val: list[str] = []
+    count, seen = 0, set()
+    for patient in order:
+        if count >= target and seen >= {0, 1}:
+            break
+        if len(val) >= len(order) - 1:
+            break
+        if count >= target and not classes[patient] - seen:
+            continue  # enough examples already: only a patient bringing the missing class helps
+        if any(taken[stratum] + n > (1 - MIN_TRAIN_FINDINGS) * findings[stratum]
+               for stratum, n in findings_of.get(patient, Counter()).items()):
+            continue  # training would keep too few of that stratum's findings
+        val.append(patient)
+        count += len(by_patient[patient])
+        seen |= classes[patient]
+        taken.update(findings_of.get(patient, Counter()))
+    return val
 
 
 def read_picture(image_id: int, project: Project | None = None) -> tuple[np.ndarray, float, float]:

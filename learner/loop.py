@@ -49,6 +49,13 @@ def _labeled_shapes(engine: Engine) -> dict[int, tuple[int, int]]:
             Image.status == ImageStatus.LABELED)).all()}
 
 
+def _labeled_modalities(engine: Engine) -> dict[int, str]:
+    """Each labeled image's modality ("" where it has none): the strata the validation split respects."""
+    with Session(engine) as session:
+        return {i: modality or "" for i, modality in session.exec(select(Image.id, Image.modality).where(
+            Image.status == ImageStatus.LABELED)).all()}
+
+
 def train_and_publish(project: Project | None, progress: Progress, *, strategy_name: str | None = None,
                       config: TrainConfig = PROJECT_CONFIG, job_id: int | None = None) -> dict[str, Any]:
     """Build the training set, train, register the version, score the pool, and publish it all at once."""
@@ -60,7 +67,7 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     with_finding = {e.image_id for e in examples if e.label == 1}
     require_both_classes([1 if i in with_finding else 0 for i in {e.image_id for e in examples}],
                          MIN_IMAGES_PER_CLASS, "labeled images")
-    split = split_by_patient(examples, seed=config.seed)
+    split = split_by_patient(examples, seed=config.seed, strata=_labeled_modalities(engine))
     labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
     data = {"patch_fraction": patch_fraction(examples, _labeled_shapes(engine)), "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),

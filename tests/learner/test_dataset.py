@@ -15,6 +15,7 @@ from labeling.labels.pictures import render_frame
 from learner import dataset
 from learner.dataset import (
     Example,
+    Split,
     build_examples,
     images_by_id,
     materialise,
@@ -131,6 +132,40 @@ def test_split_keeps_patients_whole_and_both_classes_on_each_side() -> None:
     assert 0.15 <= len(split.val) / 60 <= 0.35
     assert {e.label for e in split.train} == {0, 1} == {e.label for e in split.val}
     assert split_by_patient(examples, 0.2, seed=1) == split
+
+
+def _patients(modality: str, count: int, findings: int, normals: int, first_image: int) -> list[Example]:
+    examples, image = [], first_image
+    for patient in range(count):
+        for label, how_many in ((1, findings), (0, normals)):
+            for _ in range(how_many):
+                examples.append(Example(image, f"{modality}{patient}", label, (0, 0, 8), "region"))
+                image += 1
+    return examples
+
+
+def test_validation_leaves_training_most_of_each_modalitys_findings() -> None:
+    """4 mammography patients with 5 findings each, 12 CT patients with 2: over 40 seeds, training keeps at least
+    60% of each modality's findings and validation has both classes. Without the strata some seed sends
+    half of the mammography findings to validation (a split the demo's model then failed on)."""
+    examples = _patients("MG", 4, 5, 1, 0) + _patients("CT", 12, 2, 3, 1000)
+    strata = {e.image_id: "MG" if e.image_id < 1000 else "CT" for e in examples}
+
+    def kept(split: Split, modality: str) -> float:
+        total = sum(e.label == 1 and strata[e.image_id] == modality for e in examples)
+        return sum(e.label == 1 and strata[e.image_id] == modality for e in split.train) / total
+
+    for seed in range(40):
+        split = split_by_patient(examples, seed=seed, strata=strata)
+        assert kept(split, "MG") >= 0.6 and kept(split, "CT") >= 0.6, seed
+        assert {e.label for e in split.val} == {0, 1} and not split.train_patients & split.val_patients
+    assert min(kept(split_by_patient(examples, seed=seed), "MG") for seed in range(40)) < 0.6
+
+
+def test_validation_still_gets_a_finding_when_every_patient_holds_much_of_its_stratum() -> None:
+    examples = _patients("MG", 2, 5, 3, 0) + _patients("MG", 6, 0, 4, 100)  # two patients hold all findings
+    split = split_by_patient(examples, seed=0, strata={e.image_id: "MG" for e in examples})
+    assert {e.label for e in split.val} == {0, 1} == {e.label for e in split.train}
 
 
 def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path) -> None:
