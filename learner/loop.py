@@ -43,17 +43,12 @@ def labeled_count(engine: Engine) -> int:
             Image.status == ImageStatus.LABELED)).one())
 
 
-def _labeled_shapes(engine: Engine) -> dict[int, tuple[int, int]]:
+def _labeled_images(engine: Engine) -> dict[int, tuple[int, int, str]]:
+    """Each labeled image's rows, columns and modality ("" where it has none), in one query: the shapes set the
+    patch fraction, the modalities the strata the validation split respects."""
     with Session(engine) as session:
-        return {i: (r, c) for i, r, c in session.exec(select(Image.id, Image.rows, Image.cols).where(
-            Image.status == ImageStatus.LABELED)).all()}
-
-
-def _labeled_modalities(engine: Engine) -> dict[int, str]:
-    """Each labeled image's modality ("" where it has none): the strata the validation split respects."""
-    with Session(engine) as session:
-        return {i: modality or "" for i, modality in session.exec(select(Image.id, Image.modality).where(
-            Image.status == ImageStatus.LABELED)).all()}
+        return {i: (r, c, modality or "") for i, r, c, modality in session.exec(
+            select(Image.id, Image.rows, Image.cols, Image.modality).where(Image.status == ImageStatus.LABELED)).all()}
 
 
 def train_and_publish(project: Project | None, progress: Progress, *, strategy_name: str | None = None,
@@ -67,9 +62,12 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     with_finding = {e.image_id for e in examples if e.label == 1}
     require_both_classes([1 if i in with_finding else 0 for i in {e.image_id for e in examples}],
                          MIN_IMAGES_PER_CLASS, "labeled images")
-    split = split_by_patient(examples, seed=config.seed, strata=_labeled_modalities(engine))
+    labeled = _labeled_images(engine)
+    shapes = {i: (rows, cols) for i, (rows, cols, _) in labeled.items()}
+    modalities = {i: modality for i, (_, _, modality) in labeled.items()}
+    split = split_by_patient(examples, seed=config.seed, strata=modalities)
     labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
-    data = {"patch_fraction": patch_fraction(examples, _labeled_shapes(engine)), "examples": len(examples),
+    data = {"patch_fraction": patch_fraction(examples, shapes), "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),
             "train_patients": len(split.train_patients), "val_patients": len(split.val_patients),
             "strategy": name}

@@ -7,7 +7,9 @@ import pytest
 import torch
 from sqlmodel import Session, col, select
 
+from learner import loop
 from learner.bench_localise import distance_to_polygon, localisation_figures
+from learner.dataset import split_by_patient
 from learner.loop import PROJECT_CONFIG, train_and_publish
 from storage.db import current_project
 from storage.models import Image, ImageStatus
@@ -21,15 +23,24 @@ def test_distance_to_a_polygon_is_zero_inside_and_to_the_nearest_edge_outside() 
     assert distance_to_polygon((23, 24), SQUARE) == pytest.approx(5)  # to the corner (20, 20)
 
 
-def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_top_is_diverse(project,
-                                                                                               make_demo) -> None:
+def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_top_is_diverse(
+        project, make_demo, monkeypatch: pytest.MonkeyPatch) -> None:
     """One trained demo model (100 labels), three checks: where the heatmaps point, how rarely normal images
-    get a proposal, and that the queue's top 20 (the default strategy's batch) spans at least 10 series."""
+    get a proposal, and that the queue's top 20 (the default strategy's batch) spans at least 10 series. The
+    validation split was told each labeled image's modality."""
     make_demo(100)
+    splits = []
+
+    def recorded(*args, **kwargs):  # the real split, its arguments kept
+        splits.append(kwargs)
+        return split_by_patient(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "split_by_patient", recorded)
     threads = torch.get_num_threads()
     result = train_and_publish(current_project(), lambda fraction, message: None, strategy_name="default",
                                config=PROJECT_CONFIG)
     assert torch.get_num_threads() == threads  # the dense pass's one thread per network worker is undone
+    assert set(splits[0]["strata"].values()) == {"CT", "MG"} and len(splits[0]["strata"]) == 100
     assert result["heatmaps"] == result["scored"]  # one pass per image gives every heatmap
     figures = localisation_figures(current_project())
     assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
