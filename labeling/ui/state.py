@@ -36,6 +36,9 @@ class LabelSession:
     outline_nonce: str | None = None  # the viewer's last quick-outline request already answered
     outline: dict[str, Any] | None = None  # the answer to it, for the viewer (CONTRACT.md: data.outline)
     outline_error: str | None = None  # why it could not be outlined, shown once
+    ui_nonce: str | None = None  # the viewer's last tool/class/label report already taken
+    slice_numbers: dict[int, int] = field(default_factory=dict)  # slice image id → its number in the series (1-based)
+    error: str | None = None  # why the last action was refused, shown once beside the viewer (never above it)
     tool: str = "box"
     class_name: str | None = None
 
@@ -66,6 +69,15 @@ class LabelSession:
     def take_flash(self) -> str | None:
         flash, self.flash = self.flash, None
         return flash
+
+    def unsaved_slices(self) -> dict[int, list[Any]]:
+        """The slices whose regions the viewer changed since they were loaded (emptied ones included)."""
+        return {image_id: regions for image_id, regions in self.edits.items()
+                if regions != self.saved.get(image_id, [])}
+
+    def take_error(self) -> str | None:
+        error, self.error = self.error, None
+        return error
 
     def take_outline_error(self) -> str | None:
         error, self.outline_error = self.outline_error, None

@@ -5,7 +5,7 @@ import streamlit as st
 
 from labeling.labels.annotations import undo_last_save
 from labeling.labels.catalog import get_image
-from labeling.labels.queue import SKIP_REASONS, lease, next_image, skip
+from labeling.labels.queue import SKIP_REASONS, lease, next_image
 from labeling.labels.reading import series_slices
 from labeling.labels.taxonomy import IMAGE_LABELS, list_classes
 from labeling.ui.parts.panels import (
@@ -16,7 +16,15 @@ from labeling.ui.parts.panels import (
     shortcut_help,
     undo_confirmed,
 )
-from labeling.ui.parts.reading_station import act_early, load_series, preset_names, reading_station, viewer_data
+from labeling.ui.parts.reading_station import (
+    SKIP_REASON_KEY,
+    act_early,
+    load_series,
+    preset_names,
+    reading_station,
+    skip_image,
+    viewer_data,
+)
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import label_session
@@ -61,11 +69,15 @@ if not classes:
     st.stop()
 if state.class_name not in {c.name for c in classes}:
     state.class_name = classes[0].name
-if holder:
-    st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
+# Nothing is ever drawn above the viewer that comes and goes (a banner would move it, and Streamlit would
+# build it anew): messages go in the side panel.
 view, side = st.columns([3.2, 1.3])
 with side:
     st.markdown(f"#### Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
+    if holder:
+        st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
+    if error := state.take_error():
+        show_error(error)
     heatmap, accepted = model_panel(image, classes, state.visit)
     if accepted:
         state.replace(image.id, state.regions_of(image.id) + accepted)
@@ -73,20 +85,23 @@ with side:
 with view:
     action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, heatmap))
 with side:
-    region_summary(state.regions_of(image.id), state.take_outline_error())
+    region_summary(state, state.take_outline_error())
     label_key = f"image-label-{state.revision}"  # the state is the truth: the viewer's keys change it too
     st.session_state[label_key] = state.image_label
     st.radio("Image label", ["none", *IMAGE_LABELS], horizontal=True, key=label_key,
              on_change=lambda: setattr(state, "image_label", st.session_state[label_key]))
     if st.button("Save & next", type="primary", width="stretch") or action == "save":
-        if save_series(state, image.id, account.name):
-            state.flash = f"Saved image {image.id}: {len(state.regions_of(image.id))} region(s)."
+        if saved := save_series(state, image.id, account.name):
+            state.flash = saved
             show_next(image.id)
-    reason = st.selectbox("Skip reason", SKIP_REASONS, key="skip-reason")
+        st.rerun()  # refused: the reason shows beside the viewer
+    # Buttons, not a text box: after a choice the keys go on working (a select box kept the focus and took them).
+    st.pills("Skip reason", SKIP_REASONS, key=SKIP_REASON_KEY)
     skip_column, back, undo = st.columns(3)
     if skip_column.button("Skip", width="stretch") or action == "skip":
-        skip(image.id, account.name, reason)
-        show_next(image.id)
+        if skip_image(state, image.id, account.name):
+            show_next(image.id)
+        st.rerun()
     if (back.button("Back", width="stretch", disabled=not state.history) or action == "back") and state.history:
         show(state.history.pop(), remember=False)
     if undo_confirmed(state, undo.button("Undo", width="stretch")) or action == "undo":

@@ -29,36 +29,69 @@ SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b",
              ("Esc", "Cancel a polygon, deselect")]
 
 
-def region_summary(regions: list[RegionInput], outline_error: str | None = None) -> None:
-    """The regions of the image on screen, in image pixels (select one in the viewer and press Delete to remove
-    it), after why a quick outline just asked for could not be made."""
+def region_summary(state: LabelSession, outline_error: str | None = None) -> None:
+    """The regions of the series as the viewer has them now, slice by slice, in image pixels (select one in the
+    viewer and press Delete to remove it), after why a quick outline just asked for could not be made."""
     if outline_error:
         show_error(outline_error)
-    st.markdown(f"**Regions ({len(regions)})**")
-    if not regions:
-        st.caption("None yet: draw on the image.")
-    for region in regions:
-        x, y, w, h = region.bbox()
-        st.caption(f"{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
+    by_slice = {number: state.regions_of(image_id) for image_id, number in state.slice_numbers.items()}
+    by_slice = {number: regions for number, regions in sorted(by_slice.items()) if regions}
+    total = sum(len(regions) for regions in by_slice.values())
+    where = f" on slice{'s' if len(by_slice) > 1 else ''} {', '.join(map(str, by_slice))}" \
+        if by_slice and len(state.slice_numbers) > 1 else ""
+    st.markdown(f"**Regions ({total}){where}**")
+    if not total:
+        st.caption("None yet: draw on the image (any slice of the series).")
+    for number, regions in by_slice.items():
+        for region in regions:
+            x, y, w, h = region.bbox()
+            on_slice = f"slice {number}: " if len(state.slice_numbers) > 1 else ""
+            st.caption(f"{on_slice}{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
 
 
-def save_series(state: LabelSession, image_id: int, user: str) -> bool:
-    """Save the image on screen (its regions and image label) and every other slice of its series whose regions
-    were edited in the viewer, each as that slice's annotation. False after showing why not (nothing drawn or
-    labeled, or a refused save: a full disk, a lease someone else holds — that slice is not half-saved)."""
-    regions, label = state.regions_of(image_id), state.image_label
-    if not regions and label == "none":
-        st.error("Draw a region or choose an image label first (or skip the image).")
-        return False
+def save_series(state: LabelSession, image_id: int, user: str) -> str | None:
+    """Save what the reader did on the series of ``image_id``: the regions of every slice drawn on (any slice is
+    a valid save), each as that slice's annotation, and the image label with the image on screen. Returns the
+    confirmation to show; None after recording in ``state.error`` why not (nothing drawn or labeled, or a
+    refused save: a full disk, a lease someone else holds)."""
+    label, changed = state.image_label, state.unsaved_slices()
+    drawn = any(state.regions_of(slice_id) for slice_id in state.slice_numbers)
+    if not drawn and label == "none" and not changed:
+        state.error = "Draw a region on any slice of the series or choose an image label first (or skip the image)."
+        return None
+    keep_image = bool(state.regions_of(image_id)) or label != "none" or image_id in changed \
+        or label != (state.saved_label or "none")
+    to_save = {slice_id: regions for slice_id, regions in changed.items() if slice_id != image_id}
+    if keep_image:
+        to_save[image_id] = state.regions_of(image_id)
     try:
-        for slice_id, slice_regions in state.edits.items():
-            if slice_id != image_id and slice_regions and slice_regions != state.saved.get(slice_id):
-                save_annotation(slice_id, user, slice_regions)
-        save_annotation(image_id, user, regions, image_label=None if label == "none" else label)
+        for slice_id, regions in to_save.items():
+            if slice_id != image_id:
+                save_annotation(slice_id, user, regions)
+        if keep_image:
+            save_annotation(image_id, user, to_save[image_id], image_label=None if label == "none" else label)
     except MedalError as error:
-        show_error(error)
-        return False
-    return True
+        state.error = str(error)
+        return None
+    return saved_message({state.slice_numbers.get(i, 1): len(r) for i, r in to_save.items()},
+                         label if keep_image else "none", len(state.slice_numbers) > 1)
+
+
+def saved_message(regions_by_number: dict[int, int], label: str, series: bool) -> str:
+    """"Saved 2 regions on slices 8, 9" (and the image label, and slices whose regions were removed)."""
+    with_regions = sorted(n for n, count in regions_by_number.items() if count)
+    emptied = sorted(n for n, count in regions_by_number.items() if not count)
+    total = sum(regions_by_number.values())
+    parts = []
+    if total:
+        where = f" on slice{'s' if len(with_regions) > 1 else ''} {', '.join(map(str, with_regions))}" if series else ""
+        parts.append(f"{total} region{'s' if total != 1 else ''}{where}")
+    if label != "none":
+        parts.append(f"image label {label}")
+    if emptied:
+        parts.append(f"regions removed on slice{'s' if len(emptied) > 1 else ''} {', '.join(map(str, emptied))}"
+                     if series else "regions removed")
+    return "Saved " + (", ".join(parts) if parts else "the image") + "."
 
 
 def undo_confirmed(state: LabelSession, clicked: bool) -> bool:

@@ -4,6 +4,7 @@ object."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
 from labeling.labels.outline import OutlineError
 from labeling.labels.pictures import heatmap_png
-from labeling.labels.queue import SKIP_REASONS, next_image, skip
+from labeling.labels.queue import next_image, skip
 from labeling.labels.reading import corners, outline_region, prior_for, voi_lut
 from labeling.labels.taxonomy import IMAGE_LABELS
 from labeling.ui.parts.panels import save_series
@@ -22,6 +23,8 @@ from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer
 from storage.errors import MedalError
 
 VIEWER_KEY = "viewer"
+SKIP_REASON_KEY = "skip-reason"
+NO_REASON = "no reason given"
 
 
 def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -> None:
@@ -38,6 +41,7 @@ def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -
                 label = annotation.image_label
     state.load(image.id, saved, label)
     state.loaded_modality = image.modality or ""
+    state.slice_numbers = {item.id: number for number, item in enumerate(slices, start=1)}
 
 
 def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
@@ -70,13 +74,26 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
                     "view": corner.view},
         "classes": [{"name": c.name, "color": c.color, "key": c.key or ""} for c in classes],
         "class_name": state.class_name if any(c.name == state.class_name for c in classes) else classes[0].name,
-        "tool": state.tool, "image_label": state.image_label,
-        "regions": {str(i): [{"label": r.label, "shape": r.shape, "points": r.points} for r in regions]
-                    for i, regions in state.saved.items()},
+        "tool": state.tool, "image_label": state.image_label, "saved_label": state.saved_label or "none",
+        # what the reader has now (a viewer mounted afresh shows it) and what is saved (unsaved = the difference)
+        "regions": _regions_json({i: state.regions_of(i) for i in {*state.saved, *state.edits}}),
+        "saved_regions": _regions_json(state.saved),
         "revision": state.revision,
+        "draft_key": draft_key(account.name, image.id),
         "prior": _prior(image, slices, account),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
     }
+
+
+def _regions_json(by_slice: dict[int, list[RegionInput]]) -> dict[str, list[dict[str, Any]]]:
+    return {str(i): [{"label": r.label, "shape": r.shape, "points": r.points} for r in regions]
+            for i, regions in by_slice.items()}
+
+
+def draft_key(user: str, image_id: int) -> str:
+    """Where the viewer keeps this reader's unsaved drawing of this image in the tab (sessionStorage): the
+    name is hashed so that nothing readable is stored under it."""
+    return hashlib.sha256(f"{user}\n{image_id}".encode()).hexdigest()[:24]
 
 
 def _prior(image: Any, slices: list[Any], account: Account) -> dict[str, Any] | None:
@@ -102,12 +119,11 @@ def act_early(state: LabelSession, user: str) -> None:
     if state.image_id is None or state.loaded_for != state.image_id:
         return
     action, image_id = early_action(state), state.image_id
-    if action == "save" and save_series(state, image_id, user):
-        state.flash = f"Saved image {image_id}: {len(state.regions_of(image_id))} region(s)."
+    if action == "save" and (saved := save_series(state, image_id, user)):
+        state.flash = saved
         item = next_image(user, exclude=(image_id,))
         state.show(item.image_id if item else None)
-    elif action == "skip":
-        skip(image_id, user, st.session_state.get("skip-reason") or SKIP_REASONS[0])
+    elif action == "skip" and skip_image(state, image_id, user):
         item = next_image(user, exclude=(image_id,))
         state.show(item.image_id if item else None)
     elif action == "back" and state.history:
@@ -119,11 +135,28 @@ def act_early(state: LabelSession, user: str) -> None:
             state.show(undone)
 
 
+def skip_image(state: LabelSession, image_id: int, user: str) -> bool:
+    """Skip the image with the reason the reader chose (or, with none chosen, say so: no reason is made up).
+    False after recording why not (another reader's lease)."""
+    try:
+        skip(image_id, user, st.session_state.get(SKIP_REASON_KEY) or NO_REASON)
+    except MedalError as error:
+        state.error = str(error)
+        return False
+    return True
+
+
 def _take(state: LabelSession, events: ViewerEvents) -> str | None:
+    """The action key pressed in the viewer, once; refused (and said) when the viewer showed another image
+    than the page's — a save always goes to the image the reader sees."""
     if events.action is None or events.action_nonce == state.action_nonce:
         return None
-    _fold(state, events, state.loaded_modality)
     state.action_nonce = events.action_nonce
+    if events.action_image_id != state.image_id:
+        state.error = (f"The viewer was still showing image {events.action_image_id}, not image {state.image_id}: "
+                       f"nothing was done. Look at the image and press {events.action.capitalize()} again.")
+        return None
+    _fold(state, events, state.loaded_modality)
     return events.action
 
 
@@ -172,14 +205,20 @@ def _fold(state: LabelSession, events: ViewerEvents, modality: str) -> None:
     # The viewer's last report stays in its state on every later run: take each one once, so that regions
     # added here since (a quick outline) are not undone by an older report.
     if events.regions is not None and events.revision == state.revision \
-            and state.folded != (state.revision, events.regions):
+            and events.regions_image_id == state.image_id and state.folded != (state.revision, events.regions):
         state.edits, state.folded = dict(events.regions), (state.revision, events.regions)
     if events.window and events.window.get("modality") == modality:
         state.windows[modality] = {"center": float(events.window["center"]), "width": float(events.window["width"])}
+    # Tool, class and image label: each report once (it stays in the component's state on every later run, and
+    # must not undo a later choice made on the page, e.g. the image-label radio: the last action wins).
     ui = events.ui
+    if not ui or ui.get("nonce") == state.ui_nonce:
+        return
+    state.ui_nonce = ui.get("nonce")
     if ui.get("tool"):
         state.tool = str(ui["tool"])
     if ui.get("class_name"):
         state.class_name = str(ui["class_name"])
-    if ui.get("image_label") in ("none", *IMAGE_LABELS) and ui.get("revision") == state.revision:
+    if ui.get("image_label") in ("none", *IMAGE_LABELS) and ui.get("revision") == state.revision \
+            and ui.get("image_id") == state.image_id:
         state.image_label = ui["image_label"]

@@ -9,6 +9,8 @@ actions. Python stays the source of truth for labels. ``CONTRACT.md`` is the con
 from __future__ import annotations
 
 import base64
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ ROOT_TESTID = "medal-viewer"
 STANDARD_CT_PRESETS = (("Lung", -600.0, 1500.0), ("Mediastinum", 40.0, 400.0), ("Bone", 400.0, 1800.0),
                        ("Brain", 40.0, 80.0))
 ACTIONS = ("save", "skip", "back", "undo")
+MAX_SENT_POINTS = 20_000  # more points than any drawing has (the viewer simplifies freehand and brush outlines)
 
 _component = st.components.v2.component(
     "medal.viewer", html=(_HERE / "viewer.html").read_text(), css=(_HERE / "viewer.css").read_text(),
@@ -34,10 +37,12 @@ class ViewerEvents:
 
     regions: dict[int, list[RegionInput]] | None = None  # per slice image id; None: no edit reported yet
     revision: int | None = None  # the revision the edits started from
+    regions_image_id: int | None = None  # the image (queue item) the viewer showed when it sent them
     window: dict[str, Any] | None = None  # {"modality", "center", "width"}
     ui: dict[str, Any] = field(default_factory=dict)  # {"tool", "class_name", "image_label"}
     action: str | None = None  # "save" | "skip" | "back" | "undo", once
     action_nonce: str | None = None  # tells one key press from the next
+    action_image_id: int | None = None  # the image the viewer showed when the key was pressed
     outline: dict[str, Any] | None = None  # a quick-outline request, once: {"nonce", "image_id", "box", ...}
 
 
@@ -70,8 +75,9 @@ def parse_events(result: Any) -> ViewerEvents:
     regions = _get(result, "regions")
     if isinstance(regions, dict) and isinstance(regions.get("by_image"), dict):
         events.revision = regions.get("revision") if isinstance(regions.get("revision"), int) else None
+        events.regions_image_id = _int(regions.get("image_id"))
         events.regions = {int(image_id): _regions(items) for image_id, items in regions["by_image"].items()
-                          if str(image_id).isdigit()}
+                          if _ID.fullmatch(str(image_id))}
     window = _get(result, "window")
     if isinstance(window, dict) and all(isinstance(window.get(k), (int, float)) for k in ("center", "width")):
         events.window = window
@@ -80,6 +86,7 @@ def parse_events(result: Any) -> ViewerEvents:
     action = _get(result, "action")
     if isinstance(action, dict) and action.get("type") in ACTIONS:
         events.action, events.action_nonce = action["type"], str(action.get("nonce") or "")
+        events.action_image_id = _int(action.get("image_id"))
     events.outline = _outline_request(_get(result, "outline"))
     return events
 
@@ -99,6 +106,13 @@ def _outline_request(request: Any) -> dict[str, Any] | None:
             "revision": revision if isinstance(revision, int) else None}
 
 
+_ID = re.compile(r"[0-9]{1,18}")  # image ids as the viewer sends them (ASCII digits: "²".isdigit() is True)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _get(result: Any, name: str) -> Any:
     if result is None:
         return None
@@ -106,12 +120,21 @@ def _get(result: Any, name: str) -> Any:
 
 
 def _regions(items: Any) -> list[RegionInput]:
+    """The regions of one slice as sent; one whose points are not all finite numbers is left out (the library
+    checks the rest: bounds, vertex counts), and so is one too large to be a drawing."""
     regions = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or item.get("shape") not in SHAPES:
             continue
-        points = [[float(p[0]), float(p[1])] for p in item.get("points") or []
-                  if isinstance(p, (list, tuple)) and len(p) >= 2]
-        if len(points) >= 2:
-            regions.append(RegionInput(str(item.get("label", "")), item["shape"], points))
+        raw = item.get("points")
+        if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_SENT_POINTS:
+            continue
+        points = [[p[0], p[1]] for p in raw if isinstance(p, (list, tuple)) and len(p) >= 2]
+        if len(points) != len(raw) or not all(_finite(v) for point in points for v in point):
+            continue
+        regions.append(RegionInput(str(item.get("label", "")), item["shape"], [[float(x), float(y)] for x, y in points]))
     return regions
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -60,6 +60,36 @@ const TOOLBAR = [
 ];
 // Quick-outline answers already taken (by nonce), per page: a viewer mounted afresh never adds one twice.
 const TAKEN_OUTLINES = (window.__medalTakenOutlines ||= new Set());
+// The slice and view a viewer was on, per series (draft key), per page: a viewer mounted afresh for the same
+// image (Streamlit re-created its element) opens where the reader was.
+const VIEW_MEMORY = (window.__medalViewMemory ||= new Map());
+const DRAFT_PREFIX = "medal-draft:";
+const TOAST_MS = 3500;
+
+/**
+ * Unsaved drawing survives anything but a save: every edit is kept in the tab's sessionStorage under
+ * `data.draft_key` (the reader and the image, hashed by Python), with the saved regions and label it started
+ * from. A viewer that (re)opens the image — re-mounted by Streamlit, or after a reload — takes it back when it
+ * started from what is still saved; once saved (or edited back to what is saved) it is dropped.
+ */
+function readDraft(key) {
+  if (!key) return null;
+  try {
+    const raw = window.sessionStorage.getItem(DRAFT_PREFIX + key);
+    const draft = raw ? JSON.parse(raw) : null;
+    return draft && typeof draft === "object" && draft.shapes && typeof draft.shapes === "object" ? draft : null;
+  } catch (_) {
+    return null; // storage blocked or a damaged entry: no draft
+  }
+}
+
+function writeDraft(key, draft) {
+  if (!key) return;
+  try {
+    if (draft) window.sessionStorage.setItem(DRAFT_PREFIX + key, JSON.stringify(draft));
+    else window.sessionStorage.removeItem(DRAFT_PREFIX + key);
+  } catch (_) { /* storage full or blocked: the Python session still holds the edits */ }
+}
 const DTYPES = { uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, float32: Float32Array };
 
 const viewers = new WeakMap(); // parentElement → Viewer
@@ -468,6 +498,9 @@ class Viewer {
     this.spaceHeld = false;
     this.shiftHeld = false;
     this.unsaved = false;
+    this.baseLabel = "none"; // the saved image label (unsaved when imageLabel differs)
+    this.draftKey = ""; // data.draft_key of the shown series
+    this.toastTimer = 0;
 
     // The prior study's series (CONTRACT "Additions"): shown on the left when `y` turned it on.
     this.prior = null; // {label, slices, slice_index} from data, or null
@@ -540,6 +573,9 @@ class Viewer {
     this.prompt.textContent = PROMPT_TEXT;
     this.prompt.hidden = true;
     this.message.hidden = true;
+    this.toast = part(".mv-toast", "div", "mv-toast");
+    this.toast.setAttribute("role", "status");
+    this.toast.hidden = true;
     this.buildToolbar();
   }
 
@@ -570,6 +606,19 @@ class Viewer {
       this.toolButtons.set(tool, button);
       bar.appendChild(button);
     }
+    // The class new regions get, always in sight (a class key changes it; with a region selected by a click,
+    // it re-classes that region, which the toast says).
+    const chip = document.createElement("span");
+    chip.className = "mv-class";
+    chip.setAttribute("aria-live", "polite");
+    chip.title = "Class of new regions (class keys change it)";
+    this.classSwatch = document.createElement("span");
+    this.classSwatch.className = "mv-class-swatch";
+    this.classText = document.createElement("span");
+    chip.appendChild(this.classSwatch);
+    chip.appendChild(this.classText);
+    bar.appendChild(chip);
+    this.classChip = chip;
     this.toolbar = bar;
   }
 
@@ -642,6 +691,12 @@ class Viewer {
       const at = this.slices.findIndex((s) => s.image_id === data.image_id);
       this.index = Number.isInteger(data.slice_index) ? data.slice_index : Math.max(at, 0);
       this.view = { zoom: 1, panX: 0, panY: 0 };
+      this.draftKey = typeof data.draft_key === "string" ? data.draft_key : "";
+      const memory = !prev && this.draftKey ? VIEW_MEMORY.get(this.draftKey) : null;
+      if (memory && memory.count === this.slices.length) { // re-mounted on the same image: where the reader was
+        this.index = memory.index;
+        this.view = { ...memory.view };
+      }
       this.window = validWindow(data.window);
       this.hidePrompt();
       this.drag = null;
@@ -658,8 +713,11 @@ class Viewer {
         delete this.root.dataset.dragging;
       }
       this.revision = data.revision;
-      this.base = normalizeRegions(data.regions);
-      this.shapes = deepCopy(this.base);
+      // `regions`: what the reader has now (saved, with the session's unsaved edits); `saved_regions`: what is
+      // saved (unsaved = the difference). A viewer mounted afresh thus shows the edits it had before.
+      this.base = normalizeRegions(data.saved_regions !== undefined ? data.saved_regions : data.regions);
+      this.shapes = normalizeRegions(data.regions);
+      this.baseLabel = data.saved_label || "none";
       this.sentKeys = new Set();
       this.undoStack = [];
       this.redoStack = [];
@@ -668,8 +726,10 @@ class Viewer {
       this.pendingOutline = null; // its answer belongs to the regions just replaced
       this.outlineStatus = "";
       this.imageLabel = data.image_label || "none";
+      this.restoreDraft();
     } else if (prev && data.image_label !== prev.image_label && data.image_label) {
-      this.imageLabel = data.image_label;
+      this.imageLabel = data.image_label; // chosen on the page (the radio): the last choice wins
+      this.saveDraft();
     }
     // Tool: Python's on mount only. Python never picks a tool itself, it only echoes the last one this viewer
     // reported — and an echo that arrives late (`o` pressed, then a drag at once) must not undo a newer choice.
@@ -678,6 +738,7 @@ class Viewer {
     if (!prev || data.class_name !== prev.class_name) {
       this.className = data.class_name || (this.classes[0] && this.classes[0].name) || "";
     }
+    this.showClass();
     this.updateUnsaved();
     // A quick-outline answer becomes an edit (sent back as regions): after this call, not inside it.
     if (data.outline) setTimeout(() => { if (!this.destroyed && this.data) this.takeOutline(this.data.outline); }, 0);
@@ -893,6 +954,11 @@ class Viewer {
     this.pump();
     this.syncAttributes();
     this.schedule();
+  }
+
+  /** Where the reader is in this series (slice, zoom, pan), for a viewer mounted afresh on the same image. */
+  remember() {
+    if (this.draftKey) VIEW_MEMORY.set(this.draftKey, { index: this.index, count: this.slices.length, view: { ...this.view } });
   }
 
   currentKey() {
@@ -1112,6 +1178,7 @@ class Viewer {
 
   drawNow() {
     if (this.destroyed) return;
+    this.remember();
     const { ctx } = this;
     const { w, h, dpr } = this.size;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -1484,6 +1551,58 @@ class Viewer {
     return deepCopy(this.shapes);
   }
 
+  /** Keep the unsaved drawing and label in the tab (or drop the draft once nothing is unsaved). */
+  saveDraft() {
+    if (!this.draftKey) return;
+    const unsaved = canonical(this.shapes) !== canonical(this.base) || this.imageLabel !== this.baseLabel;
+    writeDraft(this.draftKey, unsaved ? {
+      base: canonical(this.base), baseLabel: this.baseLabel, shapes: this.shapes, imageLabel: this.imageLabel,
+      index: this.index,
+    } : null);
+  }
+
+  /** Take back a draft of this image that started from what is still saved; tell Python at once. */
+  restoreDraft() {
+    const draft = readDraft(this.draftKey);
+    if (!draft) return;
+    if (draft.base !== canonical(this.base) || draft.baseLabel !== this.baseLabel) {
+      writeDraft(this.draftKey, null); // saved since (here or elsewhere): the draft is history
+      return;
+    }
+    const shapes = normalizeRegions(draft.shapes);
+    const label = typeof draft.imageLabel === "string" ? draft.imageLabel : this.imageLabel;
+    if (canonical(shapes) === canonical(this.shapes) && label === this.imageLabel) return;
+    this.shapes = shapes;
+    this.imageLabel = label;
+    if (Number.isInteger(draft.index) && draft.index >= 0 && draft.index < this.slices.length) this.index = draft.index;
+    this.updateUnsaved();
+    // After this call: Streamlit takes values set during a render poorly.
+    setTimeout(() => {
+      if (this.destroyed || this.draftKey !== (this.data && this.data.draft_key)) return;
+      this.sendRegions();
+      this.sendUi();
+      this.showToast("Your unsaved drawing on this image was restored.");
+    }, 0);
+  }
+
+  /** A short message over the image's top edge (re-classed, restored), gone after a few seconds. */
+  showToast(text) {
+    if (!this.toast) return;
+    setText(this.toast, text);
+    this.toast.hidden = false;
+    if (this.toastTimer) clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { this.toast.hidden = true; this.toastTimer = 0; }, TOAST_MS);
+  }
+
+  /** The toolbar's class chip and the root's data-class. */
+  showClass() {
+    if (!this.classChip) return;
+    const cls = this.classes.find((c) => c.name === this.className);
+    this.classSwatch.style.background = cls && cls.color ? cls.color : DEFAULT_COLOR;
+    setText(this.classText, `Class: ${this.className}${cls && cls.key ? ` (${cls.key})` : ""}`);
+    if (this.root.dataset.className !== this.className) this.root.dataset.className = this.className;
+  }
+
   /** Record a finished edit made since `before` (a snapshot): undo entry, state to Python, redraw. */
   commitEdit(before) {
     if (canonical(before) === canonical(this.shapes)) return;
@@ -1495,6 +1614,7 @@ class Viewer {
 
   afterEdit() {
     this.updateUnsaved();
+    this.saveDraft();
     this.sendRegions();
     this.schedule();
   }
@@ -1547,8 +1667,10 @@ class Viewer {
     const region = s && this.shapes[s.key] && this.shapes[s.key][s.index];
     if (!region || region.label === name) return;
     const before = this.snapshot();
+    const old = region.label;
     region.label = name;
     this.commitEdit(before);
+    this.showToast(`Selected region re-classed: ${old} → ${name} (Ctrl+Z undoes)`);
   }
 
   updateUnsaved() {
@@ -1567,7 +1689,7 @@ class Viewer {
       if (list.length || this.base[key] || this.sentKeys.has(key)) byImage[key] = deepCopy(list);
       if (list.length) this.sentKeys.add(key);
     }
-    return { revision: this.revision, by_image: byImage };
+    return { revision: this.revision, image_id: this.data ? this.data.image_id : null, by_image: byImage };
   }
 
   sendRegions() {
@@ -1577,7 +1699,7 @@ class Viewer {
   sendUi() {
     // "revision" lets Python ignore an image label left over from the previous image.
     this.setState("ui", { tool: this.tool, class_name: this.className, image_label: this.imageLabel,
-      revision: this.revision });
+      revision: this.revision, image_id: this.data ? this.data.image_id : null, nonce: nonce() });
   }
 
   setState(key, value) {
@@ -1592,7 +1714,9 @@ class Viewer {
     if (type === "save") this.sendRegions(); // flush first, same tick
     try {
       if (this.component && this.component.setTriggerValue) {
-        this.component.setTriggerValue("action", { type, nonce: nonce() });
+        // The image the viewer shows: Python refuses an action meant for another one.
+        this.component.setTriggerValue("action", { type, nonce: nonce(), image_id: this.data ? this.data.image_id : null,
+          revision: this.revision });
       }
     } catch (error) {
       console.error("medal viewer: setTriggerValue failed", error);
@@ -1642,7 +1766,8 @@ class Viewer {
       const key = String(answer.image_id);
       const label = region.label && this.classes.some((c) => c.name === region.label) ? region.label : this.className;
       this.addRegion(key, "polygon", points, label);
-      if (key === this.currentKey()) this.selection = { key, index: this.shapes[key].length - 1 };
+      // Selected to edit at once, but a class key meant for the next region must not re-class it.
+      if (key === this.currentKey()) this.selection = { key, index: this.shapes[key].length - 1, fresh: true };
       this.outlineStatus = "done";
     } else {
       this.outlineStatus = "error"; // Python shows why
@@ -2332,15 +2457,17 @@ class Viewer {
   }
 
   setClass(name) {
-    if (this.selection) this.reclassSelected(name);
+    if (this.selection && !this.selection.fresh) this.reclassSelected(name);
     if (this.className === name) return;
     this.className = name;
+    this.showClass();
     this.sendUi();
     this.schedule();
   }
 
   toggleImageLabel(label) {
     this.imageLabel = this.imageLabel === label ? "none" : label;
+    this.saveDraft();
     this.sendUi();
     this.schedule();
   }
