@@ -627,3 +627,26 @@ def test_the_timeline_opens_a_follow_up_with_its_prior(project, make_demo) -> No
     assert data["show_prior"] is True and data["prior"] is not None
     button(at, "Skip").click().run()  # the next image opens without the prior pane forced
     assert viewer_data(at)["show_prior"] is False
+
+
+def test_label_refuses_an_action_for_another_image_than_the_page_shows(project, make_demo) -> None:
+    """Bug 4 of issue 21: a save names the image the viewer shows; when it is not the page's, nothing is saved and
+    the page says why (the regions went to whichever image the page had)."""
+    make_demo(0)
+    at = logged_in()
+    first = label_state(at).image_id
+    draw_rect(at, 30, 40, 50, 20)
+    state = label_state(at)
+    regions = at.session_state[VIEWER_KEY]["regions"]
+    at.session_state[VIEWER_KEY] = {"regions": regions,
+                                    "action": {"type": "save", "nonce": "n1", "image_id": first + 1,
+                                               "revision": state.revision}}
+    at.run()
+    assert label_state(at).image_id == first and not list_annotations(project, annotator="ann")
+    assert any(f"still showing image {first + 1}, not image {first}" in e.value for e in at.error)
+    at.session_state[VIEWER_KEY] = {"regions": regions,
+                                    "action": {"type": "save", "nonce": "n2", "image_id": first,
+                                               "revision": state.revision}}
+    at.run()
+    (saved,) = list_annotations(project, annotator="ann")
+    assert saved.image_id == first and label_state(at).image_id != first

@@ -25,7 +25,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate")
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
+         "olga", "pete", "quin", "rosa", "sam")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -434,4 +435,213 @@ def test_after_clicking_an_image_label_the_keys_still_work(app, chromium) -> Non
     assert saved.image_id == int(shown) and saved.image_label == "healthy"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline in ("none", "")  # no focus frame left by the shortcut
+    page.close()
+
+
+# ----- nothing a reader draws is ever lost (issue 21) ---------------------------------------------------------
+
+
+def drag_image(page: object, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """A left drag between two image pixels (the active tool)."""
+    (sx, sy), (ex, ey) = screen_point(page, *start), screen_point(page, *end)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=8)
+    page.mouse.up()
+
+
+def skip_to(page: object, wanted: object, tries: int = 30) -> None:
+    """Skip (`k`) until ``wanted(page)`` holds for the image on screen."""
+    for _ in range(tries):
+        if wanted(page):
+            return
+        shown = attr(page, "image-id")
+        page.locator(VIEWER).hover()
+        page.keyboard.press("k")
+        page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+        settled(page)
+    raise AssertionError(f"no such image came up in {tries} images")
+
+
+def in_a_series(page: object) -> bool:
+    return int(attr(page, "slice-count")) > 1
+
+
+def queue_image(page: object) -> int:
+    """The image the side panel shows (its heading: "Image N · …")."""
+    heading = page.get_by_role("heading", name="Image ").first.inner_text()
+    return int(heading.split()[1])
+
+
+@pytest.mark.parametrize("how", ["key", "button"])
+def test_a_region_drawn_only_on_another_slice_of_the_series_is_saved(app, chromium, how: str) -> None:
+    """Bug 1: with nothing on the opened slice and no image label, `s` said "Draw a region…", jumped back to the
+    opened slice and lost the drawing; the button stored nothing."""
+    url, project = app
+    name = {"key": "liam", "button": "mia"}[how]
+    page = log_in(chromium, url, name)
+    skip_to(page, in_a_series)
+    opened, index = int(attr(page, "image-id")), int(attr(page, "slice-index"))
+    page.locator(VIEWER).hover()
+    step = "ArrowUp" if index >= 2 else "ArrowDown"
+    page.keyboard.press(step)
+    page.keyboard.press(step)
+    other = int(attr(page, "image-id"))
+    assert other != opened
+    page.keyboard.press("x")
+    drag_image(page, (60, 60), (90, 84))
+    has(page, "regions", "1")
+    page.get_by_text("Regions (1) on slice").wait_for()  # the side panel counts it with its slice
+    settled(page)
+    if how == "key":
+        page.keyboard.press("s")
+    else:
+        page.get_by_role("button", name="Save & next").click()
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{other}"]):not([data-image-id="{opened}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator=name)
+    assert saved.image_id == other and saved.regions[0].bbox == pytest.approx([60, 60, 30, 24], abs=1.5)
+    slices = [s.id for s in series_slices(opened, project.engine)]
+    page.get_by_text(f"Saved 1 region on slice {slices.index(other) + 1}.").wait_for()  # the toast
+    page.close()
+
+
+def test_a_region_survives_the_viewer_being_rebuilt_after_log_in(app, chromium) -> None:
+    """Bug 2: ~10 s after log-in the page's layout changed on the next rerun, the viewer was built anew and the
+    boxes drawn so far vanished from it (the next box replaced them in the data)."""
+    url, project = app
+    page = log_in(chromium, url, "noah")
+    image_id = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("x")
+    drag_image(page, (20, 20), (50, 44))
+    has(page, "regions", "1")
+    settled(page)
+    page.wait_for_timeout(11_000)  # past the log-in cookie's exchange, which changed the layout
+    drag_image(page, (80, 80), (110, 104))
+    settled(page)
+    page.wait_for_timeout(500)
+    has(page, "regions", "2")
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="noah")
+    assert saved.image_id == image_id and len(saved.regions) == 2
+    page.close()
+
+
+def test_a_reload_gives_back_the_unsaved_drawing_and_label(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "olga")
+    image_id = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("x")
+    drag_image(page, (30, 30), (70, 60))
+    has(page, "regions", "1")
+    page.keyboard.press("c")
+    has(page, "image-label", "cancerous")
+    settled(page)
+    page.reload()
+    ready(page, image_id)
+    has(page, "regions", "1")
+    has(page, "unsaved", "1")
+    has(page, "image-label", "cancerous")
+    settled(page)
+    page.locator(VIEWER).hover()
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="olga")
+    assert saved.image_id == image_id and saved.image_label == "cancerous" and len(saved.regions) == 1
+    page.close()
+
+
+def test_the_image_label_radio_keeps_its_choice_after_a_viewer_key(app, chromium) -> None:
+    """Bug 3: after `p`, a click on "cancerous" snapped back to "none" within a second and was saved as none."""
+    url, project = app
+    page = log_in(chromium, url, "pete")
+    image_id = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("p")
+    has(page, "tool", "polygon")
+    settled(page)
+    page.get_by_text("cancerous", exact=True).click()
+    settled(page)
+    page.wait_for_timeout(1500)
+    settled(page)
+    assert page.get_by_role("radio", name="cancerous").is_checked()
+    has(page, "image-label", "cancerous")  # the viewer agrees
+    page.locator(VIEWER).hover()
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="pete")
+    assert saved.image_id == image_id and saved.image_label == "cancerous"
+    page.close()
+
+
+def test_after_the_first_save_the_viewer_the_panel_and_the_next_save_agree(app, chromium) -> None:
+    """Bug 4: after the first Save & next after log-in the panel showed the next image while the viewer's
+    data-image-id stayed on the previous one, and the next box was not counted."""
+    url, project = app
+    page = log_in(chromium, url, "quin")
+    first = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("x")
+    drag_image(page, (40, 40), (64, 64))
+    has(page, "regions", "1")
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{first}"])').wait_for()
+    settled(page)
+    second = queue_image(page)
+    assert second != first
+    has(page, "image-id", str(second)) if not in_a_series(page) else None
+    drag_image(page, (40, 40), (64, 64))
+    has(page, "regions", "1")
+    settled(page)
+    shown = int(attr(page, "image-id"))
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+    saved = {a.image_id: a for a in list_annotations(project.engine, annotator="quin")}
+    assert set(saved) == {first, shown} and len(saved[shown].regions) == 1
+    page.close()
+
+
+def test_a_class_key_after_a_quick_outline_chooses_the_next_class_and_re_classing_is_visible(app, chromium) -> None:
+    """Bug 5: the fresh outline stayed selected, so `2` (meant for the next region) re-classed it silently."""
+    url, project = app
+    page = log_in(chromium, url, "rosa")
+    skip_to(page, lambda p: lesion_truth(int(attr(p, "image-id")), project) is not None)
+    truth = lesion_truth(int(attr(page, "image-id")), project)
+    page.locator(VIEWER).hover()
+    page.keyboard.press("o")
+    has(page, "tool", "outline")
+    x, y, w, h = truth["bbox"]
+    drag_image(page, (x - 0.3 * w, y - 0.25 * h), (x + 1.25 * w, y + 1.3 * h))
+    has(page, "outline", "done")
+    has(page, "class-name", "Cancerous")
+    page.get_by_text("Class: Cancerous").wait_for()  # the toolbar says which class new regions get
+    page.keyboard.press("2")
+    has(page, "class-name", "Healthy")
+    page.get_by_text("Class: Healthy").wait_for()
+    settled(page)
+    page.get_by_text("Cancerous polygon at").wait_for()  # the outline kept its class
+    page.keyboard.press("x")
+    sx, sy = screen_point(page, x + w / 2, y + h / 2)
+    page.mouse.click(sx, sy)  # a click selects the region under it
+    page.keyboard.press("2")  # re-classing a region the reader selected: said, and undoable
+    page.get_by_text("re-classed: Cancerous → Healthy").wait_for()
+    settled(page)
+    page.get_by_text("Healthy polygon at").wait_for()
+    page.keyboard.press("Control+z")
+    settled(page)
+    page.get_by_text("Cancerous polygon at").wait_for()
+    page.close()
+
+
+def test_after_choosing_a_skip_reason_the_keys_still_work(app, chromium) -> None:
+    url, project = app
+    page = log_in(chromium, url, "sam")
+    shown = int(attr(page, "image-id"))
+    page.get_by_text("artefact", exact=True).click()
+    settled(page)
+    page.keyboard.press("k")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
+    assert get_image(shown, project.engine).skip_reason == "artefact"
     page.close()

@@ -95,8 +95,9 @@ with side:
             state.flash = saved
             show_next(image.id)
         st.rerun()  # refused: the reason shows beside the viewer
-    # Buttons, not a text box: after a choice the keys go on working (a select box kept the focus and took them).
-    st.pills("Skip reason", SKIP_REASONS, key=SKIP_REASON_KEY)
+    # Radio buttons, not a select box: after a choice the keys go on working (the select box kept the focus and
+    # typed them); none chosen until the reader chooses.
+    st.radio("Skip reason", SKIP_REASONS, index=None, horizontal=True, key=SKIP_REASON_KEY)
     skip_column, back, undo = st.columns(3)
     if skip_column.button("Skip", width="stretch") or action == "skip":
         if skip_image(state, image.id, account.name):

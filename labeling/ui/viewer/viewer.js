@@ -1831,6 +1831,7 @@ class Viewer {
     const sel = this.selection;
     const region = sel && sel.key === key ? (this.shapes[key] || [])[sel.index] : null;
     if (region) {
+      if (sel.fresh) this.selection = { key: sel.key, index: sel.index }; // pressed on: now chosen by the reader
       const vertex = this.handleAt(region, start.sx, start.sy, start.t);
       if (vertex >= 0) {
         this.beginDrag({ ...start, mode: "vertex", vertex, before: this.snapshot(), key, index: sel.index });
