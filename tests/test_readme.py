@@ -6,9 +6,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_commands() -> list[str]:
+    """The README's first two code blocks, one command each (a block of its own each: pasting the first
+    whole must not run the test suite after the app)."""
     text = (ROOT / "README.md").read_text()
-    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
-    return [line for line in block.splitlines() if line.strip()]
+    blocks = [part.split("```", 1)[0] for part in text.split("```bash\n")[1:3]]
+    for block in blocks:
+        assert len([line for line in block.splitlines() if line.strip()]) == 1, block
+    return [block.strip() for block in blocks]
 
 
 def test_readme_opens_with_two_commands() -> None:
