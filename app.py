@@ -1,8 +1,9 @@
 """Medal's Streamlit entry point (``streamlit run app.py``).
 
 Streamlit imports this file as a module to build the server: ``app`` is Streamlit's own ASGI app
-with Medal's two cookie routes (``labeling/ui/web_routes.py``). Each browser's script run executes it
-as ``__main__``: page config, the log-in gate and navigation only.
+with Medal's routes (``labeling/ui/web_routes.py``: the log-in cookie, pixels, export downloads) behind
+Medal's guard (``labeling/ui/web_guard.py``: uploads, metrics, framing, the client's address). Each
+browser's script run executes it as ``__main__``: page config, the log-in gate and navigation only.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-else:  # imported by `streamlit run` (or uvicorn): the server, with the routes that set the log-in cookie
+else:  # imported by `streamlit run` (or uvicorn): the server, with Medal's routes and guard
+    from starlette.middleware import Middleware
+
+    from labeling.ui.web_guard import MedalGuard, take_over_forwarded_headers
     from labeling.ui.web_routes import ROUTES
 
-    app = st.App(__file__, routes=ROUTES)
+    take_over_forwarded_headers()
+    app = st.App(__file__, routes=ROUTES, middleware=[Middleware(MedalGuard)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from storage.errors import MedalError
@@ -37,6 +38,11 @@ class Config:
     max_megapixels: float = 40.0  # MEDAL_MAX_MEGAPIXELS: the largest frame (any format) an import decodes
     import_folders: tuple[Path, ...] = ()  # MEDAL_IMPORT_FOLDERS: server folders admins may import from
     patient_key_file: Path | None = None  # MEDAL_PATIENT_KEY_FILE: the patient-key secret, outside the database
+    # MEDAL_TRUSTED_PROXIES: addresses or networks (comma-separated) of the reverse proxies whose
+    # X-Forwarded-For Medal believes; from anywhere else the connecting address is the client's
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    upload_session_mb: float = 1024.0  # MEDAL_UPLOAD_SESSION_MB: what one tab's uploads may hold in memory at once
+    upload_total_mb: float = 2048.0  # MEDAL_UPLOAD_TOTAL_MB: what every tab's uploads together may hold
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -58,6 +64,9 @@ class Config:
                                  for part in environ.get("MEDAL_IMPORT_FOLDERS", "").split(os.pathsep) if part.strip()),
             patient_key_file=Path(key_file).expanduser().resolve() if (key_file := environ.get(
                 "MEDAL_PATIENT_KEY_FILE", "").strip()) else None,
+            trusted_proxies=_networks(environ, "MEDAL_TRUSTED_PROXIES"),
+            upload_session_mb=_positive(environ, "MEDAL_UPLOAD_SESSION_MB", cls.upload_session_mb),
+            upload_total_mb=_positive(environ, "MEDAL_UPLOAD_TOTAL_MB", cls.upload_total_mb),
         )
 
 
@@ -77,6 +86,19 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
     if not number > 0:
         raise InvalidConfig(f"{name}={value!r} must be a positive number.")
     return number
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or networks (``10.0.0.5``, ``10.0.0.0/24``, ``::1``)."""
+    networks = []
+    for part in environ.get(name, "").split(","):
+        if part.strip():
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError as error:
+                raise InvalidConfig(f"{name}: {part.strip()!r} is not an IP address or network; give addresses "
+                                    f"like 10.0.0.5 or 10.0.0.0/24, separated by commas.") from error
+    return tuple(networks)
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:

@@ -7,27 +7,45 @@ a form on another site cannot send it, so no other site can log a browser in or 
 
 ``GET /medal/pixels/{image_id}`` gives the viewer a frame's modality values (gzip-compressed raw array,
 ``X-Medal-Dtype`` and ``X-Medal-Shape`` headers), to the holder of a live session cookie whose account may
-label; the browser does window/level itself.
+label; the browser does window/level itself. Pixels are never stored by the browser (``no-store``: they
+must not outlive the log-out), and an error names the image and what to do, never a server path (the
+server's log keeps the detail).
+
+``GET /medal/export/{ticket}`` serves the zip of an export once: the ticket is one the Export page issued
+to the tab (``labeling.ui.download_tickets``), good once and for minutes, for the holder of the cookie of
+the browser session the tab is logged in with; the rights to export (and to keep identity) are checked
+again, and the download is audited.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
+import re
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from labeling.export.downloads import download_zip
+from labeling.export.selection import ExportError
 from labeling.labels import browser_sessions
 from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.labels.reading import for_browser, modality_values
-from storage.errors import MedalError
+from labeling.ui import download_tickets
+from storage.errors import ImageNotFound, MedalError
+from storage.rights import NotAllowed
 
 SESSION_PATH = "/medal/session"
 LOGOUT_PATH = "/medal/logout"
-PIXELS_PATH = "/medal/pixels/{image_id:int}"
+PIXELS_PATH = "/medal/pixels/{image_id}"
+EXPORT_PREFIX = "/medal/export/"
+EXPORT_PATH = EXPORT_PREFIX + "{ticket}"
 GZIP_LEVEL = 3  # a 512×512 CT slice: ~0.3 MB in a few ms
+IMAGE_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("²" is a digit to str.isdigit)
+MAX_ID = 2**63 - 1  # the largest id a database integer holds
+_LOG = logging.getLogger(__name__)
 
 
 def _same_site_request(request: Request) -> bool:
@@ -69,28 +87,72 @@ async def clear_session_cookie(request: Request) -> Response:
     return response
 
 
+def _error(status: int, sentence: str) -> JSONResponse:
+    return JSONResponse({"error": sentence}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _no_image(image_id: str) -> JSONResponse:
+    return _error(404, f"There is no image {image_id} in this project; open images from the Label or Images page.")
+
+
 def _pixels_for(token: str | None, image_id: int) -> Response:
+    """The frame's pixels for the cookie's account; the right to label is checked before the image is
+    looked up, so an id tells a visitor or an account without the right nothing."""
     if not token:
-        return JSONResponse({"error": "Log in first."}, status_code=401)
+        return _error(401, "Log in first.")
     try:
         _, account = browser_sessions.resume(token)
         values = modality_values(image_id, actor=account.name)
-    except SessionEnded as error:
-        return JSONResponse({"error": str(error)}, status_code=401)
-    except MedalError as error:  # no right to label, an unknown image, a file gone: said, not a traceback
-        return JSONResponse({"error": str(error)}, status_code=403)
+    except SessionEnded as error:  # fixed sentences, no path
+        return _error(401, str(error))
+    except NotAllowed:
+        return _error(403, "Your account may not view images; ask an admin.")
+    except ImageNotFound:
+        return _no_image(str(image_id))
+    except MedalError as error:  # a file gone or unreadable: its path may name the patient, so the log keeps it
+        _LOG.warning("Pixels of image %s: %s", image_id, error)
+        return _error(404, f"Image {image_id} cannot be read on the server (its file may have moved or be "
+                           f"damaged); ask an admin to check the import of image {image_id}.")
     data, dtype, shape = for_browser(values)
     return Response(gzip.compress(data, GZIP_LEVEL), media_type="application/octet-stream", headers={
         "Content-Encoding": "gzip", "X-Medal-Dtype": dtype, "X-Medal-Shape": ",".join(map(str, shape)),
-        "Cache-Control": "private, max-age=300"})
+        "Cache-Control": "no-store"})
 
 
 async def frame_pixels(request: Request) -> Response:
-    token = request.cookies.get(COOKIE_NAME)
-    return await run_in_threadpool(_pixels_for, token, int(request.path_params["image_id"]))
+    text = request.path_params["image_id"]
+    if not IMAGE_ID.fullmatch(text) or not 0 < int(text) <= MAX_ID:
+        return _no_image(text[:20] if text.isascii() and text.isalnum() else "with that id")
+    return await run_in_threadpool(_pixels_for, request.cookies.get(COOKIE_NAME), int(text))
+
+
+def _export_for(token: str | None, ticket: str) -> Response:
+    if not token:
+        return _error(401, "Log in first, then download the export from the Export page.")
+    try:
+        browser_session, account = browser_sessions.resume(token)
+    except SessionEnded as error:
+        return _error(401, str(error))
+    name = download_tickets.redeem(ticket, browser_session)
+    if name is None:
+        return _error(404, "This download link was used already or has expired; download again from the Export page.")
+    try:
+        data = download_zip(name, actor=account.name)
+    except NotAllowed:
+        return _error(403, "Your account may no longer download this export; ask an admin.")
+    except ExportError as error:  # gone, or a name that is no export: the message names only the export
+        return _error(404, str(error))
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{safe}.zip"', "Cache-Control": "no-store"})
+
+
+async def export_zip(request: Request) -> Response:
+    return await run_in_threadpool(_export_for, request.cookies.get(COOKIE_NAME), request.path_params["ticket"])
 
 
 ROUTES = [
+    Route(EXPORT_PATH, export_zip, methods=["GET"]),
     Route(PIXELS_PATH, frame_pixels, methods=["GET"]),
     Route(SESSION_PATH, create_session_cookie, methods=["POST"]),
     Route(LOGOUT_PATH, clear_session_cookie, methods=["POST"]),

@@ -379,53 +379,6 @@ def test_settings_taxonomy_and_users(project) -> None:
     assert "carol" in list(admin.dataframe[1].value["name"])
 
 
-def test_export_page_exports_a_deidentified_zip(project, monkeypatch: pytest.MonkeyPatch) -> None:
-    import io
-    import zipfile
-
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    downloads = []  # the callables behind the page's download buttons (what a click runs)
-    add_deferred = MediaFileManager.add_deferred
-    monkeypatch.setattr(MediaFileManager, "add_deferred",
-                        lambda self, data, *args, **kw: downloads.append(data) or add_deferred(self, data, *args, **kw))
-
-    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
-    for image in list_images(project):
-        save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
-                        image_label="cancerous", engine=project)
-    reader = logged_in("ann", "annotator")
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        reader.switch_page("labeling/ui/pages/export.py")  # not offered to annotators
-    page = AppTest.from_file(str(ROOT / "labeling/ui/pages/export.py"), default_timeout=60)
-    account = authenticate("ann", "ann-password")
-    page.session_state[ACCOUNT_KEY] = account
-    page.session_state[BROWSER_SESSION_KEY] = browser_sessions.start(account)[0]
-    page.run()  # and the page itself still refuses: hiding it is not the protection
-    assert "ask one of them" in page.info[0].value and not page.button
-
-    at = logged_in("sci", "scientist")
-    at.switch_page("labeling/ui/pages/export.py").run()
-    assert not at.exception, at.exception
-    assert at.toggle[0].value is True and at.toggle[0].disabled  # a scientist cannot keep identities
-    at.multiselect[0].set_value(["coco", "seg"])
-    at.text_input[0].set_value("50,50,0")
-    at.button[0].click().run()
-    assert not at.exception and not at.error, (at.exception, at.error)
-    assert "Exported 2 image(s): coco, seg · de-identified" in at.success[0].value
-    assert "Past exports" not in [s.value for s in at.subheader]  # a scientist does not see past exports
-    exports = current_project().home / "exports"
-    (name,) = [p.name for p in exports.iterdir()]  # the export's folder, and no zip waiting on disk
-    assert name.startswith("medal-export-") and at.get("download_button")[0].label == f"Download {name}.zip"
-    (download,) = downloads
-    with zipfile.ZipFile(io.BytesIO(download())) as bundle:  # the zip is made when the button is clicked
-        names = bundle.namelist()
-        card = json.loads(bundle.read("dataset_card.json"))
-    assert {"coco.json", "dataset_card.json"} <= set(names) and len([n for n in names if n.startswith("seg/")]) == 2
-    assert card["deidentified"] and card["split"]["shares"]["train"] == 0.5
-    assert [p.name for p in exports.iterdir()] == [name]  # ... and deleted once read into the download
-
-
 def test_export_page_lets_admins_delete_past_exports_and_sweeps_old_zips(project) -> None:
     import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
     for image in list_images(project):

@@ -63,5 +63,5 @@ if card:
                 for i in (card["files"].get("seg") or {}).get("skipped", [])]
     if skipped:
         st.dataframe(skipped, hide_index=True)
-    download_button(account)
+    download_button()
 past_exports(account)

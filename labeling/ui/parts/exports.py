@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labeling.export.retention import delete_export, list_exports, zip_for_download
+from labeling.export.retention import delete_export, list_exports
 from labeling.labels.accounts import Account
+from labeling.ui import download_tickets
+from labeling.ui.parts.session import BROWSER_SESSION_KEY
 from labeling.ui.parts.text import as_text, show_error
+from labeling.ui.web_routes import EXPORT_PREFIX
 from storage import rights
 from storage.errors import MedalError
 
 NAME_KEY = "export_name"  # the folder name (in the project's exports) of this session's last export
 CARD_KEY = "export_card"  # its dataset card
+TICKET_KEY = "export_ticket"  # the one-time download ticket the page shows for it
 SHOWN = 20  # past exports listed on the page; `medal exports list` lists them all
 
 
-def download_button(account: Account) -> None:
-    """Download the session's export as a zip, made only when clicked and deleted from disk once read."""
-    name = st.session_state[NAME_KEY]
-    st.download_button(f"Download {as_text(name)}.zip", data=lambda: zip_for_download(name, actor=account.name),
-                       file_name=f"{name}.zip", mime="application/zip", type="primary")
+@st.fragment(run_every=2)
+def download_button() -> None:
+    """Download the session's export as a zip through Medal's own route (cookie, rights, audit, a link that
+    works once): the zip is made only when the link is followed and deleted from disk once read. A used
+    or expired link is replaced within seconds."""
+    name, browser_session = st.session_state.get(NAME_KEY), st.session_state.get(BROWSER_SESSION_KEY)
+    if not name or not isinstance(browser_session, int):
+        return
+    ticket = st.session_state.get(TICKET_KEY)
+    if not isinstance(ticket, str) or not download_tickets.pending(ticket, name):
+        ticket = st.session_state[TICKET_KEY] = download_tickets.issue(name, browser_session)
+    st.link_button(f"Download {as_text(name)}.zip", f"{EXPORT_PREFIX}{ticket}", type="primary")
 
 
 def past_exports(account: Account) -> None:

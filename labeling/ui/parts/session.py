@@ -4,13 +4,22 @@
 Each log-in is also a server-side browser session (``labeling.labels.browser_sessions``) whose
 ``HttpOnly`` cookie brings a reloaded tab, a deep link or a second tab back in without a password,
 and whose end (log-out, idle time, disabled account) ends every tab that uses it.
+
+A tab's log-in is bound to the browser connection (the websocket) it was made on. Streamlit lets any
+connection that names a session id take that session over (the id travels in upload URLs, which proxies
+log), so a script run on another connection than the one the log-in was made or last checked on must
+bring the log-in's cookie; without it the tab is logged out (the browser session itself lives on: the
+cookie's holder is not logged out by someone who only knows a session id).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from labeling.labels import browser_sessions
 from labeling.labels.accounts import Account
@@ -18,19 +27,54 @@ from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.labels.queue import release
 from labeling.ui.parts.cookie_bridge import ask_browser
 from labeling.ui.parts.text import as_text
+from labeling.ui.tab_logins import record
+from labeling.ui.web_guard import CLIENT_HEADER
 from storage.config import config
 
 ACCOUNT_KEY = "account"
 SEEN_KEY = "account_seen"  # time.time() of the session's last script run
 BROWSER_SESSION_KEY = "browser_session"  # the id of the server-side session behind the cookie
-COOKIE_READ_KEY = "cookie_read"  # the tab's cookie (as it was when the tab opened) was consulted already
+CONNECTION_KEY = "login_connection"  # (a weak reference to) the connection the log-in was made or checked on
+COOKIE_READ_KEY = "cookie_read"  # the connection whose cookie (as it was when it opened) was consulted already
 REASON_KEY = "logout_reason"  # why the session was ended, for the log-in page
+RECONNECTED = "This tab reconnected without your log-in's cookie; log in again."
 
 
 def client_address() -> str | None:
-    """The browser's address as the server sees it (None when unknown, e.g. in AppTest)."""
-    address = st.context.ip_address
+    """The browser's address as Medal's HTTP guard determined it (``X-Forwarded-For`` believed only from
+    ``MEDAL_TRUSTED_PROXIES``; the proxy's own address otherwise); None when unknown (AppTest)."""
+    address = st.context.headers.get(CLIENT_HEADER)
     return address if isinstance(address, str) and address else None
+
+
+def _connection() -> object | None:
+    """The browser connection (Streamlit's websocket client) this script run serves; None without a server
+    (AppTest)."""
+    ctx = get_script_run_ctx()
+    server = runtime.get_instance() if runtime.exists() else None
+    if ctx is None or not issubclass(type(server), runtime.Runtime):  # AppTest's runtime is a stand-in (a mock)
+        return None
+    return server.get_client(ctx.session_id)
+
+
+def _remember_connection(key: str) -> None:
+    connection = _connection()
+    st.session_state[key] = weakref.ref(connection) if connection is not None else None
+
+
+def _on_remembered_connection(key: str) -> bool:
+    """Whether this run's connection is the one remembered under ``key`` (a new websocket is another
+    object, whoever opened it)."""
+    remembered, connection = st.session_state.get(key), _connection()
+    if connection is None:
+        return remembered is None
+    return isinstance(remembered, weakref.ref) and remembered() is connection
+
+
+def _record_tab(browser_session: int | None) -> None:
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        record(ctx.session_id, browser_session)
 
 
 def log_in(account: Account, browser_session: int | None = None) -> None:
@@ -41,6 +85,8 @@ def log_in(account: Account, browser_session: int | None = None) -> None:
         ask_browser("login", ticket)
     st.session_state[ACCOUNT_KEY], st.session_state[SEEN_KEY] = account, time.time()
     st.session_state[BROWSER_SESSION_KEY] = browser_session
+    _remember_connection(CONNECTION_KEY)
+    _record_tab(browser_session)
 
 
 def log_out(account: Account, reason: str | None = None) -> None:
@@ -48,9 +94,17 @@ def log_out(account: Account, reason: str | None = None) -> None:
     the reason."""
     browser_sessions.end(st.session_state.get(BROWSER_SESSION_KEY))
     release(account.name)
-    st.session_state.clear()
-    st.session_state[COOKIE_READ_KEY] = True  # the tab still sees the old cookie: never use it again
+    _forget(reason)
     ask_browser("logout")
+
+
+def _forget(reason: str | None, cookie_stale: bool = True) -> None:
+    """Forget this tab's log-in (and everything else in it) but the reason; with ``cookie_stale`` the
+    connection's cookie, as it was when the connection opened, is not consulted again."""
+    st.session_state.clear()
+    if cookie_stale:
+        _remember_connection(COOKIE_READ_KEY)
+    _record_tab(None)
     if reason:
         st.session_state[REASON_KEY] = reason
 
@@ -61,6 +115,9 @@ def current_account() -> Account | None:
     logged in yet is let in by a live session cookie (a reload, a deep link, another tab)."""
     account = st.session_state.get(ACCOUNT_KEY)
     if not isinstance(account, Account):
+        return _from_cookie()
+    if not _on_remembered_connection(CONNECTION_KEY) and not _cookie_is(st.session_state.get(BROWSER_SESSION_KEY)):
+        _forget(RECONNECTED, cookie_stale=False)  # a session id alone is no log-in (another live cookie is)
         return _from_cookie()
     now, idle_minutes = time.time(), config().session_idle_minutes
     if now - st.session_state.get(SEEN_KEY, now) > idle_minutes * 60:
@@ -75,12 +132,23 @@ def current_account() -> Account | None:
     return fresh
 
 
+def _cookie_is(browser_session: object) -> bool:
+    """Whether this connection brought the cookie of ``browser_session``, still live."""
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not isinstance(token, str) or not token or not isinstance(browser_session, int):
+        return False
+    try:
+        return browser_sessions.resume(token)[0] == browser_session
+    except SessionEnded:
+        return False
+
+
 def _from_cookie() -> Account | None:
-    """The account of the session cookie the tab opened with, once per tab (Streamlit shows a tab the
-    cookies of its first request only, so after a log-out here they are stale)."""
-    if st.session_state.get(COOKIE_READ_KEY):
+    """The account of the session cookie this connection opened with, once per connection (Streamlit shows
+    a script the cookies of its connection's first request, so after a log-out here they are stale)."""
+    if COOKIE_READ_KEY in st.session_state and _on_remembered_connection(COOKIE_READ_KEY):
         return None
-    st.session_state[COOKIE_READ_KEY] = True
+    _remember_connection(COOKIE_READ_KEY)
     token = st.context.cookies.get(COOKIE_NAME)
     if not isinstance(token, str) or not token:  # (AppTest has no cookies)
         return None

@@ -1,0 +1,112 @@
+"""The Export page's download (issue 22, finding 8): a link to Medal's own route, which serves the zip once,
+to the cookie of the browser session that made the export, with the rights checked again and audited.
+(Moved here from test_pages.py, which checked Streamlit's download button, now gone.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from labeling.intake.ingest import import_paths
+from labeling.labels import browser_sessions
+from labeling.labels.accounts import add_user, authenticate, update_user
+from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.labels.catalog import list_images
+from labeling.ui.parts.exports import NAME_KEY
+from labeling.ui.parts.session import ACCOUNT_KEY, BROWSER_SESSION_KEY
+from labeling.ui.web_routes import EXPORT_PREFIX, _export_for
+from storage.db import current_project
+from storage.models import AuditEvent
+from tests.conftest import pydicom_file
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+
+
+def logged_in(name: str, role: str) -> AppTest:
+    add_user(name, f"{name}-password", role)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input[0].set_value(name)
+    at.text_input[1].set_value(f"{name}-password")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def cookie_token(browser_session: int) -> str:
+    """The cookie the browser gets for a tab's browser session (what ``/medal/session`` hands out)."""
+    from storage.db import write_session
+    from storage.models import BrowserSession
+
+    ticket = "test-ticket-" + str(browser_session)
+    with write_session() as session:  # give the session a ticket as log-in does, then redeem it
+        row = session.get(BrowserSession, browser_session)
+        row.ticket_hash, row.ticket_until = browser_sessions._digest(ticket), browser_sessions.utcnow().replace(
+            year=browser_sessions.utcnow().year + 1)
+        session.add(row)
+        session.commit()
+    return browser_sessions.redeem(ticket).token
+
+
+def test_export_page_exports_a_deidentified_zip_served_once_by_medals_route(project) -> None:
+    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
+    for image in list_images(project):
+        save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
+                        image_label="cancerous", engine=project)
+    reader = logged_in("ann", "annotator")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        reader.switch_page("labeling/ui/pages/export.py")  # not offered to annotators
+    page = AppTest.from_file(str(ROOT / "labeling/ui/pages/export.py"), default_timeout=60)
+    account = authenticate("ann", "ann-password")
+    page.session_state[ACCOUNT_KEY] = account
+    page.session_state[BROWSER_SESSION_KEY] = browser_sessions.start(account)[0]
+    page.run()  # and the page itself still refuses: hiding it is not the protection
+    assert "ask one of them" in page.info[0].value and not page.button
+
+    at = logged_in("sci", "scientist")
+    at.switch_page("labeling/ui/pages/export.py").run()
+    assert not at.exception, at.exception
+    assert at.toggle[0].value is True and at.toggle[0].disabled  # a scientist cannot keep identities
+    at.multiselect[0].set_value(["coco", "seg"])
+    at.text_input[0].set_value("50,50,0")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "Exported 2 image(s): coco, seg · de-identified" in at.success[0].value
+    assert "Past exports" not in [s.value for s in at.subheader]  # a scientist does not see past exports
+    assert not at.get("download_button")  # nothing in Streamlit's media store, which has no log-in
+    exports = current_project().home / "exports"
+    (name,) = [p.name for p in exports.iterdir()]  # the export's folder, and no zip waiting on disk
+    assert at.session_state[NAME_KEY] == name
+    (link,) = at.get("link_button")
+    assert link.proto.label == f"Download {name}.zip" and link.proto.url.startswith(EXPORT_PREFIX)
+    ticket = link.proto.url.removeprefix(EXPORT_PREFIX)
+
+    assert _export_for(None, ticket).status_code == 401  # no cookie
+    other = browser_sessions.start(authenticate("sci", "sci-password"))[0]  # the same user, another browser
+    assert _export_for(cookie_token(other), ticket).status_code == 404
+    token = cookie_token(at.session_state[BROWSER_SESSION_KEY])
+    served = _export_for(token, ticket)
+    assert served.status_code == 200 and served.headers["cache-control"] == "no-store"
+    assert served.headers["content-disposition"] == f'attachment; filename="{name}.zip"'
+    with zipfile.ZipFile(io.BytesIO(served.body)) as bundle:  # the zip is made when the link is followed
+        names = bundle.namelist()
+        card = json.loads(bundle.read("dataset_card.json"))
+    assert {"coco.json", "dataset_card.json"} <= set(names) and len([n for n in names if n.startswith("seg/")]) == 2
+    assert card["deidentified"] and card["split"]["shares"]["train"] == 0.5
+    assert [p.name for p in exports.iterdir()] == [name]  # ... and deleted once read into the download
+    assert _export_for(token, ticket).status_code == 404  # once
+    with Session(project) as session:
+        (audit,) = session.exec(select(AuditEvent).where(AuditEvent.action == "export.download")).all()
+    assert audit.username == "sci" and audit.detail["name"] == name
+
+    at.run()  # the page offers a fresh link; a scientist demoted meanwhile gets nothing from it
+    fresh = at.get("link_button")[0].proto.url.removeprefix(EXPORT_PREFIX)
+    assert fresh != ticket
+    update_user("sci", role="annotator", actor=None)
+    assert _export_for(token, fresh).status_code == 403
