@@ -59,8 +59,7 @@ if __name__ == "__main__":
 else:  # imported by `streamlit run` (or uvicorn): the server, with Medal's routes and guard
     from starlette.middleware import Middleware
 
-    from labeling.ui.web_guard import MedalGuard, take_over_forwarded_headers
+    from labeling.ui.web_guard import MedalGuard
     from labeling.ui.web_routes import ROUTES
 
-    take_over_forwarded_headers()
     app = st.App(__file__, routes=ROUTES, middleware=[Middleware(MedalGuard)])

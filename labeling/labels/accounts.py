@@ -10,10 +10,19 @@ name's and the client's count.
 
 Each attempt is charged before its password is checked, in one write transaction, and refunded
 when it succeeds: parallel guesses cannot all slip in before the count rises.
+
+A browser that has logged in as a user before is a *known browser* for that user: it holds a device
+token (``device_token``, an HMAC over the user's id with a per-project secret, kept in an HttpOnly
+cookie). Its attempts for that user are counted on the token alone (slowing down after
+``FREE_FAILURES`` like a name), so someone guessing a name or spraying from the same proxy address
+cannot lock the real user out of their own browser (OWASP's "device cookies").
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,11 +35,13 @@ from sqlmodel import Session, col, select
 from storage import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
-from storage.models import AuditEvent, BrowserSession, LoginAttempt, Role, User, as_utc, utcnow
+from storage.models import AuditEvent, BrowserSession, LoginAttempt, ProjectSetting, Role, User, as_utc, utcnow
 
 FREE_FAILURES = 3
 CLIENT_FREE_FAILURES = 20  # failures from one client, any names, before it slows down
 CLIENT_KEY = "\tclient "  # client rows in login_attempt; no user name starts with a tab (names are stripped)
+DEVICE_KEY = "\tdevice "  # known-browser rows in login_attempt
+DEVICE_SECRET = "accounts.device_secret"  # the project setting holding the device tokens' HMAC key
 MAX_BLOCK_S = 300
 MIN_PASSWORD_LENGTH = 8
 WRONG_LOGIN = "Wrong username or password."
@@ -168,23 +179,63 @@ def list_users(engine: Engine | None = None) -> list[dict[str, object]]:
              "created_at": u.created_at} for u in users]
 
 
+def device_token(user_id: int, engine: Engine | None = None) -> str:
+    """A token that marks a browser as one that logged in as user ``user_id`` (the value of its device
+    cookie): ``<user id>.<nonce>.<HMAC>``."""
+    nonce = secrets.token_urlsafe(12)
+    return f"{user_id}.{nonce}.{_device_mac(f'{user_id}.{nonce}', engine or get_engine())}"
+
+
+def _device_user(token: str | None, engine: Engine) -> tuple[int, str] | None:
+    """``(user id, nonce)`` of a genuine device token, else None."""
+    parts = token.split(".") if isinstance(token, str) and len(token) <= 200 else []
+    if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit():
+        return None
+    if not hmac.compare_digest(parts[2], _device_mac(f"{parts[0]}.{parts[1]}", engine)):
+        return None
+    return int(parts[0]), parts[1]
+
+
+def _device_mac(message: str, engine: Engine) -> str:
+    with Session(engine) as session:
+        setting = session.get(ProjectSetting, DEVICE_SECRET)
+    if setting is None:
+        with write_session(engine) as session:
+            setting = session.get(ProjectSetting, DEVICE_SECRET)
+            if setting is None:
+                setting = ProjectSetting(key=DEVICE_SECRET, value=secrets.token_hex(32))
+                session.add(setting)
+                session.commit()
+                session.refresh(setting)
+    return hmac.new(bytes.fromhex(setting.value), message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def authenticate(name: str, password: str, engine: Engine | None = None,
-                 now: datetime | None = None, *, client: str | None = None) -> Account:
+                 now: datetime | None = None, *, client: str | None = None, device: str | None = None) -> Account:
     """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures).
-    ``client`` is where the attempt comes from (the browser's address), when known."""
+    ``client`` is where the attempt comes from (the browser's address), when known; ``device`` the
+    browser's device token (``device_token``), when it has one: a genuine token for this name's user makes
+    the attempt count on that browser alone, not on the name or the client."""
     now = now or utcnow()
     name = name.strip()[:64]
     engine = engine or get_engine()
     keys = [name] + ([f"{CLIENT_KEY}{client}"[:64]] if client else [])
+    frees = [FREE_FAILURES, CLIENT_FREE_FAILURES]
+    known = _device_user(device, engine)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.name == name)).first()
+    if known is not None and user is not None and known[0] == user.id:
+        keys, frees = [f"{DEVICE_KEY}{known[1]}"[:64]], [FREE_FAILURES]
     with write_session(engine) as session:  # charge the attempt first, atomically
         for key in keys:
             attempt = session.get(LoginAttempt, key)
             blocked = as_utc(attempt.blocked_until) if attempt and attempt.blocked_until else None
             if blocked is not None and blocked > now:
                 wait = int((blocked - now).total_seconds()) + 1
-                who = "this name" if key == name else "this computer"
+                who = ("this computer" if key.startswith(CLIENT_KEY) else
+                       "this browser" if key.startswith(DEVICE_KEY) else "this name")
                 raise LoginFailed(f"Too many failed log-ins for {who}; try again in {wait} s.")
-        for key, free in zip(keys, (FREE_FAILURES, CLIENT_FREE_FAILURES)):
+        for key, free in zip(keys, frees):
             attempt = session.get(LoginAttempt, key) or LoginAttempt(username=key)
             attempt.failures += 1
             if attempt.failures >= free:
@@ -204,9 +255,10 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
                                    entity_id=user.id, detail={"client": client} if client else {}))
             session.commit()
             return Account(user.id, user.name, user.role)
-        failures = session.get(LoginAttempt, name)
+        failures = session.get(LoginAttempt, keys[0])
         session.add(AuditEvent(username=name, action="user.login_failed", entity="user",
-                               detail={"failures": failures.failures if failures else 1, "client": client}))
+                               detail={"failures": failures.failures if failures else 1, "client": client,
+                                       "known_browser": keys[0].startswith(DEVICE_KEY)}))
         session.commit()
     raise LoginFailed(WRONG_LOGIN)
 

@@ -29,6 +29,8 @@ from storage.errors import MedalError
 from storage.models import AuditEvent, BrowserSession, User, as_utc, utcnow
 
 COOKIE_NAME = "medal_session"
+DEVICE_COOKIE = "medal_device"  # marks a browser that logged in as a user before (``accounts.device_token``)
+DEVICE_DAYS = 90  # how long a browser stays known without a log-in
 TICKET_SECONDS = 60
 MAX_SESSION_HOURS = 12.0  # a log-in lasts at most a working day, however active
 TOUCH_EVERY_S = 30  # last_seen_at is written at most this often (every click would be a write)
@@ -44,6 +46,7 @@ class Cookie:
 
     token: str
     max_age_s: int
+    user_id: int  # whose session it is
 
 
 def _digest(secret: str) -> str:
@@ -81,7 +84,7 @@ def redeem(ticket: str, engine: Engine | None = None, now: datetime | None = Non
         session.commit()
     if reason is not None:
         raise SessionEnded(reason)
-    return Cookie(token, max(int((as_utc(row.expires_at) - now).total_seconds()), 0))
+    return Cookie(token, max(int((as_utc(row.expires_at) - now).total_seconds()), 0), row.user_id)
 
 
 def resume(token: str, engine: Engine | None = None, now: datetime | None = None) -> tuple[int, Account]:

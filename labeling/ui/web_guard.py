@@ -17,17 +17,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from ipaddress import IPv4Network, IPv6Network, ip_address
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import _TrustedHosts  # to recognise what uvicorn did, exactly as it does
 
 from labeling.labels import browser_sessions
 from labeling.labels.accounts import Account
@@ -72,12 +74,37 @@ def client_of(peer: str | None, forwarded_for: list[str], trusted: Networks) -> 
     return client
 
 
-def take_over_forwarded_headers() -> None:
-    """Let no one but this guard believe ``X-Forwarded-*`` headers: uvicorn (Streamlit's server) believes
-    them from loopback unless told otherwise, which would let anyone on the host, or a proxy that passes a
-    client's own header on, choose the address the log-in throttle counts. Called before the server starts;
-    ``MEDAL_TRUSTED_PROXIES`` is the one setting."""
-    os.environ["FORWARDED_ALLOW_IPS"] = ""
+@functools.lru_cache(maxsize=8)
+def _uvicorn_trust(setting: str) -> _TrustedHosts:
+    return _TrustedHosts(setting)
+
+
+def client_from_scope(client: tuple[str, int] | None, forwarded_for: list[str], trusted: Networks) -> str | None:
+    """``client_of`` for what the server hands the app. Uvicorn (Streamlit's server) has already replaced
+    the connecting address by one from ``X-Forwarded-For`` when it came from an address uvicorn trusts
+    (``FORWARDED_ALLOW_IPS``, loopback unless set; read before Medal can change it). Such a replacement is
+    recognised (the address is exactly what uvicorn makes of the header) and undone: the peer was one of
+    uvicorn's trusted addresses, which Medal believes only where ``MEDAL_TRUSTED_PROXIES`` covers them all;
+    otherwise the client is that proxy's address."""
+    trusted = tuple(trusted)
+    if client is None or not forwarded_for:
+        return client_of(client[0] if client else None, [], trusted)
+    uvicorn = _uvicorn_trust(os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+    if tuple(client) != uvicorn.get_trusted_client_address(", ".join(forwarded_for)):
+        return client_of(client[0], forwarded_for, trusted)  # not replaced: who connected
+    hosts = [ip_network(host) for host in sorted(map(str, uvicorn.trusted_hosts))] + sorted(
+        uvicorn.trusted_networks, key=str)
+    if uvicorn.always_trust or not hosts:  # the deployment told uvicorn to believe anyone: so be it
+        return client[0]
+    loopback_trusted = any(net.network_address.is_loopback for net in trusted)  # one host, whichever address
+
+    def covered(host: IPv4Network | IPv6Network) -> bool:
+        return (loopback_trusted and host.network_address.is_loopback and host.broadcast_address.is_loopback) or any(
+            host.version == net.version and host.subnet_of(net) for net in trusted)
+
+    if all(covered(host) for host in hosts):
+        return client_of(str(hosts[0].network_address), forwarded_for, trusted)  # a proxy Medal trusts
+    return str(hosts[0].network_address)  # a proxy Medal does not trust: count it, not what it was told
 
 
 def _refusal(status: int, sentence: str) -> tuple[int, bytes]:
@@ -218,8 +245,7 @@ class MedalGuard:
     def _with_client(scope: Scope) -> Scope:
         headers = [(name, value) for name, value in scope.get("headers", []) if name != CLIENT_HEADER.encode()]
         forwarded = [value.decode("latin-1") for name, value in headers if name == b"x-forwarded-for"]
-        peer = scope.get("client")
-        client = client_of(peer[0] if peer else None, forwarded, config().trusted_proxies)
+        client = client_from_scope(scope.get("client"), forwarded, config().trusted_proxies)
         if client:
             headers.append((CLIENT_HEADER.encode(), client.encode("latin-1")))
         return {**scope, "headers": headers}

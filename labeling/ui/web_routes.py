@@ -1,7 +1,8 @@
 """The HTTP routes Medal adds to Streamlit's server: the log-in cookie is set and cleared here, because
 only an HTTP response can set an ``HttpOnly`` cookie (a page's script cannot, and must not read it).
 
-``POST /medal/session`` exchanges a one-time ticket (header ``X-Medal-Ticket``) for the session cookie;
+``POST /medal/session`` exchanges a one-time ticket (header ``X-Medal-Ticket``) for the session cookie
+(and the device cookie that makes the browser a known one for the user's next log-ins);
 ``POST /medal/logout`` ends the cookie's session and clears it. Both ask for the header ``X-Medal: 1``:
 a form on another site cannot send it, so no other site can log a browser in or out.
 
@@ -31,7 +32,8 @@ from starlette.routing import Route
 from labeling.export.downloads import download_zip
 from labeling.export.selection import ExportError
 from labeling.labels import browser_sessions
-from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.labels.accounts import device_token
+from labeling.labels.browser_sessions import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded
 from labeling.labels.reading import for_browser, modality_values
 from labeling.ui import download_tickets
 from storage.errors import ImageNotFound, MedalError
@@ -69,8 +71,12 @@ async def create_session_cookie(request: Request) -> Response:
         cookie = await run_in_threadpool(browser_sessions.redeem, ticket)
     except SessionEnded as error:
         return JSONResponse({"error": str(error)}, status_code=403)
+    device = await run_in_threadpool(device_token, cookie.user_id)
     response = JSONResponse({"ok": True})
     response.set_cookie(COOKIE_NAME, cookie.token, max_age=cookie.max_age_s, path="/", httponly=True,
+                        samesite="strict", secure=_is_https(request))
+    # a known browser for this user from now on: its own log-ins are not slowed by others' guesses
+    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, path="/", httponly=True,
                         samesite="strict", secure=_is_https(request))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -20,7 +20,7 @@ from labeling.intake.demo import create_demo
 from labeling.labels.accounts import add_user
 from labeling.labels.browser_sessions import COOKIE_NAME
 from storage.db import Project
-from storage.models import Annotation, Image
+from storage.models import Annotation, AuditEvent, Image
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -241,3 +241,19 @@ def test_no_page_of_medal_may_be_framed(app, path: str) -> None:
     _, headers, _ = http(f"{url}{path}")
     assert headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_a_forwarded_for_header_does_not_choose_the_address_the_throttle_counts(app, chromium) -> None:
+    url, project = app
+    for number in (1, 2):  # a guesser rotating the header, on loopback where the README's proxy would be
+        context = chromium.new_context(extra_http_headers={"X-Forwarded-For": f"203.0.113.{number}"})
+        page = context.new_page()
+        page.goto(url)
+        heading(page, "Medal")
+        submit_log_in(page, f"guess-{number}", "a wrong password")
+        page.get_by_text("Wrong username or password.").wait_for(timeout=30_000)
+        context.close()
+    with Session(project.engine) as session:
+        failed = session.exec(select(AuditEvent).where(AuditEvent.action == "user.login_failed",
+                                                       AuditEvent.username.startswith("guess-"))).all()
+    assert sorted(event.detail["client"] for event in failed) == ["127.0.0.1", "127.0.0.1"]  # the proxy's address

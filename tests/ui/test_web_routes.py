@@ -69,3 +69,19 @@ def test_log_out_ends_the_session_and_clears_the_cookie(ticket: str) -> None:
     assert f'{COOKIE_NAME}=""' in cleared and "max-age=0" in cleared.lower()
     with pytest.raises(SessionEnded):
         browser_sessions.resume(token)
+
+
+def test_the_cookie_exchange_also_makes_the_browser_a_known_one(ticket: str) -> None:
+    from labeling.labels.accounts import FREE_FAILURES, LoginFailed, authenticate
+    from labeling.labels.browser_sessions import DEVICE_COOKIE
+
+    response = _call(create_session_cookie, _request("/medal/session", {"x-medal": "1", "x-medal-ticket": ticket}))
+    cookies = response.headers.getlist("set-cookie")
+    (device_cookie,) = [c for c in cookies if c.startswith(f"{DEVICE_COOKIE}=")]
+    flags = [part.strip().lower() for part in device_cookie.split(";")]
+    assert "httponly" in flags and "samesite=strict" in flags
+    device = device_cookie.split("=", 1)[1].split(";", 1)[0]
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(LoginFailed):
+            authenticate("ann", "a guess")
+    assert authenticate("ann", "ann-password", device=device).name == "ann"  # not locked out by the guesses

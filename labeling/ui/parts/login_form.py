@@ -3,6 +3,7 @@
 import streamlit as st
 
 from labeling.labels.accounts import LoginFailed, authenticate
+from labeling.labels.browser_sessions import DEVICE_COOKIE
 from labeling.ui.parts.session import client_address, log_in, logout_reason
 from labeling.ui.parts.text import as_text, show_error
 
@@ -20,7 +21,8 @@ def show_login() -> None:
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
         try:
-            log_in(authenticate(username, password, client=client_address()))
+            log_in(authenticate(username, password, client=client_address(),
+                                device=st.context.cookies.get(DEVICE_COOKIE)))
         except LoginFailed as error:
             show_error(error)
         else:
