@@ -7,11 +7,11 @@
   handed on in the ``X-Medal-Client`` header (a client's own header of that name is dropped), which the
   log-in form reads for its per-client throttling.
 - Uploads (``PUT /_stcore/upload_file/<tab>/<file>``): Streamlit keeps each uploaded file in the
-  server's memory and takes one from any tab that names its session id. Here an upload needs the live
-  Medal session cookie of the browser that logged that tab in, an account that may import, a declared
-  ``Content-Length`` within ``server.maxUploadSize``, and room under what one tab
-  (``MEDAL_UPLOAD_SESSION_MB``) and every tab together (``MEDAL_UPLOAD_TOTAL_MB``) may hold; all of it is
-  checked before a byte of the body is read.
+  server's memory and takes one from any tab that names its session id. Here an upload (or its removal,
+  ``DELETE``) needs the live Medal session cookie of the browser that logged that tab in and an account
+  that may import; an upload also a declared ``Content-Length`` within ``server.maxUploadSize`` and room
+  under what one tab (``MEDAL_UPLOAD_SESSION_MB``) and every tab together (``MEDAL_UPLOAD_TOTAL_MB``) may
+  hold. All of it is checked before a byte of the body is read.
 - ``/_stcore/metrics`` (what every tab holds, cache sizes) answers logged-in admins only.
 """
 
@@ -174,7 +174,7 @@ def _account(token: str | None) -> tuple[int, Account] | None:
 
 
 def _upload_refusal(request: Request, tab: str) -> tuple[int, bytes] | int:
-    """The refusal of an upload, or the number of bytes it may send."""
+    """The refusal of an upload (or of removing one), or the number of bytes it may send."""
     found = _account(request.cookies.get(COOKIE_NAME))
     if found is None:
         return _refusal(401, "Log in to upload files.")
@@ -183,6 +183,8 @@ def _upload_refusal(request: Request, tab: str) -> tuple[int, bytes] | int:
         return _refusal(403, "Your role does not import files; ask a data scientist or an admin.")
     if browser_session_of(tab) != browser_session:
         return _refusal(403, "This upload is not for a page you are logged in on; reload the page and upload again.")
+    if request.method == "DELETE":
+        return 0
     try:
         size = int(request.headers.get("content-length", ""))
     except ValueError:
@@ -222,13 +224,16 @@ class MedalGuard:
             await _answer(send, *_refusal(403, "Only a logged-in admin sees the server's metrics."))
             return
         upload = UPLOAD.search(path)
-        if upload is None or method != "PUT":
+        if upload is None or method not in ("PUT", "DELETE"):
             await self.app(scope, receive, send)
             return
         tab = upload.group("tab")
         decided = await run_in_threadpool(_upload_refusal, request, tab)
         if isinstance(decided, tuple):
             await _answer(send, *decided)
+            return
+        if method == "DELETE":
+            await self.app(scope, receive, send)
             return
         settings = config()
         limits = (int(settings.upload_session_mb * MB), int(settings.upload_total_mb * MB))

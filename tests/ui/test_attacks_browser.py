@@ -105,6 +105,31 @@ def xsrf_pair(url: str) -> str:
     return headers["set-cookie"].split("_streamlit_xsrf=", 1)[1].split(";", 1)[0]
 
 
+def delete_upload(url: str, tab: str, file_id: str, cookie: str | None) -> int:
+    xsrf = xsrf_pair(url)
+    cookies = f"_streamlit_xsrf={xsrf}" + (f"; {COOKIE_NAME}={cookie}" if cookie else "")
+    return http(f"{url}/_stcore/upload_file/{tab}/{file_id}", "DELETE", None,
+                {"X-Xsrftoken": xsrf, "Cookie": cookies})[0]
+
+
+def claimed_upload(url: str, tab: str, size: int, cookie: str) -> int:
+    """A PUT that only says it will send ``size`` bytes: answered before any of them is read."""
+    import http.client
+
+    xsrf, host = xsrf_pair(url), url.removeprefix("http://")
+    connection = http.client.HTTPConnection(host, timeout=30)
+    connection.putrequest("PUT", f"/_stcore/upload_file/{tab}/{uuid.uuid4()}")
+    for name, value in {"Content-Length": str(size), "X-Xsrftoken": xsrf,
+                        "Cookie": f"_streamlit_xsrf={xsrf}; {COOKIE_NAME}={cookie}",
+                        "Content-Type": "multipart/form-data; boundary=x"}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    try:
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
 def put_upload(url: str, tab: str, size: int, cookie: str | None) -> int:
     """A raw ``PUT /_stcore/upload_file/<tab>/<file>`` of ``size`` bytes, as a script makes it."""
     xsrf, boundary = xsrf_pair(url), uuid.uuid4().hex
@@ -134,6 +159,10 @@ def test_uploads_need_an_importer_logged_in_on_that_tab_and_are_bounded(app, chr
     assert put_upload(url, tab, 1000, cookie=sam) == 204  # the importer, raw
     assert put_upload(url, tab, SESSION_CAP_MB * 1024 * 1024, cookie=sam) == 413  # past what one tab may hold
     assert put_upload(url, "not-a-tab-of-sam", 1000, cookie=sam) == 403  # another tab than the cookie's
+    assert claimed_upload(url, tab, 600 * 1024 * 1024, cookie=sam) == 413  # past server.maxUploadSize, unread
+    file_id = put.value.url.rsplit("/", 1)[1]
+    assert delete_upload(url, tab, file_id, cookie=None) == 401  # nor may a visitor remove the importer's file
+    assert delete_upload(url, tab, file_id, cookie=sam) == 204
     context.close()
 
 
