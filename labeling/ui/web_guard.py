@@ -12,7 +12,9 @@
   that may import; an upload also a declared ``Content-Length`` within ``server.maxUploadSize`` and room
   under what one tab (``MEDAL_UPLOAD_SESSION_MB``) and every tab together (``MEDAL_UPLOAD_TOTAL_MB``) may
   hold. All of it is checked before a byte of the body is read.
-- ``/_stcore/metrics`` (what every tab holds, cache sizes) answers logged-in admins only.
+- ``/_stcore/metrics`` (what every tab holds, cache sizes) answers logged-in admins only; Streamlit's
+  agent API (``/_stcore/agent/``, a way to drive the app without a browser) is refused whatever the
+  configuration says.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ SECURITY_HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", 
                     (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 UPLOAD = re.compile(r"/_stcore/upload_file/(?P<tab>[^/]+)/[^/]+$")
 METRICS = re.compile(r"/_stcore/metrics$")
+AGENT = re.compile(r"/_stcore/agent(/|$)")  # Streamlit's API for clients without a browser: Medal has none
 MB = 1024 * 1024
 
 Networks = Iterable[IPv4Network | IPv6Network]
@@ -220,6 +223,9 @@ class MedalGuard:
         send = _with_security_headers(send)
         path, method = scope["path"], scope["method"]
         request = Request(scope)
+        if AGENT.search(path):
+            await _answer(send, *_refusal(404, "Medal offers no agent API; use the browser or the `medal` command."))
+            return
         if METRICS.search(path) and not await run_in_threadpool(_is_admin, request):
             await _answer(send, *_refusal(403, "Only a logged-in admin sees the server's metrics."))
             return

@@ -264,6 +264,12 @@ def test_metrics_are_for_logged_in_admins_only(app, chromium) -> None:
     boss.close()
 
 
+def test_streamlits_agent_api_is_not_served(app) -> None:
+    url, _ = app
+    for path in ("/_stcore/agent/openapi.json", "/_stcore/agent/interact"):
+        assert http(f"{url}{path}", "POST" if path.endswith("interact") else "GET", b"" if "interact" in path else None)[0] == 404
+
+
 @pytest.mark.parametrize("path", ["/", "/medal/pixels/1", "/_stcore/health"])
 def test_no_page_of_medal_may_be_framed(app, path: str) -> None:
     url, _ = app
