@@ -24,7 +24,6 @@ import json
 import os
 import re
 import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
@@ -119,13 +118,13 @@ class _Uploads:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._under_way: defaultdict[str, int] = defaultdict(int)
+        self._under_way: dict[str, int] = {}
 
     def reserve(self, tab: str, size: int, held: tuple[int, int], limits: tuple[int, int]) -> str | None:
         """Reserve ``size`` bytes for tab ``tab`` given what the tab and everyone hold (``held``); the reason
         when it would pass a limit."""
         with self._lock:
-            tab_held = held[0] + self._under_way[tab]
+            tab_held = held[0] + self._under_way.get(tab, 0)
             total_held = held[1] + sum(self._under_way.values())
             if tab_held + size > limits[0]:
                 return (f"This tab already holds {tab_held / MB:.0f} MB of uploads (at most {limits[0] / MB:.0f} MB): "
@@ -133,7 +132,7 @@ class _Uploads:
             if total_held + size > limits[1]:
                 return ("The server holds as many uploads as it may right now; try again in a few minutes, or "
                         "ask an admin to import large sets from a server folder.")
-            self._under_way[tab] += size
+            self._under_way[tab] = self._under_way.get(tab, 0) + size
             return None
 
     def release(self, tab: str, size: int) -> None:

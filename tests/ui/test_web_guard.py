@@ -58,3 +58,17 @@ def test_uvicorns_own_replacement_is_undone_unless_medal_trusts_the_proxy(
     else:
         monkeypatch.setenv("FORWARDED_ALLOW_IPS", uvicorn)
     assert client_from_scope(client, forwarded, trusted) == counted
+
+
+def test_uploads_under_way_count_against_the_tab_and_the_server() -> None:
+    from labeling.ui.web_guard import MB, _Uploads
+
+    uploads, limits = _Uploads(), (10 * MB, 15 * MB)
+    assert uploads.reserve("tab-1", 6 * MB, (0, 0), limits) is None  # under way, not yet in Streamlit's store
+    assert "This tab already holds 6 MB" in uploads.reserve("tab-1", 6 * MB, (0, 0), limits)
+    assert uploads.reserve("tab-2", 6 * MB, (0, 0), limits) is None
+    assert "The server holds" in uploads.reserve("tab-3", 6 * MB, (0, 0), limits)
+    uploads.release("tab-1", 6 * MB)
+    uploads.release("tab-2", 6 * MB)  # finished: now in Streamlit's store (the held figures)
+    assert uploads.reserve("tab-1", 6 * MB, (0, 6 * MB), limits) is None
+    assert "This tab already holds 5 MB" in uploads.reserve("tab-4", 6 * MB, (5 * MB, 5 * MB), limits)
