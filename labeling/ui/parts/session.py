@@ -117,7 +117,7 @@ def current_account() -> Account | None:
     if not isinstance(account, Account):
         return _from_cookie()
     if not _on_remembered_connection(CONNECTION_KEY) and not _cookie_is(st.session_state.get(BROWSER_SESSION_KEY)):
-        _forget(RECONNECTED, cookie_stale=False)  # a session id alone is no log-in (another live cookie is)
+        _forget(RECONNECTED, cookie_stale=False)  # a session id alone is no log-in; a live cookie may be
         return _from_cookie()
     now, idle_minutes = time.time(), config().session_idle_minutes
     if now - st.session_state.get(SEEN_KEY, now) > idle_minutes * 60:
