@@ -173,7 +173,7 @@ def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> Non
     assert label_state(at).image_id == first
     assert any("Regions (1)" in m.value for m in at.markdown)
     assert viewer_data(at)["regions"][str(first)][0]["points"][0] == [30, 40]  # the saved box is back on screen
-    at.radio(key=f"image-label-{label_state(at).revision}").set_value("cancerous").run()
+    at.radio(key=f"image-label-{label_state(at).revision}-{label_state(at).label_version}").set_value("cancerous").run()
     button(at, "Save & next").click().run()
     versions = list_annotations(project, annotator="ann", include_history=True)
     assert [(a.version, a.is_current, a.image_label) for a in versions] == [(1, False, None), (2, True, "cancerous")]
@@ -549,7 +549,7 @@ def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
     make_demo(0)
     at = logged_in()
     first = label_state(at).image_id
-    at.radio(key=f"image-label-{label_state(at).revision}").set_value("healthy").run()
+    at.radio(key=f"image-label-{label_state(at).revision}-{label_state(at).label_version}").set_value("healthy").run()
     button(at, "Save & next").click().run()
     draw_rect(at, 10, 10, 20, 20)  # unsaved drawing on the next image
     second = label_state(at).image_id

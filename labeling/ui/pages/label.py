@@ -7,22 +7,18 @@ from labeling.labels.annotations import undo_last_save
 from labeling.labels.catalog import get_image
 from labeling.labels.queue import SKIP_REASONS, lease, next_image
 from labeling.labels.reading import series_slices
-from labeling.labels.taxonomy import IMAGE_LABELS, list_classes
-from labeling.ui.parts.panels import (
-    header_panel,
-    model_panel,
-    region_summary,
-    save_series,
-    shortcut_help,
-    undo_confirmed,
-)
+from labeling.labels.taxonomy import list_classes
+from labeling.ui.parts.panels import header_panel, model_panel, region_summary, shortcut_help, undo_confirmed
 from labeling.ui.parts.reading_station import (
     SKIP_REASON_KEY,
     act_early,
+    image_label_radio,
     load_series,
+    on_button,
     preset_names,
     reading_station,
-    skip_image,
+    save_and_next,
+    skip_and_next,
     viewer_data,
 )
 from labeling.ui.parts.session import require_account
@@ -38,14 +34,9 @@ def show(image_id: int | None, *, remember: bool = True) -> None:
     st.rerun()
 
 
-def show_next(done: int) -> None:
-    item = next_image(account.name, exclude=(done,))
-    show(item.image_id if item else None)
-
-
 if state.open_request is not None:  # sent here from the Images page
     wanted, state.open_request = state.open_request, None
-    show(wanted)
+    state.show(wanted)  # drawn in this run (no second one)
 if not state.started:
     item = next_image(account.name)
     state.image_id, state.started = (item.image_id if item else None), True
@@ -69,8 +60,7 @@ if not classes:
     st.stop()
 if state.class_name not in {c.name for c in classes}:
     state.class_name = classes[0].name
-# Nothing is ever drawn above the viewer that comes and goes (a banner would move it, and Streamlit would
-# build it anew): messages go in the side panel.
+# Nothing that comes and goes is drawn above the viewer (it would move, and be built anew): messages go beside it.
 view, side = st.columns([3.2, 1.3])
 with side:
     st.markdown(f"#### Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
@@ -86,22 +76,19 @@ with view:
     action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, heatmap))
 with side:
     region_summary(state, state.take_outline_error())
-    label_key = f"image-label-{state.revision}"  # the state is the truth: the viewer's keys change it too
-    st.session_state[label_key] = state.image_label
-    st.radio("Image label", ["none", *IMAGE_LABELS], horizontal=True, key=label_key,
-             on_change=lambda: setattr(state, "image_label", st.session_state[label_key]))
-    if st.button("Save & next", type="primary", width="stretch") or action == "save":
-        if saved := save_series(state, image.id, account.name):
-            state.flash = saved
-            show_next(image.id)
-        st.rerun()  # refused: the reason shows beside the viewer
-    # Radio buttons, not a select box: after a choice the keys go on working (the select box kept the focus and
-    # typed them); none chosen until the reader chooses.
+    image_label_radio(state)
+    # Save and Skip act in the button's callback, before the script: the next image is drawn in that same run.
+    st.button("Save & next", type="primary", width="stretch", on_click=on_button,
+              args=(state, account.name, save_and_next))
+    if action == "save":  # a key pressed while this run drew the page
+        save_and_next(state, account.name)
+        st.rerun()
+    # Radio buttons, not a select box (it kept the focus and typed the keys); none chosen until the reader chooses.
     st.radio("Skip reason", SKIP_REASONS, index=None, horizontal=True, key=SKIP_REASON_KEY)
     skip_column, back, undo = st.columns(3)
-    if skip_column.button("Skip", width="stretch") or action == "skip":
-        if skip_image(state, image.id, account.name):
-            show_next(image.id)
+    skip_column.button("Skip", width="stretch", on_click=on_button, args=(state, account.name, skip_and_next))
+    if action == "skip":
+        skip_and_next(state, account.name)
         st.rerun()
     if (back.button("Back", width="stretch", disabled=not state.history) or action == "back") and state.history:
         show(state.history.pop(), remember=False)

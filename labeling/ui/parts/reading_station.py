@@ -118,14 +118,11 @@ def act_early(state: LabelSession, user: str) -> None:
     next image is drawn sooner). A refused save is shown and the image stays."""
     if state.image_id is None or state.loaded_for != state.image_id:
         return
-    action, image_id = early_action(state), state.image_id
-    if action == "save" and (saved := save_series(state, image_id, user)):
-        state.flash = saved
-        item = next_image(user, exclude=(image_id,))
-        state.show(item.image_id if item else None)
-    elif action == "skip" and skip_image(state, image_id, user):
-        item = next_image(user, exclude=(image_id,))
-        state.show(item.image_id if item else None)
+    action = early_action(state)
+    if action == "save":
+        save_and_next(state, user)
+    elif action == "skip":
+        skip_and_next(state, user)
     elif action == "back" and state.history:
         state.show(state.history.pop(), remember=False)
     elif action == "undo":
@@ -133,6 +130,52 @@ def act_early(state: LabelSession, user: str) -> None:
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         if undone is not None:
             state.show(undone)
+
+
+def on_button(state: LabelSession, user: str, act: Callable[[LabelSession, str], None]) -> None:
+    """A side-panel button's callback: it runs before the script, so the next image is drawn in the same run
+    (no second run); the viewer's last reports are taken first."""
+    if state.image_id is None or state.loaded_for != state.image_id:
+        return
+    _fold(state, parse_events(st.session_state.get(VIEWER_KEY)), state.loaded_modality)
+    act(state, user)
+
+
+def save_and_next(state: LabelSession, user: str) -> None:
+    """Save & next: the next image of the queue on success; else the reason is in ``state.error``."""
+    image_id = state.image_id
+    if saved := save_series(state, image_id, user):
+        state.flash = saved
+        _show_next(state, user, image_id)
+
+
+def skip_and_next(state: LabelSession, user: str) -> None:
+    image_id = state.image_id
+    if skip_image(state, image_id, user):
+        _show_next(state, user, image_id)
+
+
+def _show_next(state: LabelSession, user: str, done: int) -> None:
+    item = next_image(user, exclude=(done,))
+    state.show(item.image_id if item else None)
+
+
+def image_label_radio(state: LabelSession) -> None:
+    """The image label's radio. One image label: the state; the viewer's keys change it too, and then the radio
+    is a new one showing it (setting the old radio's value would race with the value the browser still reports
+    for it). A report from a radio that is no longer on the page is not taken: the last action wins."""
+    key, labels = label_radio_key(state), ["none", *IMAGE_LABELS]
+    st.radio("Image label", labels, index=labels.index(state.image_label), horizontal=True, key=key,
+             on_change=_take_radio, args=(state, key))
+
+
+def label_radio_key(state: LabelSession) -> str:
+    return f"image-label-{state.revision}-{state.label_version}"
+
+
+def _take_radio(state: LabelSession, key: str) -> None:
+    if key == label_radio_key(state) and st.session_state.get(key) in ("none", *IMAGE_LABELS):
+        state.image_label = st.session_state[key]
 
 
 def skip_image(state: LabelSession, image_id: int, user: str) -> bool:
@@ -220,5 +263,6 @@ def _fold(state: LabelSession, events: ViewerEvents, modality: str) -> None:
     if ui.get("class_name"):
         state.class_name = str(ui["class_name"])
     if ui.get("image_label") in ("none", *IMAGE_LABELS) and ui.get("revision") == state.revision \
-            and ui.get("image_id") == state.image_id:
+            and ui.get("image_id") == state.image_id and ui["image_label"] != state.image_label:
         state.image_label = ui["image_label"]
+        state.label_version += 1  # a radio of its own: the old one's value, still in the browser, is not taken
