@@ -50,7 +50,8 @@ def main() -> None:
         show_login()
         return
     page = st.navigation(_pages(sidebar_account()))
-    run_pending()
+    with st.sidebar:  # below the sidebar's account: when it goes, the page's own layout does not move
+        run_pending()
     page.run()
 
 

@@ -516,11 +516,13 @@ def test_a_region_survives_the_viewer_being_rebuilt_after_log_in(app, chromium) 
     drag_image(page, (20, 20), (50, 44))
     has(page, "regions", "1")
     settled(page)
+    built = page.evaluate("window.__medalViewersBuilt")
     page.wait_for_timeout(11_000)  # past the log-in cookie's exchange, which changed the layout
     drag_image(page, (80, 80), (110, 104))
     settled(page)
     page.wait_for_timeout(500)
     has(page, "regions", "2")
+    assert page.evaluate("window.__medalViewersBuilt") == built  # the same viewer: never re-mounted
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
     (saved,) = list_annotations(project.engine, annotator="noah")

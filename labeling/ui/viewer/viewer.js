@@ -2590,6 +2590,7 @@ export default function (component) {
   if (!viewer) {
     viewer = new Viewer(parent);
     viewers.set(parent, viewer);
+    window.__medalViewersBuilt = (window.__medalViewersBuilt || 0) + 1; // tests: a rerun must not build anew
   }
   const at = mounted.indexOf(viewer);
   if (at >= 0) mounted.splice(at, 1);
