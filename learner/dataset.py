@@ -25,6 +25,7 @@ datasets load one picture per item from the cache, so memory is bounded by the b
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -109,8 +110,18 @@ def _background(image: Image, regions: list[tuple[float, float, float, float]], 
     return None
 
 
-def build_examples(engine: Engine | None = None) -> list[Example]:
-    """Every training example the current labels give, in a stable order (see the module docstring)."""
+def usable_region(region: Region, image: Image) -> bool:
+    """Whether a stored region can be trained on: a finite box that overlaps its image. Medal refuses any other
+    when it is saved; an older database, or one written by hand, may still hold one."""
+    box = (region.x, region.y, region.w, region.h)
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in box) and region.w >= 0 and region.h >= 0 \
+        and region.x < image.cols and region.y < image.rows and region.x + region.w > 0 and region.y + region.h > 0
+
+
+def build_examples(engine: Engine | None = None, skipped: list[int] | None = None) -> list[Example]:
+    """Every training example the current labels give, in a stable order (see the module docstring). A region
+    that cannot be trained on (``usable_region``) is left out, its id added to ``skipped``: one bad region
+    never fails every training run."""
     with Session(engine or get_engine()) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
         rows = session.exec(
@@ -124,7 +135,9 @@ def build_examples(engine: Engine | None = None) -> list[Example]:
     examples: list[Example] = []
     for annotation, image, key in rows:
         patient = patient_of(image.id, key)
-        drawn = regions[annotation.id]
+        drawn = [r for r in regions[annotation.id] if usable_region(r, image)]
+        if skipped is not None:
+            skipped.extend(r.id for r in regions[annotation.id] if not usable_region(r, image))
         boxes = [(r.x, r.y, r.w, r.h) for r in drawn]
         finding_drawn = any(classes.get(r.label_class_id, True) for r in drawn)
         label = (annotation.image_label or "").lower()

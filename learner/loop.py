@@ -58,7 +58,11 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     engine = project.engine
     name = resolve(strategy_name or strategy(engine))
     progress(0.01, "building the training set from the labels")
-    examples = build_examples(engine)
+    skipped: list[int] = []
+    examples = build_examples(engine, skipped)
+    if skipped:
+        progress(0.01, f"left out {len(skipped)} region(s) outside their image or without finite coordinates "
+                       f"(region ids {', '.join(map(str, skipped[:10]))})")
     with_finding = {e.image_id for e in examples if e.label == 1}
     require_both_classes([1 if i in with_finding else 0 for i in {e.image_id for e in examples}],
                          MIN_IMAGES_PER_CLASS, "labeled images")
@@ -70,7 +74,7 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     data = {"patch_fraction": patch_fraction(examples, shapes), "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),
             "train_patients": len(split.train_patients), "val_patients": len(split.val_patients),
-            "strategy": name}
+            "strategy": name, "skipped_regions": skipped}
     started = time.monotonic()
 
     def on_epoch(epoch: int, epochs: int, train_loss: float, val_loss: float) -> None:
@@ -101,7 +105,7 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
             "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
             "scored": len(scores.image_ids), "heatmaps": sum(path is not None for path in scores.heatmaps),
-            "strategy": name}
+            "strategy": name, "skipped_regions": skipped}
 
 
 def proposal_threshold(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> float:

@@ -93,6 +93,9 @@ def run_job(job: jobs.JobView, engine: Engine, heartbeat_s: float, project: Proj
                                            config=replace(PROJECT_CONFIG, **job.params.get("config", {})),
                                            job_id=job.id)
                 message = f"version {result['model_version']} is active"
+                if skipped := result.get("skipped_regions"):
+                    message += (f"; {len(skipped)} region(s) left out (outside their image or without finite "
+                                f"coordinates): region ids {', '.join(map(str, skipped[:10]))}")
             elif job.params.get("heatmaps"):
                 result = finish_heatmaps(project, beats.progress, job.params.get("version_id"))
                 message = f"{result['heatmaps']} heatmaps"

@@ -60,5 +60,5 @@ def write_coco(context: ExportContext, items: list[ExportImage], info: dict[str,
         "info": {**info, "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
         "licenses": [], "images": images, "annotations": annotations, "categories": categories(context),
     }
-    (context.out / "coco.json").write_text(json.dumps(document, indent=1))
+    (context.out / "coco.json").write_text(json.dumps(document, indent=1, allow_nan=False))
     return "coco.json"

@@ -4,6 +4,7 @@ images left out (burned-in text in a de-identified export)."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -104,12 +105,27 @@ def select_labeled(*, annotator: str | None = None, since: date | None = None, s
     for image, key, study_date in rows:
         reason = burned_in_reason(image) if exclude_burned_in else None
         item = ExportImage(image, export_key(key, image.id), study_date, by_image[image.id])
+        if dropped := _drop_unwritable_regions(item.annotations):  # strict JSON readers refuse NaN and Infinity
+            selection.left_out.append({"image": item.stem, "modality": image.modality,
+                                       "reason": f"{dropped} region(s) without finite coordinates left out"})
         if reason:
             selection.left_out.append({"image": item.stem, "modality": image.modality, "reason": reason})
         else:
             selection.items.append(item)
     assign_splits(selection.items, split)
     return selection
+
+
+def _drop_unwritable_regions(annotations: list[SavedAnnotation]) -> int:
+    """Remove regions whose box or points are not finite numbers (Medal refuses them on save; an older
+    database may hold one); returns how many went."""
+    dropped = 0
+    for annotation in annotations:
+        kept = [r for r in annotation.regions
+                if all(math.isfinite(v) for v in (*r.bbox, *(c for point in r.points for c in point)))]
+        dropped += len(annotation.regions) - len(kept)
+        annotation.regions = kept
+    return dropped
 
 
 def assign_splits(items: list[ExportImage], shares: tuple[float, float, float]) -> None:

@@ -6,8 +6,10 @@ before adds a new version and keeps the old one (``is_current`` False), never ov
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from numbers import Real
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -19,10 +21,41 @@ from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow
 
 SHAPES = ("rect", "polygon", "path")
+MAX_VERTICES = 5_000  # per region: a brush or freehand outline the viewer simplified has a few hundred at most
+MAX_REGIONS = 200  # per image (per slice of a series)
+EDGE_MARGIN = 0.1  # a region may reach this fraction of the image's side past its edge (a box dragged past it)
 
 
 class UnknownLabel(MedalError):
     """A region tagged with a class that is not in the taxonomy."""
+
+
+class InvalidRegion(MedalError):
+    """A region whose coordinates are not numbers within the image, or too many regions or vertices."""
+
+
+def check_regions(regions: list[RegionInput], image: Image) -> None:
+    """Every region of ``image`` as a training job and an export can use it: at most ``MAX_REGIONS``, each with
+    at most ``MAX_VERTICES`` points of two finite numbers within the image (plus ``EDGE_MARGIN``). A region that
+    is not is refused with what is wrong; points are stored as plain floats."""
+    if len(regions) > MAX_REGIONS:
+        raise InvalidRegion(f"Image {image.id}: {len(regions)} regions; Medal keeps at most {MAX_REGIONS} per image. "
+                            "Merge or remove some and save again.")
+    margin_x, margin_y = image.cols * EDGE_MARGIN, image.rows * EDGE_MARGIN
+    for number, region in enumerate(regions, 1):
+        where = f"Region {number} on image {image.id}"
+        if len(region.points) > MAX_VERTICES:
+            raise InvalidRegion(f"{where} has {len(region.points)} points; at most {MAX_VERTICES} are kept. "
+                                "Draw it with fewer (the polygon tool, or the brush).")
+        for point in region.points:
+            if not isinstance(point, (list, tuple)) or len(point) != 2 \
+                    or not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in point):
+                raise InvalidRegion(f"{where} has a point that is not two finite numbers ({str(point)[:40]}): "
+                                    "draw it again.")
+            if not (-margin_x <= point[0] <= image.cols + margin_x and -margin_y <= point[1] <= image.rows + margin_y):
+                raise InvalidRegion(f"{where} reaches ({point[0]:.0f}, {point[1]:.0f}), outside the image "
+                                    f"({image.cols}×{image.rows} px): draw it on the image.")
+        region.points = [[float(x), float(y)] for x, y in region.points]
 
 
 @dataclass
@@ -91,7 +124,9 @@ def _refuse_if_leased_to_another(session: Session, image: Image, user: User) -> 
 
 def add_annotation(session: Session, image: Image, user: User, regions: list[RegionInput], image_label: str | None,
                    classes: dict[str, LabelClass], action: str = "annotation.save") -> Annotation:
-    """Add the annotation inside the caller's transaction (the classes are known to exist)."""
+    """Add the annotation inside the caller's transaction (the classes are known to exist; the regions are
+    checked here, so no caller stores one a training job or an export cannot use)."""
+    check_regions(regions, image)
     previous = session.exec(select(Annotation).where(
         Annotation.image_id == image.id, Annotation.user_id == user.id, Annotation.is_current)).first()
     annotation = Annotation(image_id=image.id, user_id=user.id, image_label=image_label,

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
-         "olga", "pete", "quin", "rosa", "sam")
+         "olga", "pete", "quin", "rosa", "sam", "tina")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -646,4 +646,30 @@ def test_after_choosing_a_skip_reason_the_keys_still_work(app, chromium) -> None
     page.keyboard.press("k")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
     assert get_image(shown, project.engine).skip_reason == "artefact"
+    page.close()
+
+
+def test_a_freehand_outline_is_simplified_before_it_is_sent(app, chromium) -> None:
+    """Issue 22 (5): a freehand drag sent a point every 2 screen px (thousands for a long outline, each a
+    vertex stored in every version); the viewer simplifies it at 0.5 image px, as it does brush outlines."""
+    url, project = app
+    page = log_in(chromium, url, "tina")
+    image_id = int(attr(page, "image-id"))
+    page.locator(VIEWER).hover()
+    page.keyboard.press("f")
+    corners = [(20, 20), (120, 20), (120, 90), (20, 90), (20, 22)]  # a rectangle, dragged slowly
+    page.mouse.move(*screen_point(page, *corners[0]))
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        for step in range(1, 41):
+            page.mouse.move(*screen_point(page, x0 + (x1 - x0) * step / 40, y0 + (y1 - y0) * step / 40))
+    page.mouse.up()
+    has(page, "regions", "1")
+    settled(page)
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="tina")
+    (region,) = saved.regions
+    assert region.shape == "path" and 4 <= len(region.points) <= 12  # the rectangle's corners, not ~160 points
+    assert region.bbox == pytest.approx([20, 20, 100, 70], abs=2)
     page.close()

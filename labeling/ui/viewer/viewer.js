@@ -2177,7 +2177,10 @@ class Viewer {
       case "freehand": {
         const d = this.draft;
         this.draft = null;
-        if (d && d.points.length >= 3 && hasArea(d.points)) this.addRegion(d.key, "path", d.points);
+        // Simplified like a brush outline (0.5 image px): a long drag sends hundreds of points, not thousands.
+        if (d && d.points.length >= 3 && hasArea(d.points)) {
+          this.addRegion(d.key, "path", simplifyClosed(d.points, SIMPLIFY_TOLERANCE));
+        }
         break;
       }
       case "move":
