@@ -102,17 +102,52 @@ def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
         if unknown:
             raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
         user = user_named(session, username)
-        _refuse_if_leased_to_another(session, image, user)
+        refuse_if_leased_to_another(session, image, user)
         annotation = add_annotation(session, image, user, regions, image_label, classes)
         session.commit()
         return annotation
+
+
+class NotInSeries(MedalError):
+    """A save that names an image outside the series of the image on screen."""
+
+
+def save_reading(image_id: int, username: str, regions_by_image: dict[int, list[RegionInput]], *,
+                 image_label: str | None = None, engine: Engine | None = None) -> list[Annotation]:
+    """Save a reader's work on the series of ``image_id`` (the image on screen) in one transaction: a new
+    version for each image in ``regions_by_image`` (``image_label`` goes with ``image_id``'s). Every image must be
+    a slice of that series as the viewer shows it, and any refusal (another reader's lease on one slice, an
+    unknown class, a bad region) refuses the whole save: nothing is stored."""
+    from labeling.labels.reading import series_slices  # reading reads pixels; only saves need it here
+
+    on_screen = {image.id for image in series_slices(image_id, engine)}
+    if outside := sorted(set(regions_by_image) - on_screen):
+        raise NotInSeries(f"Image(s) {', '.join(map(str, outside[:5]))} are not slices of the series on screen "
+                          f"(image {image_id}): nothing was saved. Reload the page and save again.")
+    with write_session(engine) as session:
+        rights.check(session, username, rights.LABEL)
+        classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}
+        unknown = sorted({r.label for regions in regions_by_image.values() for r in regions
+                          if r.label.lower() not in classes})
+        if unknown:
+            raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
+        user = user_named(session, username)
+        images = {i: session.get(Image, i) for i in regions_by_image}
+        if missing := sorted(i for i, image in images.items() if image is None):
+            raise ImageNotFound(f"There is no image {missing[0]} in this project.")
+        for image in images.values():  # every lease first: no slice is written when one is refused
+            refuse_if_leased_to_another(session, image, user)
+        saved = [add_annotation(session, images[i], user, regions, image_label if i == image_id else None, classes)
+                 for i, regions in regions_by_image.items()]
+        session.commit()
+        return saved
 
 
 class LeasedToAnother(MedalError):
     """A save on an image that another annotator holds the lease of."""
 
 
-def _refuse_if_leased_to_another(session: Session, image: Image, user: User) -> None:
+def refuse_if_leased_to_another(session: Session, image: Image, user: User) -> None:
     """Two annotators never label one image at once: a save on an image leased to someone else (and not
     lapsed) is refused with who holds it and until when."""
     if image.leased_by in (None, user.id) or image.lease_until is None or as_utc(image.lease_until) <= utcnow():

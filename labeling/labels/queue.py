@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.dicom.frames import FrameCache
+from labeling.labels.annotations import refuse_if_leased_to_another
 from labeling.labels.spread import cold_start, simple_features, standardise
 from storage import rights
 from storage.config import config
@@ -161,6 +162,7 @@ def skip(image_id: int, username: str, reason: str, engine: Engine | None = None
         image = session.get(Image, image_id)
         if image is None:
             raise ImageNotFound(f"There is no image {image_id} in this project.")
+        refuse_if_leased_to_another(session, image, session.get(User, user_id))  # as a save is
         if image.status is ImageStatus.UNLABELED:
             image.status = ImageStatus.SKIPPED
         image.skip_reason, image.leased_by, image.lease_until = reason[:256], None, None

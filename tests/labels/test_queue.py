@@ -145,3 +145,47 @@ def test_the_cold_start_order_does_not_depend_on_the_projects_patient_key_secret
         keys.append({key for _, key in rows})
     assert len(orders[0]) == 24 and keys[0].isdisjoint(keys[1])
     assert orders[0] == orders[1]
+
+
+def _ct_series(engine) -> list[int]:
+    """A CT series of the demo, in anatomical order."""
+    from labeling.labels.reading import series_slices
+
+    with Session(engine) as session:
+        first = session.exec(select(Image).where(Image.modality == "CT").order_by(Image.id)).first()
+    return [image.id for image in series_slices(first.id, engine)]
+
+
+def test_a_reading_saves_only_slices_of_the_series_on_screen_and_all_or_nothing(demo) -> None:
+    """Issue 22 (4): a forged Save named 61 images (image 10 saved while 86 was on screen), and a refused slice
+    left the others saved."""
+    from labeling.labels.annotations import LeasedToAnother, NotInSeries, list_annotations, save_reading
+    from labeling.labels.queue import lease as take_lease
+
+    series = _ct_series(demo)
+    on_screen, other_slice, leased_slice = series[len(series) // 2], series[0], series[-1]
+    elsewhere = next(i.id for i in list_images(demo) if i.id not in series)
+    box = [RegionInput("Cancerous", "rect", [[1, 1], [9, 1], [9, 9], [1, 9]])]
+    with pytest.raises(NotInSeries, match=f"Image\\(s\\) {elsewhere} are not slices of the series on screen"):
+        save_reading(on_screen, "bob", {on_screen: box, elsewhere: box}, image_label="cancerous", engine=demo)
+    assert list_annotations(demo, annotator="bob") == []
+    assert take_lease(leased_slice, "ann", demo) is None  # ann holds a slice of the series now
+    with pytest.raises(LeasedToAnother):
+        save_reading(on_screen, "bob", {other_slice: box, on_screen: box, leased_slice: box}, engine=demo)
+    assert list_annotations(demo, annotator="bob") == []  # the slices before the refused one were not kept
+    save_reading(on_screen, "bob", {other_slice: box, on_screen: []}, image_label="cancerous", engine=demo)
+    saved = {a.image_id: a for a in list_annotations(demo, annotator="bob")}
+    assert set(saved) == {other_slice, on_screen}
+    assert saved[on_screen].image_label == "cancerous" and saved[other_slice].image_label is None
+
+
+def test_a_skip_of_an_image_leased_to_someone_else_is_refused(demo) -> None:
+    from labeling.labels.annotations import LeasedToAnother
+
+    item = next_image("ann", demo)
+    with pytest.raises(LeasedToAnother, match=rf"ann is labeling image {item.image_id} until"):
+        skip(item.image_id, "bob", "artefact", demo)
+    image = get_image(item.image_id, demo)
+    assert image.status.value == "unlabeled" and image.skip_reason is None
+    skip(item.image_id, "ann", "artefact", demo)  # the holder may
+    assert get_image(item.image_id, demo).skip_reason == "artefact"

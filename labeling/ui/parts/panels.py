@@ -8,7 +8,7 @@ import streamlit as st
 
 from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
-from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.labels.annotations import RegionInput, save_reading
 from labeling.labels.proposals import SURE, proposals_for
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import LabelSession
@@ -65,11 +65,7 @@ def save_series(state: LabelSession, image_id: int, user: str) -> str | None:
     if keep_image:
         to_save[image_id] = state.regions_of(image_id)
     try:
-        for slice_id, regions in to_save.items():
-            if slice_id != image_id:
-                save_annotation(slice_id, user, regions)
-        if keep_image:
-            save_annotation(image_id, user, to_save[image_id], image_label=None if label == "none" else label)
+        save_reading(image_id, user, to_save, image_label=None if label == "none" else label)
     except MedalError as error:
         state.error = str(error)
         return None
