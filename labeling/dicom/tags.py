@@ -3,7 +3,9 @@
 Roles that see identity (``Account.sees_identity``) get every element. Every other role gets only
 the attributes on ``READER_ATTRIBUTES``, what a reader needs to read the image: free text (image
 comments, overlay and curve text, private tags, the sending station) can carry identity anywhere,
-so an allow-list is the only safe choice. Dates and times are left out for them too.
+so an allow-list is the only safe choice, and no free-text attribute is on it (study, series and protocol
+descriptions, contrast agent and window explanations are typed by people and have held names). Dates and
+times are left out for them too.
 """
 
 from __future__ import annotations
@@ -20,18 +22,17 @@ MAX_VALUE_CHARS = 160
 READER_ATTRIBUTES = frozenset({
     # what and how: modality, anatomy, view
     "TransferSyntaxUID", "SOPClassUID", "Modality", "ImageType", "PresentationIntentType", "BodyPartExamined",
-    "Laterality", "ImageLaterality", "ViewPosition", "PatientPosition", "PatientOrientation", "StudyDescription",
-    "SeriesDescription", "ProtocolName", "SeriesNumber", "InstanceNumber", "AcquisitionNumber", "NumberOfFrames",
+    "Laterality", "ImageLaterality", "ViewPosition", "PatientPosition", "PatientOrientation",
+    "SeriesNumber", "InstanceNumber", "AcquisitionNumber", "NumberOfFrames",
     "PatientSex", "PatientAge",
     # geometry
     "Rows", "Columns", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness", "SpacingBetweenSlices",
     "SliceLocation", "ImagePositionPatient", "ImageOrientationPatient",
     # pixel values and display
     "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
-    "RescaleIntercept", "RescaleSlope", "RescaleType", "WindowCenter", "WindowWidth",
-    "WindowCenterWidthExplanation", "VOILUTFunction",
+    "RescaleIntercept", "RescaleSlope", "RescaleType", "WindowCenter", "WindowWidth", "VOILUTFunction",
     # acquisition
-    "KVP", "ExposureTime", "XRayTubeCurrent", "Exposure", "ConvolutionKernel", "ContrastBolusAgent",
+    "KVP", "ExposureTime", "XRayTubeCurrent", "Exposure", "ConvolutionKernel",
     "MagneticFieldStrength", "RepetitionTime", "EchoTime", "InversionTime", "FlipAngle", "ScanningSequence",
     "SequenceVariant", "Manufacturer", "ManufacturerModelName",
 })

@@ -14,6 +14,7 @@ from labeling.dicom.display import Window, default_voi_lut, frame_view
 from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
 from labeling.dicom.sources import Source, sniff
 from labeling.labels.catalog import get_image
+from labeling.labels.identity import months_between, series_name
 from labeling.labels.outline import Box, outline_in_box
 from labeling.labels.pictures import render_frame
 from storage import rights
@@ -121,14 +122,15 @@ class Corners:
 
 
 def corners(image: Image, *, sees_identity: bool, engine: Engine | None = None) -> Corners:
-    """Patient key, study date (for roles that see identity), series description, MG view and laterality."""
+    """Patient key, the series by number and modality, MG view and laterality; the study date and the series
+    description for roles that see identity (``labeling.labels.identity``)."""
     with Session(engine or get_engine()) as session:
         row = session.exec(up_to_patient(select(Patient.key, Study.study_date, Series.description, Series.series_number)
                                          .select_from(Image)).where(Image.id == image.id)).first()
     key, study_date, description, number = row if row else (None, None, None, None)
-    series = " ".join(part for part in (f"#{number}" if number is not None else "", description or "") if part)
     return Corners(patient=key or "", study_date=str(study_date) if sees_identity and study_date else "",
-                   series=series, view=_view(image))
+                   series=series_name(number, image.modality, description, sees_identity=sees_identity),
+                   view=_view(image))
 
 
 def _view(image: Image) -> str:
@@ -158,8 +160,8 @@ def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None 
               engine: Engine | None = None) -> Prior | None:
     """The same patient's most recent earlier study's series that matches the image's (same modality, then the
     same series description or body part), with the slice nearest the image's position; None when there is
-    no earlier study with such a series. The label gives the date to roles that see identity, else the
-    interval ("14 months earlier"). ``current``: the image's own series in order, when the caller has it."""
+    no earlier study with such a series. The label gives the date and the series description to roles that see
+    identity, else the interval ("14 months earlier") and the series' number and modality. ``current``: the image's own series in order, when the caller has it."""
     with Session(engine or get_engine()) as session:
         here = session.exec(select(Series, Study).join(Study, Series.study_id == Study.id)
                             .where(Series.id == image.series_id)).first() if image.series_id else None
@@ -182,9 +184,11 @@ def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None 
     if not slices:
         return None
     index = _nearest(slices, image, current if current is not None else series_slices(image.id, engine))
-    months = round((study.study_date - prior_study.study_date).days / 30.44)
-    when = str(prior_study.study_date) if sees_identity else f"{months} month(s) earlier"
-    return Prior(slices, index, f"Prior · {when} · {prior_series.description or prior_series.modality or ''}")
+    when = str(prior_study.study_date) if sees_identity else \
+        f"{months_between(prior_study.study_date, study.study_date)} month(s) earlier"
+    name = series_name(prior_series.series_number, prior_series.modality, prior_series.description,
+                       sees_identity=sees_identity)
+    return Prior(slices, index, f"Prior · {when} · {name}")
 
 
 def _nearest(slices: list[Image], image: Image, current: list[Image]) -> int:

@@ -317,7 +317,7 @@ def test_header_shows_annotators_only_what_a_reader_needs(project, tmp_path: Pat
 
 def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) -> None:
     make_demo(4)
-    at = logged_in()
+    at = logged_in("boss", "admin")  # every account in the annotator filter, study dates in the timeline
     at.switch_page("labeling/ui/pages/images.py").run()
     assert not at.exception and at.title[0].value == "Images"
     assert at.caption[0].value == "336 image(s)"
@@ -328,7 +328,7 @@ def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) ->
     assert at.caption[0].value == "4 image(s)"
     assert len(at.get("image")) == 4
     timeline = at.dataframe[-1].value
-    assert len(timeline) == 3 and list(timeline["study date"]) == sorted(timeline["study date"])
+    assert len(timeline) == 3 and list(timeline["study"]) == sorted(timeline["study"])
     target = next(b for b in at.button if b.label == "Open in Label")
     wanted = int(target.key.split("-")[1])
     target.click().run()

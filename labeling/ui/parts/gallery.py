@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from labeling.labels.catalog import get_image
+from labeling.labels.identity import image_caption
 from labeling.labels.pictures import thumbnail_png
 from labeling.ui.parts.text import as_text
 from labeling.ui.state import open_in_label
@@ -16,7 +17,7 @@ PER_PAGE = 24
 COLUMNS = 6
 
 
-def thumbnail_grid(images: list[Any]) -> None:
+def thumbnail_grid(images: list[Any], *, sees_identity: bool) -> None:
     pages = max(1, -(-len(images) // PER_PAGE))
     page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
     shown = images[(page - 1) * PER_PAGE: page * PER_PAGE]
@@ -27,8 +28,7 @@ def thumbnail_grid(images: list[Any]) -> None:
                     st.image(thumbnail_png(get_image(summary.id)), width="stretch")
                 except MedalError as error:
                     st.caption(f"⚠ {as_text(error)}")
-                st.caption(f"#{summary.id} {as_text(summary.modality or '')} · {summary.status} · "
-                           f"{summary.study_date or ''}")
+                st.caption(as_text(image_caption(summary, sees_identity=sees_identity)))
                 if st.button("Open in Label", key=f"open-{summary.id}"):
                     open_in_label(summary.id)
                     st.switch_page("labeling/ui/pages/label.py")
