@@ -34,7 +34,21 @@ class InvalidWindow(MedalError):
 
 
 class SourceMissing(MedalError):
-    """An indexed image whose original file is gone or unreadable."""
+    """An indexed image whose original file is gone or unreadable. The message never holds the file's path (it
+    may name the patient, and the message may reach a browser); ``path`` keeps it for the server's log."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@contextmanager
+def about_image(image_id: int) -> Iterator[None]:
+    """Say which image a ``SourceMissing`` inside is about ("Image 12: Cannot read the file …")."""
+    try:
+        yield
+    except SourceMissing as error:
+        raise SourceMissing(f"Image {image_id}: {error}", error.path) from error
 
 
 class StorageFull(MedalError):

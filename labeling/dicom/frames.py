@@ -270,7 +270,7 @@ def modality_frame(source: Source, frame: int, cache: FrameCache | None = None,
         if cached is not None:
             return cached, view
     else:
-        raise UnsupportedFile(f"{source.name} is no longer a DICOM or image file.")
+        raise UnsupportedFile("The file is no longer a DICOM or image file (was it replaced?).")
     if cache and key:
         cache.store(key, modality, to_display(modality, view))
     return modality, view

@@ -59,7 +59,7 @@ class Source:
             with zipfile.ZipFile(self.path) as archive:
                 return archive.getinfo(self.member).file_size
         except (OSError, KeyError, zipfile.BadZipFile) as error:
-            raise SourceMissing(f"Cannot read {self.name}: {error}.") from error
+            raise self._missing(error) from error
 
     def head(self, n: int = SNIFF_BYTES) -> bytes:
         """The first ``n`` bytes."""
@@ -75,9 +75,17 @@ class Source:
             with zipfile.ZipFile(self.path) as archive:
                 return archive.open(self.member)
         except (OSError, KeyError, zipfile.BadZipFile) as error:
-            raise SourceMissing(
-                f"Cannot read {self.name}: {error}. Check that the file still exists and is readable."
-            ) from error
+            raise self._missing(error) from error
+
+    def _missing(self, error: Exception) -> SourceMissing:
+        """Why the source cannot be read, without its path (the caller says which image or file it was)."""
+        if isinstance(error, OSError):
+            why = error.strerror or type(error).__name__
+        elif isinstance(error, KeyError):
+            why = "the member is no longer in its zip archive"
+        else:
+            why = "the zip archive is damaged"
+        return SourceMissing(f"Cannot read the file ({why}). Check that it still exists and is readable.", self.name)
 
     def for_pydicom(self) -> str | BinaryIO:
         """What pydicom should read: the path itself for files (so it can seek), else a handle."""

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 
 from labeling.dicom.frames import dicom_header
 from labeling.dicom.sources import Content, Source, sniff
-from storage.errors import MedalError
+from storage.errors import about_image
 from storage.models import Image
 
 MAX_VALUE_CHARS = 160
@@ -41,13 +41,11 @@ READER_ATTRIBUTES = frozenset({
 def header_rows(image: Image, *, reveal_identity: bool) -> list[dict[str, str]]:
     """Every top-level element of the image's file except pixel data; [] for PNG/JPEG/TIFF."""
     source = Source.parse(image.path)
-    try:
+    with about_image(image.id):
         content = sniff(source.head())
-    except OSError as error:
-        raise MedalError(f"Cannot read {image.path} any more ({error.strerror}); was it moved?") from error
-    if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
-        return []
-    dataset, _ = dicom_header(source, content)
+        if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
+            return []
+        dataset, _ = dicom_header(source, content)
     shown = [element for element in _elements(dataset)
              if reveal_identity or (element.keyword in READER_ATTRIBUTES and not element.tag.is_private)]
     first = {keyword: rank for rank, keyword in enumerate(KEY_ATTRIBUTES)}

@@ -16,6 +16,7 @@ from labeling.dicom.frames import FrameCache, encode_png, modality_frame, render
 from labeling.dicom.sources import Source
 from labeling.labels.catalog import get_image
 from storage.db import Project, current_project
+from storage.errors import about_image
 from storage.models import Image
 
 
@@ -34,7 +35,8 @@ def render_frame(image: Image, window: Window | int | None = None, project: Proj
         if preview.exists():
             with PILImage.open(preview) as stored:
                 return np.asarray(stored)
-    return render_source_frame(Source.parse(image.path), image.frame, window, cache, image.cache_key)
+    with about_image(image.id):
+        return render_source_frame(Source.parse(image.path), image.frame, window, cache, image.cache_key)
 
 
 def write_png(image_id: int, out_dir: Path, window: Window | int | None = None,
@@ -93,7 +95,8 @@ class WindowLimits:
 
 def window_limits(image: Image, project: Project | None = None) -> WindowLimits:
     """Window/level slider bounds and start for an image (the file's first window, else its value range)."""
-    low, high = _value_range(image.path, image.frame, image.cache_key, (project or current_project()).cache_dir)
+    with about_image(image.id):
+        low, high = _value_range(image.path, image.frame, image.cache_key, (project or current_project()).cache_dir)
     preset = image.windows[0] if image.windows and "center" in image.windows[0] else None
     start = Window(float(preset["center"]), float(preset["width"])) if preset else Window((low + high) / 2, high - low)
     units = "HU" if image.modality == "CT" else "stored value units"

@@ -116,7 +116,7 @@ def _pixels_for(token: str | None, image_id: int) -> Response:
     except ImageNotFound:
         return _no_image(str(image_id))
     except MedalError as error:  # a file gone or unreadable: its path may name the patient, so the log keeps it
-        _LOG.warning("Pixels of image %s: %s", image_id, error)
+        _LOG.warning("Pixels of image %s: %s %s", image_id, error, getattr(error, "path", ""))
         return _error(404, f"Image {image_id} cannot be read on the server (its file may have moved or be "
                            f"damaged); ask an admin to check the import of image {image_id}.")
     data, dtype, shape = for_browser(values)

@@ -90,3 +90,25 @@ def test_a_role_without_identity_rights_sees_none_of_it_anywhere(project, tmp_pa
     assert not leaked, leaked
     assert data["overlay"]["series"] == "#2 CT" and data["prior"]["label"] == "Prior · 12 month(s) earlier · #1 CT"
     assert "+12 month(s)" in images_page and "baseline" in images_page  # the timeline, by interval
+
+
+def test_a_moved_file_is_named_by_its_image_never_by_its_path(project, tmp_path: Path) -> None:
+    """Issue 22 (7): with a source file moved, the Label page said "Cannot read /…/ZEBRA_JANE_19610203/ZEBRA^JANE
+    4711-0815.dcm …" to an annotator. Errors a browser shows name the image id and what to do."""
+    import shutil
+
+    folder = tmp_path / "ZEBRA_JANE_19610203"
+    folder.mkdir()
+    shutil.copy(pydicom_file("CT_small.dcm"), folder / "ZEBRA^JANE 4711-0815.dcm")
+    import_paths([str(folder)], engine=project)
+    (image,) = list_images(project)
+    shutil.rmtree(folder)
+    at = logged_in("someone", "annotator")
+    label_state(at).open_request = image.id
+    at.run()
+    assert not at.exception, at.exception
+    label_page = shown_text(at)
+    at.switch_page("labeling/ui/pages/images.py").run()
+    images_page = shown_text(at)
+    assert not [word for word in ("ZEBRA", "4711", str(tmp_path)) if word in label_page + images_page]
+    assert f"Image {image.id}: Cannot read the file" in label_page.replace("\\", "")
