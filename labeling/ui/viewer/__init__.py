@@ -120,11 +120,11 @@ def _get(result: Any, name: str) -> Any:
 
 
 def _regions(items: Any) -> list[RegionInput]:
-    """The regions of one slice as sent; one whose points are not all finite numbers is left out (the library
-    checks the rest: bounds, vertex counts), and so is one too large to be a drawing."""
+    """The regions of one slice as sent; one whose class is not a name or whose points are not all finite numbers
+    is left out (the library checks the rest: bounds, vertex counts), and so is one too large to be a drawing."""
     regions = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or item.get("shape") not in SHAPES:
+        if not isinstance(item, dict) or item.get("shape") not in SHAPES or not isinstance(item.get("label"), str):
             continue
         raw = item.get("points")
         if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_SENT_POINTS:
@@ -132,7 +132,7 @@ def _regions(items: Any) -> list[RegionInput]:
         points = [[p[0], p[1]] for p in raw if isinstance(p, (list, tuple)) and len(p) >= 2]
         if len(points) != len(raw) or not all(_finite(v) for point in points for v in point):
             continue
-        regions.append(RegionInput(str(item.get("label", "")), item["shape"], [[float(x), float(y)] for x, y in points]))
+        regions.append(RegionInput(item["label"], item["shape"], [[float(x), float(y)] for x, y in points]))
     return regions
 
 
