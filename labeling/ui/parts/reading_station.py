@@ -57,7 +57,7 @@ def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
 def preset_names(image: Any) -> list[str]:
     """The window presets Shift+1…9 choose, in order: the file's, then the standard CT ones."""
     return [w.get("name") or f"C {w['center']:g} / W {w['width']:g}" for w in image.windows or []
-            if "center" in w and "width" in w] + [p["name"] for p in standard_presets(image.modality)]
+            if "center" in w and "width" in w] + [p["name"] for p in standard_presets(image.modality, image.windows)]
 
 
 def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Account, classes: list[Any],
@@ -69,7 +69,7 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "image_id": image.id, "slice_index": next(i for i, s in enumerate(slices) if s.id == image.id),
         "slices": [_slice(item, heatmap if item.id == image.id else None) for item in slices],
         "modality": image.modality or "", "units": "HU" if image.modality == "CT" else "",
-        "window": state.windows.get(image.modality or ""), "standard_presets": standard_presets(image.modality),
+        "window": state.windows.get(image.modality or ""), "standard_presets": standard_presets(image.modality, image.windows),
         "overlay": {"patient": corner.patient, "study_date": corner.study_date, "series": corner.series,
                     "view": corner.view},
         "classes": [{"name": c.name, "color": c.color, "key": c.key or ""} for c in classes],

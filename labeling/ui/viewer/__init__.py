@@ -50,11 +50,21 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def standard_presets(modality: str | None) -> list[dict[str, Any]]:
-    """The standard CT windows (lung, mediastinum, bone, brain) for CT, none for other modalities."""
+def standard_presets(modality: str | None, file_windows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The standard CT windows (lung, mediastinum, bone, brain) for CT, none for other modalities. One the file
+    has already (same name, any case, and the same centre and width) is not offered twice; one whose name the
+    file uses for other values is offered as "Lung (standard)"."""
     if modality != "CT":
         return []
-    return [{"name": name, "center": center, "width": width} for name, center, width in STANDARD_CT_PRESETS]
+    own = {str(w.get("name") or "").strip().lower(): (float(w["center"]), float(w["width"]))
+           for w in file_windows or [] if "center" in w and "width" in w}
+    presets = []
+    for name, center, width in STANDARD_CT_PRESETS:
+        if own.get(name.lower()) == (center, width):
+            continue
+        presets.append({"name": f"{name} (standard)" if name.lower() in own else name, "center": center,
+                        "width": width})
+    return presets
 
 
 def show_viewer(data: dict[str, Any], key: str) -> ViewerEvents:
