@@ -35,8 +35,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_images(args: argparse.Namespace) -> int:
     from labeling.labels.catalog import list_images
+    from learner.registry import active_version
 
-    images = list_images(modality=args.modality, status=args.status, limit=args.limit)
+    model = active_version()  # its probability and uncertainty of each image, once it scored them
+    images = list_images(modality=args.modality, status=args.status, limit=args.limit,
+                         model_version_id=model.id if model else None)
     if args.json:
         print_json([image.as_json() for image in images])
         return 0

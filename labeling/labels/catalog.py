@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from sqlalchemy.engine import Engine
+from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
 from storage.db import get_engine
@@ -27,6 +28,8 @@ class ImageSummary:
     patient_key: str | None
     study_date: date | None
     status: str
+    probability: float | None = None  # the given model version's, when it scored the image
+    uncertainty: float | None = None
 
     def as_json(self, *, with_path: bool = True) -> dict[str, object]:
         """The row as JSON; ``with_path=False`` leaves out the server path (it may name the patient)."""
@@ -37,12 +40,26 @@ class ImageSummary:
         return data
 
 
+ORDERS = ("id", "probability", "uncertainty")  # how list_images may sort (the model's: highest first)
+
+
 def list_images(engine: Engine | None = None, *, modality: str | None = None, status: str | None = None,
                 patient_key: str | None = None, annotator: str | None = None, since: date | None = None,
-                until: date | None = None, limit: int | None = None, offset: int = 0) -> list[ImageSummary]:
-    """Images in id order with their patient key and study date, optionally filtered (the annotator
-    filter keeps images with a current annotation by that user)."""
-    statement = up_to_patient(select(Image, Patient.key, Study.study_date)).order_by(Image.id)
+                until: date | None = None, limit: int | None = None, offset: int = 0,
+                model_version_id: int | None = None, order: str = "id") -> list[ImageSummary]:
+    """Images with their patient key, study date and (given a model version) its probability and uncertainty,
+    optionally filtered (the annotator filter keeps images with a current annotation by that user), in id
+    order or by the model's probability or uncertainty, highest first (images it did not score last)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+    statement = up_to_patient(select(Image, Patient.key, Study.study_date, Prediction.probability,
+                                     Prediction.uncertainty)).outerjoin(
+        Prediction, and_(Prediction.image_id == Image.id, Prediction.model_version_id == (model_version_id or -1)))
+    if order == "id":
+        statement = statement.order_by(Image.id)
+    else:
+        by = Prediction.probability if order == "probability" else Prediction.uncertainty
+        statement = statement.order_by(col(by).is_(None), col(by).desc(), Image.id)
     if modality:
         statement = statement.where(Image.modality == modality)
     if status:
@@ -64,8 +81,8 @@ def list_images(engine: Engine | None = None, *, modality: str | None = None, st
         rows = session.exec(statement).all()
     return [
         ImageSummary(image.id, image.path, image.frame, image.sop_instance_uid, image.modality, image.rows,
-                     image.cols, key, study_date, image.status.value)
-        for image, key, study_date in rows
+                     image.cols, key, study_date, image.status.value, probability, uncertainty)
+        for image, key, study_date, probability, uncertainty in rows
     ]
 
 

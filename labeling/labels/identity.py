@@ -14,7 +14,7 @@ from datetime import date
 from labeling.labels.catalog import ImageSummary, TimelineStudy
 
 # The Images table (and its CSV download) for such a role: no path, original UID or date.
-IMAGE_FIELDS = ("id", "frame", "modality", "rows", "cols", "patient_key", "status")
+IMAGE_FIELDS = ("id", "frame", "modality", "rows", "cols", "patient_key", "status", "probability", "uncertainty")
 
 
 def image_row(image: ImageSummary, *, sees_identity: bool) -> dict[str, object]:

@@ -7,12 +7,16 @@ finding class."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
+from storage.db import get_engine
 from storage.models import Image, LabelClass, Prediction
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
@@ -44,6 +48,25 @@ def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass
     label = finding_class(classes)
     if not prediction.heatmap_path or label is None:
         return None
-    threshold = max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))
+    threshold = proposal_threshold(metrics)
     heat = np.load(prediction.heatmap_path).astype(np.float32)
     return Proposals(propose_regions(heat, image.rows, image.cols, threshold, label), threshold)
+
+
+def images_with_proposals(image_ids: list[int], model_version_id: int, threshold: float,
+                          engine: Engine | None = None) -> set[int]:
+    """Which of the images the model version proposes a region on: its heatmap reaches ``threshold`` somewhere
+    (``propose_regions`` then gives at least one); an image without a heatmap has none."""
+    wanted, found = set(image_ids), set()
+    with Session(engine or get_engine()) as session:
+        rows = session.exec(select(Prediction.image_id, Prediction.heatmap_path).where(
+            Prediction.model_version_id == model_version_id, col(Prediction.heatmap_path).is_not(None))).all()
+    for image_id, path in rows:
+        if image_id in wanted and Path(path).exists() and float(np.load(path).max()) >= threshold:
+            found.add(image_id)
+    return found
+
+
+def proposal_threshold(metrics: dict[str, float]) -> float:
+    """The heat a region needs to be proposed, for a model version with these validation ``metrics``."""
+    return max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))

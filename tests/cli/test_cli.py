@@ -39,7 +39,7 @@ def test_import_json_images_and_render(project, tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "images", "--json")
     (row,) = json.loads(out)
     assert set(row) == {"id", "path", "frame", "sop_instance_uid", "modality", "rows", "cols",
-                        "patient_key", "study_date", "status"}
+                        "patient_key", "study_date", "status", "probability", "uncertainty"}
     assert (row["path"], row["modality"], row["rows"], row["status"]) == (str(folder / "ct.dcm"), "CT", 128, "unlabeled")
     assert row["patient_key"].startswith("P") and "1CT1" not in row["patient_key"]  # not the PatientID
 

@@ -3,14 +3,20 @@
 import streamlit as st
 
 from labeling.labels.accounts import list_users
-from labeling.labels.catalog import list_images, patient_keys, patient_timeline
+from labeling.labels.catalog import ORDERS, get_image, list_images, patient_keys, patient_timeline
 from labeling.labels.identity import annotator_choices, image_row
+from labeling.labels.proposals import images_with_proposals, proposal_threshold
 from labeling.ui.parts.gallery import thumbnail_grid
 from labeling.ui.parts.session import require_account
+from labeling.ui.parts.text import show_error
 from labeling.ui.parts.timeline import compare_buttons, timeline_table
+from labeling.ui.state import open_in_label
 from learner.registry import active_version
+from storage.errors import MedalError
 
 ALL = "All"
+ORDER_NAMES = {"id": "Image id", "probability": "Model probability, highest first",
+               "uncertainty": "Model uncertainty, highest first"}
 account = require_account()
 sees = account.sees_identity  # what every other role sees: labeling.labels.identity
 st.title("Images")
@@ -23,9 +29,25 @@ patients = patient_keys()
 patient = filters[3].selectbox("Patient", [ALL] + patients)
 dates = filters[4].date_input("Study dates", value=(), help="Pick a first and a last date") if sees else ()
 since, until = (dates[0], dates[-1]) if len(dates) else (None, None)
+model = active_version()
+order_column, proposals_column, jump, go = st.columns([2, 2, 1.2, 0.8], vertical_alignment="bottom")
+order = order_column.selectbox("Order", list(ORDERS), format_func=ORDER_NAMES.get, disabled=model is None,
+                               help=None if model else "The model's orders come with its first version.")
+only_proposals = proposals_column.checkbox("Only images with proposals", disabled=model is None)
+wanted = jump.number_input("Image id", min_value=1, step=1, value=None, placeholder="Open image id")
+if go.button("Open", disabled=wanted is None):
+    try:
+        open_in_label(get_image(int(wanted)).id)
+        st.switch_page("labeling/ui/pages/label.py")
+    except MedalError as error:
+        show_error(error)
 images = list_images(modality=None if modality == ALL else modality, status=None if status == ALL else status,
                      annotator=None if annotator == ALL else annotator,
-                     patient_key=None if patient == ALL else patient, since=since, until=until, limit=5000)
+                     patient_key=None if patient == ALL else patient, since=since, until=until, limit=5000,
+                     model_version_id=model.id if model else None, order=order if model else "id")
+if model and only_proposals:
+    proposed = images_with_proposals([i.id for i in images], model.id, proposal_threshold(model.metrics or {}))
+    images = [image for image in images if image.id in proposed]
 st.caption(f"{len(images)} image(s)")
 if not images:
     st.info("No images match. Import files on the Import page, or run `medal demo`.")
@@ -41,7 +63,6 @@ if not patients:
     st.caption("No patients yet.")
     st.stop()
 chosen = st.selectbox("Patient key", patients, index=patients.index(patient) if patient in patients else 0)
-model = active_version()
 timeline = patient_timeline(chosen, model_version_id=model.id if model else None)
 timeline_table(timeline, sees_identity=sees)
 compare_buttons(timeline, sees_identity=sees)
