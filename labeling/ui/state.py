@@ -97,3 +97,27 @@ def open_in_label(image_id: int, *, with_prior: bool = False) -> None:
     when asked (the patient timeline's comparison)."""
     state = label_session()
     state.open_request, state.prior_beside = image_id, (image_id if with_prior else None)
+
+
+OPEN_PARAM, PRIOR_PARAM = "open", "prior"  # /label?open=12[&prior=1]: the Images page's links
+
+
+def label_link(image_id: int, *, with_prior: bool = False) -> dict[str, str]:
+    """The query parameters of a link that opens ``image_id`` on the Label page (a link is one script run of
+    the Label page; a button would rerun the Images page first)."""
+    return {OPEN_PARAM: str(image_id), **({PRIOR_PARAM: "1"} if with_prior else {})}
+
+
+def take_open_request(state: LabelSession) -> int | None:
+    """The image the Label page was asked to open (a link's parameters, else ``open_in_label``), once; the
+    parameters leave the address so that a reload does not open it again."""
+    wanted = st.query_params.get(OPEN_PARAM)
+    if wanted is not None:
+        with_prior = st.query_params.get(PRIOR_PARAM) == "1"
+        for name in (OPEN_PARAM, PRIOR_PARAM):
+            st.query_params.pop(name, None)
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:
+            state.prior_beside = int(wanted) if with_prior else None
+            return int(wanted)
+    requested, state.open_request = state.open_request, None
+    return requested

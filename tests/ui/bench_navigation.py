@@ -49,7 +49,7 @@ def measure(runs: int) -> dict[str, object]:
                                              "compare_with_prior_ms": []}
             for run in range(runs):
                 times["images_page_ms"].append(_to_images(page))
-                buttons = page.get_by_role("button", name="Open in Label")
+                buttons = page.get_by_role("link", name="Open in Label")
                 target = buttons.nth(run + 1)
                 wanted = target.evaluate("b => b.closest('[data-testid=stVerticalBlock]').innerText")
                 image_id = wanted.split("#", 1)[1].split()[0]
@@ -59,7 +59,7 @@ def measure(runs: int) -> dict[str, object]:
                 times["open_in_label_ms"].append((time.perf_counter() - start) * 1000)
                 page.locator(IDLE).wait_for()
                 _to_images(page)
-                compare = page.get_by_role("button", name="with its prior")
+                compare = page.get_by_role("link", name="with its prior")
                 start = time.perf_counter()
                 compare.first.click()
                 page.locator(f'{VIEWER}[data-ready="1"][data-prior="1"][data-prior-image-id]').wait_for()
@@ -72,7 +72,7 @@ def measure(runs: int) -> dict[str, object]:
 def _to_images(page: object) -> float:
     start = time.perf_counter()
     page.get_by_role("link", name="Images").click()
-    page.get_by_role("button", name="Open in Label").first.wait_for()
+    page.get_by_role("link", name="Open in Label").first.wait_for()
     page.locator('[data-testid="stImage"] img').first.wait_for()
     page.locator(IDLE).wait_for()
     return (time.perf_counter() - start) * 1000

@@ -93,6 +93,19 @@ def label_state(at: AppTest) -> LabelSession:
     return at.session_state[LABEL_KEY]
 
 
+def follow_link(at: AppTest, label: str) -> int:
+    """Follow the first page link whose label starts with ``label`` as a browser would (its page, with its query
+    parameters); returns the image id it opens."""
+    from urllib.parse import parse_qs
+
+    link = next(e.proto for e in at.get("page_link") if e.proto.label.startswith(label))
+    params = {key: values[0] for key, values in parse_qs(link.query_string).items()}
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("labeling/ui/pages/label.py").run()
+    return int(params["open"])
+
+
 def button(at: AppTest, label: str):  # noqa: ANN201 (an AppTest element)
     return next(b for b in at.button if b.label == label)
 
@@ -329,9 +342,7 @@ def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) ->
     assert len(at.get("image")) == 4
     timeline = at.dataframe[-1].value
     assert len(timeline) == 3 and list(timeline["study"]) == sorted(timeline["study"])
-    target = next(b for b in at.button if b.label == "Open in Label")
-    wanted = int(target.key.split("-")[1])
-    target.click().run()
+    wanted = follow_link(at, "Open in Label")
     assert label_state(at).image_id == wanted
 
 
@@ -572,10 +583,8 @@ def test_the_timeline_opens_a_follow_up_with_its_prior(project, make_demo) -> No
     followed = next(key for key in patient_keys(project) if len(patient_timeline(key, project)) > 1)
     patient = next(s for s in at.selectbox if s.label == "Patient key")
     patient.set_value(followed).run()
-    compare = next(b for b in at.button if b.label.startswith("Compare"))
-    compare.click().run()
+    follow_link(at, "Compare")
     assert not at.exception
-    at.switch_page("labeling/ui/pages/label.py").run()  # (AppTest does not follow st.switch_page; a browser does)
     data = viewer_data(at)
     assert data["show_prior"] is True and data["prior"] is not None
     button(at, "Skip").click().run()  # the next image opens without the prior pane forced

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
-         "olga", "pete", "quin", "rosa", "sam", "tina")
+         "olga", "pete", "quin", "rosa", "sam", "tina", "uma")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -672,4 +672,24 @@ def test_a_freehand_outline_is_simplified_before_it_is_sent(app, chromium) -> No
     (region,) = saved.regions
     assert region.shape == "path" and 4 <= len(region.points) <= 12  # the rectangle's corners, not ~160 points
     assert region.bbox == pytest.approx([20, 20, 100, 70], abs=2)
+    page.close()
+
+
+def test_open_in_label_and_compare_are_links_that_open_the_image_at_once(app, chromium) -> None:
+    """Issue 21: "Open in Label" took 3.0 s and "Compare with prior" 4.1 s (a button reran the Images page, then
+    the Label page). Links open the Label page in one run; the address then loses the request (a reload does
+    not open the image again)."""
+    url, project = app
+    page = log_in(chromium, url, "uma")
+    page.get_by_role("link", name="Images").click()
+    link = page.get_by_role("link", name="Open in Label").nth(2)
+    wanted = link.get_attribute("href").split("open=")[1].split("&")[0]
+    link.click()
+    page.locator(f'{VIEWER}[data-ready="1"][data-image-id="{wanted}"]').wait_for()
+    page.wait_for_function("!location.search.includes('open=')")
+    page.get_by_role("link", name="Images").click()
+    compare = page.get_by_role("link", name="with its prior").first
+    follow_up = compare.get_attribute("href").split("open=")[1].split("&")[0]
+    compare.click()
+    page.locator(f'{VIEWER}[data-ready="1"][data-image-id="{follow_up}"][data-prior="1"]').wait_for()
     page.close()

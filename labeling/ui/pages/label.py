@@ -23,7 +23,7 @@ from labeling.ui.parts.reading_station import (
 )
 from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
-from labeling.ui.state import label_session
+from labeling.ui.state import label_session, take_open_request
 from storage.errors import MedalError
 
 account, state = require_account(), label_session()
@@ -34,8 +34,7 @@ def show(image_id: int | None, *, remember: bool = True) -> None:
     st.rerun()
 
 
-if state.open_request is not None:  # sent here from the Images page
-    wanted, state.open_request = state.open_request, None
+if (wanted := take_open_request(state)) is not None:  # sent here from the Images page
     state.show(wanted)  # drawn in this run (no second one)
 if not state.started:
     item = next_image(account.name)

@@ -1,4 +1,4 @@
-"""A grid of thumbnails, each with a button that opens the image on the Label page."""
+"""A grid of thumbnails, each with a link that opens the image on the Label page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from labeling.labels.catalog import get_image
 from labeling.labels.identity import image_caption
 from labeling.labels.pictures import thumbnail_png
 from labeling.ui.parts.text import as_text
-from labeling.ui.state import open_in_label
+from labeling.ui.state import label_link
 from storage.errors import MedalError
 
 PER_PAGE = 24
@@ -29,6 +29,5 @@ def thumbnail_grid(images: list[Any], *, sees_identity: bool) -> None:
                 except MedalError as error:
                     st.caption(f"⚠ {as_text(error)}")
                 st.caption(as_text(image_caption(summary, sees_identity=sees_identity)))
-                if st.button("Open in Label", key=f"open-{summary.id}"):
-                    open_in_label(summary.id)
-                    st.switch_page("labeling/ui/pages/label.py")
+                st.page_link("labeling/ui/pages/label.py", label="Open in Label", icon=":material/draw:",
+                             query_params=label_link(summary.id))

@@ -8,7 +8,7 @@ import streamlit as st
 from labeling.labels.catalog import TimelineStudy
 from labeling.labels.identity import study_name, timeline_rows
 from labeling.ui.parts.text import as_text
-from labeling.ui.state import open_in_label
+from labeling.ui.state import label_link
 
 
 def timeline_table(timeline: list[TimelineStudy], *, sees_identity: bool) -> None:
@@ -32,6 +32,5 @@ def compare_buttons(timeline: list[TimelineStudy], *, sees_identity: bool) -> No
     st.caption("Open a follow-up study in Label with its prior beside it:")
     for column, study in zip(st.columns(min(len(later), 4)) * (len(later) // 4 + 1), later):
         name = study_name(study.study_date, first, sees_identity=sees_identity)
-        if column.button(f"Compare {as_text(name)} with its prior", key=f"prior-{study.first_image_id}"):
-            open_in_label(study.first_image_id, with_prior=True)
-            st.switch_page("labeling/ui/pages/label.py")
+        column.page_link("labeling/ui/pages/label.py", label=f"Compare {as_text(name)} with its prior",
+                         icon=":material/compare:", query_params=label_link(study.first_image_id, with_prior=True))
