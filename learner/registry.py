@@ -207,10 +207,13 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
 
 def diagnostics(version_id: int, engine: Engine | None = None) -> dict[str, Any]:
     """What the Train page plots for a version: its loss per epoch (``curves``: train_loss, val_loss) and
-    its validation reliability diagram (``reliability``: calibrated and uncalibrated bins). Versions
+    its validation reliability diagram (``reliability``: calibrated and uncalibrated bins) and its validation
+    ``metrics`` (which calibration it kept). Versions
     trained before these were recorded give empty ones."""
-    data = (get_version(version_id, engine).config or {}).get("data", {})
-    return {"curves": dict(data.get("curves") or {}), "reliability": dict(data.get("reliability") or {})}
+    version = get_version(version_id, engine)
+    data = (version.config or {}).get("data", {})
+    return {"curves": dict(data.get("curves") or {}), "reliability": dict(data.get("reliability") or {}),
+            "metrics": dict(version.metrics or {})}
 
 
 def history(engine: Engine | None = None) -> list[dict[str, Any]]:

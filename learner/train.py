@@ -195,15 +195,20 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     if val is not None and len(val):
         truth = np.asarray([int(val[i][1]) for i in range(len(val))])
         logits = predict_logits(model, val, config.batch_size)
+        raw = softmax_positive(logits)
+        raw_ece = binary_metrics(truth, raw)["ece"]
         temperature, bias = fit_calibration(logits, truth)
+        calibrated = softmax_positive(logits, temperature, bias)
+        fitted_ece = binary_metrics(truth, calibrated)["ece"]
+        kept = fitted_ece <= raw_ece  # the better calibrated of the two on the validation split
+        if not kept:  # the fit minimises the log loss; on a small split it can bin worse than the raw model
+            temperature, bias, calibrated = 1.0, 0.0, raw
         model.temperature, model.bias = temperature, bias
         result.config = replace(config, temperature=temperature, bias=bias)
-        calibrated = softmax_positive(logits, temperature, bias)
         result.metrics = binary_metrics(truth, calibrated)
-        result.metrics["ece_uncalibrated"] = binary_metrics(truth, softmax_positive(logits))["ece"]
-        result.metrics.update(temperature=round(temperature, 4), bias=round(bias, 4))
-        result.reliability = {"calibrated": reliability(truth, calibrated),
-                              "uncalibrated": reliability(truth, softmax_positive(logits))}
+        result.metrics.update(ece_uncalibrated=raw_ece, ece_fitted=fitted_ece, calibration_kept=float(kept),
+                              temperature=round(temperature, 4), bias=round(bias, 4))
+        result.reliability = {"calibrated": reliability(truth, calibrated), "uncalibrated": reliability(truth, raw)}
     return result
 
 

@@ -32,8 +32,17 @@ def chart_specs(node: Any) -> list[dict]:
     return found
 
 
+def leaf_layers(spec: dict) -> list[dict]:
+    """The marks of a (nested) layered chart, each with the encoding it inherits."""
+    if "layer" not in spec:
+        return [spec]
+    inherited = spec.get("encoding", {})
+    return [leaf | {"encoding": inherited | leaf.get("encoding", {})} for layer in spec["layer"]
+            for leaf in leaf_layers(layer | {"encoding": inherited | layer.get("encoding", {})})]
+
+
 def axis_titles(spec: dict) -> set[str]:
-    return {layer["encoding"][axis].get("title") for layer in spec.get("layer", [spec])
+    return {layer["encoding"][axis].get("title") for layer in leaf_layers(spec)
             for axis in ("x", "y") if axis in layer.get("encoding", {})}
 
 
@@ -60,3 +69,14 @@ def test_the_train_page_shows_the_versions_loss_curves_and_reliability(project, 
     assert {"epoch", "loss"} in titles
     assert {"predicted P(finding)", "observed fraction with a finding"} in titles
     assert any(f"Version {version.id}: reliability" in caption.value for caption in at.caption)
+    (reliability,) = [spec for spec in chart_specs(at.main)
+                      if {"predicted P(finding)", "observed fraction with a finding"} == axis_titles(spec)]
+    leaves = leaf_layers(reliability)
+    colours = [layer["encoding"]["color"]["scale"]["range"] for layer in leaves
+               if "color" in layer.get("encoding", {})]
+    assert colours and all(len(set(c)) == 3 for c in colours)  # three distinct colours, not two near-identical blues
+    dots = [layer for layer in leaves if (layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"])
+            == "circle"]
+    assert dots and dots[0]["encoding"]["size"]["field"] == "count"  # each bin's count, as its dot's size
+    note = [c.value for c in at.caption if "Calibration" in c.value]
+    assert note and (("not kept" in note[0]) == (version.metrics["calibration_kept"] == 0.0))
