@@ -70,3 +70,30 @@ def images_with_proposals(image_ids: list[int], model_version_id: int, threshold
 def proposal_threshold(metrics: dict[str, float]) -> float:
     """The heat a region needs to be proposed, for a model version with these validation ``metrics``."""
     return max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))
+
+
+PROPOSAL_MARGIN = 0.5  # a proposal's box grows by this much of its size on each side before it is outlined …
+MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
+
+
+def as_outlines(image: Image, regions: list[RegionInput], *, actor: str | None,
+                window: tuple[float, float] | None = None) -> list[RegionInput]:
+    """Accepted proposals as the reader would draw them: each box from the heatmap, grown by
+    ``PROPOSAL_MARGIN``, outlined with the quick outline on the picture under ``window``; a box the outline
+    cannot follow stays a box."""
+    from labeling.labels.outline import OutlineError
+    from labeling.labels.reading import outline_region  # reading reads pixels; only accepting needs it
+
+    outlined = []
+    for region in regions:
+        x, y, w, h = region.bbox()
+        side_w, side_h = max(w * (1 + 2 * PROPOSAL_MARGIN), MIN_OUTLINE_BOX), max(h * (1 + 2 * PROPOSAL_MARGIN),
+                                                                                  MIN_OUTLINE_BOX)
+        box = (x + w / 2 - side_w / 2, y + h / 2 - side_h / 2, side_w, side_h)
+        try:
+            points = outline_region(image.id, box, actor=actor, window=window)
+        except OutlineError:
+            outlined.append(region)
+            continue
+        outlined.append(RegionInput(region.label, "polygon", points))
+    return outlined

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ class LabelSession:
     outline: dict[str, Any] | None = None  # the answer to it, for the viewer (CONTRACT.md: data.outline)
     outline_error: str | None = None  # why it could not be outlined, shown once
     label_version: int = 0  # bumped when the image label changes other than by the page's radio (a viewer key)
+    message: dict[str, str] | None = None  # the last flash as the viewer shows it once: {"nonce", "text"}
     ui_nonce: str | None = None  # the viewer's last tool/class/label report already taken
     slice_numbers: dict[int, int] = field(default_factory=dict)  # slice image id → its number in the series (1-based)
     error: str | None = None  # why the last action was refused, shown once beside the viewer (never above it)
@@ -70,6 +73,12 @@ class LabelSession:
     def take_flash(self) -> str | None:
         flash, self.flash = self.flash, None
         return flash
+
+    def viewer_message(self) -> dict[str, str] | None:
+        """The flash for the viewer to show over the image (once per nonce: a rerun does not show it again)."""
+        if flash := self.take_flash():
+            self.message = {"nonce": uuid.uuid4().hex, "text": flash}
+        return self.message
 
     def unsaved_slices(self) -> dict[int, list[Any]]:
         """The slices whose regions the viewer changed since they were loaded (emptied ones included)."""

@@ -454,28 +454,51 @@ def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> 
 
 
 def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None:
+    """Proposals are drawn (dashed) before the reader decides; accepted, each coarse heatmap box becomes the
+    quick outline of the lesion it points at (issue 21: 4×4 to 20×12 px boxes on 13–28 px lesions)."""
+    from skimage.draw import polygon as fill_polygon
+
+    from tests.conftest import lesion_truth
+
     make_demo(40)
     jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
     run_worker(project, once=True)
     at = logged_in()
-    image = get_image(label_state(at).image_id, project)
+    image, truth = next((image, truth) for image in (get_image(s.id, project) for s in
+                                                     list_images(project, modality="CT", status="unlabeled"))
+                        if (truth := lesion_truth(image.id)) and prediction_for(image.id, project))
     prediction = prediction_for(image.id, project)
     heat = np.zeros((64, 64), np.float16)
-    heat[16:24, 32:40] = 0.95  # a known hot area: columns 128..160, rows 64..96 of a 256² image
+    x, y, w, h = truth["bbox"]
+    cx, cy = int((x + w / 2) * 64 / image.cols), int((y + h / 2) * 64 / image.rows)
+    heat[cy - 1:cy + 1, cx - 1:cx + 1] = 0.95  # a coarse hot spot on the lesion: a 2×2-cell box, as a heatmap gives
     np.save(prediction.heatmap_path, heat)
+    label_state(at).open_request = image.id
     at.run()
     assert "probability cancerous" in at.metric[0].label
     assert any("Proposed: 1 region(s)" in c.value for c in at.caption)
-    button(at, "Accept proposals").click().run()
+    (pending,) = viewer_data(at)["proposals"]["regions"]  # drawn before the reader decides
+
+    def mask(points: list[list[float]]) -> np.ndarray:
+        out = np.zeros((image.rows, image.cols), bool)
+        rr, cc = fill_polygon([p[1] for p in points], [p[0] for p in points], out.shape)
+        out[rr, cc] = True
+        return out
+
+    def iou(a: np.ndarray, b: np.ndarray) -> float:
+        return float((a & b).sum() / (a | b).sum())
+
+    button(at, "Accept").click().run()
     assert not at.exception
-    (proposed,) = viewer_data(at)["regions"][str(image.id)]
-    xs, ys = [p[0] for p in proposed["points"]], [p[1] for p in proposed["points"]]
-    assert abs(min(xs) - 128) <= 2 and abs(max(xs) - min(xs) - 32) <= 3 and max(ys) > min(ys)
-    assert not any(b.label == "Accept proposals" for b in at.button)  # accepted once: not offered again
+    (accepted,) = viewer_data(at)["regions"][str(image.id)]
+    lesion = mask(truth["points"])
+    assert accepted["shape"] == "polygon" and viewer_data(at)["proposals"] is None
+    assert iou(mask(accepted["points"]), lesion) >= 0.7 > iou(mask(pending["points"]), lesion)
+    assert not any(b.label == "Accept" for b in at.button)  # accepted once: not offered again
     label_state(at).open_request = image.id  # reopen: the proposal can be rejected instead
     at.run()
-    button(at, "Reject proposals").click().run()
-    assert not any("Proposed:" in c.value for c in at.caption)
+    button(at, "Reject").click().run()
+    assert not any("Proposed:" in c.value for c in at.caption) and viewer_data(at)["proposals"] is None
 
 
 def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> None:

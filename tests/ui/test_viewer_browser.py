@@ -85,6 +85,10 @@ def test_at_1280x800_the_image_fits_and_save_is_on_screen(app, chromium) -> None
     viewer = page.locator(VIEWER).bounding_box()
     save = page.get_by_role("button", name="Save & next").bounding_box()
     assert save["y"] + save["height"] <= 800 and save["x"] + save["width"] <= 1280  # no scrolling to reach it
+    for name in ("Skip", "Back", "Undo"):  # the decisions sit above the model's panel, whatever it shows
+        button = page.get_by_role("button", name=name, exact=True).bounding_box()
+        assert button["y"] + button["height"] <= 800 - 150, name
+    assert viewer["y"] <= 100  # was 144: ~95 px of Streamlit's blank above the toolbar
     assert viewer["x"] + viewer["width"] <= save["x"] + 1  # the image does not run under the side panel
     assert viewer["y"] + viewer["height"] <= 800
     assert attr(page, "zoom") == "1" or abs(float(attr(page, "zoom")) - 1) < 1e-6  # fit to the window

@@ -51,30 +51,32 @@ try:
 except MedalError as error:
     show_error(error)
     st.stop()
-if flash := state.take_flash():
-    st.toast(flash)
 classes = list_classes()
 if not classes:
     st.warning("There are no active label classes: add one in Settings.")
     st.stop()
 if state.class_name not in {c.name for c in classes}:
     state.class_name = classes[0].name
-# Nothing that comes and goes is drawn above the viewer (it would move, and be built anew): messages go beside it.
+# Messages go beside the viewer, never above it (it would move); the decisions stay on screen at 1280×800.
 view, side = st.columns([3.2, 1.3])
 with side:
-    st.markdown(f"#### Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
+    st.markdown(f"##### Image {image.id} · {as_text(image.modality or 'image')} {image.cols}×{image.rows}")
     if holder:
         st.warning(f"{as_text(holder.name)} is labeling this image too (until {holder.until:%H:%M} UTC).")
     if error := state.take_error():
         show_error(error)
-    heatmap, accepted = model_panel(image, classes, state.visit)
-    if accepted:
-        state.replace(image.id, state.regions_of(image.id) + accepted)
+    controls, model_box = st.container(), st.container()
+with model_box:
+    model = model_panel(image, classes, state, account.name)
+    if model.accepted:
+        state.replace(image.id, state.regions_of(image.id) + model.accepted)
         st.rerun()
 with view:
-    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, heatmap))
+    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, model))
 with side:
     region_summary(state, state.take_outline_error())
+    shortcut_help(classes, preset_names(image))
+with controls:
     image_label_radio(state)
     # Save and Skip act in the button's callback, before the script: the next image is drawn in that same run.
     st.button("Save & next", type="primary", width="stretch", on_click=on_button,
@@ -95,5 +97,4 @@ with side:
         undone = undo_last_save(account.name)
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         show(undone) if undone is not None else st.rerun()
-    shortcut_help(classes, preset_names(image))
 header_panel(image, account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
@@ -9,7 +10,7 @@ import streamlit as st
 from labeling.dicom.tags import header_rows
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, save_reading
-from labeling.labels.proposals import SURE, proposals_for
+from labeling.labels.proposals import SURE, as_outlines, proposals_for
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import LabelSession
 from learner.registry import active_metrics, prediction_for
@@ -122,32 +123,44 @@ def how_sure(probability: float) -> str:
     return "Model sure."
 
 
-def model_panel(image: Any, classes: list[Any], visit: int = 0) -> tuple[str | None, list[RegionInput]]:
-    """The active model's probability and proposals. Returns the heatmap path when the user wants it
-    overlaid, and the proposed regions on the run where the user accepts them."""
+@dataclass
+class ModelHelp:
+    """What the model panel gives the viewer: the heatmap to overlay (when the reader wants it), the proposals
+    to draw until the reader decides, and, on the run the reader accepts them, the regions to add."""
+
+    heatmap: str | None = None
+    pending: list[RegionInput] = field(default_factory=list)
+    accepted: list[RegionInput] = field(default_factory=list)
+
+
+def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str) -> ModelHelp:
+    """The active model's probability and proposals (drawn dashed on the image before the reader decides;
+    accepted, each becomes a quick outline of what it points at, in the reader's window)."""
     prediction = prediction_for(image.id)
     if prediction is None:
         st.caption("Model: no prediction yet (train a model on the Train page).")
-        return None, []
+        return ModelHelp()
     st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
               help="Calibrated on the validation split: of images given 0.8, about eight in ten are cancerous.")
     st.caption(how_sure(prediction.probability))
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
     # accepted or rejected once per visit of the image: a second click cannot add them twice
-    proposals, done = proposals_for(image, prediction, classes, active_metrics()), f"proposals-{image.id}-{visit}"
+    proposals, done = proposals_for(image, prediction, classes, active_metrics()), f"proposals-{image.id}-{state.visit}"
     if proposals is None or not proposals.regions or st.session_state.get(done):
-        return heatmap, []
-    st.caption(f"Proposed: {len(proposals.regions)} region(s) where the heatmap is ≥ {proposals.threshold:.2f}. "
-               "Accept to put them on the image, then edit or delete them like your own.")
+        return ModelHelp(heatmap)
+    st.caption(f"Proposed: {len(proposals.regions)} region(s), dashed on the image (heatmap ≥ "
+               f"{proposals.threshold:.2f}). Accept outlines each one, to edit or delete like your own.")
     accept, reject = st.columns(2)
-    if reject.button("Reject proposals", key=f"reject-{image.id}", width="stretch"):
+    if reject.button("Reject", key=f"reject-{image.id}", width="stretch", help="Reject the proposals"):
         st.session_state[done] = True
         st.rerun()
-    if accept.button("Accept proposals", key=f"accept-{image.id}", width="stretch"):
+    if accept.button("Accept", key=f"accept-{image.id}", width="stretch", help="Accept the proposals as outlines"):
         st.session_state[done] = True
-        return heatmap, proposals.regions
-    return heatmap, []
+        window = state.windows.get(image.modality or "")
+        return ModelHelp(heatmap, accepted=as_outlines(image, proposals.regions, actor=user, window=(
+            window["center"], window["width"]) if window else None))
+    return ModelHelp(heatmap, pending=proposals.regions)
 
 
 def header_panel(image: Any, account: Account) -> None:

@@ -17,7 +17,7 @@ from labeling.labels.pictures import heatmap_png
 from labeling.labels.queue import next_image, skip
 from labeling.labels.reading import corners, outline_region, prior_for, voi_lut
 from labeling.labels.taxonomy import IMAGE_LABELS
-from labeling.ui.parts.panels import save_series
+from labeling.ui.parts.panels import ModelHelp, save_series
 from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
 from storage.errors import MedalError
@@ -61,9 +61,9 @@ def preset_names(image: Any) -> list[str]:
 
 
 def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Account, classes: list[Any],
-                heatmap_path: str | None) -> dict[str, Any]:
+                model: ModelHelp) -> dict[str, Any]:
     """The viewer's ``data`` (CONTRACT.md): everything as plain JSON; text is shown by the JS as text."""
-    heatmap = data_url(heatmap_png(heatmap_path)) if heatmap_path else None
+    heatmap = data_url(heatmap_png(model.heatmap)) if model.heatmap else None
     corner = corners(image, sees_identity=account.sees_identity)
     return {
         "image_id": image.id, "slice_index": next(i for i, s in enumerate(slices) if s.id == image.id),
@@ -82,6 +82,9 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "draft_key": draft_key(account.name, image.id),
         "prior": _prior(image, slices, account),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
+        "proposals": {"image_id": image.id, "regions": [{"label": r.label, "points": r.points} for r in model.pending]}
+        if model.pending else None,
+        "message": state.viewer_message(),  # "Saved 2 regions on slices 8, 9": over the image, once
     }
 
 

@@ -65,6 +65,8 @@ const TAKEN_OUTLINES = (window.__medalTakenOutlines ||= new Set());
 const VIEW_MEMORY = (window.__medalViewMemory ||= new Map());
 const DRAFT_PREFIX = "medal-draft:";
 const TOAST_MS = 3500;
+// Page messages already shown (by nonce): a viewer mounted afresh, or a rerun, never shows one twice.
+const SHOWN_MESSAGES = (window.__medalShownMessages ||= new Set());
 
 /**
  * Unsaved drawing survives anything but a save: every edit is kept in the tab's sessionStorage under
@@ -740,6 +742,13 @@ class Viewer {
     }
     this.showClass();
     this.updateUnsaved();
+    this.proposals = validProposals(data.proposals);
+    const message = data.message;
+    if (message && typeof message.nonce === "string" && typeof message.text === "string"
+        && !SHOWN_MESSAGES.has(message.nonce)) {
+      SHOWN_MESSAGES.add(message.nonce);
+      this.showToast(message.text); // "Saved 2 regions on slices 8, 9": over the image, not over the page
+    }
     // A quick-outline answer becomes an edit (sent back as regions): after this call, not inside it.
     if (data.outline) setTimeout(() => { if (!this.destroyed && this.data) this.takeOutline(this.data.outline); }, 0);
     this.syncCache();
@@ -1219,6 +1228,7 @@ class Viewer {
       this.shownId = drawn.shownId;
       ready = drawn.ready;
       message = drawn.message;
+      this.drawProposals(t);
       this.drawRegions(t);
       this.drawDraft(t);
       this.drawBrushPreview(t);
@@ -1286,6 +1296,15 @@ class Viewer {
       const selected = this.selection && this.selection.key === key && this.selection.index === i;
       this.drawShape(regionVertices(region), this.colorOf(region.label), t, { closed: true, fill: true, selected });
     });
+  }
+
+  /** The model's proposals, until accepted or rejected: dashed, unfilled, on the image they were made for. */
+  drawProposals(t) {
+    const p = this.proposals;
+    if (!p || !this.current || this.current.image_id !== p.image_id) return;
+    this.ctx.setLineDash([3, 3]);
+    for (const region of p.regions) this.drawShape(region.points, this.colorOf(region.label), t, { closed: true, fill: false });
+    this.ctx.setLineDash([]);
   }
 
   drawDraft(t) {
@@ -1528,6 +1547,8 @@ class Viewer {
       measure: this.measureText,
       brush: String(this.brushSize),
       outline: this.outlineStatus,
+      proposals: this.proposals && this.current && this.current.image_id === this.proposals.image_id
+        ? String(this.proposals.regions.length) : "0",
     };
     const ds = this.root.dataset;
     for (const [k, v] of Object.entries(attrs)) if (ds[k] !== v) ds[k] = v;
@@ -2580,6 +2601,29 @@ function installKeyboard() {
   });
 }
 
+/** `data.proposals` as drawn: {image_id, regions: [{label, points}]} with finite points, else null. */
+function validProposals(raw) {
+  if (!raw || typeof raw !== "object" || !Number.isInteger(raw.image_id) || !Array.isArray(raw.regions)) return null;
+  const regions = raw.regions.filter((r) => r && Array.isArray(r.points) && r.points.length >= 2
+    && r.points.every((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])));
+  return regions.length ? { image_id: raw.image_id, regions } : null;
+}
+
+/** Less blank above the viewer (Streamlit's page starts ~6rem down): the Label page's own, while a viewer is on
+ * the page; the rule leaves with the last viewer. */
+function compactPage(on) {
+  const id = "medal-compact-page";
+  const existing = document.getElementById(id);
+  if (on && !existing) {
+    const style = document.createElement("style");
+    style.id = id;
+    style.textContent = '[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }';
+    document.head.appendChild(style);
+  } else if (!on && existing) {
+    existing.remove();
+  }
+}
+
 export default function (component) {
   const parent = component.parentElement;
   if (!parent) return undefined;
@@ -2598,6 +2642,7 @@ export default function (component) {
   const at = mounted.indexOf(viewer);
   if (at >= 0) mounted.splice(at, 1);
   mounted.push(viewer);
+  compactPage(true);
   viewer.update(component);
 
   // Streamlit calls this on unmount (and possibly for a superseded call while still mounted): only tear
@@ -2607,6 +2652,7 @@ export default function (component) {
       if (!viewer.root.isConnected && viewers.get(parent) === viewer) {
         viewer.destroy();
         viewers.delete(parent);
+        if (!mounted.some((other) => other.root.isConnected)) compactPage(false);
       }
     }, 0);
   };
