@@ -8,8 +8,13 @@ from labeling.ui.parts.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from storage.errors import MedalError
 
+FLASH = "settings-flash"  # what was just done, shown after the rerun that shows its result
+LOG_IN = {"(unchanged)": None, "may log in": True, "may not log in": False}
+
 account = require_account()
 st.title("Settings")
+if done := st.session_state.pop(FLASH, None):
+    st.success(as_text(done))
 st.subheader("Label classes")
 classes = list_classes(include_inactive=True)
 st.dataframe([{"name": c.name, "colour": c.color, "key": c.key or "", "SNOMED CT": f"{c.type_code} {c.type_meaning}",
@@ -30,7 +35,7 @@ if account.edits_taxonomy:
             except MedalError as error:
                 show_error(error)
             else:
-                st.success(f"Saved {as_text(name)}.")
+                st.session_state[FLASH] = f"{'Saved' if item else 'Added'} class {name.strip()}."
                 st.rerun()
 else:
     st.caption("Scientists and admins can change the classes.")
@@ -52,18 +57,21 @@ with add.form("add-user", clear_on_submit=True):
         except MedalError as error:
             show_error(error)
         else:
+            st.session_state[FLASH] = f"Added user {new_name.strip()} ({new_role})."
             st.rerun()
 with change.form("change-user"):
     st.markdown("**Change a user**")
     who = st.selectbox("User", [u["name"] for u in users])
     role = st.selectbox("New role", ["(unchanged)", *ROLE_NAMES])
     password = st.text_input("New password (blank: unchanged)", type="password")
-    active = st.checkbox("May log in", value=True)
+    # Unchanged unless chosen: a default tick re-enabled a disabled account whose role alone was changed.
+    log_in = st.selectbox("Log-in", list(LOG_IN))
     if st.form_submit_button("Save user"):
         try:
             update_user(who, password=password or None, role=None if role == "(unchanged)" else role,
-                        active=active, actor=account.name)
+                        active=LOG_IN[log_in], actor=account.name)
         except MedalError as error:
             show_error(error)
         else:
-            st.success(f"Saved {as_text(who)}.")
+            st.session_state[FLASH] = f"Saved user {who}."
+            st.rerun()

@@ -1,0 +1,45 @@
+"""Settings (AppTest): what was added or changed is confirmed after the page reruns (issue 21), and changing
+only a disabled account's role leaves it disabled (issue 22, item 10: "May log in" was ticked by default and
+re-enabled it)."""
+
+from __future__ import annotations
+
+from labeling.labels.accounts import add_user, list_users, update_user
+from labeling.labels.taxonomy import list_classes
+from tests.ui.test_pages import button, logged_in
+
+
+def test_adding_a_class_or_a_user_is_confirmed(project) -> None:
+    at = logged_in("boss", "admin")
+    at.switch_page("labeling/ui/pages/settings.py").run()
+    at.text_input[0].set_value("Benign *cyst*")
+    at.color_picker[0].set_value("#4363d8")
+    button(at, "Save class").click().run()
+    assert not at.exception, at.exception
+    assert "Benign *cyst*" in [c.name for c in list_classes(project)]
+    assert [s.value for s in at.success] == ["Added class Benign \\*cyst\\*."]  # as text, not Markdown
+    fields = {t.label: t for t in at.text_input}
+    fields["User name"].set_value("carol")
+    fields["Initial password"].set_value("carol-password")
+    button(at, "Add user").click().run()
+    assert [s.value for s in at.success] == ["Added user carol (annotator)."]
+    at.run()
+    assert not at.success  # once
+
+
+def test_changing_only_a_disabled_users_role_keeps_them_disabled(project) -> None:
+    add_user("dora", "dora-password", "annotator")
+    update_user("dora", active=False)
+    at = logged_in("boss", "admin")
+    at.switch_page("labeling/ui/pages/settings.py").run()
+    next(s for s in at.selectbox if s.label == "User").set_value("dora")
+    next(s for s in at.selectbox if s.label == "New role").set_value("reviewer")
+    button(at, "Save user").click().run()
+    assert not at.exception, at.exception
+    (dora,) = [u for u in list_users(project) if u["name"] == "dora"]
+    assert dora["role"] == "reviewer" and not dora["active"]
+    assert [s.value for s in at.success] == ["Saved user dora."]
+    next(s for s in at.selectbox if s.label == "User").set_value("dora")
+    next(s for s in at.selectbox if s.label == "Log-in").set_value("may log in")
+    button(at, "Save user").click().run()
+    assert [u["active"] for u in list_users(project) if u["name"] == "dora"] == [True]
