@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from labeling.export.burned_in import burned_in_reason
 from labeling.labels.annotations import SavedAnnotation, list_annotations
 from storage.db import get_engine
 from storage.errors import MedalError
@@ -19,7 +20,6 @@ from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, SourceKind, Study, as_utc
 
 SPLITS = ("train", "val", "test")
-SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"  # and its multi-frame variants .7.1 to .7.4
 
 
 class ExportError(MedalError):
@@ -66,19 +66,6 @@ def parse_split(text: str | None) -> tuple[float, float, float]:
         raise ExportError(f"--split {text!r} must be three non-negative numbers such as 70,15,15.")
     total = sum(parts)
     return (parts[0] / total, parts[1] / total, parts[2] / total)
-
-
-def burned_in_reason(image: Image) -> str | None:
-    """Why an image may carry identity in its pixels (None when nothing says so)."""
-    if image.burned_in_annotation:
-        return "BurnedInAnnotation is YES"
-    if image.modality == "US":
-        return "ultrasound, where text is often burned into the pixels"
-    if (image.sop_class_uid or "").startswith(SECONDARY_CAPTURE):
-        return "secondary capture, where text is often burned into the pixels"
-    if image.kind != SourceKind.DICOM:
-        return "a PNG/JPEG picture, whose pixels may hold burned-in text"
-    return None
 
 
 def export_key(patient_key: str | None, image_id: int) -> str:

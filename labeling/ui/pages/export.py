@@ -30,8 +30,8 @@ with st.form("export"):
     split = left.text_input("Split by patient (train,val,test %)", "70,15,15")
     annotator = middle.selectbox("Annotator", ["everyone", *[u["name"] for u in list_users()]])
     since = right.date_input("Labels saved since", value=None)
-    include_burned_in = st.checkbox("Keep images that may show burned-in text (US, secondary capture, "
-                                    "BurnedInAnnotation YES, PNG/JPEG) in a de-identified export")
+    include_burned_in = st.checkbox("Keep images that may show identity in their pixels (burned-in text, "
+                                    "screen captures, faces, photographs, US, PNG/JPEG) in a de-identified export")
     pseudonymise = st.checkbox("Pseudonymise annotators (stable pseudonyms instead of names in every file)")
     submitted = st.form_submit_button("Export", type="primary")
 
