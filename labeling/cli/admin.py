@@ -4,6 +4,7 @@ patient-key secret (``secret move-out``) and the benchmarks (``bench``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,14 @@ def cmd_bench_localise(args: argparse.Namespace) -> int:
     return _print_figures(args, bench_localise(labeled=args.labels, out=args.out))
 
 
+def cmd_bench_real(args: argparse.Namespace) -> int:
+    from learner.bench_real import bench_real
+
+    return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
+                                           out=args.out,
+                                           progress=lambda message: print(message, file=sys.stderr)))
+
+
 def cmd_bench_outline(args: argparse.Namespace) -> int:
     from labeling.intake.bench_outline import bench_outline
 
@@ -151,6 +160,15 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                   help="do heatmaps and proposals point at findings? the demo with N labels")
     bench.add_argument("--labels", type=int, default=100, help="demo images labelled from the truth")
     bench.set_defaults(run=cmd_bench_localise)
+
+    bench = benchmarks.add_parser("real", parents=[figures],
+                                  help="the model's help on your own labeled folder (images + truth.json): AUC, "
+                                       "heatmap peak on lesions, proposals, quick-outline Dice, times")
+    bench.add_argument("folder", type=Path, help="images and a truth.json (the layout of shared/data/real-lesions)")
+    bench.add_argument("--labels", type=int, default=80, help="images labeled from the truth (80%% with a lesion)")
+    bench.add_argument("--seeds", type=int, default=1, help="runs with different labeled images, for a spread")
+    bench.add_argument("--images", type=int, default=None, help="use this many of the folder's images (by seed)")
+    bench.set_defaults(run=cmd_bench_real)
 
     bench = benchmarks.add_parser("outline", parents=[figures],
                                   help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")

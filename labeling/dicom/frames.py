@@ -223,8 +223,13 @@ def raster_frame(image: PILImage.Image, frame: int) -> np.ndarray:
         raise UnsupportedFile(f"Image data cannot be decoded ({first_line(error)}).") from error
 
 
+DEEP_GREY_PERCENTILES = (0.5, 99.5)  # the default window of a deeper-than-8-bit grey picture, in its own values
+
+
 def raster_view(values: np.ndarray) -> Dataset:
-    """A display header for a raster frame: 8-bit grey shows as is, deeper grey full-range."""
+    """A display header for a raster frame: 8-bit grey shows as is; deeper grey (a 16-bit PNG of CT or MR
+    values, which carries no window) through the window from its 0.5th to its 99.5th percentile, as a reader
+    would set it — its full range put a CT's soft tissue, or an MR's anatomy, into a few grey levels."""
     view = Dataset()
     view.set_original_encoding(False, True)
     if values.ndim == 3:
@@ -240,6 +245,16 @@ def raster_view(values: np.ndarray) -> Dataset:
         view.WindowCenter, view.WindowWidth = 127.5, 255
         view.VOILUTFunction = "LINEAR_EXACT"
         view.WindowCenterWidthExplanation = "Full range"
+    elif values.size:
+        step = max(1, int(np.sqrt(values.size / 250_000)))  # a quarter of a million values say it well enough
+        sample = values[::step, ::step]
+        sample = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+        if sample.size:
+            low, high = (float(v) for v in np.percentile(sample, DEEP_GREY_PERCENTILES))
+            if high > low:
+                view.WindowCenter, view.WindowWidth = round((low + high) / 2, 3), round(high - low, 3)
+                view.VOILUTFunction = "LINEAR_EXACT"
+                view.WindowCenterWidthExplanation = "0.5-99.5 percentile"
     return view
 
 

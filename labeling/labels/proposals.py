@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
-from storage.db import get_engine
+from storage.db import Project, get_engine
 from storage.models import Image, LabelClass, Prediction
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
@@ -77,7 +77,7 @@ MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells ar
 
 
 def as_outlines(image: Image, regions: list[RegionInput], *, actor: str | None,
-                window: tuple[float, float] | None = None) -> list[RegionInput]:
+                window: tuple[float, float] | None = None, project: Project | None = None) -> list[RegionInput]:
     """Accepted proposals as the reader would draw them: each box from the heatmap, grown by
     ``PROPOSAL_MARGIN``, outlined with the quick outline on the picture under ``window``; a box the outline
     cannot follow stays a box."""
@@ -91,7 +91,7 @@ def as_outlines(image: Image, regions: list[RegionInput], *, actor: str | None,
                                                                                   MIN_OUTLINE_BOX)
         box = (x + w / 2 - side_w / 2, y + h / 2 - side_h / 2, side_w, side_h)
         try:
-            points = outline_region(image.id, box, actor=actor, window=window)
+            points = outline_region(image.id, box, actor=actor, window=window, project=project)
         except OutlineError:
             outlined.append(region)
             continue

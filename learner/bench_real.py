@@ -1,0 +1,254 @@
+"""``medal bench real DIR``: the model's help on a folder of real labeled images — anyone's own data.
+
+DIR holds the images and ``truth.json``: ``{name: {"image": relative path, "mask": relative path of a
+lesion mask (0 = background, anything else = lesion; optional), "boxes": [[x, y, w, h], ...] (used where
+there is no mask), "has_finding": bool, "patient": optional}}`` — the layout of
+``../shared/data/real-lesions``. For each seed a fresh, temporary project imports every image with the
+product's own import; ``labels`` of them (80% with a lesion; drawn by the seed) are labeled as an expert
+would: each lesion's outline (from its mask) as *Cancerous*, the others *no finding*; the product's own
+loop trains and scores the rest, heatmaps included. On the images not labeled it reports:
+
+- ``image_auc``: ROC AUC of the image probability, lesion against none;
+- ``peak_on_lesion``: of the lesion images, how often the heatmap's peak is within 8 px of a lesion pixel;
+- ``proposals_without_lesion``: of the lesion-free images, how often a proposal appears at all;
+- ``proposal_dice``: where a proposal hits a lesion, the Dice of the outlines Accept makes (the product's
+  own ``as_outlines``) against that lesion's mask;
+- ``outline_dice``: the quick outline from rough boxes (each lesion's box grown by 10–40% per side and
+  shifted up to 10%), mean Dice against the mask, beside filling the box and the ellipse inscribed in
+  it (the trivial answers), on the picture as the clinician sees it, and its median milliseconds;
+- ``train_s`` and ``score_ms_per_image``.
+
+Patients: PNG/TIFF files carry none, so each image is its own patient in the validation split (slices of
+one patient may fall on both sides); DICOM files carry theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+from scipy import ndimage
+from skimage.draw import polygon as fill_polygon
+from skimage.measure import find_contours
+from sklearn.metrics import roc_auc_score
+from sqlmodel import Session, select
+
+from labeling.intake.bench import fresh_project
+from labeling.intake.ingest import import_paths
+from labeling.labels.annotations import RegionInput, save_annotation
+from labeling.labels.outline import outline_in_box
+from labeling.labels.pictures import render_frame
+from labeling.labels.proposals import as_outlines
+from learner.loop import train_and_publish
+from learner.predictions import prediction_rows
+from storage.db import Project
+from storage.errors import MedalError
+from storage.models import Image
+
+FINDING = "Cancerous"
+PEAK_TOLERANCE_PX = 8.0
+LESION_SHARE = 0.8
+EXPERT = "bench-expert"
+
+
+class TruthError(MedalError):
+    """A folder ``medal bench real`` cannot read: no ``truth.json``, or entries that name no image."""
+
+
+def read_truth(folder: Path) -> dict[str, dict[str, Any]]:
+    """``truth.json`` of ``folder``, every entry with an existing image."""
+    path = folder / "truth.json"
+    if not path.is_file():
+        raise TruthError(f"{folder} has no truth.json: give a folder of images with a truth.json "
+                         "(see `medal bench real --help`).")
+    truth = json.loads(path.read_text())
+    missing = [name for name, entry in truth.items() if not (folder / entry.get("image", name)).is_file()]
+    if missing:
+        raise TruthError(f"truth.json names {len(missing)} image(s) that are not in {folder}, e.g. {missing[0]}.")
+    return truth
+
+
+def lesion_mask(folder: Path, entry: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """The lesion pixels of an image: its mask file, else its boxes filled."""
+    if entry.get("mask"):
+        with PILImage.open(folder / entry["mask"]) as stored:
+            return np.asarray(stored) > 0
+    mask = np.zeros(shape, bool)
+    for x, y, w, h in entry.get("boxes", []):
+        mask[int(y):int(y + h) + 1, int(x):int(x + w) + 1] = True
+    return mask
+
+
+def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
+    """One polygon per connected lesion (8-connected, ≥ 10 px): what an expert would draw, in image pixels."""
+    components, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    polygons = []
+    for index in range(1, count + 1):
+        part = components == index
+        if part.sum() < 10:
+            continue
+        contour = max(find_contours(np.pad(part, 1).astype(float), 0.5), key=len) - 1
+        step = max(1, len(contour) // 200)
+        polygons.append([[float(c), float(r)] for r, c in contour[::step]])
+    return polygons
+
+
+def polygon_mask(points: list[list[float]], shape: tuple[int, int]) -> np.ndarray:
+    out = np.zeros(shape, bool)
+    rr, cc = fill_polygon([p[1] for p in points], [p[0] for p in points], shape)
+    out[rr, cc] = True
+    return out
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum() + b.sum())
+    return 2 * float((a & b).sum()) / total if total else 1.0
+
+
+def rough_box(bbox: tuple[float, float, float, float], rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """A clinician's rough box: each side out by 10–40% of the lesion's size, the whole shifted up to ±10%."""
+    x, y, w, h = bbox
+    left, right, top, bottom = rng.uniform(0.1, 0.4, 4)
+    shift_x, shift_y = rng.uniform(-0.1, 0.1, 2)
+    return (x - (left - shift_x) * w, y - (top - shift_y) * h, w * (1 + left + right), h * (1 + top + bottom))
+
+
+def box_mask(box: tuple[float, float, float, float], shape: tuple[int, int], ellipse: bool) -> np.ndarray:
+    """The box filled, or the ellipse inscribed in it."""
+    x, y, w, h = box
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    if ellipse:
+        return ((cols - x - w / 2) / (w / 2)) ** 2 + ((rows - y - h / 2) / (h / 2)) ** 2 <= 1
+    return (cols >= x) & (cols <= x + w) & (rows >= y) & (rows <= y + h)
+
+
+def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | None = None,
+               progress: Callable[[str], None] | None = None, out: Path | None = None) -> dict[str, Any]:
+    """Run the benchmark for ``seeds`` seeds on ``folder`` (on ``images`` of its images, drawn by the seed, or all
+    of them); per-seed figures and their spread."""
+    folder = folder.resolve()
+    truth = read_truth(folder)
+    runs = []
+    for seed in range(seeds):
+        names = sorted(truth)
+        if images is not None and images < len(names):
+            names = sorted(np.random.default_rng(1000 + seed).choice(names, images, replace=False))
+        runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
+                              progress or (lambda message: None)))
+    report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
+                              "seeds": seeds, "runs": runs}
+    for key in ("image_auc", "peak_on_lesion", "proposals_without_lesion", "proposal_dice", "outline_dice",
+                "box_dice", "ellipse_dice", "outline_ms", "train_s", "score_ms_per_image"):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        if values:
+            report[key] = {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
+                           "max": round(max(values), 4)}
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed: int,
+              progress: Callable[[str], None]) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    with fresh_project() as project:
+        progress(f"seed {seed}: importing {len(truth)} images")
+        import_paths([str(folder / entry.get("image", name)) for name, entry in truth.items()], project=project)
+        with Session(project.engine) as session:
+            by_path = {Path(image.path).resolve(): image for image in session.exec(select(Image)).all()}
+        images = {name: by_path[(folder / entry.get("image", name)).resolve()] for name, entry in truth.items()
+                  if (folder / entry.get("image", name)).resolve() in by_path}
+        masks = {name: lesion_mask(folder, truth[name], (image.rows, image.cols)) for name, image in images.items()}
+        with_lesion = sorted(name for name in images if masks[name].any())
+        without = sorted(name for name in images if not masks[name].any())
+        wanted = min(round(labels * LESION_SHARE), len(with_lesion))
+        chosen = list(rng.choice(with_lesion, wanted, replace=False)) + \
+            list(rng.choice(without, min(labels - wanted, len(without)), replace=False))
+        for name in chosen:
+            regions = [RegionInput(FINDING, "polygon", points) for points in outlines_of(masks[name])]
+            save_annotation(images[name].id, EXPERT, regions, image_label=None if regions else "no finding",
+                            engine=project.engine)
+        progress(f"seed {seed}: training on {len(chosen)} labels")
+        result = train_and_publish(project, lambda fraction, message: None, strategy_name="default")
+        held_out = {images[name].id: name for name in images if name not in set(chosen)}
+        figures = _model_figures(project, held_out, masks, images)
+        progress(f"seed {seed}: quick outlines")
+        figures |= _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng)
+        return {"seed": seed, "train_s": result["train_s"],
+                "score_ms_per_image": round(1000 * result["ready_s"] / max(result["scored"], 1), 2),
+                "validation_auc": round(result["metrics"].get("auc", float("nan")), 4), **figures}
+
+
+def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, np.ndarray],
+                   images: dict[str, Image]) -> dict[str, Any]:
+    """Image AUC, peak on a lesion, proposals without one, and the Dice of accepted proposals."""
+    truth, scores, hits, lesions, proposed, clean, dices = [], [], 0, 0, 0, 0, []
+    for row in prediction_rows(engine=project.engine):
+        name = held_out.get(row.image_id)
+        if name is None:
+            continue
+        mask = masks[name]
+        truth.append(int(mask.any()))
+        scores.append(row.probability)
+        if not mask.any():
+            clean += 1
+            proposed += bool(row.proposals)
+            continue
+        lesions += 1
+        if row.heatmap_peak is not None:
+            distance = ndimage.distance_transform_edt(~mask)
+            x, y = (int(round(v)) for v in row.heatmap_peak)
+            hits += float(distance[min(max(y, 0), mask.shape[0] - 1), min(max(x, 0), mask.shape[1] - 1)]) \
+                <= PEAK_TOLERANCE_PX
+        if row.proposals:
+            image = images[name]
+            boxes = [RegionInput(FINDING, "rect", [[b[0], b[1]], [b[0] + b[2], b[1]], [b[0] + b[2], b[1] + b[3]],
+                                                    [b[0], b[1] + b[3]]]) for b in (p["bbox"] for p in row.proposals)]
+            outlined = as_outlines(image, boxes, actor=None, project=project)
+            drawn = np.zeros_like(mask)
+            for region in outlined:
+                drawn |= polygon_mask(region.points, mask.shape)
+            components, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+            hit = np.unique(components[drawn & mask])
+            if hit.size and hit.max() > 0:
+                dices.append(dice(drawn, np.isin(components, hit[hit > 0])))
+    both = 0 < sum(truth) < len(truth)
+    return {"image_auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
+            "peak_on_lesion": round(hits / max(lesions, 1), 4), "lesion_images": lesions,
+            "proposals_without_lesion": round(proposed / max(clean, 1), 4), "lesion_free_images": clean,
+            "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices)}
+
+
+def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: dict[str, np.ndarray],
+                     rng: np.random.Generator) -> dict[str, Any]:
+    """The quick outline from rough boxes against filling the box and the inscribed ellipse."""
+    found, filled, inscribed, times = [], [], [], []
+    for name, image in lesion_images.items():
+        mask = masks[name]
+        picture = render_frame(image, project=project)
+        grey = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
+        components, count = ndimage.label(mask, structure=np.ones((3, 3)))
+        for index, where in enumerate(ndimage.find_objects(components), start=1):
+            lesion = components == index
+            if lesion.sum() < 10:
+                continue
+            box = rough_box((where[1].start, where[0].start, where[1].stop - where[1].start - 1,
+                             where[0].stop - where[0].start - 1), rng)
+            started = time.perf_counter()
+            points = outline_in_box(grey, box)
+            times.append(1000 * (time.perf_counter() - started))
+            found.append(dice(polygon_mask(points, mask.shape), lesion))
+            filled.append(dice(box_mask(box, mask.shape, ellipse=False), lesion))
+            inscribed.append(dice(box_mask(box, mask.shape, ellipse=True), lesion))
+    if not found:
+        return {}
+    return {"outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),
+            "ellipse_dice": round(float(np.mean(inscribed)), 4), "outline_ms": round(statistics.median(times), 2),
+            "lesions_outlined": len(found)}

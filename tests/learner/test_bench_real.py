@@ -1,0 +1,60 @@
+"""``medal bench real DIR`` on a folder made here (16-bit PNGs with bright lesions, their masks and a
+truth.json in the layout of shared/data/real-lesions): every figure is reported within its range, and the
+quick outline of a clean lesion beats the trivial answers. A folder that is not one says so, in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from learner.bench_real import TruthError, bench_real
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lesion_folder(folder: Path, count: int = 40) -> Path:
+    rng = np.random.default_rng(3)
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    truth = {}
+    yy, xx = np.mgrid[0:96, 0:96]
+    for index in range(count):
+        values = (1000 + rng.normal(0, 15, (96, 96))).astype(np.uint16)
+        mask = np.zeros((96, 96), np.uint8)
+        if index % 4:  # three in four hold a lesion
+            cx, cy, radius = rng.uniform(25, 70), rng.uniform(25, 70), rng.uniform(6, 12)
+            inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= radius ** 2
+            values[inside] += 300
+            mask[inside] = 255
+        name = f"case_{index:02d}.png"
+        PILImage.fromarray(values).save(folder / "images" / name)
+        PILImage.fromarray(mask).save(folder / "masks" / name)
+        truth[name] = {"image": f"images/{name}", "mask": f"masks/{name}", "has_finding": bool(mask.any())}
+    (folder / "truth.json").write_text(json.dumps(truth))
+    return folder
+
+
+def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> None:
+    report = bench_real(lesion_folder(tmp_path / "set"), labels=25, seeds=1)
+    (run,) = report["runs"]
+    for key in ("image_auc", "peak_on_lesion", "proposals_without_lesion", "outline_dice", "box_dice",
+                "ellipse_dice"):
+        assert 0 <= run[key] <= 1, (key, run[key])
+    assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25
+    assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
+    assert run["train_s"] > 0 and run["score_ms_per_image"] > 0
+    assert report["outline_dice"]["median"] == run["outline_dice"]
+
+
+def test_a_folder_without_truth_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(TruthError, match="has no truth.json"):
+        bench_real(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "has no truth.json" in done.stderr and "Traceback" not in done.stderr
