@@ -67,3 +67,20 @@ def test_an_image_opens_by_its_id(project, make_demo) -> None:
     next(n for n in at.number_input if n.label == "Image id").set_value(10**9).run()
     next(b for b in at.button if b.label == "Open").click().run()
     assert any(f"There is no image {10**9}" in e.value for e in at.error)
+
+
+def test_thumbnails_are_inline_never_in_streamlits_media_store(project, make_demo) -> None:
+    """Issue 22: thumbnails were served from /media/<hash>.png, which answers without Medal's cookie."""
+    make_demo(0)
+    at = logged_in()
+    at.switch_page("labeling/ui/pages/images.py").run()
+    urls = []
+
+    def walk(node: object) -> None:
+        if getattr(node, "type", None) == "image":
+            urls.extend(image.url for image in node.proto.imgs)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    assert len(urls) == 24 and all(url.startswith("data:image/png;base64,") for url in urls)

@@ -11,6 +11,7 @@ from labeling.labels.identity import image_caption
 from labeling.labels.pictures import thumbnail_png
 from labeling.ui.parts.text import as_text
 from labeling.ui.state import label_link
+from labeling.ui.viewer import data_url
 from storage.errors import MedalError
 
 PER_PAGE = 24
@@ -25,7 +26,9 @@ def thumbnail_grid(images: list[Any], *, sees_identity: bool) -> None:
         for column, summary in zip(st.columns(COLUMNS), shown[start:start + COLUMNS]):
             with column:
                 try:
-                    st.image(thumbnail_png(get_image(summary.id)), width="stretch")
+                    # Inline (a data: URL): Streamlit's media store would serve the picture to anyone with
+                    # its address, cookie or not, for as long as the page holds it.
+                    st.image(data_url(thumbnail_png(get_image(summary.id))), width="stretch")
                 except MedalError as error:
                     st.caption(f"⚠ {as_text(error)}")
                 st.caption(as_text(image_caption(summary, sees_identity=sees_identity)))
