@@ -11,6 +11,7 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
 - ``image_auc``: ROC AUC of the image probability, lesion against none;
 - ``peak_on_lesion``: of the lesion images, how often the heatmap's peak is within 8 px of a lesion pixel;
 - ``proposals_without_lesion``: of the lesion-free images, how often a proposal appears at all;
+- ``peaks_at_edge``: of all images, how often the heatmap's peak is within 16 px of the picture's edge;
 - ``proposal_dice``: where a proposal hits a lesion, the Dice of the outlines Accept makes (the product's
   own ``as_outlines``) against that lesion's mask;
 - ``outline_dice``: the quick outline from rough boxes (each lesion's box grown by 10–40% per side and
@@ -53,6 +54,7 @@ from storage.models import Image
 
 FINDING = "Cancerous"
 PEAK_TOLERANCE_PX = 8.0
+EDGE_PX = 16.0  # a heatmap peak this close to the picture's edge counts as on the edge
 LESION_SHARE = 0.8
 EXPERT = "bench-expert"
 
@@ -143,7 +145,8 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                               progress or (lambda message: None)))
     report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
                               "seeds": seeds, "runs": runs}
-    for key in ("image_auc", "peak_on_lesion", "proposals_without_lesion", "proposal_dice", "outline_dice",
+    for key in ("image_auc", "peak_on_lesion", "peaks_at_edge", "proposals_without_lesion", "proposal_dice",
+                "outline_dice",
                 "box_dice", "ellipse_dice", "outline_ms", "train_s", "score_ms_per_image"):
         values = [run[key] for run in runs if run.get(key) is not None]
         if values:
@@ -190,11 +193,16 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
                    images: dict[str, Image]) -> dict[str, Any]:
     """Image AUC, peak on a lesion, proposals without one, and the Dice of accepted proposals."""
     truth, scores, hits, lesions, proposed, clean, dices = [], [], 0, 0, 0, 0, []
+    peaks = edge_peaks = 0
     for row in prediction_rows(engine=project.engine):
         name = held_out.get(row.image_id)
         if name is None:
             continue
         mask = masks[name]
+        if row.heatmap_peak is not None:  # the cause seen on clinical pictures: peaks on the picture's edge
+            peaks += 1
+            x, y = row.heatmap_peak
+            edge_peaks += min(x, y, mask.shape[1] - 1 - x, mask.shape[0] - 1 - y) <= EDGE_PX
         truth.append(int(mask.any()))
         scores.append(row.probability)
         if not mask.any():
@@ -223,7 +231,8 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
     return {"image_auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
             "peak_on_lesion": round(hits / max(lesions, 1), 4), "lesion_images": lesions,
             "proposals_without_lesion": round(proposed / max(clean, 1), 4), "lesion_free_images": clean,
-            "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices)}
+            "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices),
+            "peaks_at_edge": round(edge_peaks / max(peaks, 1), 4)}
 
 
 def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: dict[str, np.ndarray],
