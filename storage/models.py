@@ -194,6 +194,7 @@ class LabelClass(SQLModel, table=True):
     type_meaning: str = Field(max_length=128)
     coding_scheme: str = Field(default="SCT", max_length=16)
     active: bool = True
+    description: str = Field(default="", max_length=500)  # what readers mark with it, shown beside the class
 
 
 class User(SQLModel, table=True):

@@ -52,15 +52,19 @@ def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:
 
 def save_class(name: str, color: str, key: str | None = None, *, class_id: int | None = None,
                category: tuple[str, str] = ("49755003", "Morphologically abnormal structure"),
-               kind: tuple[str, str] | None = None, actor: str | None = None,
+               kind: tuple[str, str] | None = None, description: str | None = None, actor: str | None = None,
                engine: Engine | None = None) -> LabelClass:
-    """Add a class, or rename/recolour/re-key the class ``class_id``. Names, colours and keys are unique
-    (a region's class is read back from its colour on the canvas)."""
+    """Add a class, or rename/recolour/re-key/re-describe the class ``class_id``. Names, colours and keys are
+    unique (a region's class is read back from its colour on the canvas); ``description`` (what readers mark
+    with the class, ≤ 500 characters) is shown beside the class on the Label page."""
     name, color, key = name.strip(), color.strip().lower(), (key or "").strip().lower() or None
     if not name or len(name) > 64:
         raise TaxonomyError("A class name needs 1 to 64 characters.")
     if not _COLOR.match(color):
         raise TaxonomyError(f"Colour {color!r} is not of the form #rrggbb.")
+    description = None if description is None else " ".join(description.split())
+    if description is not None and len(description) > 500:
+        raise TaxonomyError(f"A class description holds at most 500 characters; this one has {len(description)}.")
     if key is not None and (len(key) != 1 or key in RESERVED_KEYS):
         raise TaxonomyError(f"Key {key!r} must be one character other than {', '.join(sorted(RESERVED_KEYS))}.")
     with write_session(engine) as session:
@@ -77,12 +81,14 @@ def save_class(name: str, color: str, key: str | None = None, *, class_id: int |
             code, meaning = kind or ("", name)
             item = LabelClass(name=name, color=color, key=key, position=position + 1,
                               category_code=category[0], category_meaning=category[1],
-                              type_code=code, type_meaning=meaning)
+                              type_code=code, type_meaning=meaning, description=description or "")
         else:
             item = session.get(LabelClass, class_id)
             if item is None:
                 raise TaxonomyError(f"There is no class {class_id}.")
             item.name, item.color, item.key = name, color, key
+            if description is not None:
+                item.description = description
         session.add(item)
         session.flush()
         session.add(AuditEvent(username=actor, action="taxonomy.save", entity="label_class", entity_id=item.id,

@@ -54,3 +54,19 @@ def test_sqlite_is_opened_with_wal_and_busy_timeout(project) -> None:
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(sa.text("PRAGMA busy_timeout")).scalar() >= 5000
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_project_at_0005_gets_class_descriptions_and_keeps_its_own(tmp_path: Path) -> None:
+    """Issue 21: the Label page did not say what a Healthy region means. The default classes get a
+    description; a class the site added keeps an empty one until an editor writes it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade_to_head(engine, "0005")
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO label_class (name, color, key, position, category_code, category_meaning, type_code,"
+            " type_meaning, coding_scheme, active) VALUES ('Benign', '#4363d8', '3', 3, '', '', '', '', 'SCT', 1)"))
+    upgrade_to_head(engine)
+    with Session(engine) as session:
+        described = {c.name: c.description for c in session.exec(select(LabelClass)).all()}
+    assert "outline the lesion" in described["Cancerous"] and "not a finding" in described["Healthy"]
+    assert described["Benign"] == ""

@@ -613,6 +613,7 @@ def test_a_class_key_after_a_quick_outline_chooses_the_next_class_and_re_classin
     """Bug 5: the fresh outline stayed selected, so `2` (meant for the next region) re-classed it silently."""
     url, project = app
     page = log_in(chromium, url, "rosa")
+    assert "outline the lesion" in attr(page, "class-description")  # beside the class chip (issue 21)
     skip_to(page, lambda p: lesion_truth(int(attr(p, "image-id")), project) is not None)
     truth = lesion_truth(int(attr(page, "image-id")), project)
     page.locator(VIEWER).hover()

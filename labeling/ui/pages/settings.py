@@ -17,8 +17,9 @@ if done := st.session_state.pop(FLASH, None):
     st.success(as_text(done))
 st.subheader("Label classes")
 classes = list_classes(include_inactive=True)
-st.dataframe([{"name": c.name, "colour": c.color, "key": c.key or "", "SNOMED CT": f"{c.type_code} {c.type_meaning}",
-               "category": c.category_meaning} for c in classes], hide_index=True)
+st.dataframe([{"name": c.name, "colour": c.color, "key": c.key or "", "description": c.description,
+               "SNOMED CT": f"{c.type_code} {c.type_meaning}", "category": c.category_meaning} for c in classes],
+             hide_index=True)
 if account.edits_taxonomy:
     names = ["New class"] + [c.name for c in classes]
     chosen = st.selectbox("Edit class", names)
@@ -28,10 +29,12 @@ if account.edits_taxonomy:
         color = st.color_picker("Colour", value=item.color if item else "#4363d8")
         key = st.text_input("Keyboard key", value=(item.key or "") if item else "", max_chars=1)
         code = st.text_input("SNOMED CT code (new classes)", disabled=item is not None)
+        about = st.text_area("Description (what readers mark with it; shown beside the class on the Label page)",
+                             value=item.description if item else "", max_chars=500, height=80)
         if st.form_submit_button("Save class", type="primary"):
             try:
                 save_class(name, color, key, class_id=item.id if item else None, actor=account.name,
-                           kind=(code, name) if code else None)
+                           kind=(code, name) if code else None, description=about)
             except MedalError as error:
                 show_error(error)
             else:

@@ -183,6 +183,7 @@ def header_panel(image: Any, account: Account) -> None:
 def shortcut_help(classes: list[Any], presets: list[str]) -> None:
     """The keys: the viewer's own, each class's, and this image's window presets (Shift+1…9)."""
     with st.expander("Keyboard shortcuts"):
-        rows = SHORTCUTS + [(c.key or "—", f"Class {c.name}") for c in classes]
+        rows = SHORTCUTS + [(c.key or "—", f"Class {c.name}" + (f": {c.description}" if c.description else ""))
+                            for c in classes]
         rows += [(f"Shift+{n}", f"Window {name}") for n, name in enumerate(presets[:9], start=1)]
         st.markdown("\n".join(f"- {as_text(key)} — {as_text(action)}" for key, action in rows))

@@ -72,7 +72,8 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "window": state.windows.get(image.modality or ""), "standard_presets": standard_presets(image.modality, image.windows),
         "overlay": {"patient": corner.patient, "study_date": corner.study_date, "series": corner.series,
                     "view": corner.view},
-        "classes": [{"name": c.name, "color": c.color, "key": c.key or ""} for c in classes],
+        "classes": [{"name": c.name, "color": c.color, "key": c.key or "", "description": c.description or ""}
+                    for c in classes],
         "class_name": state.class_name if any(c.name == state.class_name for c in classes) else classes[0].name,
         "tool": state.tool, "image_label": state.image_label, "saved_label": state.saved_label or "none",
         # what the reader has now (a viewer mounted afresh shows it) and what is saved (unsaved = the difference)

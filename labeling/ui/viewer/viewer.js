@@ -617,8 +617,11 @@ class Viewer {
     this.classSwatch = document.createElement("span");
     this.classSwatch.className = "mv-class-swatch";
     this.classText = document.createElement("span");
+    this.classAbout = document.createElement("span"); // what readers mark with the class (Settings)
+    this.classAbout.className = "mv-class-about";
     chip.appendChild(this.classSwatch);
     chip.appendChild(this.classText);
+    chip.appendChild(this.classAbout);
     bar.appendChild(chip);
     this.classChip = chip;
     this.toolbar = bar;
@@ -1621,6 +1624,10 @@ class Viewer {
     const cls = this.classes.find((c) => c.name === this.className);
     this.classSwatch.style.background = cls && cls.color ? cls.color : DEFAULT_COLOR;
     setText(this.classText, `Class: ${this.className}${cls && cls.key ? ` (${cls.key})` : ""}`);
+    const about = cls && typeof cls.description === "string" ? cls.description : "";
+    setText(this.classAbout, about ? `— ${about}` : "");
+    this.classChip.title = about ? `${this.className}: ${about}` : "Class of new regions (class keys change it)";
+    if (this.root.dataset.classDescription !== about) this.root.dataset.classDescription = about;
     if (this.root.dataset.className !== this.className) this.root.dataset.className = this.className;
   }
 
