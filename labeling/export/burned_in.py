@@ -1,4 +1,4 @@
-"""Which images may show identity in their pixels, for a de-identified export (DICOM PS3.15 Annex E: the
+r"""Which images may show identity in their pixels, for a de-identified export (DICOM PS3.15 Annex E: the
 Basic Profile removes identity from attributes only; the Clean Pixel Data and Clean Recognizable Visual
 Features options are about the pixels, which Medal does not clean, so such images are left out).
 
