@@ -10,7 +10,8 @@ An image is left out, with the attribute that says so, when:
   ``DOSE …``, ``… REPORT``: dose screens, annotated views), unless ``BurnedInAnnotation`` is explicitly NO.
   ``DERIVED\SECONDARY`` alone is not enough: reformats and processed series say it and hold no text;
 - its SOP class is secondary capture (1.2.840.10008.5.1.4.1.1.7 and its multi-frame variants) or visible
-  light (1.2.840.10008.5.1.4.1.1.77.1.*: photographs, endoscopy, microscopy), or its modality is XC, US or
+  light (1.2.840.10008.5.1.4.1.1.77 and below: photographs, endoscopy, microscopy, ophthalmic photography,
+  the retired trial classes 77.1 and 77.2), or its modality is XC, US or
   OT (photographs, ultrasound with its calipers and text, "other");
 - it is a PNG, JPEG or TIFF picture (nothing says what is in it), or its file cannot be read to check.
 """
@@ -26,7 +27,7 @@ from storage.models import Image, SourceKind
 
 SECONDARY_CAPTURE = {"1.2.840.10008.5.1.4.1.1.7", *(f"1.2.840.10008.5.1.4.1.1.7.{n}" for n in range(1, 5))}
 # (matched whole: the visible-light classes, 1.2.840.10008.5.1.4.1.1.77…, start with the same characters)
-VISIBLE_LIGHT = "1.2.840.10008.5.1.4.1.1.77.1"  # VL endoscopic, microscopic, photographic … image storage
+VISIBLE_LIGHT = "1.2.840.10008.5.1.4.1.1.77"  # VL endoscopic, microscopic, photographic …: 77.1, 77.2, 77.1.x
 CAPTURE_WORDS = ("SCREEN", "CAPTURE", "DOSE", "REPORT")
 PICTURE_MODALITIES = {"XC": "external-camera photography", "US": "ultrasound, where text is often burned in",
                       "OT": "modality OT (other), which says nothing of its pixels"}

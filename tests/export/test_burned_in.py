@@ -44,6 +44,11 @@ CASES = {  # name: (source, attributes, the reason's words; None = kept)
     "xc_photo": ("CT_small.dcm", {"Modality": "XC", "SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"},
                  "external-camera"),
     "vl_photo": ("CT_small.dcm", {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.77.1.4"}, "visible-light"),
+    # the retired trial VL classes are 77.1 and 77.2 themselves: a prefix "77.1." missed them
+    "vl_trial": ("CT_small.dcm", {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.77.1"}, "visible-light"),
+    "vl_multiframe_trial": ("CT_small.dcm", {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.77.2"}, "visible-light"),
+    "sc_multiframe": ("CT_small.dcm", {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7.2"}, "secondary capture"),
+    "us": ("CT_small.dcm", {"Modality": "US"}, "ultrasound"),
 }
 
 
@@ -73,3 +78,19 @@ def test_what_ps3_15_names_is_left_out_with_its_attribute_and_the_rest_kept(expo
             assert name not in exported, (name, exported.get(name))
         else:
             assert name in exported and words in exported[name], (name, exported.get(name))
+
+
+def test_a_png_picture_is_left_out_as_a_picture(project, tmp_path: Path) -> None:
+    from PIL import Image as PILImage  # a real picture file, as a camera or a screenshot tool writes it
+
+    picture = tmp_path / "photo.png"
+    PILImage.new("RGB", (40, 40), (200, 180, 160)).save(picture)
+    ct = variant(tmp_path, "CT_small.dcm", "ct")  # an export needs one image it keeps
+    import_paths([str(picture), str(ct)], engine=project)
+    for image in list_images(project):
+        save_annotation(image.id, "alice", BOX, image_label="cancerous", engine=project)
+    export_dataset(tmp_path / "out", ExportOptions(["coco"], deidentify=True), engine=project)
+    card = json.loads((tmp_path / "out" / "dataset_card.json").read_text())
+    (png,) = [image for image in list_images(project) if image.sop_instance_uid is None]
+    assert [(item["image"], item["reason"]) for item in card["left_out"]] == [
+        (f"I{png.id}_{png.id}", "a PNG/JPEG/TIFF picture, whose pixels may hold burned-in text")]
