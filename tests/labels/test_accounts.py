@@ -107,3 +107,16 @@ def test_a_spray_of_names_from_one_client_slows_down_and_an_admin_unlocks(projec
         authenticate("ann", "right-password", project, now=now, client="198.51.100.4")
     unlock_login("ann")
     assert authenticate("ann", "right-password", project, now=now, client="198.51.100.4").name == "ann"
+
+
+def test_changing_only_the_role_leaves_a_disabled_account_disabled(project) -> None:
+    """Issue 22 (10): the Settings page relies on ``active=None`` meaning "as it is" (a guard: the library was
+    right, the page passed True)."""
+    add_user("ann", "right-password", "annotator", engine=project)
+    update_user("ann", active=False, engine=project)
+    update_user("ann", role="reviewer", engine=project)
+    assert [(u["role"], u["active"]) for u in list_users(project)] == [("reviewer", False)]
+    with pytest.raises(LoginFailed):
+        authenticate("ann", "right-password", project)
+    update_user("ann", active=True, engine=project)
+    assert authenticate("ann", "right-password", project).name == "ann"

@@ -32,14 +32,18 @@ def test_changing_only_a_disabled_users_role_keeps_them_disabled(project) -> Non
     update_user("dora", active=False)
     at = logged_in("boss", "admin")
     at.switch_page("labeling/ui/pages/settings.py").run()
-    next(s for s in at.selectbox if s.label == "User").set_value("dora")
+    who = next(s for s in at.selectbox if s.label == "User (as it is now)")
+    assert "dora (annotator, may not log in)" in who.options  # the form shows the account as it is
+    assert next(s for s in at.selectbox if s.label == "Log-in").value == "(unchanged)"
+    who.set_value("dora")
     next(s for s in at.selectbox if s.label == "New role").set_value("reviewer")
     button(at, "Save user").click().run()
     assert not at.exception, at.exception
     (dora,) = [u for u in list_users(project) if u["name"] == "dora"]
     assert dora["role"] == "reviewer" and not dora["active"]
     assert [s.value for s in at.success] == ["Saved user dora."]
-    next(s for s in at.selectbox if s.label == "User").set_value("dora")
+    next(s for s in at.selectbox if s.label == "User (as it is now)").set_value("dora")
     next(s for s in at.selectbox if s.label == "Log-in").set_value("may log in")
     button(at, "Save user").click().run()
     assert [u["active"] for u in list_users(project) if u["name"] == "dora"] == [True]
+    assert "dora (reviewer, may log in)" in next(s for s in at.selectbox if s.label == "User (as it is now)").options

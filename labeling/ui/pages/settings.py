@@ -64,11 +64,12 @@ with add.form("add-user", clear_on_submit=True):
             st.rerun()
 with change.form("change-user"):
     st.markdown("**Change a user**")
-    who = st.selectbox("User", [u["name"] for u in users])
+    now = {u["name"]: f"{u['role']}, {'may' if u['active'] else 'may not'} log in" for u in users}
+    who = st.selectbox("User (as it is now)", list(now), format_func=lambda name: f"{name} ({now[name]})")
     role = st.selectbox("New role", ["(unchanged)", *ROLE_NAMES])
     password = st.text_input("New password (blank: unchanged)", type="password")
     # Unchanged unless chosen: a default tick re-enabled a disabled account whose role alone was changed.
-    log_in = st.selectbox("Log-in", list(LOG_IN))
+    log_in = st.selectbox("Log-in", list(LOG_IN))  # (unchanged): as the user's entry above says
     if st.form_submit_button("Save user"):
         try:
             update_user(who, password=password or None, role=None if role == "(unchanged)" else role,
