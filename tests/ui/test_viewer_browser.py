@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
-         "olga", "pete", "quin", "rosa", "sam", "tina", "uma")
+         "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -697,4 +697,30 @@ def test_open_in_label_and_compare_are_links_that_open_the_image_at_once(app, ch
     follow_up = compare.get_attribute("href").split("open=")[1].split("&")[0]
     compare.click()
     page.locator(f'{VIEWER}[data-ready="1"][data-image-id="{follow_up}"][data-prior="1"]').wait_for()
+    page.close()
+
+
+def test_the_queues_next_image_is_in_the_browser_before_save(app, chromium) -> None:
+    """Issue 21: the next image's pixels were fetched only after Save & next. The queue's next image (another
+    series) is fetched ahead, once the series on screen is in, and Save & next draws it from memory."""
+    from labeling.labels.queue import peek
+    from labeling.labels.reading import series_slices
+
+    url, project = app
+    page = log_in(chromium, url, "vera")
+    shown = int(attr(page, "image-id"))
+    series = {s.id for s in series_slices(shown, project.engine)}
+    upcoming = next(item.image_id for item in peek("vera", len(series) + 1, project.engine)
+                    if item.image_id not in series)
+    fetched = "(id) => performance.getEntriesByType('resource').some(e => e.name.endsWith('/medal/pixels/' + id))"
+    page.wait_for_function(fetched, arg=upcoming, timeout=30_000)
+    page.locator(VIEWER).hover()
+    page.keyboard.press("h")
+    has(page, "image-label", "healthy")
+    settled(page)
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"][data-image-id="{upcoming}"]').wait_for()
+    requests = page.evaluate("(id) => performance.getEntriesByType('resource')"
+                             ".filter(e => e.name.endsWith('/medal/pixels/' + id)).length", upcoming)
+    assert requests == 1  # drawn from what was fetched ahead, not fetched again
     page.close()

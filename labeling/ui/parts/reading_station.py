@@ -12,9 +12,10 @@ import streamlit as st
 
 from labeling.labels.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
+from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError
 from labeling.labels.pictures import heatmap_png
-from labeling.labels.queue import next_image, skip
+from labeling.labels.queue import next_image, peek, skip
 from labeling.labels.reading import corners, outline_region, prior_for, voi_lut
 from labeling.labels.taxonomy import IMAGE_LABELS
 from labeling.ui.parts.panels import ModelHelp, save_series
@@ -86,7 +87,20 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "proposals": {"image_id": image.id, "regions": [{"label": r.label, "points": r.points} for r in model.pending]}
         if model.pending else None,
         "message": state.viewer_message(),  # "Saved 2 regions on slices 8, 9": over the image, once
+        "next_up": _next_up(account.name, slices),
     }
+
+
+def _next_up(user: str, slices: list[Any]) -> dict[str, Any] | None:
+    """The queue's next image for ``user`` outside the series on screen (its pixels are fetched ahead, so Save &
+    next draws it at once); None when the queue has nothing else."""
+    series = {item.id for item in slices}
+    upcoming = next((item.image_id for item in peek(user, len(series) + 1) if item.image_id not in series), None)
+    if upcoming is None:
+        return None
+    image = get_image(upcoming)
+    return {"image_id": image.id, "url": f"/medal/pixels/{image.id}", "rows": image.rows, "cols": image.cols,
+            "samples": image.samples_per_pixel}
 
 
 def _regions_json(by_slice: dict[int, list[RegionInput]]) -> dict[str, list[dict[str, Any]]]:

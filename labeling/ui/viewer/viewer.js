@@ -830,7 +830,8 @@ class Viewer {
 
   /** Drop decoded slices of series no longer in data and start fetching the shown ones' (shown first). */
   syncCache() {
-    const ids = new Set([...this.slices, ...this.priorSlices].map((s) => s.image_id));
+    const next = this.nextUp();
+    const ids = new Set([...this.slices, ...this.priorSlices, ...(next ? [next] : [])].map((s) => s.image_id));
     for (const [id, entry] of this.cache) {
       if (!ids.has(id)) {
         if (entry.controller) entry.controller.abort();
@@ -853,14 +854,26 @@ class Viewer {
   /** Slices to hold, nearest first: the current series' and, while shown, the prior's, interleaved. */
   prefetchPlan() {
     const current = this.prefetchOrder().map((i) => this.slices[i]);
-    if (!this.priorShown()) return current;
-    const prior = this.prefetchOrder(this.priorIndex, this.priorSlices.length).map((i) => this.priorSlices[i]);
     const plan = [];
-    for (let k = 0; k < Math.max(current.length, prior.length); k++) {
-      if (k < current.length) plan.push(current[k]);
-      if (k < prior.length) plan.push(prior[k]);
+    if (!this.priorShown()) {
+      plan.push(...current);
+    } else {
+      const prior = this.prefetchOrder(this.priorIndex, this.priorSlices.length).map((i) => this.priorSlices[i]);
+      for (let k = 0; k < Math.max(current.length, prior.length); k++) {
+        if (k < current.length) plan.push(current[k]);
+        if (k < prior.length) plan.push(prior[k]);
+      }
     }
+    // Last, the queue's next image (another series): in the browser before Save & next is pressed.
+    const next = this.nextUp();
+    if (next && !plan.some((s) => s.image_id === next.image_id)) plan.push(next);
     return plan;
+  }
+
+  /** `data.next_up`: the first slice of the queue's next image, when it is not of this series. */
+  nextUp() {
+    const n = this.data && this.data.next_up;
+    return n && Number.isInteger(n.image_id) && typeof n.url === "string" ? n : null;
   }
 
   /** The slices on screen now (never evicted, always fetched). */
@@ -892,6 +905,12 @@ class Viewer {
   }
 
   load(slice) {
+    const kept = SHARED_PIXELS.get(slice.image_id); // decoded before on this page (an earlier image, Back)
+    if (kept) {
+      this.cache.set(slice.image_id, { status: "ready", pixels: kept });
+      this.schedule();
+      return;
+    }
     const entry = { status: "loading", controller: new AbortController() };
     this.cache.set(slice.image_id, entry);
     this.inflight++;
@@ -2578,6 +2597,13 @@ function dispatchKeyDown(e) {
   if (viewer.onKey(e)) {
     e.preventDefault();
     e.stopPropagation(); // a page shortcut bound to the same key must not act twice (e.g. save twice)
+    // A page widget that kept the focus (a radio just clicked) would show a focus frame once keys are used,
+    // and Space would press it: the viewer takes the focus.
+    const host = viewer.root.getRootNode().host;
+    const active = document.activeElement;
+    if (active && active !== document.body && active !== host && !viewer.root.contains(active)) {
+      viewer.root.focus({ preventScroll: true });
+    }
   }
 }
 
