@@ -39,6 +39,18 @@ VIEWER = '[data-testid="medal-viewer"]'
 SLICES = 100
 
 
+def write_patients(folder: Path, patients: int) -> None:
+    """``patients`` single-slice CT studies of other patients: the queue's next image after the series is
+    another series (the cold start goes round the patients), whose pixels are not the series' own."""
+    rng = np.random.default_rng(1)
+    for number in range(patients):
+        place = SeriesPlace(SyntheticPatient(f"BENCHOTHER{number}", f"Other^{number}"), date(2025, 1, 1),
+                            uid("bo", number, "study"), uid("bo", number, "series"), uid("bo", number, "for"))
+        hu = np.full((512, 512), -1000.0, dtype=np.float32)
+        hu[96:416, 64:448] = 40 + rng.normal(0, 12, (320, 384))
+        write_ct_slice(folder / f"other{number:03d}.dcm", hu, place, index=0, spacing=0.7, thickness=1.0)
+
+
 def write_series(folder: Path) -> None:
     """A 512×512 chest-like CT series: body ellipse with noise, lungs, a spine; 12-bit values."""
     rng = np.random.default_rng(0)
@@ -77,6 +89,24 @@ def measure(saves: int) -> dict[str, object]:
             result = {"wl_fps": _wl_fps(page), "scroll_slices_per_s": _scroll_rate(page),
                       "slice_bytes": _slice_bytes(page)}
             result.update(_save_next(page, saves))
+        # Save & next where the next image is another patient's: drawn from what was fetched while the reader
+        # read (0.5 s here, seconds in practice).
+        home, files = Path(scratch) / "home-others", Path(scratch) / "others"
+        files.mkdir()
+        write_patients(files, 2 * saves + 2)
+        project = Project.open(home)
+        import_paths([files], project=project)
+        add_user("bench", "bench-password", "annotator", engine=project.engine)
+        project.close()
+        with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            submit_log_in(page, "bench", "bench-password")
+            page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
+            others = _save_next(page, saves, read_ms=500)
+            result.update({f"{key.removesuffix('_ms')}_other_patient_ms": value for key, value in others.items()
+                           if key.startswith("save_next_") and key.endswith("_ms")})
     return result
 
 
@@ -114,8 +144,9 @@ WATCH_NEXT = """(shown) => {
 }"""
 
 
-def _save_next(page: object, saves: int) -> dict[str, object]:
-    """Save & next by the `s` key and by the side panel's button, alternately (the same load on both)."""
+def _save_next(page: object, saves: int, read_ms: int = 0) -> dict[str, object]:
+    """Save & next by the `s` key and by the side panel's button, alternately (the same load on both), each
+    after ``read_ms`` on the image."""
     times: dict[str, list[float]] = {"key": [], "button": []}
     parts: dict[str, list[float]] = {"key or click until the script runs": [],
                                      "script start until the next image is drawn": [], "whole script run": []}
@@ -126,6 +157,8 @@ def _save_next(page: object, saves: int) -> dict[str, object]:
         page.keyboard.press("h")
         page.locator(f'{VIEWER}[data-image-label="healthy"]').wait_for()
         page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+        if read_ms:
+            page.wait_for_timeout(read_ms)
         page.evaluate(WATCH_NEXT, shown)
         if how == "key":
             page.keyboard.press("s")
