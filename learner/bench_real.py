@@ -19,12 +19,15 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
   it (the trivial answers), on the picture as the clinician sees it, and its median milliseconds;
 - ``train_s`` and ``score_ms_per_image``.
 
-Patients: PNG/TIFF files carry none, so each image is its own patient in the validation split (slices of
-one patient may fall on both sides); DICOM files carry theirs.
+Patients: PNG/TIFF files carry none; where ``truth.json`` names an image's ``patient`` (and ``modality``,
+``study``), the benchmark gives the imported picture that patient, as a DICOM import would have known it,
+so the validation split keeps a patient's slices on one side. Without it each picture is its own patient
+and the validation figures of the trained version leak (slices of one patient on both sides).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import time
@@ -50,7 +53,7 @@ from learner.loop import train_and_publish
 from learner.predictions import prediction_rows
 from storage.db import Project
 from storage.errors import MedalError
-from storage.models import Image
+from storage.models import Image, Patient, Series, Study
 
 FINDING = "Cancerous"
 PEAK_TOLERANCE_PX = 8.0
@@ -168,6 +171,7 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
             by_path = {Path(image.path).resolve(): image for image in session.exec(select(Image)).all()}
         images = {name: by_path[(folder / entry.get("image", name)).resolve()] for name, entry in truth.items()
                   if (folder / entry.get("image", name)).resolve() in by_path}
+        attach_patients(project, images, truth)
         masks = {name: lesion_mask(folder, truth[name], (image.rows, image.cols)) for name, image in images.items()}
         with_lesion = sorted(name for name in images if masks[name].any())
         without = sorted(name for name in images if not masks[name].any())
@@ -187,6 +191,41 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
         return {"seed": seed, "train_s": result["train_s"],
                 "score_ms_per_image": round(1000 * result["ready_s"] / max(result["scored"], 1), 2),
                 "validation_auc": round(result["metrics"].get("auc", float("nan")), 4), **figures}
+
+
+def attach_patients(project: Project, images: dict[str, Image], truth: dict[str, dict[str, Any]]) -> int:
+    """Give PNG/TIFF images the patient (and modality) ``truth.json`` names, as a DICOM import would have
+    known them: the validation split then keeps a patient's slices on one side (without it each picture is
+    its own patient, and the validation figures leak). Returns how many images got one."""
+    attached = 0
+    with Session(project.engine) as session:
+        series_of: dict[tuple[str, str], int] = {}
+        for name, image in images.items():
+            entry, row = truth[name], session.get(Image, image.id)
+            patient = entry.get("patient")
+            if not patient or row is None or row.series_id is not None:
+                continue
+            group = (str(patient), str(entry.get("study") or patient))
+            if group not in series_of:
+                key = "B" + hashlib.sha256(group[0].encode()).hexdigest()[:12].upper()
+                found = session.exec(select(Patient).where(Patient.key == key)).first()
+                if found is None:
+                    found = Patient(key=key)
+                    session.add(found)
+                    session.flush()
+                study = Study(patient_id=found.id, study_instance_uid=f"bench.{key}.{len(series_of)}")
+                session.add(study)
+                session.flush()
+                series = Series(study_id=study.id, series_instance_uid=f"bench.{key}.{len(series_of)}.1",
+                                modality=entry.get("modality"))
+                session.add(series)
+                session.flush()
+                series_of[group] = series.id
+            row.series_id, row.modality = series_of[group], row.modality or entry.get("modality")
+            session.add(row)
+            attached += 1
+        session.commit()
+    return attached
 
 
 def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, np.ndarray],

@@ -58,3 +58,27 @@ def test_a_folder_without_truth_is_refused_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "has no truth.json" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_truths_patients_reach_the_split(project, tmp_path: Path) -> None:
+    """PNG files carry no patient: the benchmark gives each imported picture the patient truth.json names, so
+    the validation split keeps a patient's slices on one side."""
+    from sqlmodel import Session, select
+
+    from labeling.intake.ingest import import_paths
+    from labeling.labels.catalog import list_images
+    from learner.bench_real import attach_patients
+    from storage.db import current_project
+    from storage.models import Image
+
+    folder = lesion_folder(tmp_path / "set", count=4)
+    truth = json.loads((folder / "truth.json").read_text())
+    for index, entry in enumerate(truth.values()):
+        entry.update(patient=f"P{index // 2}", modality="MR")
+    import_paths([str(folder / "images")], engine=project)
+    with Session(project) as session:
+        images = {Path(i.path).name: i for i in session.exec(select(Image)).all()}
+    assert attach_patients(current_project(), images, truth) == 4
+    keys = [image.patient_key for image in list_images(project)]
+    assert None not in keys and len(set(keys)) == 2
+    assert {image.modality for image in list_images(project)} == {"MR"}
