@@ -161,16 +161,6 @@ def update_user(name: str, *, password: str | None = None, role: Role | str | No
         return Account(user.id, user.name, user.role)
 
 
-def refresh_account(account: Account, engine: Engine | None = None) -> Account:
-    """The logged-in ``account`` as it is now (its role may have changed); :class:`NotAllowed` when it has
-    been disabled or removed meanwhile. The app asks on every script run."""
-    with Session(engine or get_engine()) as session:
-        user = session.get(User, account.id)
-    if user is None or user.name != account.name or not user.active or not user.password_hash:
-        raise rights.NotAllowed("Your account has been disabled; ask an admin.")
-    return Account(user.id, user.name, user.role)
-
-
 def list_users(engine: Engine | None = None) -> list[dict[str, object]]:
     """Every user: name, role, whether they can log in, created_at."""
     with Session(engine or get_engine()) as session:

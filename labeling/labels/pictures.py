@@ -1,10 +1,8 @@
 """Pictures of an image as the clinician sees them: the 8-bit rendering (default or any window), PNGs,
-thumbnails, the heatmap overlay and the window/level slider limits. Files go to the project's cache."""
+thumbnails and the heatmap as a PNG for the viewer. Files go to the project's cache."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,7 @@ from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
 from labeling.dicom.display import Window
-from labeling.dicom.frames import FrameCache, encode_png, modality_frame, render_source_frame
+from labeling.dicom.frames import FrameCache, encode_png, render_source_frame
 from labeling.dicom.sources import Source
 from labeling.labels.catalog import get_image
 from storage.db import Project, current_project
@@ -48,19 +46,6 @@ def write_png(image_id: int, out_dir: Path, window: Window | int | None = None,
     return target
 
 
-def overlay_heatmap(picture: np.ndarray, heatmap_path: str, alpha: float = 0.45) -> np.ndarray:
-    """The picture in grey with the model's heatmap (a .npy of 0..1 values, any size) in red over it."""
-    heat = np.load(heatmap_path).astype(np.float32)
-    grey = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
-    heat_image = PILImage.fromarray(np.clip(heat * 255, 0, 255).astype(np.uint8)).resize(
-        (grey.shape[1], grey.shape[0]), PILImage.Resampling.BILINEAR)
-    weight = np.asarray(heat_image, dtype=np.float32)[..., None] / 255 * alpha
-    rgb = np.repeat(grey[..., None].astype(np.float32), 3, axis=2)
-    red = np.zeros_like(rgb)
-    red[..., 0] = 255
-    return np.clip(rgb * (1 - weight) + red * weight, 0, 255).astype(np.uint8)
-
-
 def heatmap_png(heatmap_path: str, alpha: float = 0.45) -> bytes:
     """The model's heatmap (a .npy of 0..1 values) as a small red RGBA PNG whose opacity is the heat: the
     viewer stretches it over the image."""
@@ -81,32 +66,3 @@ def thumbnail_png(image: Image, size: int = 192, project: Project | None = None)
         target.parent.mkdir(parents=True, exist_ok=True)
         picture.save(target, format="PNG")
     return target.read_bytes()
-
-
-@dataclass(frozen=True)
-class WindowLimits:
-    """Slider bounds for window/level, in the image's modality units (e.g. HU), and a start value."""
-
-    low: float
-    high: float
-    start: Window
-    units: str
-
-
-def window_limits(image: Image, project: Project | None = None) -> WindowLimits:
-    """Window/level slider bounds and start for an image (the file's first window, else its value range)."""
-    with about_image(image.id):
-        low, high = _value_range(image.path, image.frame, image.cache_key, (project or current_project()).cache_dir)
-    preset = image.windows[0] if image.windows and "center" in image.windows[0] else None
-    start = Window(float(preset["center"]), float(preset["width"])) if preset else Window((low + high) / 2, high - low)
-    units = "HU" if image.modality == "CT" else "stored value units"
-    return WindowLimits(low, high, start, units)
-
-
-@lru_cache(maxsize=256)
-def _value_range(path: str, frame: int, key: str, cache_dir: Path) -> tuple[float, float]:
-    """Lowest and highest modality value of a frame, read once per image (every slider move asks)."""
-    modality, _ = modality_frame(Source.parse(path), frame, FrameCache(cache_dir), key)
-    values = modality if modality.ndim == 2 else modality[..., 0]
-    low, high = float(values.min()), float(values.max())
-    return low, max(high, low + 1)

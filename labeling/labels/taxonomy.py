@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
@@ -18,14 +17,6 @@ IMAGE_LABELS = ("no finding", "healthy", "cancerous")
 RESERVED_KEYS = frozenset("sbukxpfcrnhmwelory0+-=")  # the Label page's own keys (README table)
 NORMAL_CODE = "17621005"  # SNOMED CT "Normal": classes with it mark healthy tissue, not findings
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-@dataclass(frozen=True)
-class ClassStyle:
-    """How a region class is drawn: its name and colour."""
-
-    name: str
-    color: str  # "#rrggbb"
 
 
 class TaxonomyError(MedalError):
@@ -43,11 +34,6 @@ def list_classes(engine: Engine | None = None, *, include_inactive: bool = False
 def finding_class(classes: list[LabelClass]) -> str | None:
     """The first of ``classes`` that is a finding (not SNOMED "Normal"): what proposals are tagged with."""
     return next((c.name for c in classes if c.type_code != NORMAL_CODE), None)
-
-
-def class_styles(classes: list[LabelClass]) -> list[ClassStyle]:
-    """Name and colour of each class: what the canvas needs to draw and read back regions."""
-    return [ClassStyle(c.name, c.color) for c in classes]
 
 
 def save_class(name: str, color: str, key: str | None = None, *, class_id: int | None = None,

@@ -20,7 +20,6 @@ import streamlit as st
 from labeling.labels.annotations import SHAPES, RegionInput
 
 _HERE = Path(__file__).parent
-ROOT_TESTID = "medal-viewer"
 STANDARD_CT_PRESETS = (("Lung", -600.0, 1500.0), ("Mediastinum", 40.0, 400.0), ("Bone", 400.0, 1800.0),
                        ("Brain", 40.0, 80.0))
 ACTIONS = ("save", "skip", "back", "undo")
