@@ -190,7 +190,8 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
         figures |= _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng)
         return {"seed": seed, "train_s": result["train_s"],
                 "score_ms_per_image": round(1000 * result["ready_s"] / max(result["scored"], 1), 2),
-                "validation_auc": round(result["metrics"].get("auc", float("nan")), 4), **figures}
+                "validation_auc": round(result["metrics"].get("auc", float("nan")), 4),
+                "validation_image_auc": round(result["metrics"].get("image_auc", float("nan")), 4), **figures}
 
 
 def attach_patients(project: Project, images: dict[str, Image], truth: dict[str, dict[str, Any]]) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -92,7 +93,7 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
         shutil.rmtree(folder, ignore_errors=True)
     train_s = time.monotonic() - started
     data.update(train_s=round(train_s, 2), device=str(DEVICE), curves=result.curves, reliability=result.reliability)
-    result.metrics["proposal_threshold"] = proposal_threshold(result, data, split.val, project)
+    result.metrics.update(validation_images(result, data, split.val, project))
     version = registry.register(result, data,
                                 labeled_count(engine), job_id=job_id, project=project)
     loaded = registry.load(version)
@@ -108,17 +109,31 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
             "strategy": name, "skipped_regions": skipped}
 
 
-def proposal_threshold(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> float:
-    """The heat a region must reach to be proposed: at least the decision threshold and MIN_THRESHOLD (where the
-    model is sure), and above the hottest window of all but PROPOSAL_FALSE_RATE of the validation images
-    without a finding — so proposals on normal images stay rare however many windows an image has."""
+def validation_images(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> dict[str, float]:
+    """What one dense pass over the validation images, as scoring runs it, says of the version:
+
+    - ``image_auc``: ROC AUC of the image probability (the hottest window's), images with a finding against
+      images without one. The version's ``auc`` is over patches (drawn regions against normal patches of the
+      same images) and overstates what the image probability is worth on real pictures;
+    - ``proposal_threshold``: the heat a region must reach to be proposed: at least the decision threshold and
+      MIN_THRESHOLD (where the model is sure), and above the hottest window of all but PROPOSAL_FALSE_RATE of
+      the validation images without a finding — so proposals on normal images stay rare however many
+      windows an image has."""
     floor = max(MIN_THRESHOLD, float(result.metrics.get("threshold", MIN_THRESHOLD)))
     with_finding = {e.image_id for e in val if e.label == 1}
-    normal = sorted({e.image_id for e in val} - with_finding)
-    if not normal:
-        return round(floor, 4)
-    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), normal, project)
-    return round(max(floor, float(np.quantile(found.probabilities[:, 1], 1 - PROPOSAL_FALSE_RATE))), 4)
+    images = sorted({e.image_id for e in val})
+    if not images:
+        return {"proposal_threshold": round(floor, 4)}
+    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images, project)
+    probability = found.probabilities[:, 1]
+    truth = np.asarray([image in with_finding for image in images])
+    figures = {"proposal_threshold": round(floor, 4)}
+    if (~truth).any():
+        figures["proposal_threshold"] = round(max(floor, float(np.quantile(probability[~truth],
+                                                                            1 - PROPOSAL_FALSE_RATE))), 4)
+    if truth.any() and (~truth).any():
+        figures["image_auc"] = float(roc_auc_score(truth, probability))
+    return figures
 
 
 def finish_heatmaps(project: Project | None, progress: Progress, version_id: int | None) -> dict[str, Any]:

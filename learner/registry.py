@@ -224,6 +224,7 @@ def history(engine: Engine | None = None) -> list[dict[str, Any]]:
         rows.append({"version": version.id, "active": version.active,
                      "created": version.created_at.strftime("%Y-%m-%d %H:%M"), "labels": version.label_count,
                      **{name: round(float(metrics[name]), 3) if name in metrics else None
-                        for name in ("auc", "sensitivity", "specificity", "ece", "ece_uncalibrated", "threshold")},
+                        for name in ("auc", "image_auc", "sensitivity", "specificity", "ece", "ece_uncalibrated",
+                                     "threshold")},
                      "validation images": int(metrics.get("n", 0))})
     return rows

@@ -38,6 +38,12 @@ if account.runs_training:
         enqueue("score", actor=account.name)
         st.rerun()
 
+METRIC_NAMES = {"labels": "Labels", "image_auc": "Image AUC", "auc": "Patch AUC", "sensitivity": "Sensitivity",
+                "specificity": "Specificity", "ece": "ECE"}
+METRIC_HELP = {"image_auc": "Whole validation images, with a finding against without, by the image probability "
+                            "the Label page shows (the hottest window's).",
+               "auc": "Drawn regions against normal patches of the same images: easier than whole images, so "
+                      "higher; trust the image AUC."}
 rows = history()
 if not rows:
     st.info("No model yet. Label some cancerous and some healthy images (at least 5 of each), then train.")
@@ -45,9 +51,9 @@ if not rows:
 active = next((row for row in rows if row["active"]), None)
 if active:
     st.subheader(f"Active: version {active['version']}")
-    cols = st.columns(5)
-    for col, name in zip(cols, ("labels", "auc", "sensitivity", "specificity", "ece")):
-        col.metric(name.upper() if name in ("auc", "ece") else name.capitalize(), active[name])
+    cols = st.columns(6)
+    for col, name in zip(cols, ("labels", "image_auc", "auc", "sensitivity", "specificity", "ece")):
+        col.metric(METRIC_NAMES[name], active[name], help=METRIC_HELP.get(name))
 else:
     st.warning("No model is active: the queue keeps its last order. Activate a version below or train.")
 
