@@ -13,7 +13,7 @@ from numbers import Real
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import rights
 from storage.db import get_engine, write_session
@@ -225,11 +225,14 @@ class SavedAnnotation:
 
 
 def list_annotations(engine: Engine | None = None, *, image_id: int | None = None, annotator: str | None = None,
-                     include_history: bool = False) -> list[SavedAnnotation]:
-    """Annotations in id order (current versions only unless ``include_history``), with their regions."""
+                     include_history: bool = False, image_ids: list[int] | None = None) -> list[SavedAnnotation]:
+    """Annotations in id order (current versions only unless ``include_history``), with their regions; of one
+    image (``image_id``) or of several (``image_ids``) when given."""
     statement = select(Annotation, User.name).join(User, Annotation.user_id == User.id).order_by(Annotation.id)
     if image_id is not None:
         statement = statement.where(Annotation.image_id == image_id)
+    if image_ids is not None:
+        statement = statement.where(col(Annotation.image_id).in_(image_ids))
     if annotator:
         statement = statement.where(User.name == annotator)
     if not include_history:
@@ -246,6 +249,11 @@ def list_annotations(engine: Engine | None = None, *, image_id: int | None = Non
                 regions[region.annotation_id].append(SavedRegion.of(region, label))
     return [SavedAnnotation(a.id, a.image_id, name, a.image_label, a.created_at, a.version, a.is_current,
                             regions[a.id]) for a, name in rows]
+
+
+def current_annotations(image_ids: list[int], username: str, engine: Engine | None = None) -> dict[int, SavedAnnotation]:
+    """The user's current annotation of each of ``image_ids`` that has one (a series' slices), in one query."""
+    return {a.image_id: a for a in list_annotations(engine, image_ids=list(image_ids), annotator=username)}
 
 
 def current_annotation(image_id: int, username: str, engine: Engine | None = None) -> SavedAnnotation | None:

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from labeling.labels.accounts import Account
-from labeling.labels.annotations import RegionInput, current_annotation, undo_last_save
+from labeling.labels.annotations import RegionInput, current_annotations, undo_last_save
 from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError
 from labeling.labels.pictures import heatmap_png
@@ -32,14 +32,9 @@ def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -
     """When a new image opens: every slice's saved regions (the user's current annotation) and the label."""
     if state.loaded_for == image.id:
         return
-    saved: dict[int, list[RegionInput]] = {}
-    label = None
-    for item in slices:
-        annotation = current_annotation(item.id, user)
-        if annotation is not None:
-            saved[item.id] = annotation.region_inputs()
-            if item.id == image.id:
-                label = annotation.image_label
+    found = current_annotations([item.id for item in slices], user)  # one query for the whole series
+    saved = {image_id: annotation.region_inputs() for image_id, annotation in found.items()}
+    label = found[image.id].image_label if image.id in found else None
     state.load(image.id, saved, label)
     state.loaded_modality = image.modality or ""
     state.slice_numbers = {item.id: number for number, item in enumerate(slices, start=1)}
