@@ -109,7 +109,8 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
             "strategy": name, "skipped_regions": skipped}
 
 
-def validation_images(result: TrainResult, data: dict[str, Any], val: list[Example], project: Project) -> dict[str, float]:
+def validation_images(result: TrainResult, data: dict[str, Any], val: list[Example],
+                      project: Project) -> dict[str, float]:
     """What one dense pass over the validation images, as scoring runs it, says of the version:
 
     - ``image_auc``: ROC AUC of the image probability (the hottest window's), images with a finding against

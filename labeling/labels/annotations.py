@@ -92,20 +92,7 @@ def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
                     image_label: str | None = None, engine: Engine | None = None) -> Annotation:
     """Write a new (version of the) annotation of ``image_id`` by ``username`` (an account must still be
     active: a disabled annotator's open browser cannot save)."""
-    with write_session(engine) as session:
-        rights.check(session, username, rights.LABEL)
-        image = session.get(Image, image_id)
-        if image is None:
-            raise ImageNotFound(f"There is no image {image_id} in this project.")
-        classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}
-        unknown = sorted({r.label for r in regions if r.label.lower() not in classes})
-        if unknown:
-            raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
-        user = user_named(session, username)
-        refuse_if_leased_to_another(session, image, user)
-        annotation = add_annotation(session, image, user, regions, image_label, classes)
-        session.commit()
-        return annotation
+    return _save_all(image_id, username, {image_id: regions}, image_label, engine)[0]
 
 
 class NotInSeries(MedalError):
@@ -124,17 +111,24 @@ def save_reading(image_id: int, username: str, regions_by_image: dict[int, list[
     if outside := sorted(set(regions_by_image) - on_screen):
         raise NotInSeries(f"Image(s) {', '.join(map(str, outside[:5]))} are not slices of the series on screen "
                           f"(image {image_id}): nothing was saved. Reload the page and save again.")
+    return _save_all(image_id, username, regions_by_image, image_label, engine)
+
+
+def _save_all(image_id: int, username: str, regions_by_image: dict[int, list[RegionInput]], image_label: str | None,
+              engine: Engine | None) -> list[Annotation]:
+    """One transaction: the account's right, every class, every image and every lease checked before anything
+    is written; ``image_label`` goes with ``image_id``'s annotation."""
     with write_session(engine) as session:
         rights.check(session, username, rights.LABEL)
+        images = {i: session.get(Image, i) for i in regions_by_image}
+        if missing := sorted(i for i, image in images.items() if image is None):
+            raise ImageNotFound(f"There is no image {missing[0]} in this project.")
         classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}
         unknown = sorted({r.label for regions in regions_by_image.values() for r in regions
                           if r.label.lower() not in classes})
         if unknown:
             raise UnknownLabel(f"Unknown class(es) {', '.join(unknown)}; add them in Settings first.")
         user = user_named(session, username)
-        images = {i: session.get(Image, i) for i in regions_by_image}
-        if missing := sorted(i for i, image in images.items() if image is None):
-            raise ImageNotFound(f"There is no image {missing[0]} in this project.")
         for image in images.values():  # every lease first: no slice is written when one is refused
             refuse_if_leased_to_another(session, image, user)
         saved = [add_annotation(session, images[i], user, regions, image_label if i == image_id else None, classes)
@@ -251,7 +245,8 @@ def list_annotations(engine: Engine | None = None, *, image_id: int | None = Non
                             regions[a.id]) for a, name in rows]
 
 
-def current_annotations(image_ids: list[int], username: str, engine: Engine | None = None) -> dict[int, SavedAnnotation]:
+def current_annotations(image_ids: list[int], username: str,
+                        engine: Engine | None = None) -> dict[int, SavedAnnotation]:
     """The user's current annotation of each of ``image_ids`` that has one (a series' slices), in one query."""
     return {a.image_id: a for a in list_annotations(engine, image_ids=list(image_ids), annotator=username)}
 

@@ -161,7 +161,8 @@ def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None 
     """The same patient's most recent earlier study's series that matches the image's (same modality, then the
     same series description or body part), with the slice nearest the image's position; None when there is
     no earlier study with such a series. The label gives the date and the series description to roles that see
-    identity, else the interval ("14 months earlier") and the series' number and modality. ``current``: the image's own series in order, when the caller has it."""
+    identity, else the interval ("14 months earlier") and the series' number and modality. ``current``: the
+    image's own series in order, when the caller has it."""
     with Session(engine or get_engine()) as session:
         here = session.exec(select(Series, Study).join(Study, Series.study_id == Study.id)
                             .where(Series.id == image.series_id)).first() if image.series_id else None

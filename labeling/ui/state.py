@@ -40,6 +40,7 @@ class LabelSession:
     outline_error: str | None = None  # why it could not be outlined, shown once
     label_version: int = 0  # bumped when the image label changes other than by the page's radio (a viewer key)
     message: dict[str, str] | None = None  # the last flash as the viewer shows it once: {"nonce", "text"}
+    next_up: dict[str, Any] | None = None  # the queue's next image outside the series, fetched ahead by the viewer
     ui_nonce: str | None = None  # the viewer's last tool/class/label report already taken
     slice_numbers: dict[int, int] = field(default_factory=dict)  # slice image id → its number in the series (1-based)
     error: str | None = None  # why the last action was refused, shown once beside the viewer (never above it)

@@ -54,13 +54,18 @@ def test_the_bias_undoes_the_shift_of_a_class_weighted_loss() -> None:
     assert raw > 0.15 and calibrated < 0.06 and calibrated < only_t
 
 
-def test_training_records_both_eces_and_keeps_the_temperature_with_the_model() -> None:
+def toy_sets() -> tuple[ArrayDataset, ArrayDataset, np.ndarray]:
+    """160 noise pictures, half with a brighter square: 100 to train on, 60 to validate; and the labels."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     images = rng.normal(0, 1, (160, 1, 32, 32)).astype(np.float32)
     labels = (rng.random(160) < 0.5).astype(int)
     images[labels == 1, :, 12:20, 12:20] += 1.5
-    train, val = ArrayDataset(images[:100], labels[:100]), ArrayDataset(images[100:], labels[100:])
+    return ArrayDataset(images[:100], labels[:100]), ArrayDataset(images[100:], labels[100:]), labels
+
+
+def test_training_records_both_eces_and_keeps_the_temperature_with_the_model() -> None:
+    train, val, labels = toy_sets()
     result = fit(train, labels[:100], val, TrainConfig(max_epochs=6, min_steps=20))
     metrics = result.metrics
     assert {"ece", "ece_uncalibrated", "temperature", "bias"} <= set(metrics)
@@ -77,12 +82,7 @@ def test_training_keeps_the_raw_model_when_the_fit_calibrates_worse(monkeypatch:
     of the two is better calibrated on its validation split, and says which."""
     from learner import train as training
 
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    images = rng.normal(0, 1, (160, 1, 32, 32)).astype(np.float32)
-    labels = (rng.random(160) < 0.5).astype(int)
-    images[labels == 1, :, 12:20, 12:20] += 1.5
-    train, val = ArrayDataset(images[:100], labels[:100]), ArrayDataset(images[100:], labels[100:])
+    train, val, labels = toy_sets()
     monkeypatch.setattr(training, "fit_calibration", lambda logits, truth: (4.0, 1.5))  # a fit that hurts
     metrics = fit(train, labels[:100], val, TrainConfig(max_epochs=6, min_steps=20)).metrics
     assert metrics["ece_fitted"] > metrics["ece_uncalibrated"]

@@ -75,3 +75,16 @@ def submit_log_in(page: object, name: str, password: str) -> None:
     page.get_by_role("textbox", name="Username").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+@contextmanager
+def label_page(home: Path, name: str, password: str) -> Iterator[object]:
+    """The benchmarks' browser: the app serving ``home`` (no worker), a 1600×1000 Chromium page logged in as
+    ``name``, once the Label page's viewer has drawn its first image."""
+    with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        submit_log_in(page, name, password)
+        page.locator('[data-testid="medal-viewer"][data-ready="1"]').wait_for()
+        yield page

@@ -26,7 +26,7 @@ from pathlib import Path
 from labeling.intake.demo import create_demo
 from labeling.labels.accounts import add_user
 from storage.db import Project
-from tests.ui.app_server import chromium_browser, served, submit_log_in
+from tests.ui.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -39,12 +39,7 @@ def measure(runs: int) -> dict[str, object]:
         create_demo(project=project)
         add_user("bench", "bench-password", "admin", engine=project.engine)
         project.close()
-        with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            submit_log_in(page, "bench", "bench-password")
-            page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
+        with label_page(home, "bench", "bench-password") as page:
             times: dict[str, list[float]] = {"images_page_ms": [], "open_in_label_ms": [],
                                              "compare_with_prior_ms": []}
             for run in range(runs):

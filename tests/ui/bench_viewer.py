@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.accounts import add_user
 from storage.db import Project
-from tests.ui.app_server import chromium_browser, served, submit_log_in
+from tests.ui.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'
 SLICES = 100
@@ -71,19 +72,7 @@ def write_series(folder: Path) -> None:
 
 def measure(saves: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as scratch:
-        home, files = Path(scratch) / "home", Path(scratch) / "files"
-        files.mkdir()
-        write_series(files)
-        project = Project.open(home)
-        import_paths([files], project=project)
-        add_user("bench", "bench-password", "annotator", engine=project.engine)
-        project.close()
-        with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            submit_log_in(page, "bench", "bench-password")
-            page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
+        with label_page(_bench_project(Path(scratch), "series", write_series), "bench", "bench-password") as page:
             fetched = "performance.getEntriesByType('resource').filter(e => e.name.includes('/medal/pixels/')).length"
             page.wait_for_function(f"{fetched} >= {SLICES}", timeout=120_000)  # the series' prefetch is over
             result = {"wl_fps": _wl_fps(page), "scroll_slices_per_s": _scroll_rate(page),
@@ -91,23 +80,24 @@ def measure(saves: int) -> dict[str, object]:
             result.update(_save_next(page, saves))
         # Save & next where the next image is another patient's: drawn from what was fetched while the reader
         # read (0.5 s here, seconds in practice).
-        home, files = Path(scratch) / "home-others", Path(scratch) / "others"
-        files.mkdir()
-        write_patients(files, 2 * saves + 2)
-        project = Project.open(home)
-        import_paths([files], project=project)
-        add_user("bench", "bench-password", "annotator", engine=project.engine)
-        project.close()
-        with served(home, MEDAL_WORKER="off") as url, chromium_browser() as browser:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            submit_log_in(page, "bench", "bench-password")
-            page.locator(f'{VIEWER}[data-ready="1"]').wait_for()
+        others_home = _bench_project(Path(scratch), "others", lambda folder: write_patients(folder, 2 * saves + 2))
+        with label_page(others_home, "bench", "bench-password") as page:
             others = _save_next(page, saves, read_ms=500)
             result.update({f"{key.removesuffix('_ms')}_other_patient_ms": value for key, value in others.items()
                            if key.startswith("save_next_") and key.endswith("_ms")})
     return result
+
+
+def _bench_project(scratch: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """A project in ``scratch`` holding what ``write`` puts in a folder, and the annotator "bench"; its home."""
+    home, files = scratch / f"home-{name}", scratch / name
+    files.mkdir()
+    write(files)
+    project = Project.open(home)
+    import_paths([files], project=project)
+    add_user("bench", "bench-password", "annotator", engine=project.engine)
+    project.close()
+    return home
 
 
 def _attr(page: object, name: str) -> str:

@@ -59,7 +59,8 @@ def calibration_note(metrics: dict[str, float]) -> str:
     raw, kept = metrics["ece_uncalibrated"], metrics.get("ece", metrics["ece_uncalibrated"])
     fitted = metrics.get("ece_fitted", kept)
     if metrics.get("calibration_kept", 1.0):
-        return (f"Calibration kept (temperature {metrics.get('temperature', 1):.2f}, bias {metrics.get('bias', 0):.2f}): "
+        return (f"Calibration kept (temperature {metrics.get('temperature', 1):.2f}, "
+                f"bias {metrics.get('bias', 0):.2f}): "
                 f"expected calibration error {kept:.3f}, against {raw:.3f} without it.")
     return (f"Calibration not kept: fitted, it binned worse ({fitted:.3f}) than the raw model ({raw:.3f}) on this "
             "validation split, so the version shows the raw probabilities.")

@@ -38,6 +38,7 @@ def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -
     state.load(image.id, saved, label)
     state.loaded_modality = image.modality or ""
     state.slice_numbers = {item.id: number for number, item in enumerate(slices, start=1)}
+    state.next_up = _next_up(user, slices)  # once per opened image, not on every run
 
 
 def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
@@ -65,7 +66,8 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "image_id": image.id, "slice_index": next(i for i, s in enumerate(slices) if s.id == image.id),
         "slices": [_slice(item, heatmap if item.id == image.id else None) for item in slices],
         "modality": image.modality or "", "units": "HU" if image.modality == "CT" else "",
-        "window": state.windows.get(image.modality or ""), "standard_presets": standard_presets(image.modality, image.windows),
+        "window": state.windows.get(image.modality or ""),
+        "standard_presets": standard_presets(image.modality, image.windows),
         "overlay": {"patient": corner.patient, "study_date": corner.study_date, "series": corner.series,
                     "view": corner.view},
         "classes": [{"name": c.name, "color": c.color, "key": c.key or "", "description": c.description or ""}
@@ -82,7 +84,7 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "proposals": {"image_id": image.id, "regions": [{"label": r.label, "points": r.points} for r in model.pending]}
         if model.pending else None,
         "message": state.viewer_message(),  # "Saved 2 regions on slices 8, 9": over the image, once
-        "next_up": _next_up(account.name, slices),
+        "next_up": state.next_up,
     }
 
 
