@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from labeling.labels.accounts import Account
+    from labeling.access.accounts import Account
 
 
 def _pages(account: Account | None) -> list[st.Page]:
@@ -34,9 +34,9 @@ def _pages(account: Account | None) -> list[st.Page]:
 
 
 def main() -> None:
-    from labeling.ui.parts.cookie_bridge import run_pending
-    from labeling.ui.parts.login_form import show_login
-    from labeling.ui.parts.session import current_account, sidebar_account
+    from labeling.ui.access.cookie_bridge import run_pending
+    from labeling.ui.access.login_form import show_login
+    from labeling.ui.access.session import current_account, sidebar_account
     from labeling.ui.parts.training import start_worker_once
 
     st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")

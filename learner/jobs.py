@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage import rights
+from labeling.access import rights
 from storage.config import config
 from storage.db import get_engine, write_session
 from storage.errors import MedalError

@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from storage import rights
+from labeling.access import rights
 from storage.db import Project, current_project, get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, ModelVersion, Prediction

@@ -1,47 +1,40 @@
-"""The layering rules: imports follow the data flow, pages stay thin, settings are read in one place.
-
-storage ← labeling.dicom ← labeling.labels ← labeling.intake / labeling.export ← learner ← labeling.ui / labeling.cli
+"""The layering rules. The import rules are data, Medal's one rulebook: the import-linter contracts in
+``pyproject.toml`` (floors: storage ← labeling.dicom | labeling.access ← labeling.labels ← labeling.intake |
+labeling.export ← learner ← benchmarks ← labeling.ui | labeling.cli; the library never imports Streamlit;
+the UI holds no SQL, torch or pydicom). This file runs them, applies the UI contract to ``app.py`` (not in
+a package, so outside the linter's view), and checks what imports cannot say: pages stay thin, settings are
+read in one place, every module says its job.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("labeling", "learner", "storage")
+PACKAGES = ("labeling", "learner", "storage", "benchmarks")
 ALL_MODULES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 UI = ROOT / "labeling" / "ui"
 PAGES = sorted(UI.rglob("*.py")) + [ROOT / "app.py"]
 LIBRARY = [p for p in ALL_MODULES if UI not in p.parents]
-FORBIDDEN_IN_UI = {"sqlalchemy", "sqlmodel", "sqlite3", "torch", "pydicom", "storage.models", "storage.db",
-                   "storage.hierarchy", "storage.migrate"}
-
-# Each room's level; a module may import its own room and rooms of a lower level, never a room of
-# its own level or above (intake and export, ui and cli, are peers that do not import each other).
-LEVELS = {
-    "storage": 0,
-    "labeling.dicom": 1,
-    "labeling.labels": 2,
-    "labeling.intake": 3,
-    "labeling.export": 3,
-    "learner": 4,
-    "labeling.ui": 5,
-    "labeling.cli": 5,
-}
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
-def dotted(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def contract(contract_id: str) -> dict:
+    """One import-linter contract of ``pyproject.toml``."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return next(c for c in settings["contracts"] if c["id"] == contract_id)
 
 
-def room(module: str) -> str | None:
-    """The room (key of LEVELS) a dotted module name belongs to."""
-    return next((name for name in sorted(LEVELS, key=len, reverse=True)
-                 if module == name or module.startswith(name + ".")), None)
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+                          cwd=root, capture_output=True, text=True, timeout=300)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -59,37 +52,39 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_rules_see_the_tree() -> None:
     assert len(LIBRARY) > 40 and len(PAGES) > 8
-    assert room("labeling.dicom.frames") == "labeling.dicom" and room("labeling") is None
+    floors = contract("floors")["layers"]
+    assert floors[-1] == "storage" and "labeling.ui" in floors[0]
 
 
-@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_ui_holds_no_sql_torch_or_pydicom(path: Path) -> None:
-    imported = imported_modules(path)
-    assert not {m for m in imported if m in FORBIDDEN_IN_UI or m.split(".")[0] in FORBIDDEN_IN_UI}, path
-    if "pages" in path.parts or path.name == "app.py":
-        assert len(path.read_text().splitlines()) <= 100, f"{path} has grown past a thin page"
+def test_the_import_contracts_hold() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
-def test_library_never_imports_streamlit(path: Path) -> None:
-    assert "streamlit" not in {m.split(".")[0] for m in imported_modules(path)}, path
+def test_the_import_contracts_catch_an_import_against_the_floors(tmp_path: Path) -> None:
+    """The rulebook can fail: a copy of the tree where the labels import the learner breaks the floors."""
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "labeling" / "labels" / "spread.py").open("a") as module:
+        module.write("\n\ndef _against_the_flow():\n    from learner import registry\n    import streamlit\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "labeling.labels.spread -> learner.registry" in result.stdout
+    assert "-> streamlit" in result.stdout
 
 
-@pytest.mark.parametrize("path", ALL_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_imports_follow_the_data_flow(path: Path) -> None:
-    own = room(dotted(path))
-    if own is None:
-        return  # labeling/__init__.py
-    upward = sorted(m for m in imported_modules(path)
-                    if (other := room(m)) is not None and other != own and LEVELS[other] >= LEVELS[own])
-    assert not upward, f"{dotted(path)} ({own}) imports against the flow: {upward}"
+def test_app_holds_no_sql_torch_or_pydicom() -> None:
+    forbidden = set(contract("thin-ui")["forbidden_modules"])
+    imported = imported_modules(ROOT / "app.py")
+    assert not {m for m in imported if m in forbidden or m.split(".")[0] in forbidden}
 
 
-def test_dicom_imports_nothing_above_it() -> None:
-    for path in (ROOT / "labeling" / "dicom").rglob("*.py"):
-        assert not {m for m in imported_modules(path)
-                    if m.startswith(("labeling.labels", "labeling.intake", "labeling.export", "labeling.ui",
-                                     "labeling.cli", "learner"))}, path
+@pytest.mark.parametrize("path", [p for p in PAGES if "pages" in p.parts or p.name == "app.py"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_stay_thin(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= 100, f"{path} has grown past a thin page"
 
 
 def reads_medal_environment(path: Path) -> bool:

@@ -64,37 +64,37 @@ def _print_figures(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def cmd_bench_ingest(args: argparse.Namespace) -> int:
-    from labeling.intake.bench import bench_ingest
+    from benchmarks.ingest import bench_ingest
 
     return _print_figures(args, bench_ingest(files=args.files, workers=args.workers, out=args.out))
 
 
 def cmd_bench_next(args: argparse.Namespace) -> int:
-    from labeling.intake.bench import bench_next
+    from benchmarks.ingest import bench_next
 
     return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out))
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
-    from learner.bench_loop import bench_loop
+    from benchmarks.loop import bench_loop
 
     return _print_figures(args, bench_loop(labels=args.labels, pool=args.pool, out=args.out))
 
 
 def cmd_bench_calibration(args: argparse.Namespace) -> int:
-    from learner.bench_calibration import bench_calibration
+    from benchmarks.calibration import bench_calibration
 
     return _print_figures(args, bench_calibration(args.data, labels=args.labels, seeds=args.seeds, out=args.out))
 
 
 def cmd_bench_localise(args: argparse.Namespace) -> int:
-    from learner.bench_localise import bench_localise
+    from benchmarks.localise import bench_localise
 
     return _print_figures(args, bench_localise(labeled=args.labels, out=args.out))
 
 
 def cmd_bench_real(args: argparse.Namespace) -> int:
-    from learner.bench_real import bench_real
+    from benchmarks.real import bench_real
 
     return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
                                            out=args.out,
@@ -102,7 +102,7 @@ def cmd_bench_real(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_outline(args: argparse.Namespace) -> int:
-    from labeling.intake.bench_outline import bench_outline
+    from benchmarks.outline import bench_outline
 
     return _print_figures(args, bench_outline(out=args.out))
 

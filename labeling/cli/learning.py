@@ -131,7 +131,7 @@ def cmd_models_activate(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from learner.simulate import load_data, plot, simulate, summarise
+    from benchmarks.simulate import load_data, plot, simulate, summarise
 
     try:
         data = load_data(Path(args.data))

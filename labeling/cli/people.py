@@ -23,7 +23,7 @@ def _read_password() -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from labeling.labels.accounts import add_user, list_users, unlock_login
+    from labeling.access.accounts import add_user, list_users, unlock_login
 
     if args.action == "add":
         if not args.name:

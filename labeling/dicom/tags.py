@@ -15,8 +15,6 @@ from pydicom.dataset import Dataset
 
 from labeling.dicom.frames import dicom_header
 from labeling.dicom.sources import Content, Source, sniff
-from storage.errors import about_image
-from storage.models import Image
 
 MAX_VALUE_CHARS = 160
 READER_ATTRIBUTES = frozenset({
@@ -38,14 +36,14 @@ READER_ATTRIBUTES = frozenset({
 })
 
 
-def header_rows(image: Image, *, reveal_identity: bool) -> list[dict[str, str]]:
-    """Every top-level element of the image's file except pixel data; [] for PNG/JPEG/TIFF."""
-    source = Source.parse(image.path)
-    with about_image(image.id):
-        content = sniff(source.head())
-        if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
-            return []
-        dataset, _ = dicom_header(source, content)
+def header_rows(path: str, *, reveal_identity: bool) -> list[dict[str, str]]:
+    """Every top-level element of the file at ``path`` (a file or a zip member, as
+    :meth:`~labeling.dicom.sources.Source.parse` reads it) except pixel data; [] for PNG/JPEG/TIFF."""
+    source = Source.parse(path)
+    content = sniff(source.head())
+    if content not in (Content.DICOM, Content.DICOM_NO_PREAMBLE):
+        return []
+    dataset, _ = dicom_header(source, content)
     shown = [element for element in _elements(dataset)
              if reveal_identity or (element.keyword in READER_ATTRIBUTES and not element.tag.is_private)]
     first = {keyword: rank for rank, keyword in enumerate(KEY_ATTRIBUTES)}

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from labeling.export.run import zip_folder
 from labeling.export.selection import ExportError
-from storage import rights
+from labeling.access import rights
 from storage.db import Project, current_project, write_session
 from storage.models import AuditEvent
 

@@ -38,7 +38,7 @@ from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
-from storage import rights
+from labeling.access import rights
 from storage.db import Project, current_project, write_session
 from storage.files import make_private, private_folder
 from storage.project import patient_key_secret

@@ -40,7 +40,7 @@ from labeling.dicom.frames import (
 from labeling.dicom.header import InstanceFacts, describe, read_header
 from labeling.dicom.sources import Content, Source, sniff, walk
 from labeling.labels.queue import refresh_cold_start
-from storage import rights
+from labeling.access import rights
 from storage.config import config
 from storage.db import Project, current_project, get_engine, storage_full_on_refused_writes
 from storage.errors import MedalError, StorageFull, disk_full_as

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
-from storage import rights
+from labeling.access import rights
 from storage.db import Project, current_project
 from storage.errors import disk_full_as
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage import rights
+from labeling.access import rights
 from storage.db import get_engine, write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from labeling.dicom.tags import header_rows
 from labeling.labels.catalog import ImageSummary, TimelineStudy
+from storage.errors import about_image
+from storage.models import Image
 
 # The Images table (and its CSV download) for such a role: no path, original UID or date.
 IMAGE_FIELDS = ("id", "frame", "modality", "rows", "cols", "patient_key", "status", "probability", "uncertainty")
+
+
+def header(image: Image, *, sees_identity: bool) -> list[dict[str, str]]:
+    """The DICOM header panel's rows (tag, VR, name, value) of an image: every element for identity roles,
+    else only ``READER_ATTRIBUTES``; [] for PNG/JPEG/TIFF. A file that cannot be read raises the named
+    error of :func:`storage.errors.about_image`."""
+    with about_image(image.id):
+        return header_rows(image.path, reveal_identity=sees_identity)
 
 
 def image_row(image: ImageSummary, *, sees_identity: bool) -> dict[str, object]:

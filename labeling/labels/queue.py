@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from labeling.dicom.frames import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
 from labeling.labels.spread import cold_start, simple_features, standardise
-from storage import rights
+from labeling.access import rights
 from storage.config import config
 from storage.db import Project, current_project, get_engine, write_session
 from storage.errors import ImageNotFound, MedalError

@@ -17,7 +17,7 @@ from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
 from labeling.labels.outline import Box, outline_in_box
 from labeling.labels.pictures import render_frame
-from storage import rights
+from labeling.access import rights
 from storage.db import Project, current_project, get_engine
 from storage.errors import MedalError
 from storage.hierarchy import up_to_patient

@@ -7,7 +7,7 @@ import re
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from storage import rights
+from labeling.access import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, LabelClass

@@ -32,10 +32,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import _TrustedHosts  # to recognise what uvicorn did, exactly as it does
 
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import Account
-from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
-from labeling.ui.tab_logins import browser_session_of
+from labeling.access import browser_sessions
+from labeling.access.accounts import Account
+from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.ui.access.tab_logins import browser_session_of
 from storage.config import config
 
 CLIENT_HEADER = "x-medal-client"

@@ -1,10 +1,5 @@
-"""The HTTP routes Medal adds to Streamlit's server: the log-in cookie is set and cleared here, because
-only an HTTP response can set an ``HttpOnly`` cookie (a page's script cannot, and must not read it).
-
-``POST /medal/session`` exchanges a one-time ticket (header ``X-Medal-Ticket``) for the session cookie
-(and the device cookie that makes the browser a known one for the user's next log-ins);
-``POST /medal/logout`` ends the cookie's session and clears it. Both ask for the header ``X-Medal: 1``:
-a form on another site cannot send it, so no other site can log a browser in or out.
+"""The HTTP routes Medal adds to Streamlit's server: the log-in cookie's (``labeling.ui.access.cookie_routes``),
+the viewer's pixels and export downloads.
 
 ``GET /medal/pixels/{image_id}`` gives the viewer a frame's modality values (gzip-compressed raw array,
 ``X-Medal-Dtype`` and ``X-Medal-Shape`` headers), to the holder of a live session cookie whose account may
@@ -31,16 +26,14 @@ from starlette.routing import Route
 
 from labeling.export.downloads import download_zip
 from labeling.export.selection import ExportError
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import device_token
-from labeling.labels.browser_sessions import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded
+from labeling.access import browser_sessions
+from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.labels.reading import for_browser, modality_values
 from labeling.ui import download_tickets
+from labeling.ui.access.cookie_routes import COOKIE_ROUTES
 from storage.errors import ImageNotFound, MedalError
-from storage.rights import NotAllowed
+from labeling.access.rights import NotAllowed
 
-SESSION_PATH = "/medal/session"
-LOGOUT_PATH = "/medal/logout"
 PIXELS_PATH = "/medal/pixels/{image_id}"
 EXPORT_PREFIX = "/medal/export/"
 EXPORT_PATH = EXPORT_PREFIX + "{ticket}"
@@ -48,49 +41,6 @@ GZIP_LEVEL = 3  # a 512×512 CT slice: ~0.3 MB in a few ms
 IMAGE_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("²" is a digit to str.isdigit)
 MAX_ID = 2**63 - 1  # the largest id a database integer holds
 _LOG = logging.getLogger(__name__)
-
-
-def _same_site_request(request: Request) -> bool:
-    """Sent by Medal's own page: the custom header, and no Origin from elsewhere."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
-        return False
-    return request.headers.get("x-medal") == "1"
-
-
-def _is_https(request: Request) -> bool:
-    """Served over TLS, directly or behind a proxy that says so: then the cookie is ``Secure``."""
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
-
-
-async def create_session_cookie(request: Request) -> Response:
-    if not _same_site_request(request):
-        return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
-    ticket = request.headers.get("x-medal-ticket", "")
-    try:
-        cookie = await run_in_threadpool(browser_sessions.redeem, ticket)
-    except SessionEnded as error:
-        return JSONResponse({"error": str(error)}, status_code=403)
-    device = await run_in_threadpool(device_token, cookie.user_id)
-    response = JSONResponse({"ok": True})
-    response.set_cookie(COOKIE_NAME, cookie.token, max_age=cookie.max_age_s, path="/", httponly=True,
-                        samesite="strict", secure=_is_https(request))
-    # a known browser for this user from now on: its own log-ins are not slowed by others' guesses
-    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, path="/", httponly=True,
-                        samesite="strict", secure=_is_https(request))
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-async def clear_session_cookie(request: Request) -> Response:
-    if not _same_site_request(request):
-        return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
-    token = request.cookies.get(COOKIE_NAME)
-    if token:
-        await run_in_threadpool(lambda: browser_sessions.end(token=token))
-    response = JSONResponse({"ok": True})
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=_is_https(request))
-    return response
 
 
 def _error(status: int, sentence: str) -> JSONResponse:
@@ -160,6 +110,5 @@ async def export_zip(request: Request) -> Response:
 ROUTES = [
     Route(EXPORT_PATH, export_zip, methods=["GET"]),
     Route(PIXELS_PATH, frame_pixels, methods=["GET"]),
-    Route(SESSION_PATH, create_session_cookie, methods=["POST"]),
-    Route(LOGOUT_PATH, clear_session_cookie, methods=["POST"]),
+    *COOKIE_ROUTES,
 ]

@@ -135,7 +135,7 @@ def test_train_and_score_reuse_the_job_already_waiting(project, capsys) -> None:
 def test_user_add_reads_the_password_instead_of_taking_it_on_the_command_line(project, capsys, monkeypatch) -> None:
     import io
 
-    from labeling.labels.accounts import authenticate
+    from labeling.access.accounts import authenticate
 
     monkeypatch.setattr("sys.stdin", io.StringIO("zoe-password\n"))
     code, out, _ = run(capsys, "user", "add", "zoe", "--role", "scientist")
@@ -151,7 +151,7 @@ def test_the_browser_is_shown_no_tracebacks() -> None:
 
 
 def test_user_unlock_clears_failed_log_ins(project, capsys) -> None:
-    from labeling.labels.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate
+    from labeling.access.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate
 
     add_user("ann", "ann-password")
     for _ in range(FREE_FAILURES):

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeling.intake.bench_outline import demo_lesions, dice, rough_box
-from labeling.labels.accounts import add_user, update_user
+from benchmarks.outline import demo_lesions, dice, rough_box
+from labeling.access.accounts import add_user, update_user
 from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError, outline_in_box
 from labeling.labels.reading import outline_region
 from storage.db import current_project
 from storage.errors import MedalError
-from storage.rights import NotAllowed
+from labeling.access.rights import NotAllowed
 from tests.conftest import demo_lesion
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from learner.calibration import fit_calibration, softmax_positive
-from learner.simulate import ArrayDataset
+from benchmarks.simulate import ArrayDataset
 from learner.train import TrainConfig, binary_metrics, fit, predict_proba
 
 

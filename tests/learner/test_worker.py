@@ -19,12 +19,11 @@ from labeling.cli.main import main
 from labeling.labels.queue import next_image
 from learner import jobs, registry
 from learner.loop import maybe_auto_retrain
-from learner.strategies import STRATEGIES
 from learner.supervisor import worker_running
 from learner.worker import WorkerAlreadyRunning, run_job, run_worker, worker_lock
 from storage.db import current_project
 from storage.models import Image, ImageStatus, JobStatus, Prediction
-from storage.project import set_auto_retrain_every, set_strategy
+from learner.settings import set_auto_retrain_every, set_strategy
 
 QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
 
@@ -106,7 +105,7 @@ def test_one_worker_per_home(project) -> None:
 
 def test_train_scores_and_reranks_the_queue(labeled_demo, capsys) -> None:
     engine = labeled_demo
-    set_strategy("least_confidence", known=STRATEGIES, engine=engine)
+    set_strategy("least_confidence", engine=engine)
     jobs.enqueue("train", QUICK, engine=engine)
     assert main(["worker", "--once"]) == 0
     capsys.readouterr()

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from labeling.intake.demo import create_demo
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from storage.db import Project
 from tests.ui.app_server import label_page
 

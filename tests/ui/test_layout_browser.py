@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from labeling.intake.demo import create_demo
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from storage.db import Project
 from storage.models import Image, ModelVersion, Prediction
 from tests.ui.app_server import served

@@ -15,19 +15,19 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from labeling.intake.ingest import import_paths
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import add_user, authenticate, update_user
+from labeling.access import browser_sessions
+from labeling.access.accounts import add_user, authenticate, update_user
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
 from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.parts.reading_station import VIEWER_KEY
-from labeling.ui.parts.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
+from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from learner import jobs, registry
 from learner.registry import prediction_for
 from learner.worker import run_worker
-from storage import project as learning_settings
+from learner import settings as learning_settings
 from storage.db import current_project
 from tests.conftest import demo_lesion, pydicom_file
 
@@ -229,7 +229,7 @@ def test_label_regions_deleted_or_reclassed_in_the_viewer_are_saved_so(project, 
 
 
 def test_label_outlines_a_nodule_from_a_rough_box_as_a_polygon_region(project, make_demo) -> None:
-    from labeling.intake.bench_outline import dice
+    from benchmarks.outline import dice
 
     make_demo(0)
     at = logged_in()

@@ -4,7 +4,7 @@ re-enabled it)."""
 
 from __future__ import annotations
 
-from labeling.labels.accounts import add_user, list_users, update_user
+from labeling.access.accounts import add_user, list_users, update_user
 from labeling.labels.taxonomy import list_classes
 from tests.ui.test_pages import button, logged_in
 

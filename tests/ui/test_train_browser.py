@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labeling.intake.demo import create_demo
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from learner import jobs
 from learner.worker import run_worker
 from storage.db import Project

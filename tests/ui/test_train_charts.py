@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from learner import jobs, registry
 from learner.worker import run_worker
 

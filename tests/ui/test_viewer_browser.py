@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labeling.intake.demo import create_demo
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
-         "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera")
+         "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera", "ruth")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -316,7 +316,7 @@ def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chro
 
 
 def test_the_outline_tool_turns_a_rough_box_around_a_nodule_into_an_editable_polygon(app, chromium) -> None:
-    from labeling.intake.bench_outline import dice
+    from benchmarks.outline import dice
 
     url, project = app
     page = log_in(chromium, url, "kate")
@@ -556,6 +556,35 @@ def test_a_reload_gives_back_the_unsaved_drawing_and_label(app, chromium) -> Non
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
     (saved,) = list_annotations(project.engine, annotator="olga")
     assert saved.image_id == image_id and saved.image_label == "cancerous" and len(saved.regions) == 1
+    page.close()
+
+
+def test_a_tool_key_reports_no_image_label_so_a_later_radio_click_wins(app, chromium) -> None:
+    """Bug 3's race (it reappeared on a busy machine): a tool report that carried the viewer's image label
+    ("none") could reach Python in the same run as a later click on the radio, and undo it. A tool or class
+    report carries no image label; a label key does."""
+    url, _ = app
+    page = log_in(chromium, url, "ruth")
+    sent: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(
+        payload if isinstance(payload, bytes) else payload.encode())))
+    page.reload()  # the websocket opened after the listener: every frame the tab sends is seen
+    ready(page)
+    page.locator(VIEWER).hover()
+    page.keyboard.press("p")
+    has(page, "tool", "polygon")
+    page.keyboard.press("2")
+    settled(page)
+    page.wait_for_timeout(500)
+    reports = [frame for frame in sent if b'"tool":"polygon"' in frame]
+    assert reports, "the viewer's tool report was not seen on the websocket"
+    assert not [frame for frame in reports if b"image_label" in frame]
+    sent.clear()
+    page.keyboard.press("c")  # a label key: the label is reported
+    has(page, "image-label", "cancerous")
+    settled(page)
+    page.wait_for_timeout(500)
+    assert [frame for frame in sent if b'"image_label":"cancerous"' in frame]
     page.close()
 
 

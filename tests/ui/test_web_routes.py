@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from starlette.requests import Request
 
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import add_user
-from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
-from labeling.ui.web_routes import clear_session_cookie, create_session_cookie
+from labeling.access import browser_sessions
+from labeling.access.accounts import add_user
+from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.ui.access.cookie_routes import clear_session_cookie, create_session_cookie
 
 
 def _request(path: str, headers: dict[str, str], scheme: str = "http") -> Request:
@@ -72,8 +72,8 @@ def test_log_out_ends_the_session_and_clears_the_cookie(ticket: str) -> None:
 
 
 def test_the_cookie_exchange_also_makes_the_browser_a_known_one(ticket: str) -> None:
-    from labeling.labels.accounts import FREE_FAILURES, LoginFailed, authenticate
-    from labeling.labels.browser_sessions import DEVICE_COOKIE
+    from labeling.access.accounts import FREE_FAILURES, LoginFailed, authenticate
+    from labeling.access.browser_sessions import DEVICE_COOKIE
 
     response = _call(create_session_cookie, _request("/medal/session", {"x-medal": "1", "x-medal-ticket": ticket}))
     cookies = response.headers.getlist("set-cookie")

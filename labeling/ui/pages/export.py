@@ -5,9 +5,9 @@ import streamlit as st
 
 from labeling.export.retention import sweep_zips
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder
-from labeling.labels.accounts import list_users
+from labeling.access.accounts import list_users
 from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
-from labeling.ui.parts.session import require_account
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import show_error
 from learner.registry import active_summary
 from storage.errors import MedalError

@@ -4,7 +4,7 @@ import streamlit as st
 
 from labeling.intake.ingest import import_paths, import_problems, server_folder
 from labeling.intake.uploads import save_uploads
-from labeling.ui.parts.session import require_account
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import show_error
 from storage.errors import MedalError
 

@@ -21,7 +21,7 @@ from labeling.ui.parts.reading_station import (
     skip_and_next,
     viewer_data,
 )
-from labeling.ui.parts.session import require_account
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import label_session, take_open_request
 from storage.errors import MedalError

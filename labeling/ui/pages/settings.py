@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from labeling.labels.accounts import ROLE_NAMES, add_user, list_users, update_user
+from labeling.access.accounts import ROLE_NAMES, add_user, list_users, update_user
 from labeling.labels.taxonomy import list_classes, save_class
-from labeling.ui.parts.session import require_account
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from storage.errors import MedalError
 

@@ -3,14 +3,14 @@
 import streamlit as st
 
 from labeling.ui.parts.model_charts import version_charts
-from labeling.ui.parts.session import require_account
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import show_error
 from labeling.ui.parts.training import live_jobs
 from learner.jobs import enqueue, pending
 from learner.registry import activate, history
 from learner.strategies import DEFAULT, STRATEGIES
 from storage.errors import MedalError
-from storage.project import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
+from learner.settings import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
 
 account = require_account()
 st.title("Train")
@@ -24,7 +24,7 @@ if account.runs_training:
     every = right.number_input("Retrain automatically every N new labels (0 = off)", 0, 100_000,
                                current_every, step=10)
     if chosen != current:
-        set_strategy(chosen, known=STRATEGIES, actor=account.name)
+        set_strategy(chosen, actor=account.name)
         st.toast(f"Strategy: {chosen}. It applies from the next scoring.")
     if every != current_every:
         set_auto_retrain_every(int(every), actor=account.name)

@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from labeling.dicom.tags import header_rows
-from labeling.labels.accounts import Account
+from labeling.access.accounts import Account
+from labeling.labels import identity
 from labeling.labels.annotations import RegionInput, save_reading
 from labeling.labels.proposals import SURE, as_outlines, proposals_for
 from labeling.ui.parts.text import as_text, show_error
@@ -166,7 +166,7 @@ def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str) 
 def header_panel(image: Any, account: Account) -> None:
     with st.expander("DICOM header"):
         try:
-            rows = header_rows(image, reveal_identity=account.sees_identity)
+            rows = identity.header(image, sees_identity=account.sees_identity)
         except MedalError as error:
             show_error(error)
             return

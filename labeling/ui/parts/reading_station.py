@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from labeling.labels.accounts import Account
+from labeling.access.accounts import Account
 from labeling.labels.annotations import RegionInput, current_annotations, undo_last_save
 from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError

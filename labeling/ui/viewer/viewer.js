@@ -1623,7 +1623,7 @@ class Viewer {
     setTimeout(() => {
       if (this.destroyed || this.draftKey !== (this.data && this.data.draft_key)) return;
       this.sendRegions();
-      this.sendUi();
+      this.sendUi(true);
       this.showToast("Your unsaved drawing on this image was restored.");
     }, 0);
   }
@@ -1743,10 +1743,14 @@ class Viewer {
     this.setState("regions", this.regionsPayload());
   }
 
-  sendUi() {
+  /** Tool and class; the image label only when it changed here (a key, a restored draft): a tool report
+   * must not carry the label back, since Python may take it after a later click on the page's radio. */
+  sendUi(labelChanged = false) {
     // "revision" lets Python ignore an image label left over from the previous image.
-    this.setState("ui", { tool: this.tool, class_name: this.className, image_label: this.imageLabel,
-      revision: this.revision, image_id: this.data ? this.data.image_id : null, nonce: nonce() });
+    const ui = { tool: this.tool, class_name: this.className,
+      revision: this.revision, image_id: this.data ? this.data.image_id : null, nonce: nonce() };
+    if (labelChanged) ui.image_label = this.imageLabel;
+    this.setState("ui", ui);
   }
 
   setState(key, value) {
@@ -2519,7 +2523,7 @@ class Viewer {
   toggleImageLabel(label) {
     this.imageLabel = this.imageLabel === label ? "none" : label;
     this.saveDraft();
-    this.sendUi();
+    this.sendUi(true);
     this.schedule();
   }
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels.accounts import (
+from labeling.access.accounts import (
     FREE_FAILURES,
     WRONG_LOGIN,
     AccountError,
@@ -90,7 +90,7 @@ def test_parallel_guesses_are_counted_before_they_are_checked(project) -> None:
 
 
 def test_a_spray_of_names_from_one_client_slows_down_and_an_admin_unlocks(project) -> None:
-    from labeling.labels.accounts import CLIENT_FREE_FAILURES, unlock_login
+    from labeling.access.accounts import CLIENT_FREE_FAILURES, unlock_login
 
     add_user("ann", "right-password", engine=project)
     now = utcnow()

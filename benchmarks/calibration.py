@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from learner.calibration import softmax_positive
-from learner.simulate import ArrayDataset, load_data, validation_holdout
+from benchmarks.simulate import ArrayDataset, load_data, validation_holdout
 from learner.train import TrainConfig, binary_metrics, fit, predict_logits
 
 

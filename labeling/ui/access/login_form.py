@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from labeling.labels.accounts import LoginFailed, authenticate
-from labeling.labels.browser_sessions import DEVICE_COOKIE
-from labeling.ui.parts.session import client_address, log_in, logout_reason
+from labeling.access.accounts import LoginFailed, authenticate
+from labeling.access.browser_sessions import DEVICE_COOKIE
+from labeling.ui.access.session import client_address, log_in, logout_reason
 from labeling.ui.parts.text import as_text, show_error
 
 

@@ -43,7 +43,7 @@ from skimage.measure import find_contours
 from sklearn.metrics import roc_auc_score
 from sqlmodel import Session, select
 
-from labeling.intake.bench import fresh_project
+from benchmarks.ingest import fresh_project
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.outline import outline_in_box

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.labels.accounts import (FREE_FAILURES, LoginFailed, add_user, authenticate, device_token,
+from labeling.access.accounts import (FREE_FAILURES, LoginFailed, add_user, authenticate, device_token,
                                       unlock_login)
 from storage.models import utcnow
 
@@ -30,7 +30,7 @@ def test_a_known_browser_logs_in_while_the_name_is_locked_by_guesses(project) ->
 
 
 def test_a_known_browser_is_not_slowed_by_a_spray_from_its_proxy(project) -> None:
-    from labeling.labels.accounts import CLIENT_FREE_FAILURES
+    from labeling.access.accounts import CLIENT_FREE_FAILURES
 
     ann = add_user("ann", "right-password", engine=project)
     now = utcnow()

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.path import Path as Polygon
 from sqlmodel import Session, select
 
-from labeling.intake.bench import fresh_project
+from benchmarks.ingest import fresh_project
 from labeling.intake.demo import create_demo, demo_folder
 from learner.loop import train_and_publish
 from learner.predictions import prediction_rows

@@ -1,7 +1,7 @@
 """The logged-in account in session state: log-in, log-out, and the account re-read on every script run
 (a disabled account is logged out at once, a changed role takes effect, an idle session ends).
 
-Each log-in is also a server-side browser session (``labeling.labels.browser_sessions``) whose
+Each log-in is also a server-side browser session (``labeling.access.browser_sessions``) whose
 ``HttpOnly`` cookie brings a reloaded tab, a deep link or a second tab back in without a password,
 and whose end (log-out, idle time, disabled account) ends every tab that uses it.
 
@@ -21,13 +21,13 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import Account
-from labeling.labels.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.access import browser_sessions
+from labeling.access.accounts import Account
+from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.labels.queue import release
-from labeling.ui.parts.cookie_bridge import ask_browser
+from labeling.ui.access.cookie_bridge import ask_browser
 from labeling.ui.parts.text import as_text
-from labeling.ui.tab_logins import record
+from labeling.ui.access.tab_logins import record
 from labeling.ui.web_guard import CLIENT_HEADER
 from storage.config import config
 

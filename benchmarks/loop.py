@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from sqlmodel import Session, select
 
-from labeling.intake.bench import fresh_project
+from benchmarks.ingest import fresh_project
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.annotations import RegionInput, save_annotation

@@ -22,7 +22,7 @@ from PIL import Image as PILImage
 from skimage.draw import polygon
 from sqlmodel import Session, select
 
-from labeling.intake.bench import fresh_project
+from benchmarks.ingest import fresh_project
 from labeling.intake.demo import create_demo, demo_folder
 from labeling.labels.outline import outline_in_box
 from labeling.labels.pictures import render_frame

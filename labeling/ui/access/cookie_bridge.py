@@ -16,7 +16,7 @@ from typing import Literal
 
 import streamlit as st
 
-from labeling.ui.web_routes import LOGOUT_PATH, SESSION_PATH
+from labeling.ui.access.cookie_routes import LOGOUT_PATH, SESSION_PATH
 
 PENDING_KEY = "cookie_request"
 KEEP_SECONDS = 10.0

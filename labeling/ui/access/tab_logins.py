@@ -1,6 +1,6 @@
 """Which Medal browser session each Streamlit session (a tab) is logged in with, kept in the server's
 memory so the HTTP guard (``labeling.ui.web_guard``) can tell whether an upload into a tab comes from the
-browser that logged that tab in. Written by ``labeling.ui.parts.session`` on every script run."""
+browser that logged that tab in. Written by ``labeling.ui.access.session`` on every script run."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.labels.accounts import Account
+from labeling.access.accounts import Account
 from storage.config import config
 from storage.db import get_engine, write_session
 from storage.errors import MedalError

@@ -32,7 +32,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage import rights
+from labeling.access import rights
 from storage.db import get_engine, write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, BrowserSession, LoginAttempt, ProjectSetting, Role, User, as_utc, utcnow

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from learner.bench_real import TruthError, bench_real
+from benchmarks.real import TruthError, bench_real
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_the_truths_patients_reach_the_split(project, tmp_path: Path) -> None:
 
     from labeling.intake.ingest import import_paths
     from labeling.labels.catalog import list_images
-    from learner.bench_real import attach_patients
+    from benchmarks.real import attach_patients
     from storage.db import current_project
     from storage.models import Image
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from labeling.labels import browser_sessions
-from labeling.labels.accounts import add_user, update_user
-from labeling.labels.browser_sessions import MAX_SESSION_HOURS, TICKET_SECONDS, SessionEnded
+from labeling.access import browser_sessions
+from labeling.access.accounts import add_user, update_user
+from labeling.access.browser_sessions import MAX_SESSION_HOURS, TICKET_SECONDS, SessionEnded
 from storage.models import utcnow
 
 

@@ -77,7 +77,7 @@ def test_simulate_on_a_medal_demo_project(project, make_demo, capsys) -> None:
 
 
 def test_stratified_random_takes_each_class_at_its_pool_share() -> None:
-    from learner.simulate import stratified_picks
+    from benchmarks.simulate import stratified_picks
 
     labels = np.array([1] * 30 + [0] * 270)  # 10% positives
     for seed in range(5):

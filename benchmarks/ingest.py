@@ -21,7 +21,7 @@ from sqlmodel import Session, func, select
 
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from labeling.labels.accounts import add_user
+from labeling.access.accounts import add_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame

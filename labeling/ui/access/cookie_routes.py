@@ -1,0 +1,71 @@
+"""The log-in cookie's HTTP routes: only an HTTP response can set an ``HttpOnly`` cookie (a page's script
+cannot, and must not read it).
+
+``POST /medal/session`` exchanges a one-time ticket (header ``X-Medal-Ticket``) for the session cookie
+(and the device cookie that makes the browser a known one for the user's next log-ins);
+``POST /medal/logout`` ends the cookie's session and clears it. Both ask for the header ``X-Medal: 1``:
+a form on another site cannot send it, so no other site can log a browser in or out.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from labeling.access import browser_sessions
+from labeling.access.accounts import device_token
+from labeling.access.browser_sessions import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded
+
+SESSION_PATH = "/medal/session"
+LOGOUT_PATH = "/medal/logout"
+
+
+def _same_site_request(request: Request) -> bool:
+    """Sent by Medal's own page: the custom header, and no Origin from elsewhere."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
+        return False
+    return request.headers.get("x-medal") == "1"
+
+
+def _is_https(request: Request) -> bool:
+    """Served over TLS, directly or behind a proxy that says so: then the cookie is ``Secure``."""
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+async def create_session_cookie(request: Request) -> Response:
+    if not _same_site_request(request):
+        return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
+    ticket = request.headers.get("x-medal-ticket", "")
+    try:
+        cookie = await run_in_threadpool(browser_sessions.redeem, ticket)
+    except SessionEnded as error:
+        return JSONResponse({"error": str(error)}, status_code=403)
+    device = await run_in_threadpool(device_token, cookie.user_id)
+    response = JSONResponse({"ok": True})
+    response.set_cookie(COOKIE_NAME, cookie.token, max_age=cookie.max_age_s, path="/", httponly=True,
+                        samesite="strict", secure=_is_https(request))
+    # a known browser for this user from now on: its own log-ins are not slowed by others' guesses
+    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, path="/", httponly=True,
+                        samesite="strict", secure=_is_https(request))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def clear_session_cookie(request: Request) -> Response:
+    if not _same_site_request(request):
+        return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        await run_in_threadpool(lambda: browser_sessions.end(token=token))
+    response = JSONResponse({"ok": True})
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=_is_https(request))
+    return response
+
+
+COOKIE_ROUTES = [
+    Route(SESSION_PATH, create_session_cookie, methods=["POST"]),
+    Route(LOGOUT_PATH, clear_session_cookie, methods=["POST"]),
+]
