@@ -1,5 +1,9 @@
 """The HTTP routes Medal adds to Streamlit's server: the log-in cookie's (``labeling.ui.access.cookie_routes``),
-the viewer's pixels and export downloads.
+the viewer's code and pixels, and export downloads.
+
+``GET /medal/viewer/{name}.js`` serves the viewer's ES modules (``labeling/ui/viewer/modules/``): code, no
+data, so no log-in is asked; only the files of that folder, by name; ``no-cache`` with an ETag, so an
+upgraded Medal is picked up at once and an unchanged file costs a 304.
 
 ``GET /medal/pixels/{image_id}`` gives the viewer a frame's modality values (gzip-compressed raw array,
 ``X-Medal-Dtype`` and ``X-Medal-Shape`` headers), to the holder of a live session cookie whose account may
@@ -16,8 +20,10 @@ again, and the download is audited.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import re
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -35,12 +41,35 @@ from storage.errors import ImageNotFound, MedalError
 from labeling.access.rights import NotAllowed
 
 PIXELS_PATH = "/medal/pixels/{image_id}"
+VIEWER_PATH = "/medal/viewer/{name}"
+VIEWER_MODULES = Path(__file__).parent / "viewer" / "modules"
+MODULE_NAME = re.compile(r"[a-z_]{1,40}\.js")
 EXPORT_PREFIX = "/medal/export/"
 EXPORT_PATH = EXPORT_PREFIX + "{ticket}"
 GZIP_LEVEL = 3  # a 512×512 CT slice: ~0.3 MB in a few ms
 IMAGE_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("²" is a digit to str.isdigit)
 MAX_ID = 2**63 - 1  # the largest id a database integer holds
 _LOG = logging.getLogger(__name__)
+
+
+def _module_file(name: str) -> Path | None:
+    """The viewer module called ``name`` (a plain file name of the modules folder), or None."""
+    if not MODULE_NAME.fullmatch(name):
+        return None
+    path = VIEWER_MODULES / name
+    return path if path.is_file() else None
+
+
+async def viewer_module(request: Request) -> Response:
+    path = _module_file(request.path_params["name"])
+    if path is None:
+        return _error(404, "No such viewer file.")
+    code = path.read_bytes()
+    etag = f'"{hashlib.sha256(code).hexdigest()[:32]}"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(code, media_type="text/javascript", headers=headers)
 
 
 def _error(status: int, sentence: str) -> JSONResponse:
@@ -110,5 +139,6 @@ async def export_zip(request: Request) -> Response:
 ROUTES = [
     Route(EXPORT_PATH, export_zip, methods=["GET"]),
     Route(PIXELS_PATH, frame_pixels, methods=["GET"]),
+    Route(VIEWER_PATH, viewer_module, methods=["GET"]),
     *COOKIE_ROUTES,
 ]

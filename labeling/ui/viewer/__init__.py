@@ -1,5 +1,6 @@
 """Medal's viewer on the Label page: a Streamlit components-v2 component in plain JavaScript (shipped as
-``viewer.html``/``viewer.css``/``viewer.js`` next to this file; no npm build, nothing from a CDN).
+``viewer.html``/``viewer.css`` and the entry ``viewer.js`` next to this file, which imports the ES modules of
+``modules/`` from Medal's own route ``/medal/viewer/``; no npm build, nothing from a CDN).
 
 The browser does the pixel work — window/level from modality values fetched from ``/medal/pixels/ID``,
 zoom, pan, stack scroll with prefetch, drawing — and sends back shapes in image pixels and discrete
