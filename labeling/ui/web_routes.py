@@ -1,8 +1,8 @@
 """The HTTP routes Medal adds to Streamlit's server: the log-in cookie's (``labeling.ui.access.cookie_routes``),
 the viewer's code and pixels, and export downloads.
 
-``GET /medal/viewer/{name}.js`` serves the viewer's ES modules (``labeling/ui/viewer/modules/``): code, no
-data, so no log-in is asked; only the files of that folder, by name; ``no-cache`` with an ETag, so an
+``GET /medal/viewer/{name}.js`` serves the viewer's ES modules (``labeling/ui/viewer/modules/`` and its
+``tools/``): code, no data, so no log-in is asked; only the files of those folders, by plain name; ``no-cache`` with an ETag, so an
 upgraded Medal is picked up at once and an unchanged file costs a 304.
 
 ``GET /medal/pixels/{image_id}`` gives the viewer a frame's modality values (gzip-compressed raw array,
@@ -41,9 +41,9 @@ from storage.errors import ImageNotFound, MedalError
 from labeling.access.rights import NotAllowed
 
 PIXELS_PATH = "/medal/pixels/{image_id}"
-VIEWER_PATH = "/medal/viewer/{name}"
+VIEWER_PATH = "/medal/viewer/{name:path}"
 VIEWER_MODULES = Path(__file__).parent / "viewer" / "modules"
-MODULE_NAME = re.compile(r"[a-z_]{1,40}\.js")
+MODULE_NAME = re.compile(r"(?:tools/)?[a-z_]{1,40}\.js")  # a module, or a tool's (modules/tools/)
 EXPORT_PREFIX = "/medal/export/"
 EXPORT_PATH = EXPORT_PREFIX + "{ticket}"
 GZIP_LEVEL = 3  # a 512×512 CT slice: ~0.3 MB in a few ms
@@ -53,7 +53,7 @@ _LOG = logging.getLogger(__name__)
 
 
 def _module_file(name: str) -> Path | None:
-    """The viewer module called ``name`` (a plain file name of the modules folder), or None."""
+    """The viewer module called ``name`` (a plain file name of the modules folder or its tools/), or None."""
     if not MODULE_NAME.fullmatch(name):
         return None
     path = VIEWER_MODULES / name

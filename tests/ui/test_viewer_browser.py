@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
 ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
-         "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera", "ruth")
+         "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera", "ruth", "wendy")
 VIEWER = '[data-testid="medal-viewer"]'
 
 
@@ -248,6 +248,44 @@ def drag(page: object, start: tuple[float, float], end: tuple[float, float], ste
     page.mouse.down()
     page.mouse.move(ex, ey, steps=steps)
     page.mouse.up()
+
+
+def test_a_selected_box_moves_escape_puts_a_drag_back_and_the_pan_tool_moves_the_view(app, chromium) -> None:
+    """The shared gestures every drawing tool routes through (press → select, move, cancel) and the pan tool."""
+    url, project = app
+    page = log_in(chromium, url, "wendy")
+    image_id = int(attr(page, "image-id"))
+    cols, rows = get_image(image_id, project.engine).cols, get_image(image_id, project.engine).rows
+    cx, cy = cols / 2, rows / 2
+    page.locator(VIEWER).hover()
+    page.keyboard.press("x")
+    drag(page, (cx - 20, cy - 15), (cx + 20, cy + 15))
+    has(page, "regions", "1")
+    drag(page, (cx, cy), (cx, cy), steps=1)  # a click inside: selects it
+    drag(page, (cx, cy), (cx + 10, cy + 5))  # moves it
+    (sx, sy) = screen_point(page, cx + 10, cy + 5)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(sx + 60, sy + 40, steps=6)
+    page.keyboard.press("Escape")  # mid-drag: the region goes back
+    page.mouse.up()
+    has(page, "regions", "1")
+    page.keyboard.press("m")
+    has(page, "tool", "pan")
+    before = float(attr(page, "offset-x"))
+    box = page.locator(VIEWER).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    assert float(attr(page, "offset-x")) == pytest.approx(before + 40, abs=2)
+    has(page, "regions", "1")  # panning draws nothing
+    page.keyboard.press("s")
+    page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
+    (saved,) = list_annotations(project.engine, annotator="wendy")
+    assert saved.image_id == image_id and len(saved.regions) == 1
+    assert saved.regions[0].bbox == pytest.approx([cx - 10, cy - 10, 40, 30], abs=1.5)
+    page.close()
 
 
 def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> None:

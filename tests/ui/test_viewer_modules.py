@@ -32,8 +32,10 @@ def _get(name: str, headers: dict[str, str] | None = None):
 
 
 def test_the_route_serves_each_module_as_javascript_and_304_when_unchanged() -> None:
-    names = sorted(p.name for p in VIEWER_MODULES.glob("*.js"))
-    assert {"viewer.js", "voi.js", "geometry.js", "mask.js", "pixels.js", "keys.js", "drafts.js"} <= set(names)
+    names = sorted(p.relative_to(VIEWER_MODULES).as_posix() for p in VIEWER_MODULES.rglob("*.js"))
+    assert {"viewer.js", "voi.js", "geometry.js", "mask.js", "pixels.js", "keys.js", "drafts.js", "tools/index.js",
+            "tools/box.js", "tools/polygon.js", "tools/freehand.js", "tools/brush.js", "tools/outline.js",
+            "tools/length.js", "tools/pan.js", "tools/wl.js", "tools/edit.js"} <= set(names)
     for name in names:
         response = _get(name)
         assert response.status_code == 200 and response.media_type == "text/javascript"
@@ -43,7 +45,8 @@ def test_the_route_serves_each_module_as_javascript_and_304_when_unchanged() -> 
     assert _get("voi.js", {"if-none-match": etag}).status_code == 304
 
 
-@pytest.mark.parametrize("name", ["../__init__.py", "..%2F__init__.py", "VIEWER.JS", "viewer.css", "nothere.js", ""])
+@pytest.mark.parametrize("name", ["../__init__.py", "..%2F__init__.py", "VIEWER.JS", "viewer.css", "nothere.js", "",
+                                  "tools/../viewer.js", "../viewer.js", "tools/tools/box.js", "/etc/passwd"])
 def test_the_route_serves_nothing_else(name: str) -> None:
     response = _get(name)
     assert response.status_code == 404 and b"__init__" not in response.body

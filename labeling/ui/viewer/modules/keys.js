@@ -1,20 +1,14 @@
 /** The viewer's keys and toolbar, and which key events belong to something else on the page. */
 
-export const TOOL_KEYS = { x: "box", p: "polygon", f: "freehand", m: "pan", w: "wl", l: "length", e: "brush", o: "outline" };
+import { TOOLS } from "./tools/index.js";
+
+// Derived from the tools (./tools/): each carries its key, toolbar text and tooltip.
+export const TOOL_KEYS = Object.fromEntries(TOOLS.map((tool) => [tool.key, tool.name]));
 export const LABEL_KEYS = { n: "no finding", h: "healthy", c: "cancerous" };
 export const ACTION_KEYS = { s: "save", k: "skip", b: "back", u: "undo" };
-export const DRAWING_TOOLS = new Set(["box", "polygon", "freehand", "outline"]);
+export const DRAWING_TOOLS = new Set(TOOLS.filter((tool) => tool.drawing).map((tool) => tool.name));
 // The toolbar above the viewer: [tool, button text, key, tooltip].
-export const TOOLBAR = [
-  ["box", "Box", "X", "Box: drag a rectangle"],
-  ["polygon", "Polygon", "P", "Polygon: click the vertices, click the first one (or Enter) to close"],
-  ["freehand", "Freehand", "F", "Freehand: drag an outline"],
-  ["brush", "Brush", "E", "Brush: paint onto the selected region (Shift erases, [ ] size)"],
-  ["outline", "Outline", "O", "Quick outline: drag a rough box around a lesion, get its outline as a polygon"],
-  ["length", "Length", "L", "Length: drag a line to measure it"],
-  ["pan", "Pan", "M", "Pan: drag the image"],
-  ["wl", "W/L", "W", "Window/level: drag (right drag does it with any tool)"],
-];
+export const TOOLBAR = TOOLS.map((tool) => [tool.name, tool.button, tool.key.toUpperCase(), tool.tooltip]);
 
 /** Whether a key event comes from somewhere the user types (inputs inside shadow roots included). */
 export function isTypingTarget(event) {

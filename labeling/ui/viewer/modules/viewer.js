@@ -5,10 +5,10 @@
 // same parentElement (a ShadowRoot when styles are isolated): state lives in a WeakMap keyed by it.
 
 import { ACTION_KEYS, DRAWING_TOOLS, LABEL_KEYS, TOOLBAR, TOOL_KEYS, isTypingTarget, usesArrowKeys } from "./keys.js";
+import { GESTURES, TOOL_BY_NAME } from "./tools/index.js";
 import { readDraft, writeDraft } from "./drafts.js";
 import { CACHE_BUDGET_BYTES, MAX_INFLIGHT, SHARED_PIXELS, fetchPixels, rememberPixels } from "./pixels.js";
 import { MAX_LUT_SIZE, packGrey, validWindow, voiFunction } from "./voi.js";
-import { SIMPLIFY_TOLERANCE, fillPolygon, growBox, simplifyClosed, stampCapsule, traceMask } from "./mask.js";
 import {
   bounds, canonical, clamp, deepCopy, hasArea, normalizeRegions, rectCorners, regionContains,
   regionVertices, round2,
@@ -19,12 +19,9 @@ const BOTTOM_GAP = 8;
 const CLICK_SLOP = 3; // screen px a press may move and still be a click
 const HANDLE_HIT = 7; // screen px around a vertex handle
 const HANDLE_SIZE = 6;
-const FREEHAND_STEP = 2; // screen px between freehand points
-const CLOSE_HIT = 8; // screen px around a polygon's first vertex that closes it
 const ZOOM_STEP = 1.25;
 const ZOOM_MIN = 0.05;
 const ZOOM_MAX = 64;
-const WL_DRAG_SPAN = 512; // a drag this many px long moves the window by the whole value range
 const DEFAULT_COLOR = "#ffffff";
 const MEASURE_COLOR = "#ffd400";
 const PANE_GAP = 2; // screen px between the prior pane (left) and the current one (right)
@@ -66,12 +63,6 @@ function formatNumber(v, decimals = 2) {
 // Pixels: fetch, decode, window
 
 
-
-/** "#rrggbb" → [r, g, b]. */
-function hexRgb(color) {
-  const v = parseInt(String(color).slice(1), 16);
-  return Number.isFinite(v) ? [(v >> 16) & 255, (v >> 8) & 255, v & 255] : [255, 255, 255];
-}
 
 /** The offscreen canvas of one pane: the windowed 8-bit picture of its slice at native resolution. */
 class Layer {
@@ -1490,18 +1481,8 @@ class Viewer {
   beginToolDrag(start) {
     const key = this.currentKey();
     const [ix, iy] = this.toImage(start.sx, start.sy, start.t);
-    if (this.tool === "length") {
-      this.beginDrag({ ...start, mode: "press", key }); // a line once it moves, a click (select) if not
-      return;
-    }
-    if (this.tool === "brush") {
-      this.beginBrush(start, ix, iy);
-      return;
-    }
-    if (this.tool === "polygon" && this.draft && this.draft.kind === "polygon") {
-      this.beginDrag({ ...start, mode: "polygon-click" });
-      return;
-    }
+    const tool = TOOL_BY_NAME[this.tool];
+    if (tool && tool.press && tool.press(this, start, ix, iy)) return; // the tool's own press (length, brush, a polygon being drawn)
     const sel = this.selection;
     const region = sel && sel.key === key ? (this.shapes[key] || [])[sel.index] : null;
     if (region) {
@@ -1554,81 +1535,16 @@ class Viewer {
     }
     const dx = sx - drag.sx, dy = sy - drag.sy;
     if (!drag.moved && Math.hypot(dx, dy) >= CLICK_SLOP) drag.moved = true;
-    switch (drag.mode) {
-      case "wl": {
-        // dx → width, dy → centre, scaled to the value range (Cornerstone convention: down = higher centre).
-        const perPixel = this.valueRange() / WL_DRAG_SPAN;
-        this.setWindow({ center: drag.from.center + dy * perPixel, width: drag.from.width + dx * perPixel });
-        break;
-      }
-      case "pan":
-        this.view.panX = drag.from.panX + dx;
-        this.view.panY = drag.from.panY + dy;
-        break;
-      case "press":
-        if (drag.moved) this.startShape(drag);
-        break;
-      case "box":
-      case "outline":
-        if (this.draft) this.draft.points[1] = this.clampToImage(this.toImage(sx, sy, drag.t));
-        break;
-      case "length": {
-        const m = drag.measure;
-        m.b = this.clampToImage(this.toImage(sx, sy, drag.t), drag.pane);
-        m.text = this.lengthText(m);
-        this.measureText = m.text;
-        break;
-      }
-      case "brush": {
-        const [ix, iy] = this.toImage(sx, sy, drag.t);
-        this.brushTo(drag, ix, iy);
-        break;
-      }
-      case "freehand": {
-        if (!this.draft) break;
-        const last = this.draft.lastScreen;
-        if (Math.hypot(sx - last[0], sy - last[1]) >= FREEHAND_STEP) {
-          this.draft.points.push(this.clampToImage(this.toImage(sx, sy, drag.t)));
-          this.draft.lastScreen = [sx, sy];
-        }
-        break;
-      }
-      case "move": {
-        const region = this.shapes[drag.key][drag.index];
-        const ddx = dx / drag.t.scale, ddy = dy / drag.t.scale;
-        region.points = drag.origin.map(([x, y]) => [round2(x + ddx), round2(y + ddy)]);
-        break;
-      }
-      case "vertex":
-        this.moveVertex(drag, this.clampToImage(this.toImage(sx, sy, drag.t)));
-        break;
-      case "polygon-click":
-        if (this.draft) this.draft.hover = this.clampToImage(this.toImage(sx, sy, drag.t));
-        break;
-      default:
-        break;
-    }
+    const gesture = GESTURES[drag.mode];
+    if (gesture && gesture.move) gesture.move(this, drag, { sx, sy, dx, dy });
     this.schedule();
   }
 
-  /** A press that moved: start a box, a freehand outline or a length (the polygon tool waits for the release). */
+  /** A press that moved: the tool's shape starts (box, outline, freehand, length; a polygon waits for the release). */
   startShape(drag) {
-    if (this.tool === "length") {
-      const slice = drag.pane === "prior" ? this.priorCurrent : this.current;
-      if (!slice) return;
-      const a = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t), drag.pane);
-      drag.measure = { pane: drag.pane, id: slice.image_id, a, b: a, text: "" };
-      drag.mode = "length";
-      return;
-    }
-    const startPoint = this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t));
-    if (this.tool === "box" || this.tool === "outline") {
-      this.draft = { kind: this.tool, key: drag.key, points: [startPoint, startPoint] };
-      drag.mode = this.tool;
-    } else if (this.tool === "freehand") {
-      this.draft = { kind: "freehand", key: drag.key, points: [startPoint], lastScreen: [drag.sx, drag.sy] };
-      drag.mode = "freehand";
-    }
+    const tool = TOOL_BY_NAME[this.tool];
+    if (!tool || !tool.startShape) return;
+    tool.startShape(this, drag, this.clampToImage(this.toImage(drag.sx, drag.sy, drag.t)));
   }
 
   moveVertex(drag, [x, y]) {
@@ -1677,127 +1593,6 @@ class Viewer {
 
   // ----- brush / eraser ----------------------------------------------------------------------------------
 
-  /**
-   * A brush stroke: on the selected region of this slice (Shift: erase from it; without a selection the
-   * eraser takes the region under the pointer), else a new region of the current class. The stroke is
-   * painted into a mask at image resolution; the shapes change once, when it ends.
-   */
-  beginBrush(start, ix, iy) {
-    const key = this.currentKey();
-    const regions = this.shapes[key] || [];
-    const sel = this.selection;
-    const erase = !!start.shiftKey;
-    let index = sel && sel.key === key && regions[sel.index] ? sel.index : -1;
-    if (index < 0 && erase) index = this.regionAt(ix, iy);
-    if (index < 0 && erase) {
-      this.beginDrag({ ...start, mode: "press", key }); // nothing to erase: a click (deselects)
-      return;
-    }
-    const { rows, cols } = this.imageSize();
-    const mask = new Uint8Array(rows * cols);
-    const region = index >= 0 ? regions[index] : null;
-    const { box, count } = region ? fillPolygon(mask, cols, rows, regionVertices(region)) : { box: null, count: 0 };
-    const label = region ? region.label : this.className;
-    const drag = {
-      ...start, mode: "brush", key, index, region, erase, mask, rows, cols, box, count, changed: 0,
-      radius: Math.max(this.brushSize / start.t.scale, 0.75), last: [ix, iy], before: this.snapshot(),
-      label, color: hexRgb(this.colorOf(label)), preview: null,
-    };
-    this.beginDrag(drag);
-    if (box) this.paintPreview(drag, box);
-    this.brushTo(drag, ix, iy);
-  }
-
-  /** Sweep the brush disc from the last point to (ix, iy). */
-  brushTo(drag, ix, iy) {
-    const [lx, ly] = drag.last;
-    drag.last = [ix, iy];
-    const value = drag.erase ? 0 : 1;
-    const touched = stampCapsule(drag.mask, drag.cols, drag.rows, lx, ly, ix, iy, drag.radius, value, drag);
-    if (!touched) return;
-    if (drag.erase) {
-      // Erasing only shrinks the region: nothing to repaint outside it.
-      const b = drag.box;
-      if (!b) return;
-      const clipped = [Math.max(b[0], touched[0]), Math.max(b[1], touched[1]), Math.min(b[2], touched[2]),
-        Math.min(b[3], touched[3])];
-      if (clipped[2] >= clipped[0] && clipped[3] >= clipped[1]) this.paintPreview(drag, clipped);
-    } else {
-      drag.box = growBox(drag.box, touched[0], touched[1], touched[2], touched[3]);
-      this.paintPreview(drag, touched);
-    }
-  }
-
-  /** Copy part of the stroke's mask ([c0, r0, c1, r1]) into its preview canvas (grown as needed). */
-  paintPreview(drag, [c0, r0, c1, r1]) {
-    let p = drag.preview;
-    if (!p || c0 < p.x0 || r0 < p.y0 || c1 >= p.x0 + p.w || r1 >= p.y0 + p.h) {
-      const pad = Math.max(32, p ? (p.w + p.h) >> 3 : 0); // grow with room: a stroke moves on
-      const x0 = Math.max(0, Math.min(c0, p ? p.x0 : c0) - pad);
-      const y0 = Math.max(0, Math.min(r0, p ? p.y0 : r0) - pad);
-      const x1 = Math.min(drag.cols - 1, Math.max(c1, p ? p.x0 + p.w - 1 : c1) + pad);
-      const y1 = Math.min(drag.rows - 1, Math.max(r1, p ? p.y0 + p.h - 1 : r1) + pad);
-      const canvas = document.createElement("canvas");
-      canvas.width = x1 - x0 + 1;
-      canvas.height = y1 - y0 + 1;
-      const ctx = canvas.getContext("2d");
-      if (p) ctx.drawImage(p.canvas, p.x0 - x0, p.y0 - y0); // what was painted so far
-      p = drag.preview = { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1, canvas, ctx };
-    }
-    const w = c1 - c0 + 1, h = r1 - r0 + 1;
-    const image = new ImageData(w, h);
-    const out = new Uint32Array(image.data.buffer);
-    const [R, G, B] = drag.color;
-    const on = (0xff000000 | (B << 16) | (G << 8) | R) >>> 0;
-    const { mask, cols } = drag;
-    for (let r = 0; r < h; r++) {
-      const from = (r + r0) * cols + c0, to = r * w;
-      for (let c = 0; c < w; c++) if (mask[from + c]) out[to + c] = on;
-    }
-    p.ctx.putImageData(image, c0 - p.x0, r0 - p.y0);
-  }
-
-  /** End of a stroke: trace the mask back to one polygon and make it one undo step. */
-  finishBrush(drag) {
-    const key = drag.key;
-    const regions = this.shapes[key] || [];
-    if (drag.index >= 0 && regions[drag.index] !== drag.region) return; // replaced meanwhile (undo, rerun)
-    const [ix, iy] = this.toImage(drag.sx, drag.sy, drag.t);
-    if (!drag.moved && key === this.currentKey()) {
-      // A click on another region selects it (that is how the brush picks the region it edits).
-      const hit = this.regionAt(ix, iy);
-      if (hit >= 0 && hit !== drag.index) {
-        this.selection = { key, index: hit };
-        return;
-      }
-    }
-    const traced = drag.changed ? traceMask(drag.mask, drag.cols, drag.rows, drag.box) : null;
-    // Unchanged outline: no pixel changed, or only a part apart from the region was added (the largest part
-    // wins), or only a hole was erased (one outline: holes are filled). Adding only grows and erasing only
-    // shrinks the filled outline, so the same pixel count means the same pixels.
-    const unchanged = !drag.changed || (drag.index >= 0 && traced && traced.filled === drag.count);
-    if (unchanged) {
-      if (!drag.moved && this.regionAt(ix, iy) < 0) this.selection = null; // a click beside: deselect
-      return;
-    }
-    const points = traced && traced.points.length >= 3 && hasArea(traced.points) ? traced.points : null;
-    const before = drag.before;
-    if (drag.index >= 0) {
-      if (points) {
-        regions[drag.index] = { ...drag.region, shape: "polygon", points };
-        this.selection = { key, index: drag.index };
-      } else {
-        regions.splice(drag.index, 1); // erased away
-        this.selection = null;
-      }
-    } else if (points) {
-      if (!this.shapes[key]) this.shapes[key] = [];
-      this.shapes[key].push({ label: drag.label, shape: "polygon", points });
-      this.selection = { key, index: this.shapes[key].length - 1 };
-    }
-    this.commitEdit(before);
-  }
-
   setBrushSize(size) {
     this.brushSize = size;
     this.syncAttributes();
@@ -1811,62 +1606,8 @@ class Viewer {
     delete this.root.dataset.dragging;
     try { this.canvas.releasePointerCapture(e.pointerId); } catch (_) { /* already released */ }
     const [sx, sy] = this.eventPoint(e);
-    switch (drag.mode) {
-      case "wl":
-        if (drag.moved) this.sendWindow();
-        break;
-      case "press":
-        if (drag.pane !== "prior") this.click(sx, sy, drag);
-        break;
-      case "length": {
-        const m = drag.measure;
-        m.b = this.clampToImage(this.toImage(sx, sy, drag.t), drag.pane);
-        m.text = this.lengthText(m);
-        if (m.a[0] !== m.b[0] || m.a[1] !== m.b[1]) {
-          this.measures.push(m);
-          this.measureText = m.text;
-        } else {
-          this.measureText = this.lastMeasureText();
-        }
-        break;
-      }
-      case "brush":
-        this.finishBrush(drag);
-        break;
-      case "box": {
-        const d = this.draft;
-        this.draft = null;
-        if (!d) break;
-        const [[ax, ay], [bx, by]] = d.points;
-        const corners = rectCorners(ax, ay, bx, by);
-        if (hasArea(corners)) this.addRegion(d.key, "rect", corners);
-        break;
-      }
-      case "outline": {
-        const d = this.draft;
-        this.draft = null;
-        if (d) this.requestOutline(d.key, d.points);
-        break;
-      }
-      case "freehand": {
-        const d = this.draft;
-        this.draft = null;
-        // Simplified like a brush outline (0.5 image px): a long drag sends hundreds of points, not thousands.
-        if (d && d.points.length >= 3 && hasArea(d.points)) {
-          this.addRegion(d.key, "path", simplifyClosed(d.points, SIMPLIFY_TOLERANCE));
-        }
-        break;
-      }
-      case "move":
-      case "vertex":
-        this.commitEdit(drag.before);
-        break;
-      case "polygon-click":
-        this.polygonClick(drag);
-        break;
-      default:
-        break;
-    }
+    const gesture = GESTURES[drag.mode];
+    if (gesture && gesture.end) gesture.end(this, drag, { sx, sy });
     this.schedule();
   }
 
@@ -1880,11 +1621,8 @@ class Viewer {
     this.drag = null;
     delete this.root.dataset.dragging;
     if (!drag) return false;
-    if ((drag.mode === "move" || drag.mode === "vertex") && drag.before) this.shapes = drag.before;
-    if (drag.mode === "box" || drag.mode === "outline" || drag.mode === "freehand") this.draft = null;
-    if (drag.mode === "length") this.measureText = this.lastMeasureText();
-    // A brush stroke only touches the shapes when it ends: nothing to put back.
-    if (drag.mode === "wl" && drag.moved) this.sendWindow();
+    const gesture = GESTURES[drag.mode];
+    if (gesture && gesture.cancel) gesture.cancel(this, drag);
     this.schedule();
     return true;
   }
@@ -1901,29 +1639,12 @@ class Viewer {
     const hit = this.regionAt(ix, iy);
     if (hit >= 0) {
       this.selection = { key: this.currentKey(), index: hit };
-    } else if (this.tool === "polygon") {
+    } else if (TOOL_BY_NAME[this.tool] && TOOL_BY_NAME[this.tool].clickEmpty) {
       this.selection = null;
-      const point = this.clampToImage([ix, iy]);
-      this.draft = { kind: "polygon", key: this.currentKey(), points: [point], hover: point };
+      TOOL_BY_NAME[this.tool].clickEmpty(this, ix, iy);
     } else {
       this.selection = null;
     }
-  }
-
-  /** A click while a polygon is being drawn: close it on its first vertex, else add a vertex. */
-  polygonClick(drag) {
-    const d = this.draft;
-    if (!d || d.kind !== "polygon") return;
-    const t = drag.t;
-    const [fx, fy] = this.toScreen(d.points[0][0], d.points[0][1], t);
-    if (d.points.length >= 3 && Math.hypot(fx - drag.sx, fy - drag.sy) <= CLOSE_HIT) {
-      this.closePolygon();
-      return;
-    }
-    const last = d.points[d.points.length - 1];
-    const [lx, ly] = this.toScreen(last[0], last[1], t);
-    if (Math.hypot(lx - drag.sx, ly - drag.sy) < 2) return; // the 2nd click of a double-click
-    d.points.push(this.clampToImage(this.toImage(drag.sx, drag.sy, t)));
   }
 
   closePolygon() {
