@@ -33,7 +33,8 @@ def _get(name: str, headers: dict[str, str] | None = None):
 
 def test_the_route_serves_each_module_as_javascript_and_304_when_unchanged() -> None:
     names = sorted(p.relative_to(VIEWER_MODULES).as_posix() for p in VIEWER_MODULES.rglob("*.js"))
-    assert {"viewer.js", "voi.js", "geometry.js", "mask.js", "pixels.js", "keys.js", "drafts.js", "tools/index.js",
+    assert {"viewer.js", "voi.js", "geometry.js", "mask.js", "pixels.js", "keys.js", "drafts.js", "common.js",
+            "slices.js", "viewport.js", "render.js", "regions.js", "input.js", "tools/index.js",
             "tools/box.js", "tools/polygon.js", "tools/freehand.js", "tools/brush.js", "tools/outline.js",
             "tools/length.js", "tools/pan.js", "tools/wl.js", "tools/edit.js"} <= set(names)
     for name in names:
