@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from learner.calibration import softmax_positive
 from benchmarks.simulate import ArrayDataset, load_data, validation_holdout
+from learner.calibration import softmax_positive
 from learner.train import TrainConfig, binary_metrics, fit, predict_logits
 
 

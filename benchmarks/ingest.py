@@ -19,9 +19,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from labeling.access.accounts import add_user
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from labeling.access.accounts import add_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame

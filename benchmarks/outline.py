@@ -69,11 +69,15 @@ def rasterise(points: list[list[float]], shape: tuple[int, ...]) -> np.ndarray:
     return mask
 
 
-def dice(found: list[list[float]], truth: list[list[float]], shape: tuple[int, ...]) -> float:
-    """Dice overlap of two polygons on an image of ``shape``."""
-    a, b = rasterise(found, shape), rasterise(truth, shape)
+def mask_dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice overlap of two boolean masks (1.0 when both are empty)."""
     total = int(a.sum()) + int(b.sum())
     return 2 * int((a & b).sum()) / total if total else 1.0
+
+
+def dice(found: list[list[float]], truth: list[list[float]], shape: tuple[int, ...]) -> float:
+    """Dice overlap of two polygons on an image of ``shape``."""
+    return mask_dice(rasterise(found, shape), rasterise(truth, shape))
 
 
 def outline_dice(project: Project, seed: int = 0) -> list[float]:

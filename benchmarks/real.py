@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 from scipy import ndimage
-from skimage.draw import polygon as fill_polygon
 from skimage.measure import find_contours
 from sklearn.metrics import roc_auc_score
 from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
+from benchmarks.outline import mask_dice, rasterise, rough_box
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.outline import outline_in_box
@@ -106,26 +106,6 @@ def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
         step = max(1, len(contour) // 200)
         polygons.append([[float(c), float(r)] for r, c in contour[::step]])
     return polygons
-
-
-def polygon_mask(points: list[list[float]], shape: tuple[int, int]) -> np.ndarray:
-    out = np.zeros(shape, bool)
-    rr, cc = fill_polygon([p[1] for p in points], [p[0] for p in points], shape)
-    out[rr, cc] = True
-    return out
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    total = int(a.sum() + b.sum())
-    return 2 * float((a & b).sum()) / total if total else 1.0
-
-
-def rough_box(bbox: tuple[float, float, float, float], rng: np.random.Generator) -> tuple[float, float, float, float]:
-    """A clinician's rough box: each side out by 10–40% of the lesion's size, the whole shifted up to ±10%."""
-    x, y, w, h = bbox
-    left, right, top, bottom = rng.uniform(0.1, 0.4, 4)
-    shift_x, shift_y = rng.uniform(-0.1, 0.1, 2)
-    return (x - (left - shift_x) * w, y - (top - shift_y) * h, w * (1 + left + right), h * (1 + top + bottom))
 
 
 def box_mask(box: tuple[float, float, float, float], shape: tuple[int, int], ellipse: bool,
@@ -267,11 +247,11 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
             outlined = as_outlines(image, boxes, actor=None, project=project)
             drawn = np.zeros_like(mask)
             for region in outlined:
-                drawn |= polygon_mask(region.points, mask.shape)
+                drawn |= rasterise(region.points, mask.shape)
             components, _ = ndimage.label(mask, structure=np.ones((3, 3)))
             hit = np.unique(components[drawn & mask])
             if hit.size and hit.max() > 0:
-                dices.append(dice(drawn, np.isin(components, hit[hit > 0])))
+                dices.append(mask_dice(drawn, np.isin(components, hit[hit > 0])))
     both = 0 < sum(truth) < len(truth)
     return {"image_auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
             "peak_on_lesion": round(hits / max(lesions, 1), 4), "lesion_images": lesions,
@@ -298,10 +278,10 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
             started = time.perf_counter()
             points = outline_in_box(grey, box)
             times.append(1000 * (time.perf_counter() - started))
-            found.append(dice(polygon_mask(points, mask.shape), lesion))
-            filled.append(dice(box_mask(box, mask.shape, ellipse=False), lesion))
-            inscribed.append(dice(box_mask(box, mask.shape, ellipse=True), lesion))
-            shrunk.append(dice(box_mask(box, mask.shape, ellipse=True, scale=SHRUNK_ELLIPSE), lesion))
+            found.append(mask_dice(rasterise(points, mask.shape), lesion))
+            filled.append(mask_dice(box_mask(box, mask.shape, ellipse=False), lesion))
+            inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), lesion))
+            shrunk.append(mask_dice(box_mask(box, mask.shape, ellipse=True, scale=SHRUNK_ELLIPSE), lesion))
     if not found:
         return {}
     return {"outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),

@@ -2,8 +2,8 @@
 the viewer's code and pixels, and export downloads.
 
 ``GET /medal/viewer/{name}.js`` serves the viewer's ES modules (``labeling/ui/viewer/modules/`` and its
-``tools/``): code, no data, so no log-in is asked; only the files of those folders, by plain name; ``no-cache`` with an ETag, so an
-upgraded Medal is picked up at once and an unchanged file costs a 304.
+``tools/``, read once when the server starts): code, no data, so no log-in is asked; only those files, by
+name; ``no-cache`` with an ETag, so an upgraded Medal is picked up at once and an unchanged file costs a 304.
 
 ``GET /medal/pixels/{image_id}`` gives the viewer a frame's modality values (gzip-compressed raw array,
 ``X-Medal-Dtype`` and ``X-Medal-Shape`` headers), to the holder of a live session cookie whose account may
@@ -30,20 +30,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labeling.export.downloads import download_zip
-from labeling.export.selection import ExportError
 from labeling.access import browser_sessions
 from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.access.rights import NotAllowed
+from labeling.export.downloads import download_zip
+from labeling.export.selection import ExportError
 from labeling.labels.reading import for_browser, modality_values
 from labeling.ui import download_tickets
 from labeling.ui.access.cookie_routes import COOKIE_ROUTES
 from storage.errors import ImageNotFound, MedalError
-from labeling.access.rights import NotAllowed
 
 PIXELS_PATH = "/medal/pixels/{image_id}"
 VIEWER_PATH = "/medal/viewer/{name:path}"
 VIEWER_MODULES = Path(__file__).parent / "viewer" / "modules"
-MODULE_NAME = re.compile(r"(?:tools/)?[a-z_]{1,40}\.js")  # a module, or a tool's (modules/tools/)
 EXPORT_PREFIX = "/medal/export/"
 EXPORT_PATH = EXPORT_PREFIX + "{ticket}"
 GZIP_LEVEL = 3  # a 512×512 CT slice: ~0.3 MB in a few ms
@@ -52,20 +51,23 @@ MAX_ID = 2**63 - 1  # the largest id a database integer holds
 _LOG = logging.getLogger(__name__)
 
 
-def _module_file(name: str) -> Path | None:
-    """The viewer module called ``name`` (a plain file name of the modules folder or its tools/), or None."""
-    if not MODULE_NAME.fullmatch(name):
-        return None
-    path = VIEWER_MODULES / name
-    return path if path.is_file() else None
+def _load_modules() -> dict[str, tuple[bytes, str]]:
+    """Each viewer module (``tools/box.js`` for the tools) with its ETag: the only names the route answers."""
+    modules = {}
+    for path in sorted(VIEWER_MODULES.rglob("*.js")):
+        code = path.read_bytes()
+        modules[path.relative_to(VIEWER_MODULES).as_posix()] = (code, f'"{hashlib.sha256(code).hexdigest()[:32]}"')
+    return modules
+
+
+_MODULES = _load_modules()
 
 
 async def viewer_module(request: Request) -> Response:
-    path = _module_file(request.path_params["name"])
-    if path is None:
+    module = _MODULES.get(request.path_params["name"])
+    if module is None:
         return _error(404, "No such viewer file.")
-    code = path.read_bytes()
-    etag = f'"{hashlib.sha256(code).hexdigest()[:32]}"'
+    code, etag = module
     headers = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
