@@ -23,11 +23,11 @@ from sqlmodel import Session, func, select
 from labeling.labels.proposals import MIN_THRESHOLD
 from learner import jobs, registry, scoring
 from learner.dataset import Example, build_examples, materialise, patch_fraction, split_by_patient
+from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
 from storage.db import Project, current_project, get_engine
 from storage.models import Image, ImageStatus
-from learner.settings import auto_retrain_every, strategy
 
 # Patches (or whole images, without regions) at 32×32 with 16 pixels of context on the CPU; on a GPU a wider
 # network at twice the resolution (the checkpoint keeps the config, so a version loads the same anywhere).

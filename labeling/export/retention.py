@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from labeling.access import rights
 from labeling.export.run import zip_folder
 from labeling.export.selection import ExportError
-from labeling.access import rights
 from storage.db import Project, current_project, write_session
 from storage.models import AuditEvent
 

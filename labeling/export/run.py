@@ -28,6 +28,7 @@ from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from labeling.access import rights
 from labeling.export.card import dataset_card
 from labeling.export.coco import write_coco
 from labeling.export.context import ExportContext, annotator_tags
@@ -38,7 +39,6 @@ from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
-from labeling.access import rights
 from storage.db import Project, current_project, write_session
 from storage.files import make_private, private_folder
 from storage.project import patient_key_secret

@@ -20,9 +20,9 @@ from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from labeling.access.accounts import add_user, list_users
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice, write_mammogram
-from labeling.access.accounts import add_user, list_users
 from labeling.labels.annotations import RegionInput, save_annotation
 from storage.db import Project, current_project
 from storage.models import Image, ImageStatus, Role

@@ -27,6 +27,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from labeling.access import rights
 from labeling.dicom.display import frame_view, to_display, to_modality, window_presets
 from labeling.dicom.frames import (
     FrameCache,
@@ -40,7 +41,6 @@ from labeling.dicom.frames import (
 from labeling.dicom.header import InstanceFacts, describe, read_header
 from labeling.dicom.sources import Content, Source, sniff, walk
 from labeling.labels.queue import refresh_cold_start
-from labeling.access import rights
 from storage.config import config
 from storage.db import Project, current_project, get_engine, storage_full_on_refused_writes
 from storage.errors import MedalError, StorageFull, disk_full_as

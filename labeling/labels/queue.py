@@ -26,10 +26,10 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from labeling.access import rights
 from labeling.dicom.frames import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
 from labeling.labels.spread import cold_start, simple_features, standardise
-from labeling.access import rights
 from storage.config import config
 from storage.db import Project, current_project, get_engine, write_session
 from storage.errors import ImageNotFound, MedalError

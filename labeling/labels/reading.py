@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from labeling.access import rights
 from labeling.dicom.display import Window, default_voi_lut, frame_view
 from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
 from labeling.dicom.sources import Source, sniff
@@ -17,7 +18,6 @@ from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
 from labeling.labels.outline import Box, outline_in_box
 from labeling.labels.pictures import render_frame
-from labeling.access import rights
 from storage.db import Project, current_project, get_engine
 from storage.errors import MedalError
 from storage.hierarchy import up_to_patient

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.access.accounts import (FREE_FAILURES, LoginFailed, add_user, authenticate, device_token,
-                                      unlock_login)
+from labeling.access.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate, device_token, unlock_login
 from storage.models import utcnow
 
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from labeling.access.accounts import add_user, update_user
+from labeling.access.rights import NotAllowed
 from labeling.export.run import ExportOptions, export_dataset
 from labeling.intake.ingest import import_paths
-from labeling.access.accounts import add_user, update_user
 from labeling.labels.annotations import RegionInput, save_annotation, undo_last_save
 from labeling.labels.catalog import list_images
 from labeling.labels.queue import skip
 from labeling.labels.taxonomy import save_class
 from learner import jobs
 from learner.settings import set_auto_retrain_every
-from labeling.access.rights import NotAllowed
 from tests.conftest import pydicom_file
 
 BOX = [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])]

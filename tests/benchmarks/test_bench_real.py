@@ -65,9 +65,9 @@ def test_the_truths_patients_reach_the_split(project, tmp_path: Path) -> None:
     the validation split keeps a patient's slices on one side."""
     from sqlmodel import Session, select
 
+    from benchmarks.real import attach_patients
     from labeling.intake.ingest import import_paths
     from labeling.labels.catalog import list_images
-    from benchmarks.real import attach_patients
     from storage.db import current_project
     from storage.models import Image
 

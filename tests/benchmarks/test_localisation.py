@@ -7,8 +7,8 @@ import pytest
 import torch
 from sqlmodel import Session, col, select
 
-from learner import loop
 from benchmarks.localise import distance_to_polygon, localisation_figures
+from learner import loop
 from learner.dataset import split_by_patient
 from learner.loop import PROJECT_CONFIG, train_and_publish
 from storage.db import current_project

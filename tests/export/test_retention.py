@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from labeling.access.accounts import add_user, update_user
+from labeling.access.rights import NotAllowed
 from labeling.cli.main import main
 from labeling.export.retention import (
     ZIP_RETENTION,
@@ -26,11 +28,9 @@ from labeling.export.retention import (
 )
 from labeling.export.run import ExportOptions, export_dataset, new_export_folder, zip_folder
 from labeling.intake.ingest import import_paths
-from labeling.access.accounts import add_user, update_user
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import list_images
 from storage.models import AuditEvent
-from labeling.access.rights import NotAllowed
 from tests.conftest import pydicom_file
 
 BOX = [[4, 4], [20, 4], [20, 20], [4, 20]]

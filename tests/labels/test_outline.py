@@ -8,12 +8,12 @@ import pytest
 
 from benchmarks.outline import demo_lesions, dice, rough_box
 from labeling.access.accounts import add_user, update_user
+from labeling.access.rights import NotAllowed
 from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError, outline_in_box
 from labeling.labels.reading import outline_region
 from storage.db import current_project
 from storage.errors import MedalError
-from labeling.access.rights import NotAllowed
 from tests.conftest import demo_lesion
 
 

@@ -12,14 +12,14 @@ from PIL import Image as PILImage
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from labeling.intake.ingest import import_paths
+from benchmarks.loop import write_nodule_files
 from labeling.access.accounts import add_user
+from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.pictures import render_frame
 from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
 from labeling.labels.spread import cold_start, simple_features, standardise
-from benchmarks.loop import write_nodule_files
 from storage.db import Project
 from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, utcnow

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from learner.calibration import fit_calibration, softmax_positive
 from benchmarks.simulate import ArrayDataset
+from learner.calibration import fit_calibration, softmax_positive
 from learner.train import TrainConfig, binary_metrics, fit, predict_proba
 
 

@@ -19,11 +19,11 @@ from labeling.cli.main import main
 from labeling.labels.queue import next_image
 from learner import jobs, registry
 from learner.loop import maybe_auto_retrain
+from learner.settings import set_auto_retrain_every, set_strategy
 from learner.supervisor import worker_running
 from learner.worker import WorkerAlreadyRunning, run_job, run_worker, worker_lock
 from storage.db import current_project
 from storage.models import Image, ImageStatus, JobStatus, Prediction
-from learner.settings import set_auto_retrain_every, set_strategy
 
 QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
 

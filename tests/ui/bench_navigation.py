@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user
+from labeling.intake.demo import create_demo
 from storage.db import Project
 from tests.ui.app_server import label_page
 

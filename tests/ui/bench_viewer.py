@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from labeling.access.accounts import add_user
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from labeling.access.accounts import add_user
 from storage.db import Project
 from tests.ui.app_server import label_page
 

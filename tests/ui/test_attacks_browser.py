@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user
 from labeling.access.browser_sessions import COOKIE_NAME
+from labeling.intake.demo import create_demo
 from storage.db import Project
 from storage.models import Annotation, AuditEvent, Image
 from tests.ui.app_server import CHROMIUM, served, submit_log_in

@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from labeling.intake.ingest import import_paths
 from labeling.access import browser_sessions
 from labeling.access.accounts import add_user, authenticate, update_user
+from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import list_images
-from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY
+from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.web_routes import EXPORT_PREFIX, _export_for
 from storage.db import current_project
 from storage.models import AuditEvent

@@ -15,8 +15,8 @@ import pytest
 from pydicom.uid import generate_uid
 from streamlit.testing.v1 import AppTest
 
-from labeling.intake.ingest import import_paths
 from labeling.access.accounts import add_user
+from labeling.intake.ingest import import_paths
 from labeling.labels.catalog import list_images
 from tests.conftest import pydicom_file
 from tests.ui.test_pages import label_state, logged_in, viewer_data

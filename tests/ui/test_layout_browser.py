@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user
+from labeling.intake.demo import create_demo
 from storage.db import Project
 from storage.models import Image, ModelVersion, Prediction
 from tests.ui.app_server import served

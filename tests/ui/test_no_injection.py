@@ -16,8 +16,8 @@ import pydicom
 import pytest
 from pydicom import config as pydicom_config
 
-from labeling.intake.ingest import import_paths
 from labeling.access.accounts import add_user
+from labeling.intake.ingest import import_paths
 from labeling.labels.taxonomy import save_class
 from storage.db import Project
 from tests.conftest import pydicom_file

@@ -14,20 +14,20 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.intake.ingest import import_paths
 from labeling.access import browser_sessions
 from labeling.access.accounts import add_user, authenticate, update_user
+from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
+from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
 from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.parts.reading_station import VIEWER_KEY
-from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
 from learner import jobs, registry
+from learner import settings as learning_settings
 from learner.registry import prediction_for
 from learner.worker import run_worker
-from learner import settings as learning_settings
 from storage.db import current_project
 from tests.conftest import demo_lesion, pydicom_file
 

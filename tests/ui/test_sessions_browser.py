@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user, update_user
 from labeling.access.browser_sessions import COOKIE_NAME
+from labeling.intake.demo import create_demo
 from storage.db import Project
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 

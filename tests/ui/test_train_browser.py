@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user
+from labeling.intake.demo import create_demo
 from learner import jobs
 from learner.worker import run_worker
 from storage.db import Project

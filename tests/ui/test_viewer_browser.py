@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from labeling.intake.demo import create_demo
 from labeling.access.accounts import add_user
+from labeling.intake.demo import create_demo
 from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices

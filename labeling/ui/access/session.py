@@ -26,8 +26,8 @@ from labeling.access.accounts import Account
 from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.labels.queue import release
 from labeling.ui.access.cookie_bridge import ask_browser
-from labeling.ui.parts.text import as_text
 from labeling.ui.access.tab_logins import record
+from labeling.ui.parts.text import as_text
 from labeling.ui.web_guard import CLIENT_HEADER
 from storage.config import config
 

@@ -3,11 +3,11 @@ admins also see and delete past exports."""
 
 import streamlit as st
 
+from labeling.access.accounts import list_users
 from labeling.export.retention import sweep_zips
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder
-from labeling.access.accounts import list_users
-from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
 from labeling.ui.access.session import require_account
+from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
 from labeling.ui.parts.text import show_error
 from learner.registry import active_summary
 from storage.errors import MedalError

@@ -6,8 +6,8 @@ from labeling.access.accounts import list_users
 from labeling.labels.catalog import ORDERS, get_image, list_images, patient_keys, patient_timeline
 from labeling.labels.identity import annotator_choices, image_row
 from labeling.labels.proposals import images_with_proposals, proposal_threshold
-from labeling.ui.parts.gallery import thumbnail_grid
 from labeling.ui.access.session import require_account
+from labeling.ui.parts.gallery import thumbnail_grid
 from labeling.ui.parts.text import show_error
 from labeling.ui.parts.timeline import compare_buttons, timeline_table
 from labeling.ui.state import open_in_label

@@ -8,6 +8,7 @@ from labeling.labels.catalog import get_image
 from labeling.labels.queue import SKIP_REASONS, lease, next_image
 from labeling.labels.reading import series_slices
 from labeling.labels.taxonomy import list_classes
+from labeling.ui.access.session import require_account
 from labeling.ui.parts.panels import header_panel, model_panel, region_summary, shortcut_help, undo_confirmed
 from labeling.ui.parts.reading_station import (
     SKIP_REASON_KEY,
@@ -21,7 +22,6 @@ from labeling.ui.parts.reading_station import (
     skip_and_next,
     viewer_data,
 )
-from labeling.ui.access.session import require_account
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import label_session, take_open_request
 from storage.errors import MedalError

@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from labeling.ui.parts.model_charts import version_charts
 from labeling.ui.access.session import require_account
+from labeling.ui.parts.model_charts import version_charts
 from labeling.ui.parts.text import show_error
 from labeling.ui.parts.training import live_jobs
 from learner.jobs import enqueue, pending
 from learner.registry import activate, history
+from learner.settings import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
 from learner.strategies import DEFAULT, STRATEGIES
 from storage.errors import MedalError
-from learner.settings import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
 
 account = require_account()
 st.title("Train")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labeling.export.retention import delete_export, list_exports
+from labeling.access import rights
 from labeling.access.accounts import Account
+from labeling.export.retention import delete_export, list_exports
 from labeling.ui import download_tickets
 from labeling.ui.access.session import BROWSER_SESSION_KEY
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.web_routes import EXPORT_PREFIX
-from labeling.access import rights
 from storage.errors import MedalError
 
 NAME_KEY = "export_name"  # the folder name (in the project's exports) of this session's last export
