@@ -8,6 +8,7 @@ browser's script run executes it as ``__main__``: page config, the log-in gate a
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -37,19 +38,24 @@ def main() -> None:
     from labeling.ui.access.cookie_bridge import run_pending
     from labeling.ui.access.login_form import show_login
     from labeling.ui.access.session import current_account, sidebar_account
+    from labeling.ui.context import hand_over
     from labeling.ui.parts.training import start_worker_once
+    from storage.project import current_project
 
     st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")
-    start_worker_once()
-    if current_account() is None:
+    project = current_project()  # the one place a script run reads MEDAL_HOME; pages take it from the context
+    hand_over(project)
+    start_worker_once(project=project)
+    if current_account(project=project) is None:
         # Every page is known (hidden), so a deep link such as /train keeps its address through the log-in
         # and opens once logged in; until then only the log-in form runs.
-        login = st.Page(show_login, title="Log in", icon=":material/login:", url_path="login", default=True)
+        login = st.Page(partial(show_login, project=project), title="Log in", icon=":material/login:",
+                        url_path="login", default=True)
         st.navigation([login, *_pages(None)], position="hidden")
         run_pending()
-        show_login()
+        show_login(project=project)
         return
-    page = st.navigation(_pages(sidebar_account()))
+    page = st.navigation(_pages(sidebar_account(project=project)))
     with st.sidebar:  # below the sidebar's account: when it goes, the page's own layout does not move
         run_pending()
     page.run()
@@ -57,10 +63,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-else:  # imported by `streamlit run` (or uvicorn): the server, with Medal's routes and guard
+elif __name__ != "__mp_main__":  # imported by `streamlit run` (or uvicorn): the server, with its routes and guard
+    # (not in a process the import's worker pool spawns, which re-imports this file as __mp_main__: it must not
+    # open, and so migrate, the project while the server holds it)
     from starlette.middleware import Middleware
 
     from labeling.ui.web_guard import MedalGuard
-    from labeling.ui.web_routes import ROUTES
+    from labeling.ui.web_routes import routes
+    from storage.project import current_project
 
-    app = st.App(__file__, routes=ROUTES, middleware=[Middleware(MedalGuard)])
+    served = current_project()  # opened once for the server's own routes and guard
+    app = st.App(__file__, routes=routes(served), middleware=[Middleware(MedalGuard, project=served)])

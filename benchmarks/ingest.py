@@ -26,8 +26,8 @@ from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
 from labeling.labels.queue import next_image, set_priorities
-from storage.db import Project
 from storage.models import Image
+from storage.project import Project
 
 BENCH_SIZE = 256
 PATIENTS = 50
@@ -115,7 +115,7 @@ def _fill_queue(engine: Engine, total: int, seed: int = 0) -> None:
             session.commit()
     with Session(engine) as session:
         ids = session.exec(select(Image.id).order_by(Image.id)).all()
-    set_priorities(dict(zip(ids, rng.random(len(ids)).tolist())), engine)
+    set_priorities(dict(zip(ids, rng.random(len(ids)).tolist())), engine=engine)
 
 
 def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None) -> dict[str, Any]:
@@ -129,13 +129,13 @@ def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None)
         _fill_queue(engine, images)
         add_user("bench", "bench-password", "annotator", engine=engine)
         region = [RegionInput("Cancerous", "rect", [[10, 10], [60, 10], [60, 50], [10, 50]])]
-        item = next_image("bench", engine)
+        item = next_image("bench", engine=engine)
         timings = []
         for _ in range(saves):
             start = time.perf_counter()
             save_annotation(item.image_id, "bench", region, image_label="cancerous", engine=engine)
-            item = next_image("bench", engine)
-            picture = render_frame(get_image(item.image_id, engine), project=project)
+            item = next_image("bench", engine=engine)
+            picture = render_frame(get_image(item.image_id, engine=engine), project=project)
             timings.append((time.perf_counter() - start) * 1000)
             if not picture.size:
                 raise RuntimeError(f"image {item.image_id} rendered empty")

@@ -21,8 +21,8 @@ from benchmarks.ingest import fresh_project
 from labeling.intake.demo import create_demo, demo_folder
 from learner.loop import train_and_publish
 from learner.predictions import prediction_rows
-from storage.db import Project
 from storage.models import Image, ImageStatus
+from storage.project import Project
 
 TOLERANCE_PX = 8.0
 FINDING = "Cancerous"
@@ -42,7 +42,7 @@ def distance_to_polygon(point: tuple[float, float], polygon: list[list[float]]) 
 
 def localisation_figures(project: Project) -> dict[str, Any]:
     """Peak-in-finding and proposal rates of the active model over ``project``'s unlabeled demo images."""
-    truth = json.loads((demo_folder(project) / "truth.json").read_text())
+    truth = json.loads((demo_folder(project=project) / "truth.json").read_text())
     with Session(project.engine) as session:
         unlabeled = {image.id: image.sop_instance_uid for image in session.exec(
             select(Image).where(Image.status == ImageStatus.UNLABELED)).all()}

@@ -29,8 +29,8 @@ from learner import registry, scoring
 from learner.dataset import PoolDataset
 from learner.loop import PROJECT_CONFIG, train_and_publish
 from learner.train import DEVICE, to_device
-from storage.db import Project
 from storage.models import Image, ImageStatus
+from storage.project import Project
 
 SIZE = 256
 PATIENTS = 100
@@ -106,8 +106,8 @@ def bench_loop(labels: int = 1000, pool: int = 10_000, out: Path | None = None) 
         result = train_and_publish(project, lambda fraction, message: steps.append((fraction, message)),
                                    strategy_name="default", config=PROJECT_CONFIG)
         first_s = time.perf_counter() - started
-        loaded = registry.load_active(engine)
-        speedup = bald_speedup(loaded, scoring.image_ids(ImageStatus.UNLABELED, engine)[:2000], project)
+        loaded = registry.load_active(engine=engine)
+        speedup = bald_speedup(loaded, scoring.image_ids(ImageStatus.UNLABELED, engine=engine)[:2000], project)
     train_s = result["train_s"]
     score_s = first_s - train_s  # ranking, publishing and every heatmap: one pass per image
     report = {

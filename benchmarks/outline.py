@@ -26,8 +26,8 @@ from benchmarks.ingest import fresh_project
 from labeling.intake.demo import create_demo, demo_folder
 from labeling.labels.outline import outline_in_box
 from labeling.labels.pictures import render_frame
-from storage.db import Project
 from storage.models import Image
+from storage.project import Project
 
 LESION = "Cancerous"
 LATENCY_SIZE = 512
@@ -38,7 +38,7 @@ LATENCY_RUNS = 20
 def demo_lesions(project: Project) -> Iterator[tuple[str, np.ndarray, dict[str, Any]]]:
     """``(modality, picture, region)`` for every Cancerous true region of the demo in ``project``, the
     picture as the clinician sees it (8-bit grey), in image id order."""
-    truth = json.loads((demo_folder(project) / "truth.json").read_text())
+    truth = json.loads((demo_folder(project=project) / "truth.json").read_text())
     with Session(project.engine) as session:
         images = session.exec(select(Image).order_by(Image.id)).all()
     for image in images:

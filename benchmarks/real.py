@@ -52,9 +52,9 @@ from labeling.labels.pictures import render_frame
 from labeling.labels.proposals import as_outlines
 from learner.loop import train_and_publish
 from learner.predictions import prediction_rows
-from storage.db import Project
 from storage.errors import MedalError
 from storage.models import Image, Patient, Series, Study
+from storage.project import Project
 
 FINDING = "Cancerous"
 PEAK_TOLERANCE_PX = 8.0

@@ -26,7 +26,7 @@ from labeling.labels.spread import cold_start, simple_features, standardise
 from learner.scoring import pool_classifier
 from learner.strategies import STRATEGIES, resolve
 from learner.train import TooFewLabels, TrainConfig, fit, predict_proba
-from storage.db import Project
+from storage.project import Project
 
 
 class ArrayDataset(Dataset):
@@ -87,7 +87,8 @@ def load_folder(path: Path) -> SimulationData:
     if len(classes) != 2:
         raise ValueError(f"{path} needs exactly two class sub-folders; it has {len(classes)}.")
     positive = next((c for c in classes if c.name.lower() in POSITIVE_NAMES), classes[1])
-    files = [(f, int(c == positive)) for c in classes for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+    files = [(f,
+              int(c == positive)) for c in classes for f in sorted(c.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
     x = np.stack([_grey(f) for f, _ in files])
     return _split(x, np.array([label for _, label in files]), [f.name for f, _ in files])
 
@@ -97,8 +98,8 @@ def load_project(home: Path) -> SimulationData:
     rendering and its true image label, split by patient."""
     truth = json.loads((home / "demo" / "truth.json").read_text())
     project = Project.open(home)
-    images = [s for s in list_images(project.engine) if s.sop_instance_uid in truth]
-    x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id, engine=project.engine, project=project))
+    images = [s for s in list_images(engine=project.engine) if s.sop_instance_uid in truth]
+    x = np.stack([np.asarray(PILImage.fromarray(render_image(s.id, project=project))
                              .convert("L").resize((SIDE, SIDE))) for s in images])
     labels = np.array([int(truth[s.sop_instance_uid]["image_label"] == "cancerous") for s in images])
     return _split(x, labels, [s.patient_key or str(s.id) for s in images])

@@ -45,10 +45,10 @@ from torch.utils.data import Dataset
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
-from storage.db import Project, current_project, get_engine
 from storage.errors import ImageNotFound
 from storage.hierarchy import up_to_patient
 from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
+from storage.project import Project
 
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
@@ -98,7 +98,8 @@ def _overlaps(box: tuple[int, int, int], regions: list[tuple[float, float, float
     return any(x < rx + rw and rx < x + side and y < ry + rh and ry < y + side for rx, ry, rw, rh in regions)
 
 
-def _background(image: Image, regions: list[tuple[float, float, float, float]], side: int) -> tuple[int, int, int] | None:
+def _background(image: Image, regions: list[tuple[float, float, float, float]], side: int) -> tuple[int, int,
+                                                                                                    int] | None:
     """A patch of ``side`` that touches no region, at a position fixed by the image id (reproducible)."""
     rng = np.random.default_rng(image.id)
     if side >= min(image.rows, image.cols):
@@ -118,11 +119,11 @@ def usable_region(region: Region, image: Image) -> bool:
         and region.x < image.cols and region.y < image.rows and region.x + region.w > 0 and region.y + region.h > 0
 
 
-def build_examples(engine: Engine | None = None, skipped: list[int] | None = None) -> list[Example]:
+def build_examples(skipped: list[int] | None = None, *, engine: Engine) -> list[Example]:
     """Every training example the current labels give, in a stable order (see the module docstring). A region
     that cannot be trained on (``usable_region``) is left out, its id added to ``skipped``: one bad region
     never fails every training run."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
         rows = session.exec(
             up_to_patient(select(Annotation, Image, Patient.key).join(Image, Annotation.image_id == Image.id))
@@ -255,11 +256,10 @@ def _validation_patients(order: list[str], by_patient: dict[str, list[Example]],
     return val
 
 
-def read_picture(image_id: int, project: Project | None = None) -> tuple[np.ndarray, float, float]:
+def read_picture(image_id: int, *, project: Project) -> tuple[np.ndarray, float, float]:
     """The image as shown by default (``project``'s row and preview cache), in grey float32, with its
     mean and spread."""
-    project = project or current_project()
-    return picture_of(get_image(image_id, project.engine), project)
+    return picture_of(get_image(image_id, engine=project.engine), project)
 
 
 def picture_of(image: Image, project: Project) -> tuple[np.ndarray, float, float]:
@@ -322,12 +322,11 @@ MATERIALISE_CHUNK = 64  # images whose rows come in one query and whose inputs o
 MATERIALISE_THREADS = min(4, os.cpu_count() or 1)  # picture decoding, resizing and peak finding release the GIL
 
 
-def materialise(examples: list[Example], size: int, path: Path, project: Project | None = None,
-                context: int = 0) -> ExampleDataset:
+def materialise(examples: list[Example], size: int, path: Path, context: int = 0, *,
+                project: Project) -> ExampleDataset:
     """Write every example's network input (pictures from ``project``; ``context`` pixels around each patch)
     to ``path`` (a .npy memory map) and return a dataset over it. Each picture is read once, for all its
     examples; chunks of images are read on MATERIALISE_THREADS threads."""
-    project = project or current_project()
     path.parent.mkdir(parents=True, exist_ok=True)
     full = size + 2 * context
     inputs = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(examples), 1, full, full))
@@ -369,14 +368,14 @@ def _inputs_of(image: Image, indices: list[int], examples: list[Example], size: 
 class PoolDataset(Dataset):
     """Whole images of ``project`` as ``(tensor, image id)``, for scoring."""
 
-    def __init__(self, image_ids: list[int], size: int, project: Project | None = None) -> None:
-        self.image_ids, self.size, self.project = image_ids, size, project or current_project()
+    def __init__(self, image_ids: list[int], size: int, *, project: Project) -> None:
+        self.image_ids, self.size, self.project = image_ids, size, project
 
     def __len__(self) -> int:
         return len(self.image_ids)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        grey, mean, std = read_picture(self.image_ids[index], self.project)
+        grey, mean, std = read_picture(self.image_ids[index], project=self.project)
         return to_input(grey, mean, std, self.size), self.image_ids[index]
 
 

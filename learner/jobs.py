@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from labeling.access import rights
 from storage.config import config
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, Job, JobStatus, as_utc, utcnow
 
@@ -68,25 +68,24 @@ def _view(job: Job) -> JobView:
                    {k: v for k, v in job.params.items() if k != "result"}, job.params.get("result"))
 
 
-def enqueue(kind: str, params: dict[str, Any] | None = None, *, actor: str | None = None,
-            engine: Engine | None = None) -> int:
+def enqueue(kind: str, params: dict[str, Any] | None = None, *, engine: Engine, actor: str | None = None) -> int:
     """Queue a new job of ``kind`` (train or score) for the worker; audited."""
     return _queue(kind, params, actor, engine, reuse=False)[0]
 
 
-def request(kind: str, params: dict[str, Any] | None = None, *, actor: str | None = None,
-            engine: Engine | None = None) -> tuple[int, bool]:
+def request(kind: str, params: dict[str, Any] | None = None, *, engine: Engine,
+            actor: str | None = None) -> tuple[int, bool]:
     """A job of ``kind`` with ``params``: the one already waiting with the same parameters, so asking
     again does not pile up duplicates, else a new one. Returns ``(job id, whether it is new)``."""
     return _queue(kind, params, actor, engine, reuse=True)
 
 
-def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: Engine | None,
+def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: Engine,
            reuse: bool) -> tuple[int, bool]:
     if kind not in KINDS:
         raise ValueError(f"Unknown job kind {kind!r}; one of {', '.join(KINDS)}.")
     params = params or {}
-    with write_session(engine) as session:  # one transaction: two requests at once still make one job
+    with write_session(engine=engine) as session:  # one transaction: two requests at once still make one job
         rights.check(session, actor, rights.TRAIN)
         if reuse:
             waiting = session.exec(select(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
@@ -103,17 +102,16 @@ def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: 
         return int(job.id), True
 
 
-def pending(kind: str, engine: Engine | None = None) -> int | None:
+def pending(kind: str, *, engine: Engine) -> int | None:
     """The id of a queued or running job of ``kind``, if there is one (to avoid piling up duplicates)."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         return session.exec(select(Job.id).where(Job.kind == kind, col(Job.status).in_(ACTIVE))
                            .order_by(Job.id)).first()
 
 
-def claim(worker: str, engine: Engine | None = None) -> JobView | None:
+def claim(worker: str, *, engine: Engine) -> JobView | None:
     """Take the oldest queued job for ``worker`` (atomically), or None when there is none."""
-    engine = engine or get_engine()
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         job_id = session.exec(select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id)).first()
         if job_id is None:
             return None
@@ -123,18 +121,17 @@ def claim(worker: str, engine: Engine | None = None) -> JobView | None:
         session.commit()
         if taken.rowcount != 1:
             return None
-    return get_job(job_id, engine)
+    return get_job(job_id, engine=engine)
 
 
-def beat(job_id: int, progress: float | None = None, message: str | None = None,
-         engine: Engine | None = None) -> None:
+def beat(job_id: int, progress: float | None = None, message: str | None = None, *, engine: Engine) -> None:
     """Record that the job is alive (and how far it got); JobCancelled when someone cancelled it."""
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if progress is not None:
         values["progress"] = max(0.0, min(1.0, float(progress)))
     if message is not None:
         values["message"] = message[:1024]
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         changed = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
                                   .values(**values)).rowcount
         session.commit()
@@ -142,10 +139,10 @@ def beat(job_id: int, progress: float | None = None, message: str | None = None,
         raise JobCancelled(f"Job {job_id} was cancelled.")
 
 
-def finish(job_id: int, status: JobStatus, *, message: str | None = None, error: str | None = None,
-           result: dict[str, Any] | None = None, engine: Engine | None = None) -> None:
+def finish(job_id: int, status: JobStatus, *, engine: Engine, message: str | None = None, error: str | None = None,
+           result: dict[str, Any] | None = None) -> None:
     """Close a running job (a job someone cancelled meanwhile stays cancelled)."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         job = session.get(Job, job_id)
         if job is None or job.status != JobStatus.RUNNING:
             return
@@ -160,9 +157,9 @@ def finish(job_id: int, status: JobStatus, *, message: str | None = None, error:
         session.commit()
 
 
-def cancel(job_id: int, *, actor: str | None = None, engine: Engine | None = None) -> JobView:
+def cancel(job_id: int, *, engine: Engine, actor: str | None = None) -> JobView:
     """Cancel a queued or running job; a finished one is left as it is."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, actor, rights.TRAIN)
         job = session.get(Job, job_id)
         if job is None:
@@ -172,14 +169,14 @@ def cancel(job_id: int, *, actor: str | None = None, engine: Engine | None = Non
             session.add(job)
             session.add(AuditEvent(username=actor, action="job.cancel", entity="job", entity_id=job_id))
             session.commit()
-    return get_job(job_id, engine)
+    return get_job(job_id, engine=engine)
 
 
-def reap_stale(engine: Engine | None = None, timeout_s: float | None = None) -> list[int]:
+def reap_stale(timeout_s: float | None = None, *, engine: Engine) -> list[int]:
     """Fail every running job whose heartbeat is older than the timeout; returns their ids."""
     timeout_s = heartbeat_timeout() if timeout_s is None else timeout_s
     cutoff = utcnow() - timedelta(seconds=timeout_s)
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         stale = session.exec(select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)).all()
         for job in stale:
             last = as_utc(job.heartbeat_at)
@@ -192,14 +189,14 @@ def reap_stale(engine: Engine | None = None, timeout_s: float | None = None) -> 
         return [int(job.id) for job in stale]
 
 
-def get_job(job_id: int, engine: Engine | None = None) -> JobView:
-    with Session(engine or get_engine()) as session:
+def get_job(job_id: int, *, engine: Engine) -> JobView:
+    with Session(engine) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")
         return _view(job)
 
 
-def list_jobs(limit: int = 50, engine: Engine | None = None) -> list[JobView]:
-    with Session(engine or get_engine()) as session:
+def list_jobs(limit: int = 50, *, engine: Engine) -> list[JobView]:
+    with Session(engine) as session:
         return [_view(job) for job in session.exec(select(Job).order_by(col(Job.id).desc()).limit(limit)).all()]

@@ -26,8 +26,8 @@ from learner.dataset import Example, build_examples, materialise, patch_fraction
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
-from storage.db import Project, current_project, get_engine
 from storage.models import Image, ImageStatus
+from storage.project import Project
 
 # Patches (or whole images, without regions) at 32×32 with 16 pixels of context on the CPU; on a GPU a wider
 # network at twice the resolution (the checkpoint keeps the config, so a version loads the same anywhere).
@@ -52,15 +52,14 @@ def _labeled_images(engine: Engine) -> dict[int, tuple[int, int, str]]:
             select(Image.id, Image.rows, Image.cols, Image.modality).where(Image.status == ImageStatus.LABELED)).all()}
 
 
-def train_and_publish(project: Project | None, progress: Progress, *, strategy_name: str | None = None,
+def train_and_publish(project: Project, progress: Progress, *, strategy_name: str | None = None,
                       config: TrainConfig = PROJECT_CONFIG, job_id: int | None = None) -> dict[str, Any]:
     """Build the training set, train, register the version, score the pool, and publish it all at once."""
-    project = project or current_project()
     engine = project.engine
-    name = resolve(strategy_name or strategy(engine))
+    name = resolve(strategy_name or strategy(engine=engine))
     progress(0.01, "building the training set from the labels")
     skipped: list[int] = []
-    examples = build_examples(engine, skipped)
+    examples = build_examples(skipped, engine=engine)
     if skipped:
         progress(0.01, f"left out {len(skipped)} region(s) outside their image or without finite coordinates "
                        f"(region ids {', '.join(map(str, skipped[:10]))})")
@@ -85,8 +84,8 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     folder = project.folder("training", f"job-{job_id or os.getpid()}")
     progress(0.02, f"reading {len(examples)} examples from {len({e.image_id for e in examples})} images")
     try:
-        train_set = materialise(split.train, config.size, folder / "train.npy", project, config.context)
-        val_set = (materialise(split.val, config.size, folder / "val.npy", project, config.context)
+        train_set = materialise(split.train, config.size, folder / "train.npy", config.context, project=project)
+        val_set = (materialise(split.val, config.size, folder / "val.npy", config.context, project=project)
                    if split.val else None)
         result = fit(train_set, labels, val_set, config, on_epoch)
     finally:
@@ -99,7 +98,7 @@ def train_and_publish(project: Project | None, progress: Progress, *, strategy_n
     loaded = registry.load(version)
     progress(0.66, f"version {version.id} trained (AUC {result.metrics.get('auc', float('nan')):.3f}); scoring")
     started = time.monotonic()
-    scores = scoring.rank_pool(loaded, name, project, seed=config.seed,
+    scores = scoring.rank_pool(loaded, name, project=project, seed=config.seed,
                                progress=lambda f, m: progress(0.66 + 0.25 * f, m))
     scoring.publish(version.id, scores, name, activate=True, engine=engine)
     ready_s = time.monotonic() - started
@@ -125,7 +124,7 @@ def validation_images(result: TrainResult, data: dict[str, Any], val: list[Examp
     images = sorted({e.image_id for e in val})
     if not images:
         return {"proposal_threshold": round(floor, 4)}
-    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images, project)
+    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images, project=project)
     probability = found.probabilities[:, 1]
     truth = np.asarray([image in with_finding for image in images])
     figures = {"proposal_threshold": round(floor, 4)}
@@ -137,36 +136,33 @@ def validation_images(result: TrainResult, data: dict[str, Any], val: list[Examp
     return figures
 
 
-def finish_heatmaps(project: Project | None, progress: Progress, version_id: int | None) -> dict[str, Any]:
+def finish_heatmaps(project: Project, progress: Progress, version_id: int | None) -> dict[str, Any]:
     """Heatmaps of the active version's scored images that lack one, top of the queue first: what a
     "heatmaps" job queued by an older Medal asks for (scoring now writes every heatmap in its one pass)."""
-    project = project or current_project()
-    active = registry.active_version(project.engine)
+    active = registry.active_version(engine=project.engine)
     if active is None or (version_id is not None and active.id != version_id):
         return {"heatmaps": 0, "skipped": "that version is no longer active"}
     loaded = registry.load(active)
-    order = scoring.queue_order(active.id, project.engine)
-    return {"heatmaps": scoring.add_heatmaps(loaded, order, project, progress), "model_version": active.id}
+    order = scoring.queue_order(active.id, engine=project.engine)
+    return {"heatmaps": scoring.add_heatmaps(loaded, order, progress, project=project), "model_version": active.id}
 
 
-def rescore(project: Project | None, progress: Progress, strategy_name: str | None) -> dict[str, Any]:
+def rescore(project: Project, progress: Progress, strategy_name: str | None) -> dict[str, Any]:
     """Re-rank the pool with the active model (after a rollback or a change of strategy)."""
-    project = project or current_project()
-    loaded = registry.load_active(project.engine)
+    loaded = registry.load_active(engine=project.engine)
     if loaded is None:
         return {"scored": 0, "skipped": "no active model"}
-    name = resolve(strategy_name or strategy(project.engine))
-    scores = scoring.rank_pool(loaded, name, project, progress=lambda f, m: progress(0.9 * f, m))
+    name = resolve(strategy_name or strategy(engine=project.engine))
+    scores = scoring.rank_pool(loaded, name, project=project, progress=lambda f, m: progress(0.9 * f, m))
     scoring.publish(loaded.version_id, scores, name, activate=False, engine=project.engine)
     return {"scored": len(scores.image_ids), "model_version": loaded.version_id, "strategy": name}
 
 
-def maybe_auto_retrain(engine: Engine | None = None) -> int | None:
+def maybe_auto_retrain(*, engine: Engine) -> int | None:
     """Enqueue training when automatic retraining is on and enough new labels came in since the last version."""
-    engine = engine or get_engine()
-    every = auto_retrain_every(engine)
-    if every <= 0 or jobs.pending("train", engine) is not None:
+    every = auto_retrain_every(engine=engine)
+    if every <= 0 or jobs.pending("train", engine=engine) is not None:
         return None
-    if labeled_count(engine) - registry.last_label_count(engine) < every:
+    if labeled_count(engine) - registry.last_label_count(engine=engine) < every:
         return None
     return jobs.enqueue("train", {"reason": f"{every} new labels"}, actor="auto-retrain", engine=engine)

@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 from labeling.labels.proposals import proposals_for
 from labeling.labels.taxonomy import list_classes
 from learner.registry import active_metrics, active_version
-from storage.db import get_engine
 from storage.errors import ImageNotFound
 from storage.models import Image, ImageStatus, Prediction
 
@@ -34,10 +33,9 @@ class PredictionRow:
         return asdict(self)
 
 
-def prediction_rows(image_id: int | None = None, engine: Engine | None = None) -> list[PredictionRow]:
+def prediction_rows(image_id: int | None = None, *, engine: Engine) -> list[PredictionRow]:
     """The active model's predictions (one image with ``image_id``), in queue order; [] before a model."""
-    engine = engine or get_engine()
-    version = active_version(engine)
+    version = active_version(engine=engine)
     if version is None:
         return []
     with Session(engine) as session:
@@ -52,7 +50,7 @@ def prediction_rows(image_id: int | None = None, engine: Engine | None = None) -
         raise ImageNotFound(f"The active model has not scored image {image_id}; "
                             "`medal predictions` lists those it has.")
     rank = {found: place for place, found in enumerate(unlabeled, start=1)}
-    classes, metrics = list_classes(engine), active_metrics(engine)
+    classes, metrics = list_classes(engine=engine), active_metrics(engine=engine)
     return [_row(prediction, image, rank.get(image.id), classes, metrics) for prediction, image in rows]
 
 

@@ -23,9 +23,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from storage.db import Project, current_project, get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, ModelVersion, Prediction
+from storage.project import Project
 
 if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
     from learner.model import CompactCNN
@@ -48,23 +49,22 @@ class LoadedModel:
     data: dict[str, Any]  # how the training set was built (e.g. the heatmap window's patch_fraction)
 
 
-def models_dir(project: Project | None = None) -> Path:
+def models_dir(*, project: Project) -> Path:
     """Where the project's checkpoints live (created on first use)."""
-    return (project or current_project()).folder("models")
+    return project.folder("models")
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job_id: int | None = None,
-             project: Project | None = None) -> ModelVersion:
+def register(result: TrainResult, data: dict[str, Any], label_count: int, *, project: Project,
+             job_id: int | None = None) -> ModelVersion:
     """Save the checkpoint in ``project``'s models folder and add an inactive version row with its
     config, metrics and label count."""
     import torch
 
-    project = project or current_project()
-    folder = models_dir(project)
+    folder = models_dir(project=project)
     checkpoint = result.checkpoint()
     buffer = io.BytesIO()
     torch.save({**checkpoint, "data": data}, buffer)
@@ -76,7 +76,7 @@ def register(result: TrainResult, data: dict[str, Any], label_count: int, *, job
     version = ModelVersion(job_id=job_id, config={**checkpoint["config"], "sha256": name,
                                                    "epochs": result.epochs, "data": data},
                            label_count=label_count, metrics=result.metrics, checkpoint_path=str(path))
-    with write_session(project.engine) as session:
+    with write_session(engine=project.engine) as session:
         session.add(version)
         session.commit()
         session.refresh(version)
@@ -111,23 +111,23 @@ def load(version: ModelVersion) -> LoadedModel:
     return LoadedModel(version.id, model, config, dict(checkpoint.get("data", {})))
 
 
-def get_version(version_id: int, engine: Engine | None = None) -> ModelVersion:
-    with Session(engine or get_engine()) as session:
+def get_version(version_id: int, *, engine: Engine) -> ModelVersion:
+    with Session(engine) as session:
         version = session.get(ModelVersion, version_id)
     if version is None:
         raise VersionNotFound(f"There is no model version {version_id}; `medal models` lists them.")
     return version
 
 
-def active_version(engine: Engine | None = None) -> ModelVersion | None:
-    with Session(engine or get_engine()) as session:
+def active_version(*, engine: Engine) -> ModelVersion | None:
+    with Session(engine) as session:
         return session.exec(select(ModelVersion).where(ModelVersion.active)).first()
 
 
-def prediction_for(image_id: int, engine: Engine | None = None) -> Prediction | None:
+def prediction_for(image_id: int, *, engine: Engine) -> Prediction | None:
     """The active model's prediction for an image (None before a model exists or scores it). A heatmap
     whose file is gone (the cache may be deleted at any time) is left out until the model scores again."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         prediction = session.exec(select(Prediction).join(ModelVersion, Prediction.model_version_id == ModelVersion.id)
                                   .where(Prediction.image_id == image_id, ModelVersion.active)).first()
         if prediction is not None:
@@ -137,29 +137,29 @@ def prediction_for(image_id: int, engine: Engine | None = None) -> Prediction | 
     return prediction
 
 
-def active_metrics(engine: Engine | None = None) -> dict[str, float]:
+def active_metrics(*, engine: Engine) -> dict[str, float]:
     """The active model version's validation metrics (empty before there is one)."""
-    version = active_version(engine)
+    version = active_version(engine=engine)
     return dict(version.metrics or {}) if version is not None else {}
 
 
-def active_summary(engine: Engine | None = None) -> dict[str, Any] | None:
+def active_summary(*, engine: Engine) -> dict[str, Any] | None:
     """The active version as an export's dataset card records it (None before there is one)."""
-    version = active_version(engine)
+    version = active_version(engine=engine)
     if version is None:
         return None
     return {"id": version.id, "created_at": version.created_at.isoformat(), "label_count": version.label_count,
             "metrics": dict(version.metrics or {})}
 
 
-def last_label_count(engine: Engine | None = None) -> int:
+def last_label_count(*, engine: Engine) -> int:
     """How many labeled images the most-informed version was trained on (0 before any version)."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         return int(session.exec(select(func.max(ModelVersion.label_count))).one() or 0)
 
 
-def list_versions(engine: Engine | None = None) -> list[ModelVersion]:
-    with Session(engine or get_engine()) as session:
+def list_versions(*, engine: Engine) -> list[ModelVersion]:
+    with Session(engine) as session:
         return list(session.exec(select(ModelVersion).order_by(ModelVersion.id)).all())
 
 
@@ -171,27 +171,27 @@ def mark_active(session: Session, version_id: int, actor: str | None, detail: di
                            detail=detail))
 
 
-def activate(version_id: int, *, actor: str | None = None, engine: Engine | None = None) -> ModelVersion:
+def activate(version_id: int, *, engine: Engine, actor: str | None = None) -> ModelVersion:
     """Make ``version_id`` the one model in charge (after checking its checkpoint loads); audited."""
-    version = get_version(version_id, engine)
+    version = get_version(version_id, engine=engine)
     load(version)
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, actor, rights.TRAIN)
         mark_active(session, version_id, actor, {"label_count": version.label_count})
         session.commit()
-    return get_version(version_id, engine)
+    return get_version(version_id, engine=engine)
 
 
-def load_active(engine: Engine | None = None) -> LoadedModel | None:
+def load_active(*, engine: Engine) -> LoadedModel | None:
     """The active model, or None before there is one. A broken active checkpoint is deactivated (the
     project falls back to no model, and the queue to its last priorities) and reported."""
-    version = active_version(engine)
+    version = active_version(engine=engine)
     if version is None:
         return None
     try:
         return load(version)
     except CheckpointError:
-        with write_session(engine) as session:
+        with write_session(engine=engine) as session:
             session.execute(update(ModelVersion).where(ModelVersion.id == version.id).values(active=False))
             session.add(AuditEvent(action="model.deactivate", entity="model_version", entity_id=version.id,
                                    detail={"reason": "checkpoint unusable"}))
@@ -205,21 +205,21 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
             "checkpoint": version.checkpoint_path}
 
 
-def diagnostics(version_id: int, engine: Engine | None = None) -> dict[str, Any]:
+def diagnostics(version_id: int, *, engine: Engine) -> dict[str, Any]:
     """What the Train page plots for a version: its loss per epoch (``curves``: train_loss, val_loss) and
     its validation reliability diagram (``reliability``: calibrated and uncalibrated bins) and its validation
     ``metrics`` (which calibration it kept). Versions
     trained before these were recorded give empty ones."""
-    version = get_version(version_id, engine)
+    version = get_version(version_id, engine=engine)
     data = (version.config or {}).get("data", {})
     return {"curves": dict(data.get("curves") or {}), "reliability": dict(data.get("reliability") or {}),
             "metrics": dict(version.metrics or {})}
 
 
-def history(engine: Engine | None = None) -> list[dict[str, Any]]:
+def history(*, engine: Engine) -> list[dict[str, Any]]:
     """One flat row per version, oldest first: what the Train page's table and AUC plot show."""
     rows = []
-    for version in list_versions(engine):
+    for version in list_versions(engine=engine):
         metrics = version.metrics or {}
         rows.append({"version": version.id, "active": version.active,
                      "created": version.created_at.strftime("%Y-%m-%d %H:%M"), "labels": version.label_count,

@@ -40,8 +40,9 @@ from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
 from learner.train import DEVICE, ON_GPU, embed, mixed_precision, to_device
-from storage.db import Project, current_project, get_engine, write_session
+from storage.db import write_session
 from storage.models import Image, ImageStatus, Prediction
+from storage.project import Project
 
 BALD_SAMPLES = 10  # head-only MC-dropout passes per image (scoring, the simulation and the benchmark)
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest
@@ -72,8 +73,8 @@ class DensePass:
     heatmaps: list[str | None]  # the files written (None where no folder was given)
 
 
-def image_ids(status: ImageStatus, engine: Engine | None = None) -> list[int]:
-    with Session(engine or get_engine()) as session:
+def image_ids(status: ImageStatus, *, engine: Engine) -> list[int]:
+    with Session(engine) as session:
         return list(session.exec(select(Image.id).where(Image.status == status).order_by(Image.id)).all())
 
 
@@ -155,13 +156,13 @@ def _one_thread_each(workers: int) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def dense_pass(loaded: LoadedModel, image_ids: list[int], project: Project | None = None, *,
-               folder: Path | None = None, on_batch: Callable[[int], None] | None = None) -> DensePass:
+def dense_pass(loaded: LoadedModel, image_ids: list[int], *,
+               project: Project, folder: Path | None = None, on_batch: Callable[[int],
+                                                                                None] | None = None) -> DensePass:
     """One fully convolutional pass per image (see the module docstring); heatmaps are written to ``folder``
     as ``<image id>.npy`` when one is given. ``on_batch`` hears how many images are done. The next pictures
     are read (database, files, resizing) and the heatmaps written on threads (one each per two cores, at most
     MAX_IO_THREADS) while the network runs on one thread per core (on one with a GPU)."""
-    project = project or current_project()
     keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
     fraction = float(loaded.data.get("patch_fraction", 0.25))
@@ -237,12 +238,11 @@ def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy
     return PoolClassifier(probabilities, embeddings, training, samples, seed)
 
 
-def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None, *, seed: int = 0,
+def rank_pool(loaded: LoadedModel, strategy: str, *, project: Project, seed: int = 0,
               progress: Progress | None = None) -> PoolScores:
     """Score every unlabeled image of ``project`` (heatmap files are written; nothing else is)."""
-    project = project or current_project()
     name = resolve(strategy)
-    ids = image_ids(ImageStatus.UNLABELED, project.engine)
+    ids = image_ids(ImageStatus.UNLABELED, engine=project.engine)
     started = time.monotonic()
 
     def on_batch(done: int) -> None:
@@ -250,13 +250,14 @@ def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None
             rate = done / max(time.monotonic() - started, 1e-6)
             progress(0.9 * done / len(ids), f"scoring {done}/{len(ids)} images ({rate:.0f}/s)")
 
-    found = dense_pass(loaded, ids, project, folder=heatmap_dir(loaded.version_id, project), on_batch=on_batch)
+    found = dense_pass(loaded, ids, project=project, folder=heatmap_dir(loaded.version_id, project=project),
+                       on_batch=on_batch)
     features = torch.from_numpy(found.embeddings).to(DEVICE)
     samples = loaded.model.head_samples(features, BALD_SAMPLES).cpu().numpy() if name == "bald" and ids else None
-    labeled = (dense_pass(loaded, image_ids(ImageStatus.LABELED, project.engine), project).embeddings
+    labeled = (dense_pass(loaded, image_ids(ImageStatus.LABELED, engine=project.engine), project=project).embeddings
                if name == "diverse" else None)
     classifier = PoolClassifier(found.probabilities, found.embeddings, labeled, samples, seed,
-                                groups=series_of(ids, project.engine))
+                                groups=series_of(ids, engine=project.engine))
     picks = STRATEGIES[name](classifier, classifier.embeddings, min(PICK_BATCH, len(ids))) if ids else np.zeros(0, int)
     worth = utility(name, classifier) if ids else np.zeros(0)
     priorities = np.asarray(worth, dtype=float).copy()
@@ -265,19 +266,19 @@ def rank_pool(loaded: LoadedModel, strategy: str, project: Project | None = None
                       priorities, found.heatmaps)
 
 
-def series_of(image_ids: list[int], engine: Engine | None = None) -> np.ndarray:
+def series_of(image_ids: list[int], *, engine: Engine) -> np.ndarray:
     """Each image's series (its SeriesInstanceUID, else the image itself), for strategies that spread a batch."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         found = dict(session.exec(select(Image.id, Image.series_id).where(col(Image.id).in_(image_ids))).all())
     return np.asarray([f"series:{found[i]}" if found.get(i) is not None else f"image:{i}" for i in image_ids],
                       dtype=object)
 
 
-def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: bool, actor: str | None = None,
-            engine: Engine | None = None) -> None:
+def publish(version_id: int, scores: PoolScores, strategy: str, *, engine: Engine, activate: bool,
+            actor: str | None = None) -> None:
     """Write the queue priorities (through the queue, their one writer), the predictions and (for a new
     version) its activation in one transaction: a crash leaves the previous model and order in charge."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         write_priorities(session, dict(zip(scores.image_ids, scores.priorities.tolist())))
         session.execute(delete(Prediction).where(Prediction.model_version_id == version_id,
                                                  col(Prediction.image_id).in_(scores.image_ids)))
@@ -292,22 +293,21 @@ def publish(version_id: int, scores: PoolScores, strategy: str, *, activate: boo
         session.commit()
 
 
-def heatmap_dir(version_id: int, project: Project | None = None) -> Path:
+def heatmap_dir(version_id: int, *, project: Project) -> Path:
     """Where ``version_id``'s heatmaps are kept: derived data in ``project``'s cache (created on first use)."""
-    return (project or current_project()).folder("cache", "heatmaps", f"v{version_id}")
+    return project.folder("cache", "heatmaps", f"v{version_id}")
 
 
-def add_heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | None = None,
-                 progress: Progress | None = None) -> int:
+def add_heatmaps(loaded: LoadedModel, image_ids: list[int], progress: Progress | None = None, *,
+                 project: Project) -> int:
     """Heatmaps for scored images that lack theirs (the cache was deleted, or they were scored before heatmaps
     came with scoring), in chunks; each chunk's predictions are updated in one transaction."""
-    project = project or current_project()
-    folder = heatmap_dir(loaded.version_id, project)
+    folder = heatmap_dir(loaded.version_id, project=project)
     done = 0
     for start in range(0, len(image_ids), HEATMAP_CHUNK):
         chunk = image_ids[start:start + HEATMAP_CHUNK]
-        found = dense_pass(loaded, chunk, project, folder=folder)
-        with write_session(project.engine) as session:
+        found = dense_pass(loaded, chunk, project=project, folder=folder)
+        with write_session(engine=project.engine) as session:
             predictions = {p.image_id: p for p in session.exec(select(Prediction).where(
                 Prediction.model_version_id == loaded.version_id, col(Prediction.image_id).in_(chunk))).all()}
             for image_id, path in zip(chunk, found.heatmaps):
@@ -321,9 +321,9 @@ def add_heatmaps(loaded: LoadedModel, image_ids: list[int], project: Project | N
     return done
 
 
-def queue_order(version_id: int, engine: Engine | None = None) -> list[int]:
+def queue_order(version_id: int, *, engine: Engine) -> list[int]:
     """Unlabeled images scored by ``version_id`` without a heatmap yet, highest priority first."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         return list(session.exec(
             select(Image.id).join(Prediction, Prediction.image_id == Image.id)
             .where(Prediction.model_version_id == version_id, Prediction.heatmap_path.is_(None),

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import IO
 
 from storage.config import config
-from storage.db import Project, current_project
+from storage.project import Project
 
 
-def lock_path(project: Project | None = None) -> Path:
+def lock_path(*, project: Project) -> Path:
     """The project's worker lock file (it need not exist)."""
-    return (project or current_project()).home / "worker.lock"
+    return project.home / "worker.lock"
 
 
 @contextmanager
@@ -44,21 +44,21 @@ def locked(path: Path) -> Iterator[IO[str] | None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def worker_running(project: Project | None = None) -> bool:
+def worker_running(*, project: Project) -> bool:
     """Whether some process holds this project's worker lock."""
-    path = lock_path(project)
+    path = lock_path(project=project)
     if not path.exists():
         return False
     with locked(path) as handle:
         return handle is None
 
 
-def ensure_worker() -> bool:
+def ensure_worker(*, project: Project) -> bool:
     """Start a worker for this project unless one runs or ``MEDAL_WORKER=off``; True when one was started.
     The worker is a new process: it serves the configured project (``MEDAL_HOME``) it inherits."""
-    if config().worker == "off" or worker_running():
+    if config().worker == "off" or worker_running(project=project):
         return False
-    home = current_project().home
+    home = project.home
     home.mkdir(parents=True, exist_ok=True)
     with open(home / "worker.log", "ab") as log:
         subprocess.Popen([sys.executable, "-m", "labeling.cli", "worker", "--parent", str(os.getpid())],

@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from learner import jobs
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, maybe_auto_retrain, rescore, train_and_publish
 from learner.supervisor import lock_path, locked
-from storage.db import Project, current_project
 from storage.errors import MedalError
 from storage.models import JobStatus
+from storage.project import Project
 
 
 class WorkerAlreadyRunning(MedalError):
@@ -33,11 +33,10 @@ class WorkerAlreadyRunning(MedalError):
 
 
 @contextmanager
-def worker_lock(project: Project | None = None) -> Iterator[IO[str]]:
+def worker_lock(*, project: Project) -> Iterator[IO[str]]:
     """Hold the project's worker lock, with this process's id in it (released by the OS if the process
     dies, even by kill -9); WorkerAlreadyRunning when another process holds it."""
-    project = project or current_project()
-    path = lock_path(project)
+    path = lock_path(project=project)
     with locked(path) as handle:
         if handle is None:
             raise WorkerAlreadyRunning(f"A worker already runs for {project.home} (lock {path}).")
@@ -82,10 +81,9 @@ class Beats:
             raise
 
 
-def run_job(job: jobs.JobView, engine: Engine, heartbeat_s: float, project: Project | None = None) -> None:
-    """Run one claimed job to its end state; a failure is recorded on the job, never raised. The job
-    works on ``project``'s files (default: the configured project's) and on ``engine``."""
-    project = replace(project or current_project(), engine=engine)
+def run_job(job: jobs.JobView, heartbeat_s: float, *, project: Project) -> None:
+    """Run one claimed job of ``project`` to its end state; a failure is recorded on the job, never raised."""
+    engine = project.engine
     with Beats(job.id, engine, heartbeat_s) as beats:
         try:
             if job.kind == "train":
@@ -114,29 +112,27 @@ def run_job(job: jobs.JobView, engine: Engine, heartbeat_s: float, project: Proj
     jobs.finish(job.id, JobStatus.SUCCEEDED, message=message, result=result, engine=engine)
 
 
-def run_worker(engine: Engine | None = None, *, project: Project | None = None, once: bool = False,
+def run_worker(*, project: Project, once: bool = False,
                poll_s: float = 1.0, stop: threading.Event | None = None, parent: int | None = None) -> int:
-    """Serve ``project``'s jobs (default: the configured project; its database unless ``engine`` is
-    given) until stopped, or, with ``once``, until the queue is empty. Returns jobs run. With
+    """Serve ``project``'s jobs until stopped, or, with ``once``, until the queue is empty. Returns jobs run. With
     ``parent``, exits when that process is gone (the app's own worker goes with the app)."""
-    project = project or current_project()
-    engine = engine or project.engine
+    engine = project.engine
     stop = stop or threading.Event()
     name = f"{socket.gethostname()}:{os.getpid()}"
     timeout = jobs.heartbeat_timeout()
     count = 0
-    with worker_lock(project):
+    with worker_lock(project=project):
         while not stop.is_set():
-            jobs.reap_stale(engine, timeout)
-            maybe_auto_retrain(engine)
-            job = jobs.claim(name, engine)
+            jobs.reap_stale(timeout, engine=engine)
+            maybe_auto_retrain(engine=engine)
+            job = jobs.claim(name, engine=engine)
             if job is None:
                 if once or (parent is not None and os.getppid() != parent):
                     break
                 stop.wait(poll_s)
                 continue
             print(f"job {job.id} ({job.kind}) started", file=sys.stderr, flush=True)
-            run_job(job, engine, max(0.2, timeout / 4), project)
+            run_job(job, max(0.2, timeout / 4), project=project)
             count += 1
-            print(f"job {job.id} {jobs.get_job(job.id, engine).status}", file=sys.stderr, flush=True)
+            print(f"job {job.id} {jobs.get_job(job.id, engine=engine).status}", file=sys.stderr, flush=True)
     return count

@@ -11,17 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-from storage.config import config
 from storage.errors import StorageFull
-from storage.files import make_private, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -49,13 +45,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
-    """The process-wide engine for ``url`` (default: the configured project's database, its home created).
-
-    The first call for a URL brings the schema to the newest migration unless ``upgrade`` is False.
+def get_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """The process-wide engine for ``url``. The first call for a URL brings the schema to the newest migration
+    unless ``upgrade`` is False.
     """
-    if url is None:
-        return current_project().engine
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -66,6 +59,15 @@ def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
                 upgrade_to_head(engine)
             _engines[url] = engine
         return engine
+
+
+def forget_engine(engine: Engine) -> None:
+    """Close ``engine``'s connections and drop it from the process's engines (a project closed for good)."""
+    with _lock:
+        for url, cached in list(_engines.items()):
+            if cached is engine:
+                del _engines[url]
+    engine.dispose()
 
 
 def dispose_engines() -> None:
@@ -111,7 +113,7 @@ def storage_full_on_refused_writes(outcome: str = "nothing was saved", retry: st
 
 
 @contextmanager
-def write_session(engine: Engine | None = None) -> Iterator[Session]:
+def write_session(*, engine: Engine) -> Iterator[Session]:
     """A session whose transaction takes the write lock first (SQLite ``BEGIN IMMEDIATE``).
 
     A SQLite transaction that reads and then writes fails at once with "database is locked" when
@@ -120,53 +122,7 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
     commits; leaving the block without a commit rolls back. A write the disk refuses raises ``StorageFull``
     once the transaction is rolled back: nothing of it is kept.
     """
-    engine = engine or get_engine()
     with storage_full_on_refused_writes(), Session(engine, expire_on_commit=False) as session:
         if engine.dialect.name == "sqlite":
             session.execute(text("BEGIN IMMEDIATE"))
         yield session
-
-
-@dataclass(frozen=True)
-class Project:
-    """One Medal project: the folder its files live in (``home``) and the engine of its database.
-
-    Library functions that write or read project files take one (``project=``; default: the
-    configured project), so a benchmark or a simulation can work on another project without
-    touching the process environment.
-    """
-
-    home: Path
-    engine: Engine
-
-    @classmethod
-    def open(cls, home: Path | str, database_url: str | None = None) -> Project:
-        """The project at ``home`` (created if new, schema migrated); SQLite in the home by default. The
-        home and the SQLite file are owner-only (SQLite gives its -wal and -shm files the same mode)."""
-        home = private_folder(Path(home).expanduser().resolve())
-        project = cls(home, get_engine(database_url or f"sqlite:///{home / 'medal.db'}"))
-        make_private(home / "medal.db")
-        return project
-
-    def folder(self, *parts: str) -> Path:
-        """A sub-folder of the home (created on first use), e.g. ``folder("cache")``."""
-        return private_folder(self.home.joinpath(*parts))
-
-    def close(self) -> None:
-        """Close this project's database connections (a temporary project, before its folder goes)."""
-        with _lock:
-            for url, engine in list(_engines.items()):
-                if engine is self.engine:
-                    del _engines[url]
-        self.engine.dispose()
-
-    @property
-    def cache_dir(self) -> Path:
-        """Derived, rebuildable data (previews, decoded frames, heatmaps); safe to delete."""
-        return self.folder("cache")
-
-
-def current_project() -> Project:
-    """The configured project (``MEDAL_HOME`` and ``MEDAL_DATABASE_URL``)."""
-    settings = config()
-    return Project.open(settings.home, settings.database_url)

@@ -10,26 +10,27 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from labeling.intake.demo import apply_truth, create_demo, demo_folder
-from storage.db import Project, current_project, dispose_engines, get_engine
+from storage.db import dispose_engines
 from storage.models import ProjectSetting
-from storage.project import PATIENT_KEY_SECRET
+from storage.patient_key import PATIENT_KEY_SECRET
+from storage.project import Project, current_project
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A new, migrated project in a temporary MEDAL_HOME; yields its engine."""
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    """A new, migrated project in a temporary MEDAL_HOME (what the app, the CLI and the worker of the test open
+    too); yields it."""
     home = tmp_path / "medal-home"
     monkeypatch.setenv("MEDAL_HOME", str(home))
     monkeypatch.delenv("MEDAL_DATABASE_URL", raising=False)
     monkeypatch.setenv("MEDAL_WORKER", "off")  # tests run workers themselves when they need one
     dispose_engines()
-    yield get_engine()
+    yield current_project()
     dispose_engines()
 
 
@@ -50,44 +51,42 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_demo(project: Engine, demo_template: Path) -> Callable[[int], int]:
+def make_demo(project: Project, demo_template: Path) -> Callable[[int], int]:
     """``make_demo(labeled=N)``: the test's project becomes the demo (as ``medal demo --labeled N`` makes it)
     from a copy of the session's template; returns how many images were labeled. The images are the
     template's files, which no test changes."""
     def make(labeled: int = 0) -> int:
-        home = current_project().home
-        dispose_engines()
+        home = project.home
+        project.engine.dispose()  # its connections close; the engine (the one the app opens too) stays
         for suffix in ("", "-wal", "-shm"):
             (home / f"medal.db{suffix}").unlink(missing_ok=True)
             if (demo_template / f"medal.db{suffix}").exists():
                 shutil.copy2(demo_template / f"medal.db{suffix}", home / f"medal.db{suffix}")
         shutil.copytree(demo_template / "cache", home / "cache", dirs_exist_ok=True)
-        demo_folder().mkdir(parents=True, exist_ok=True)
-        shutil.copy2(demo_template / "demo" / "truth.json", demo_folder() / "truth.json")
-        truth = json.loads((demo_folder() / "truth.json").read_text())
-        return apply_truth(labeled, truth, engine=get_engine()) if labeled else 0
+        demo_folder(project=project).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(demo_template / "demo" / "truth.json", demo_folder(project=project) / "truth.json")
+        truth = json.loads((demo_folder(project=project) / "truth.json").read_text())
+        return apply_truth(labeled, truth, engine=project.engine) if labeled else 0
 
     return make
 
 
-def lesion_truth(image_id: int, project: Project | None = None) -> dict | None:
+def lesion_truth(image_id: int, project: Project) -> dict | None:
     """The largest Cancerous true region of a demo image (``{"label", "bbox": [x, y, w, h], "points": [[x, y],
     ...]}``, image pixels), or None when it has none."""
     from labeling.labels.catalog import get_image
 
-    project = project or current_project()
-    truth = json.loads((demo_folder(project) / "truth.json").read_text())
-    uid = get_image(image_id, project.engine).sop_instance_uid
+    truth = json.loads((demo_folder(project=project) / "truth.json").read_text())
+    uid = get_image(image_id, engine=project.engine).sop_instance_uid
     regions = [r for r in truth.get(uid, {}).get("regions", []) if r["label"] == "Cancerous"]
     return max(regions, key=lambda r: r["bbox"][2] * r["bbox"][3]) if regions else None
 
 
-def demo_lesion(modality: str, project: Project | None = None) -> tuple[int, dict]:
+def demo_lesion(modality: str, project: Project) -> tuple[int, dict]:
     """The first image of ``modality`` in a demo project with a Cancerous true region, and that region."""
     from labeling.labels.catalog import list_images
 
-    project = project or current_project()
-    for summary in list_images(project.engine, modality=modality):
+    for summary in list_images(engine=project.engine, modality=modality):
         if (region := lesion_truth(summary.id, project)) is not None:
             return summary.id, region
     raise AssertionError(f"no {modality} lesion in the demo")

@@ -111,3 +111,54 @@ def test_labeling_keeps_its_modules_in_rooms() -> None:
 def test_every_module_says_its_job(path: Path) -> None:
     docstring = ast.get_docstring(ast.parse(path.read_text()))
     assert docstring and docstring.strip().splitlines()[0], f"{path} has no docstring"
+
+
+# The configured project is opened by the entry points only; everything below them is handed it.
+PROJECT_OPENERS = ["app.py", "labeling/cli/admin.py", "labeling/cli/main.py"]  # `medal db` reads the URL only
+
+
+def opens_the_configured_project(path: Path) -> bool:
+    """Whether ``path`` calls ``current_project()`` or ``configured_database_url()`` (reads MEDAL_HOME's project)."""
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+               and node.func.id in ("current_project", "configured_database_url")
+               for node in ast.walk(ast.parse(path.read_text())))
+
+
+def context_defaults(path: Path) -> list[str]:
+    """Functions of ``path`` whose ``engine`` or ``project`` parameter has a default (a hidden fallback)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = node.args
+            positional = args.posonlyargs + args.args
+            defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+            pairs = list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
+            found += [f"{node.name}({arg.arg}=…)" for arg, default in pairs
+                      if arg.arg in ("engine", "project") and default is not None]
+    return found
+
+
+def test_only_the_entry_points_open_the_configured_project() -> None:
+    openers = sorted(p.relative_to(ROOT).as_posix() for p in ALL_MODULES + [ROOT / "app.py"]
+                     if opens_the_configured_project(p))
+    assert openers == sorted(PROJECT_OPENERS)
+
+
+def test_the_opener_check_sees_a_call(tmp_path: Path) -> None:
+    module = tmp_path / "sneaky.py"
+    module.write_text("from storage.project import current_project\n\ndef f():\n    return current_project().home\n")
+    assert opens_the_configured_project(module)
+    module.write_text("def f(*, project):\n    return project.home\n")
+    assert not opens_the_configured_project(module)
+
+
+@pytest.mark.parametrize("path", [p for p in ALL_MODULES if "project" in p.read_text() or "engine" in p.read_text()],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_function_defaults_its_project_or_engine(path: Path) -> None:
+    assert context_defaults(path) == []
+
+
+def test_the_default_check_sees_a_fallback(tmp_path: Path) -> None:
+    module = tmp_path / "fallback.py"
+    module.write_text("def f(image_id, engine=None):\n    pass\n\ndef g(*, project=None):\n    pass\n")
+    assert context_defaults(module) == ["f(engine=…)", "g(project=…)"]

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, BrowserSession, LoginAttempt, ProjectSetting, Role, User, as_utc, utcnow
 
@@ -110,15 +110,15 @@ def _check_password(password: str) -> None:
         raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
 
 
-def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, actor: str | None = None,
-             engine: Engine | None = None) -> Account:
+def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, engine: Engine,
+             actor: str | None = None) -> Account:
     """Create an account that can log in. A name that only has annotations so far gets the password."""
     name = name.strip()
     if not name or len(name) > 64:
         raise AccountError("A user name needs 1 to 64 characters.")
     _check_password(password)
     role = parse_role(role)
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rights.check(session, actor, rights.USERS)
         user = session.exec(select(User).where(User.name == name)).first()
         if user is not None and user.password_hash:
@@ -133,10 +133,10 @@ def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, act
         return Account(user.id, user.name, user.role)
 
 
-def update_user(name: str, *, password: str | None = None, role: Role | str | None = None,
-                active: bool | None = None, actor: str | None = None, engine: Engine | None = None) -> Account:
+def update_user(name: str, *, engine: Engine, password: str | None = None, role: Role | str | None = None,
+                active: bool | None = None, actor: str | None = None) -> Account:
     """Change a user's password, role or whether they may log in; audited."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rights.check(session, actor, rights.USERS)
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None:
@@ -161,19 +161,19 @@ def update_user(name: str, *, password: str | None = None, role: Role | str | No
         return Account(user.id, user.name, user.role)
 
 
-def list_users(engine: Engine | None = None) -> list[dict[str, object]]:
+def list_users(*, engine: Engine) -> list[dict[str, object]]:
     """Every user: name, role, whether they can log in, created_at."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         users = session.exec(select(User).order_by(User.name)).all()
     return [{"name": u.name, "role": u.role.value, "active": u.active, "can_log_in": bool(u.password_hash),
              "created_at": u.created_at} for u in users]
 
 
-def device_token(user_id: int, engine: Engine | None = None) -> str:
+def device_token(user_id: int, *, engine: Engine) -> str:
     """A token that marks a browser as one that logged in as user ``user_id`` (the value of its device
     cookie): ``<user id>.<nonce>.<HMAC>``."""
     nonce = secrets.token_urlsafe(12)
-    return f"{user_id}.{nonce}.{_device_mac(f'{user_id}.{nonce}', engine or get_engine())}"
+    return f"{user_id}.{nonce}.{_device_mac(f'{user_id}.{nonce}', engine)}"
 
 
 def _device_user(token: str | None, engine: Engine) -> tuple[int, str] | None:
@@ -190,7 +190,7 @@ def _device_mac(message: str, engine: Engine) -> str:
     with Session(engine) as session:
         setting = session.get(ProjectSetting, DEVICE_SECRET)
     if setting is None:
-        with write_session(engine) as session:
+        with write_session(engine=engine) as session:
             setting = session.get(ProjectSetting, DEVICE_SECRET)
             if setting is None:
                 setting = ProjectSetting(key=DEVICE_SECRET, value=secrets.token_hex(32))
@@ -200,15 +200,14 @@ def _device_mac(message: str, engine: Engine) -> str:
     return hmac.new(bytes.fromhex(setting.value), message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def authenticate(name: str, password: str, engine: Engine | None = None,
-                 now: datetime | None = None, *, client: str | None = None, device: str | None = None) -> Account:
+def authenticate(name: str, password: str, now: datetime | None = None, *, engine: Engine, client: str | None = None,
+                 device: str | None = None) -> Account:
     """The account for a right name and password; ``LoginFailed`` otherwise (slower after failures).
     ``client`` is where the attempt comes from (the browser's address), when known; ``device`` the
     browser's device token (``device_token``), when it has one: a genuine token for this name's user makes
     the attempt count on that browser alone, not on the name or the client."""
     now = now or utcnow()
     name = name.strip()[:64]
-    engine = engine or get_engine()
     keys = [name] + ([f"{CLIENT_KEY}{client}"[:64]] if client else [])
     frees = [FREE_FAILURES, CLIENT_FREE_FAILURES]
     known = _device_user(device, engine)
@@ -216,7 +215,7 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
         user = session.exec(select(User).where(User.name == name)).first()
     if known is not None and user is not None and known[0] == user.id:
         keys, frees = [f"{DEVICE_KEY}{known[1]}"[:64]], [FREE_FAILURES]
-    with write_session(engine) as session:  # charge the attempt first, atomically
+    with write_session(engine=engine) as session:  # charge the attempt first, atomically
         for key in keys:
             attempt = session.get(LoginAttempt, key)
             blocked = as_utc(attempt.blocked_until) if attempt and attempt.blocked_until else None
@@ -235,7 +234,7 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
     with Session(engine) as session:
         user = session.exec(select(User).where(User.name == name)).first()
     ok = _verify(user.password_hash if user and user.password_hash else None, password)
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         if ok and user is not None and user.active:
             session.execute(delete(LoginAttempt).where(col(LoginAttempt.username).in_(keys)))  # the refund
             if _hasher.check_needs_rehash(user.password_hash or ""):
@@ -253,9 +252,9 @@ def authenticate(name: str, password: str, engine: Engine | None = None,
     raise LoginFailed(WRONG_LOGIN)
 
 
-def unlock_login(name: str, *, actor: str | None = None, engine: Engine | None = None) -> None:
+def unlock_login(name: str, *, engine: Engine, actor: str | None = None) -> None:
     """Clear a name's failed log-ins at once (an admin helping a locked-out user); audited."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, actor, rights.USERS)
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == name))
         session.add(AuditEvent(username=actor, action="user.unlock", entity="user", detail={"name": name}))

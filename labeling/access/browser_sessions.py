@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from labeling.access.accounts import Account
 from storage.config import config
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, BrowserSession, User, as_utc, utcnow
 
@@ -53,12 +53,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def start(account: Account, engine: Engine | None = None, now: datetime | None = None) -> tuple[int, str]:
+def start(account: Account, now: datetime | None = None, *, engine: Engine) -> tuple[int, str]:
     """A new session for a just-authenticated ``account``: ``(session id, ticket)``. The page keeps the id
     (server-side) and gives the browser only the ticket, which ``redeem`` exchanges for the cookie once."""
     now = now or utcnow()
     ticket = secrets.token_urlsafe(32)
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         row = BrowserSession(token_hash=_digest(secrets.token_urlsafe(32)), ticket_hash=_digest(ticket),
                              ticket_until=now + timedelta(seconds=TICKET_SECONDS), user_id=account.id,
                              created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=MAX_SESSION_HOURS))
@@ -68,11 +68,11 @@ def start(account: Account, engine: Engine | None = None, now: datetime | None =
         return row.id, ticket
 
 
-def redeem(ticket: str, engine: Engine | None = None, now: datetime | None = None) -> Cookie:
+def redeem(ticket: str, now: datetime | None = None, *, engine: Engine) -> Cookie:
     """The cookie for a ticket from ``start``: a fresh token, of which only the hash is kept. A ticket works
     once, for ``TICKET_SECONDS``, and only while its session is live."""
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         row = session.exec(select(BrowserSession).where(BrowserSession.ticket_hash == _digest(ticket))).first()
         if row is None or row.ticket_until is None or as_utc(row.ticket_until) < now:
             raise SessionEnded("This log-in ticket is unknown, used or expired; log in again.")
@@ -87,24 +87,24 @@ def redeem(ticket: str, engine: Engine | None = None, now: datetime | None = Non
     return Cookie(token, max(int((as_utc(row.expires_at) - now).total_seconds()), 0), row.user_id)
 
 
-def resume(token: str, engine: Engine | None = None, now: datetime | None = None) -> tuple[int, Account]:
+def resume(token: str, now: datetime | None = None, *, engine: Engine) -> tuple[int, Account]:
     """``(session id, account as it is now)`` for a cookie's token; :class:`SessionEnded` with the reason
     when the session is unknown or over. Being asked counts as activity."""
     return _verified(engine, now or utcnow(), token_hash=_digest(token))
 
 
-def live(session_id: int, engine: Engine | None = None, now: datetime | None = None) -> Account:
+def live(session_id: int, now: datetime | None = None, *, engine: Engine) -> Account:
     """The account of a live session, as it is now (asked on every click of a logged-in tab, so a log-out
     in another tab, the idle time or a disabled account ends this tab too); :class:`SessionEnded`."""
     return _verified(engine, now or utcnow(), session_id=session_id)[1]
 
 
-def _verified(engine: Engine | None, now: datetime, *, session_id: int | None = None,
+def _verified(engine: Engine, now: datetime, *, session_id: int | None = None,
               token_hash: str | None = None) -> tuple[int, Account]:
     """The session and its account after checking both. Every click and every pixel request asks, so this
     reads only; it writes (briefly) only to end a session that is over or to move ``last_seen_at`` on once
     it is ``TOUCH_EVERY_S`` old."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         row = (session.get(BrowserSession, session_id) if session_id is not None else
                session.exec(select(BrowserSession).where(BrowserSession.token_hash == token_hash)).first())
         if row is None or row.id is None:
@@ -114,7 +114,7 @@ def _verified(engine: Engine | None, now: datetime, *, session_id: int | None = 
         stale = (now - as_utc(row.last_seen_at)).total_seconds() >= TOUCH_EVERY_S
         row_id, already_ended = row.id, row.ended_at is not None
     if (reason is not None and not already_ended) or (reason is None and stale):
-        with write_session(engine) as session:
+        with write_session(engine=engine) as session:
             stored = session.get(BrowserSession, row_id)
             if reason is not None:
                 stored.ended_at = stored.ended_at or now
@@ -142,12 +142,12 @@ def _ending_reason(row: BrowserSession, user: User | None, now: datetime) -> str
     return None
 
 
-def end(session_id: int | None = None, *, token: str | None = None, engine: Engine | None = None,
+def end(session_id: int | None = None, *, engine: Engine, token: str | None = None,
         now: datetime | None = None) -> None:
     """Log-out of the session with this id (the tab) or cookie ``token`` (the server's log-out route): its
     cookie is worthless from now on. An unknown or ended session is left as it is."""
     now = now or utcnow()
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         if session_id is not None:
             row = session.get(BrowserSession, session_id)
         else:

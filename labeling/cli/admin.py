@@ -6,16 +6,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeling.cli.output import print_json
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import get_engine
     from storage.migrate import current_revision, head_revision, upgrade_to_head
+    from storage.project import configured_database_url
 
-    engine = get_engine(upgrade=False)
+    engine = get_engine(configured_database_url(), upgrade=False)  # not migrated by opening it
     if args.action == "upgrade":
         print(f"Database at revision {upgrade_to_head(engine)}.")
     else:
@@ -23,14 +27,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_exports(args: argparse.Namespace) -> int:
+def cmd_exports(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export.retention import delete_export, list_exports
 
     if args.action == "delete":
-        deleted = delete_export(args.name, actor=None)
+        deleted = delete_export(args.name, actor=None, project=project)
         print(f"Deleted {deleted.name} ({deleted.size / 1e6:.1f} MB).")
         return 0
-    entries = list_exports(actor=None)
+    entries = list_exports(actor=None, project=project)
     if args.json:
         print_json([entry.as_json() for entry in entries])
         return 0
@@ -44,10 +48,10 @@ def cmd_exports(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_secret(args: argparse.Namespace) -> int:
-    from storage.project import move_patient_key_out
+def cmd_secret(args: argparse.Namespace, *, project: Project) -> int:
+    from storage.patient_key import move_patient_key_out
 
-    path = move_patient_key_out(args.file)
+    path = move_patient_key_out(args.file, engine=project.engine)
     print(f"The patient-key secret is now in {path} (owner-only) and no longer in the database. Set "
           f"MEDAL_PATIENT_KEY_FILE={path} for every Medal process of this project (app, worker, medal), and keep"
           " a copy of the file in a safe place: without it, new imports cannot match their patients.")
@@ -111,7 +115,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("db", help="database schema")
     command.add_argument("action", choices=["upgrade", "current"])
-    command.set_defaults(run=cmd_db)
+    command.set_defaults(run=cmd_db, own_project=True)
 
     command = commands.add_parser("exports", parents=[json_parent],
                                   help="`exports list`, `exports delete NAME`: past exports in the project")
@@ -130,6 +134,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     figures = argparse.ArgumentParser(add_help=False, parents=[json_parent])
     figures.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     command = commands.add_parser("bench", help="benchmarks that print numbers")
+    command.set_defaults(own_project=True)  # each makes projects of its own
     benchmarks = command.add_subparsers(dest="what", required=True)
 
     bench = benchmarks.add_parser("ingest", parents=[figures],

@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labeling.cli.output import print_json, progress_bar
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 
 def _date(text: str) -> date:
@@ -18,11 +22,11 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-01-31") from error
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.intake.ingest import import_paths
 
     report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
-                          progress=progress_bar("Importing"))
+                          progress=progress_bar("Importing"), project=project)
     if args.json:
         print_json(report.as_dict())
         return 0
@@ -33,13 +37,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_images(args: argparse.Namespace) -> int:
+def cmd_images(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.labels.catalog import list_images
     from learner.registry import active_version
 
-    model = active_version()  # its probability and uncertainty of each image, once it scored them
+    model = active_version(engine=project.engine)  # its probability and uncertainty of each image, once it scored them
     images = list_images(modality=args.modality, status=args.status, limit=args.limit,
-                         model_version_id=model.id if model else None)
+                         model_version_id=model.id if model else None, engine=project.engine)
     if args.json:
         print_json([image.as_json() for image in images])
         return 0
@@ -52,10 +56,10 @@ def cmd_images(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_problems(args: argparse.Namespace) -> int:
+def cmd_problems(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.intake.ingest import import_problems
 
-    problems = import_problems(limit=args.limit)
+    problems = import_problems(limit=args.limit, engine=project.engine)
     if args.json:
         print_json([{"path": p.path, "reason": p.reason, "detected_at": p.detected_at} for p in problems])
         return 0
@@ -64,7 +68,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_render(args: argparse.Namespace) -> int:
+def cmd_render(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.dicom.display import Window
     from labeling.labels.pictures import write_png
 
@@ -74,14 +78,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     elif args.preset is not None:
         window = args.preset
     for image_id in args.ids:
-        print(write_png(image_id, Path(args.out), window))
+        print(write_png(image_id, Path(args.out), window, project=project))
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.intake.demo import create_demo
 
-    result = create_demo(labeled=args.labeled)
+    result = create_demo(labeled=args.labeled, project=project)
     if args.json:
         print_json(result)
     else:
@@ -91,10 +95,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_annotations(args: argparse.Namespace) -> int:
+def cmd_annotations(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.labels.annotations import list_annotations
 
-    annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history)
+    annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history,
+                                   engine=project.engine)
     if args.json:
         print_json([annotation.as_json() for annotation in annotations])
         return 0
@@ -105,14 +110,15 @@ def cmd_annotations(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export.run import ExportOptions, export_dataset
     from learner.registry import active_summary
 
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
                             pseudonymise_annotators=args.pseudonymise_annotators,
                             annotator=args.annotator, since=args.since, include_burned_in=args.include_burned_in)
-    report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"), model=active_summary())
+    report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"),
+                            model=active_summary(engine=project.engine), project=project)
     card = report.card
     if args.json:
         print_json({"out": str(report.out), "images": report.images, "files": card["files"],
@@ -129,10 +135,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_labels(args: argparse.Namespace) -> int:
+def cmd_labels(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export.label_import import import_labels
 
-    report = import_labels(args.file, annotator=args.annotator, skip_unknown=args.skip_unknown)
+    report = import_labels(args.file, annotator=args.annotator, skip_unknown=args.skip_unknown, engine=project.engine)
     if args.json:
         print_json(report.as_dict())
         return 0

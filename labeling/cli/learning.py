@@ -6,32 +6,35 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeling.cli.output import print_json
 from storage.errors import MedalError
 
+if TYPE_CHECKING:
+    from storage.project import Project
 
-def cmd_worker(args: argparse.Namespace) -> int:
+
+def cmd_worker(args: argparse.Namespace, *, project: Project) -> int:
     from learner.worker import run_worker
 
-    count = run_worker(once=args.once, poll_s=args.poll, parent=args.parent)
+    count = run_worker(once=args.once, poll_s=args.poll, parent=args.parent, project=project)
     if args.once:
         print(f"{count} job(s) run")
     return 0
 
 
-def _wait(job_id: int, as_json: bool) -> int:
+def _wait(job_id: int, as_json: bool, *, project: Project) -> int:
     from learner.jobs import FINISHED, JobStatus, get_job
     from learner.supervisor import worker_running
 
-    if not worker_running():  # nobody would run it: run it here
+    if not worker_running(project=project):  # nobody would run it: run it here
         from learner.worker import run_worker
 
-        run_worker(once=True)
+        run_worker(once=True, project=project)
     shown = None
     while True:
-        job = get_job(job_id)
+        job = get_job(job_id, engine=project.engine)
         if not as_json and job.message != shown:
             print(f"[{job.progress:4.0%}] {job.message or ''}", flush=True)
             shown = job.message
@@ -50,23 +53,23 @@ def _wait(job_id: int, as_json: bool) -> int:
     return 0 if job.status == JobStatus.SUCCEEDED.value else 1
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, *, project: Project) -> int:
     from learner.strategies import resolve
 
-    return _queue(args, "train", {"strategy": resolve(args.strategy)} if args.strategy else {})
+    return _queue(args, "train", {"strategy": resolve(args.strategy)} if args.strategy else {}, project=project)
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    return _queue(args, "score", {"strategy": args.strategy} if args.strategy else {})
+def cmd_score(args: argparse.Namespace, *, project: Project) -> int:
+    return _queue(args, "score", {"strategy": args.strategy} if args.strategy else {}, project=project)
 
 
-def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any]) -> int:
+def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any], *, project: Project) -> int:
     """Queue a job (or take the same one already waiting) and wait for it or say its id."""
     from learner.jobs import request
 
-    job_id, new = request(kind, params, actor="cli")
+    job_id, new = request(kind, params, actor="cli", engine=project.engine)
     if args.wait:
-        return _wait(job_id, args.json)
+        return _wait(job_id, args.json, project=project)
     if args.json:
         print_json({"job_id": job_id, "new": new})
     else:
@@ -74,14 +77,14 @@ def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any]) -> int:
     return 0
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
+def cmd_jobs(args: argparse.Namespace, *, project: Project) -> int:
     from learner.jobs import cancel, list_jobs
 
     if args.cancel is not None:
-        job = cancel(args.cancel, actor="cli")
+        job = cancel(args.cancel, actor="cli", engine=project.engine)
         print(f"job {job.id}: {job.status}")
         return 0
-    items = list_jobs(args.limit)
+    items = list_jobs(args.limit, engine=project.engine)
     if args.json:
         print_json([job.as_json() for job in items])
         return 0
@@ -90,10 +93,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def cmd_models(args: argparse.Namespace, *, project: Project) -> int:
     from learner.registry import list_versions, version_json
 
-    versions = [version_json(v) for v in list_versions()]
+    versions = [version_json(v) for v in list_versions(engine=project.engine)]
     if args.json:
         print_json(versions)
         return 0
@@ -105,10 +108,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predictions(args: argparse.Namespace) -> int:
+def cmd_predictions(args: argparse.Namespace, *, project: Project) -> int:
     from learner.predictions import prediction_rows
 
-    rows = prediction_rows(args.image)
+    rows = prediction_rows(args.image, engine=project.engine)
     if args.json:
         print_json([row.as_json() for row in rows])
         return 0
@@ -122,10 +125,10 @@ def cmd_predictions(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models_activate(args: argparse.Namespace) -> int:
+def cmd_models_activate(args: argparse.Namespace, *, project: Project) -> int:
     from learner.registry import activate
 
-    version = activate(args.id, actor="cli")
+    version = activate(args.id, actor="cli", engine=project.engine)
     print(f"model version {version.id} is active")
     return 0
 
@@ -207,4 +210,4 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--budget", type=int, default=300)
     command.add_argument("--seeds", type=int, default=5)
     command.add_argument("--plot", help="write the mean curves with bands to this PNG")
-    command.set_defaults(run=cmd_simulate)
+    command.set_defaults(run=cmd_simulate, own_project=True)

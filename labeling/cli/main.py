@@ -11,12 +11,17 @@ from collections.abc import Sequence
 
 from labeling.cli.parser import build_parser
 from storage.errors import MedalError
+from storage.project import current_project
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv``; the configured project is opened here, once, and handed to the command
+    (``medal db``, the benchmarks and the simulation open their own)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        if getattr(args, "own_project", False):
+            return args.run(args)
+        return args.run(args, project=current_project())
     except MedalError as error:
         print(f"medal: {error}", file=sys.stderr)
         return 2

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from labeling.cli.output import print_json
 from storage.config import config
 from storage.errors import MedalError
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 
 def _read_password() -> str:
@@ -22,22 +26,22 @@ def _read_password() -> str:
     return password
 
 
-def cmd_user(args: argparse.Namespace) -> int:
+def cmd_user(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.access.accounts import add_user, list_users, unlock_login
 
     if args.action == "add":
         if not args.name:
             raise MedalError("`medal user add NAME [--role ROLE]` needs a name; it asks for the password.")
-        account = add_user(args.name, args.password or _read_password(), args.role)
+        account = add_user(args.name, args.password or _read_password(), args.role, engine=project.engine)
         print(f"Added {account.name} ({account.role.value}).")
         return 0
     if args.action == "unlock":
         if not args.name:
             raise MedalError("`medal user unlock NAME` needs the name whose failed log-ins to clear.")
-        unlock_login(args.name)
+        unlock_login(args.name, engine=project.engine)
         print(f"{args.name} may log in again at once.")
         return 0
-    users = list_users()
+    users = list_users(engine=project.engine)
     if args.json:
         print_json(users)
         return 0
@@ -48,10 +52,10 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_next(args: argparse.Namespace) -> int:
+def cmd_next(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.labels.queue import peek
 
-    items = peek(args.user, args.n)
+    items = peek(args.user, args.n, engine=project.engine)
     if args.json:
         print_json([{"image_id": item.image_id, "priority": item.priority} for item in items])
         return 0

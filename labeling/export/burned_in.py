@@ -21,7 +21,7 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 from labeling.dicom.frames import dicom_header
-from labeling.dicom.sources import Content, Source, sniff
+from labeling.dicom.sources import Source, sniff
 from storage.errors import MedalError
 from storage.models import Image, SourceKind
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 from sqlmodel import select
 
 from labeling.export.retention import zip_for_download
-from storage.db import Project, current_project, write_session
+from storage.db import write_session
 from storage.models import AuditEvent, User
+from storage.project import Project
 
 
-def download_zip(name: str, *, actor: str, project: Project | None = None) -> bytes:
+def download_zip(name: str, *, project: Project, actor: str) -> bytes:
     """The export ``name`` as the bytes of a zip for ``actor``, who must still be allowed to export it (the
     rights of ``zip_for_download``, checked against the account as it is now); the download is audited."""
-    project = project or current_project()
     data = zip_for_download(name, actor=actor, project=project)
-    with write_session(project.engine) as session:
+    with write_session(engine=project.engine) as session:
         user = session.exec(select(User).where(User.name == actor)).first()
         session.add(AuditEvent(user_id=user.id if user else None, username=actor, action="export.download",
                                entity="export", detail={"name": name, "bytes": len(data)}))

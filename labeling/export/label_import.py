@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from labeling.export.selection import export_key
 from labeling.labels.annotations import SHAPES, RegionInput, add_annotation, list_annotations, user_named
 from labeling.labels.taxonomy import IMAGE_LABELS
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import Image, LabelClass, Patient
@@ -163,15 +163,14 @@ def _load(path: Path) -> dict[str, Any]:
         raise LabelImportError(f"Cannot read {path.name} as COCO JSON: {error}.") from error
 
 
-def import_labels(path: Path | str, *, annotator: str | None = None, skip_unknown: bool = False,
-                  engine: Engine | None = None) -> LabelImportReport:
+def import_labels(path: Path | str, *, engine: Engine, annotator: str | None = None,
+                  skip_unknown: bool = False) -> LabelImportReport:
     """Import a COCO ``.json`` or a CSV of image labels; all of it or (with unknowns) none of it."""
     path = Path(path)
     if path.suffix.lower() not in (".json", ".csv"):
         raise LabelImportError(f"{path.name}: give a COCO .json or a .csv with sop_instance_uid,label.")
     report = LabelImportReport()
-    engine = engine or get_engine()
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         matcher = _Matcher(session)
         classes = list(session.exec(select(LabelClass)).all())
         if path.suffix.lower() == ".json":
@@ -181,7 +180,7 @@ def import_labels(path: Path | str, *, annotator: str | None = None, skip_unknow
         if report.has_unknowns and not skip_unknown:
             raise LabelImportError(_unknowns_message(report))
         by_name = {c.name.lower(): c for c in classes}
-        current = {(a.image_id, a.annotator): a for a in list_annotations(engine)}
+        current = {(a.image_id, a.annotator): a for a in list_annotations(engine=engine)}
         for reading in _merged(readings):
             before = current.get((reading.image_id, reading.annotator))
             regions = reading.regions if reading.regions is not None else (before.region_inputs() if before else [])

@@ -27,8 +27,9 @@ from sqlmodel import Session
 from labeling.access import rights
 from labeling.export.run import zip_folder
 from labeling.export.selection import ExportError
-from storage.db import Project, current_project, write_session
+from storage.db import write_session
 from storage.models import AuditEvent
+from storage.project import Project
 
 ZIP_RETENTION = timedelta(hours=1)  # a zip in ``exports`` older than this is deleted by the next sweep
 DOWNLOAD_PART = ".download-"  # what a temporary download zip's name holds between the export's name and ".zip"
@@ -58,29 +59,27 @@ class PastExport:
                 "images": self.images, "deidentified": self.deidentified, "zips": self.zips}
 
 
-def exports_folder(project: Project | None = None) -> Path:
+def exports_folder(*, project: Project) -> Path:
     """The project's ``exports`` folder (created owner-only if missing)."""
-    return (project or current_project()).folder("exports")
+    return project.folder("exports")
 
 
-def list_exports(*, actor: str | None, project: Project | None = None) -> list[PastExport]:
+def list_exports(*, project: Project, actor: str | None) -> list[PastExport]:
     """The past exports, newest first; ``actor`` must be allowed to see them (admins)."""
-    project = project or current_project()
     with Session(project.engine) as session:
         rights.check(session, actor, rights.PAST_EXPORTS)
-    exports = exports_folder(project)
+    exports = exports_folder(project=project)
     names = [path.name for path in exports.iterdir() if path.is_dir() and not path.is_symlink()]
     return sorted((_describe(exports, name) for name in names), key=lambda entry: entry.created, reverse=True)
 
 
-def delete_export(name: str, *, actor: str | None, project: Project | None = None) -> PastExport:
+def delete_export(name: str, *, project: Project, actor: str | None) -> PastExport:
     """Delete the export ``name``: its folder and every zip of it, for good; the deletion is audited.
     Returns what was deleted. :class:`InvalidExportName` for a name that leaves the exports folder,
     :class:`ExportNotFound` when there is no such export."""
-    project = project or current_project()
     with Session(project.engine) as session:
         user = rights.check(session, actor, rights.PAST_EXPORTS)
-    exports = exports_folder(project)
+    exports = exports_folder(project=project)
     folder = _export_path(exports, name)
     zips = _zips_of(exports, name)
     if not folder.is_dir() and not zips:
@@ -90,19 +89,18 @@ def delete_export(name: str, *, actor: str | None, project: Project | None = Non
         shutil.rmtree(folder)
     for archive in zips:
         archive.unlink(missing_ok=True)
-    with write_session(project.engine) as session:
+    with write_session(engine=project.engine) as session:
         session.add(AuditEvent(user_id=user.id if user else None, username=actor, action="export.delete",
                                entity="export", detail={"name": name, "images": entry.images, "size": entry.size}))
         session.commit()
     return entry
 
 
-def zip_for_download(name: str, *, actor: str | None, project: Project | None = None) -> bytes:
+def zip_for_download(name: str, *, project: Project, actor: str | None) -> bytes:
     """The export ``name`` as the bytes of a zip, for a download. The zip is written to a private temporary
     file beside the folder, read and deleted at once. ``actor`` must still be allowed to export (and, for
     an export that keeps identity or has no card, to keep identity)."""
-    project = project or current_project()
-    exports = exports_folder(project)
+    exports = exports_folder(project=project)
     folder = _export_path(exports, name)
     with Session(project.engine) as session:
         rights.check(session, actor, rights.EXPORT)
@@ -119,10 +117,10 @@ def zip_for_download(name: str, *, actor: str | None, project: Project | None = 
         Path(temporary).unlink(missing_ok=True)
 
 
-def sweep_zips(*, older_than: timedelta = ZIP_RETENTION, project: Project | None = None) -> list[str]:
+def sweep_zips(*, project: Project, older_than: timedelta = ZIP_RETENTION) -> list[str]:
     """Delete every zip directly in the exports folder last written more than ``older_than`` ago (download
     zips a crash left behind, an older version's export zips); returns their names."""
-    exports = exports_folder(project)
+    exports = exports_folder(project=project)
     cutoff = datetime.now(timezone.utc).timestamp() - older_than.total_seconds()
     swept = []
     for path in exports.glob("*.zip"):

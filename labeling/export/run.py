@@ -39,9 +39,10 @@ from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import list_classes
-from storage.db import Project, current_project, write_session
+from storage.db import write_session
 from storage.files import make_private, private_folder
-from storage.project import patient_key_secret
+from storage.patient_key import patient_key_secret
+from storage.project import Project
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]
@@ -79,7 +80,7 @@ class ExportReport:
 
 def _deidentifier(engine: Engine) -> Deidentifier:
     """Keyed by the project's secret: re-exports of one project agree on UIDs and date shifts."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         secret = patient_key_secret(session)
         session.commit()
     return Deidentifier(hashlib.sha256(b"medal-deidentify/" + secret).digest())
@@ -91,20 +92,18 @@ def _prepare_folder(out: Path) -> None:
     private_folder(out)
 
 
-def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progress | None = None,
-                   engine: Engine | None = None, project: Project | None = None,
+def export_dataset(out: Path | str, options: ExportOptions, *, project: Project, progress: Progress | None = None,
                    model: dict[str, Any] | None = None, actor: str | None = None) -> ExportReport:
     """Write the export to the new or empty folder ``out``; the dataset card is written last.
 
     ``actor``, the account asking, must still be allowed to export (and, for an export that keeps
     identity, to keep it) when the export starts.
 
-    The labels come from ``project`` (default: the configured one; ``engine``, when given, is its
-    database) and its cached pictures. ``model`` is what the card records as the model version
+    The labels come from ``project``'s database and its cached pictures. ``model`` is what the card records as the model version
     active at export time (``{"id", "created_at", "label_count", "metrics"}``; None: no model yet):
     the caller asks the learner, which an export never imports.
     """
-    engine = engine or (project or current_project()).engine
+    engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
     out = Path(out)
@@ -118,7 +117,7 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
         pseudonym = _deidentifier(engine).annotator
         for item in selection.items:
             item.annotations = [replace(a, annotator=pseudonym(a.annotator)) for a in item.annotations]
-    context = ExportContext(out, list_classes(engine, include_inactive=True),
+    context = ExportContext(out, list_classes(engine=engine, include_inactive=True),
                             _deidentifier(engine) if options.deidentify else None,
                             annotator_tags({a.annotator for item in selection.items for a in item.annotations}))
     items = selection.items
@@ -161,10 +160,10 @@ def export_dataset(out: Path | str, options: ExportOptions, *, progress: Progres
     return ExportReport(out, card)
 
 
-def new_export_folder(project: Project | None = None) -> Path:
+def new_export_folder(*, project: Project) -> Path:
     """A fresh folder under the project's ``exports`` named by the UTC time (what the Export page uses)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-    return (project or current_project()).home / "exports" / f"medal-export-{stamp}"
+    return project.home / "exports" / f"medal-export-{stamp}"
 
 
 def zip_folder(folder: Path, target: Path) -> Path:

@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 
 from labeling.export.burned_in import burned_in_reason
 from labeling.labels.annotations import SavedAnnotation, list_annotations
-from storage.db import get_engine
 from storage.errors import MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, SourceKind, Study, as_utc
@@ -73,13 +72,12 @@ def export_key(patient_key: str | None, image_id: int) -> str:
     return patient_key or f"I{image_id}"
 
 
-def select_labeled(*, annotator: str | None = None, since: date | None = None, split: tuple[float, float, float],
-                   exclude_burned_in: bool, engine: Engine | None = None) -> Selection:
+def select_labeled(*, engine: Engine, annotator: str | None = None, since: date | None = None,
+                   split: tuple[float, float, float], exclude_burned_in: bool) -> Selection:
     """Every image with a current annotation (by ``annotator``, saved on or after ``since``)."""
-    engine = engine or get_engine()
     start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
     by_image: dict[int, list[SavedAnnotation]] = defaultdict(list)
-    for annotation in list_annotations(engine, annotator=annotator):
+    for annotation in list_annotations(engine=engine, annotator=annotator):
         if start is None or as_utc(annotation.created_at) >= start:
             by_image[annotation.image_id].append(annotation)
     rows = []

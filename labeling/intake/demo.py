@@ -24,8 +24,8 @@ from labeling.access.accounts import add_user, list_users
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice, write_mammogram
 from labeling.labels.annotations import RegionInput, save_annotation
-from storage.db import Project, current_project
 from storage.models import Image, ImageStatus, Role
+from storage.project import Project
 
 ORACLE = "demo-oracle"
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
@@ -48,25 +48,23 @@ class Finding:
     contrast: float
 
 
-def demo_folder(project: Project | None = None) -> Path:
+def demo_folder(*, project: Project) -> Path:
     """Where the demo's files and truth live in a project."""
-    return (project or current_project()).home / "demo"
+    return project.home / "demo"
 
 
-def create_demo(labeled: int = 0, *, seed: int = 7, engine: Engine | None = None,
-                project: Project | None = None) -> dict[str, Any]:
+def create_demo(labeled: int = 0, *, project: Project, seed: int = 7) -> dict[str, Any]:
     """Write the demo studies (once), import them, and label ``labeled`` images from the truth."""
-    project = project or current_project()
-    engine = engine or project.engine
-    folder = demo_folder(project)
+    engine = project.engine
+    folder = demo_folder(project=project)
     truth_path = folder / "truth.json"
     if not truth_path.exists():
         truth = _write_studies(folder / "dicom", np.random.default_rng(seed), seed)
         truth_path.write_text(json.dumps(truth, indent=1))
     truth = json.loads(truth_path.read_text())
-    report = import_paths([folder / "dicom"], engine=engine, project=project)
+    report = import_paths([folder / "dicom"], project=project)
     applied = apply_truth(labeled, truth, engine=engine) if labeled else 0
-    if not any(user["name"] == DEMO_USER and user["can_log_in"] for user in list_users(engine)):
+    if not any(user["name"] == DEMO_USER and user["can_log_in"] for user in list_users(engine=engine)):
         add_user(DEMO_USER, DEMO_PASSWORD, Role.ADMIN, engine=engine)
     return {"folder": str(folder), "images": report.images, "duplicates": report.duplicates,
             "rejected": len(report.rejected), "labeled": applied, "truth": str(truth_path),
@@ -209,7 +207,8 @@ def _breast_tissue(radius: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _circle(x: float, y: float, radius: float) -> dict[str, Any]:
     angles = np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)
     points = [[round(float(x + radius * np.cos(a)), 1), round(float(y + radius * np.sin(a)), 1)] for a in angles]
-    return {"points": points, "bbox": [round(x - radius, 1), round(y - radius, 1), round(2 * radius, 1), round(2 * radius, 1)]}
+    return {"points": points, "bbox": [round(x - radius, 1), round(y - radius, 1), round(2 * radius, 1),
+                                       round(2 * radius, 1)]}
 
 
 def _box(x: float, y: float, w: float, h: float) -> dict[str, Any]:

@@ -42,17 +42,11 @@ from labeling.dicom.header import InstanceFacts, describe, read_header
 from labeling.dicom.sources import Content, Source, sniff, walk
 from labeling.labels.queue import refresh_cold_start
 from storage.config import config
-from storage.db import Project, current_project, get_engine, storage_full_on_refused_writes
+from storage.db import storage_full_on_refused_writes
 from storage.errors import MedalError, StorageFull, disk_full_as
-from storage.models import (
-    Image,
-    ImportProblem,
-    Patient,
-    Series,
-    SourceKind,
-    Study,
-)
-from storage.project import patient_key_secret
+from storage.models import Image, ImportProblem, Patient, Series, SourceKind, Study
+from storage.patient_key import patient_key_secret
+from storage.project import Project
 
 BATCH_SIZE = 200
 
@@ -315,19 +309,17 @@ def _prepared_stream(names: list[str], cache_root: str | None, workers: int) -> 
 def import_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
-    engine: Engine | None = None,
-    project: Project | None = None,
+    project: Project,
     previews: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     actor: str | None = None,
 ) -> ImportReport:
-    """Import every file under ``paths``; never raises for a bad file (see the report). Previews go
-    to ``project``'s cache (default: the configured project), rows to ``engine`` (default: its).
+    """Import every file under ``paths`` into ``project`` (rows in its database, previews in its cache); never
+    raises for a bad file (see the report).
     ``actor``, the account asking, must be allowed to import. A full disk raises ``StorageFull``: the
     batches written before it are kept, nothing of the current batch is, and no temporary file is left."""
-    project = project or current_project()
-    engine = engine or project.engine
+    engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.IMPORT)
     names, walk_refusals = _walk(paths)
@@ -383,17 +375,17 @@ def _index_all(project: Project, names: list[str], walk_refusals: list[Refused],
     if progress:
         progress(done, total)
     if report.images:
-        refresh_cold_start(project)
+        refresh_cold_start(project=project)
 
 
 class FolderNotAllowed(MedalError):
     """A server folder outside the ones the server allows imports from."""
 
 
-def server_folder(folder: str, *, actor: str | None, engine: Engine | None = None) -> Path:
+def server_folder(folder: str, *, engine: Engine, actor: str | None) -> Path:
     """The server folder an admin asked to import, once it is known to lie inside one of the folders in
     ``MEDAL_IMPORT_FOLDERS`` (links and ``..`` resolved first); ``FolderNotAllowed`` otherwise."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rights.check(session, actor, rights.IMPORT_SERVER_FOLDER)
     allowed = config().import_folders
     path = Path(folder).expanduser().resolve()
@@ -404,9 +396,9 @@ def server_folder(folder: str, *, actor: str | None, engine: Engine | None = Non
     return path
 
 
-def import_problems(engine: Engine | None = None, limit: int = 1000) -> list[ImportProblem]:
+def import_problems(limit: int = 1000, *, engine: Engine) -> list[ImportProblem]:
     """The files refused by imports, newest first."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         statement = select(ImportProblem).order_by(ImportProblem.detected_at.desc(), ImportProblem.id.desc())
         return list(session.exec(statement.limit(limit)).all())
 

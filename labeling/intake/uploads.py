@@ -11,12 +11,12 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from labeling.access import rights
-from storage.db import Project, current_project
 from storage.errors import disk_full_as
+from storage.project import Project
 
 
-def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], project: Project | None = None, *,
-                 actor: str | None = None) -> Path:
+def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], *,
+                 project: Project, actor: str | None = None) -> Path:
     """Write uploaded ``(name, bytes or readable file)`` pairs into a new folder of the project's uploads
     and return it (a file is copied in chunks, never duplicated in memory).
 
@@ -24,7 +24,6 @@ def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], project: Project
     name used twice gets ``-2``, ``-3``… before its suffix, so no upload overwrites another. When the disk
     is full the folder is removed and ``StorageFull`` raised.
     """
-    project = project or current_project()
     with Session(project.engine) as session:  # only an account that may import may put files on the server
         rights.check(session, actor, rights.IMPORT)
     with disk_full_as("the uploaded files", "the upload was not kept", "upload again"):

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow
 
@@ -89,7 +89,7 @@ def user_named(session: Session, name: str) -> User:
 
 
 def save_annotation(image_id: int, username: str, regions: list[RegionInput], *,
-                    image_label: str | None = None, engine: Engine | None = None) -> Annotation:
+                    engine: Engine, image_label: str | None = None) -> Annotation:
     """Write a new (version of the) annotation of ``image_id`` by ``username`` (an account must still be
     active: a disabled annotator's open browser cannot save)."""
     return _save_all(image_id, username, {image_id: regions}, image_label, engine)[0]
@@ -100,14 +100,14 @@ class NotInSeries(MedalError):
 
 
 def save_reading(image_id: int, username: str, regions_by_image: dict[int, list[RegionInput]], *,
-                 image_label: str | None = None, engine: Engine | None = None) -> list[Annotation]:
+                 engine: Engine, image_label: str | None = None) -> list[Annotation]:
     """Save a reader's work on the series of ``image_id`` (the image on screen) in one transaction: a new
     version for each image in ``regions_by_image`` (``image_label`` goes with ``image_id``'s). Every image must be
     a slice of that series as the viewer shows it, and any refusal (another reader's lease on one slice, an
     unknown class, a bad region) refuses the whole save: nothing is stored."""
     from labeling.labels.reading import series_slices  # reading reads pixels; only saves need it here
 
-    on_screen = {image.id for image in series_slices(image_id, engine)}
+    on_screen = {image.id for image in series_slices(image_id, engine=engine)}
     if outside := sorted(set(regions_by_image) - on_screen):
         raise NotInSeries(f"Image(s) {', '.join(map(str, outside[:5]))} are not slices of the series on screen "
                           f"(image {image_id}): nothing was saved. Reload the page and save again.")
@@ -115,10 +115,10 @@ def save_reading(image_id: int, username: str, regions_by_image: dict[int, list[
 
 
 def _save_all(image_id: int, username: str, regions_by_image: dict[int, list[RegionInput]], image_label: str | None,
-              engine: Engine | None) -> list[Annotation]:
+              engine: Engine) -> list[Annotation]:
     """One transaction: the account's right, every class, every image and every lease checked before anything
     is written; ``image_label`` goes with ``image_id``'s annotation."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, username, rights.LABEL)
         images = {i: session.get(Image, i) for i in regions_by_image}
         if missing := sorted(i for i, image in images.items() if image is None):
@@ -218,7 +218,7 @@ class SavedAnnotation:
         return [RegionInput(region.label, region.shape, region.points) for region in self.regions]
 
 
-def list_annotations(engine: Engine | None = None, *, image_id: int | None = None, annotator: str | None = None,
+def list_annotations(*, engine: Engine, image_id: int | None = None, annotator: str | None = None,
                      include_history: bool = False, image_ids: list[int] | None = None) -> list[SavedAnnotation]:
     """Annotations in id order (current versions only unless ``include_history``), with their regions; of one
     image (``image_id``) or of several (``image_ids``) when given."""
@@ -231,7 +231,7 @@ def list_annotations(engine: Engine | None = None, *, image_id: int | None = Non
         statement = statement.where(User.name == annotator)
     if not include_history:
         statement = statement.where(Annotation.is_current)
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rows = session.exec(statement).all()
         ids = [annotation.id for annotation, _ in rows]
         regions: dict[int, list[SavedRegion]] = {i: [] for i in ids}
@@ -245,26 +245,25 @@ def list_annotations(engine: Engine | None = None, *, image_id: int | None = Non
                             regions[a.id]) for a, name in rows]
 
 
-def current_annotations(image_ids: list[int], username: str,
-                        engine: Engine | None = None) -> dict[int, SavedAnnotation]:
+def current_annotations(image_ids: list[int], username: str, *, engine: Engine) -> dict[int, SavedAnnotation]:
     """The user's current annotation of each of ``image_ids`` that has one (a series' slices), in one query."""
-    return {a.image_id: a for a in list_annotations(engine, image_ids=list(image_ids), annotator=username)}
+    return {a.image_id: a for a in list_annotations(engine=engine, image_ids=list(image_ids), annotator=username)}
 
 
-def current_annotation(image_id: int, username: str, engine: Engine | None = None) -> SavedAnnotation | None:
+def current_annotation(image_id: int, username: str, *, engine: Engine) -> SavedAnnotation | None:
     """The user's current annotation of an image, to edit it (None if they have not labeled it)."""
-    found = list_annotations(engine, image_id=image_id, annotator=username)
+    found = list_annotations(engine=engine, image_id=image_id, annotator=username)
     return found[-1] if found else None
 
 
-def undo_last_save(username: str, engine: Engine | None = None) -> int | None:
+def undo_last_save(username: str, *, engine: Engine) -> int | None:
     """Take back the user's most recent save: its previous version (if any) becomes current again.
 
     The undone version stays in the history (``is_current`` False) and an audit event records the
     undo. The image goes back to unlabeled when nobody else has a current annotation of it.
     Returns the image id, or None when the user has nothing to undo.
     """
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, username, rights.LABEL)
         user = session.exec(select(User).where(User.name == username)).first()
         if user is None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy.engine import Engine
 from sqlalchemy import and_
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from storage.db import get_engine
 from storage.errors import ImageNotFound
 from storage.hierarchy import up_to_patient
 from storage.models import Annotation, Image, ImageStatus, Patient, Prediction, Series, Study, User
@@ -43,7 +42,7 @@ class ImageSummary:
 ORDERS = ("id", "probability", "uncertainty")  # how list_images may sort (the model's: highest first)
 
 
-def list_images(engine: Engine | None = None, *, modality: str | None = None, status: str | None = None,
+def list_images(*, engine: Engine, modality: str | None = None, status: str | None = None,
                 patient_key: str | None = None, annotator: str | None = None, since: date | None = None,
                 until: date | None = None, limit: int | None = None, offset: int = 0,
                 model_version_id: int | None = None, order: str = "id") -> list[ImageSummary]:
@@ -77,7 +76,7 @@ def list_images(engine: Engine | None = None, *, modality: str | None = None, st
     if limit is not None:
         statement = statement.limit(limit)
     statement = statement.offset(offset)
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rows = session.exec(statement).all()
     return [
         ImageSummary(image.id, image.path, image.frame, image.sop_instance_uid, image.modality, image.rows,
@@ -86,17 +85,17 @@ def list_images(engine: Engine | None = None, *, modality: str | None = None, st
     ]
 
 
-def get_image(image_id: int, engine: Engine | None = None) -> Image:
-    with Session(engine or get_engine()) as session:
+def get_image(image_id: int, *, engine: Engine) -> Image:
+    with Session(engine) as session:
         image = session.get(Image, image_id)
     if image is None:
         raise ImageNotFound(f"There is no image {image_id} in this project; `medal images` lists them.")
     return image
 
 
-def patient_keys(engine: Engine | None = None) -> list[str]:
+def patient_keys(*, engine: Engine) -> list[str]:
     """Every patient's pseudonymous key, sorted."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         return list(session.exec(select(Patient.key).order_by(Patient.key)).all())
 
 
@@ -114,11 +113,11 @@ class TimelineStudy:
     first_image_id: int | None = None  # an image of the study (its first series' first image), to open it
 
 
-def patient_timeline(patient_key: str, engine: Engine | None = None, *,
-                     model_version_id: int | None = None) -> list[TimelineStudy]:
+def patient_timeline(patient_key: str, *,
+                     engine: Engine, model_version_id: int | None = None) -> list[TimelineStudy]:
     """One patient's studies by date with how they were labeled and, given a model version (the active
     one, from ``learner.registry``), what it predicts: the view for following a patient over time."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         studies = session.exec(select(Study).join(Patient, Study.patient_id == Patient.id)
                                .where(Patient.key == patient_key).order_by(Study.study_date, Study.id)).all()
         timeline = []

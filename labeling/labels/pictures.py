@@ -7,27 +7,25 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy.engine import Engine
 
 from labeling.dicom.display import Window
 from labeling.dicom.frames import FrameCache, encode_png, render_source_frame
 from labeling.dicom.sources import Source
 from labeling.labels.catalog import get_image
-from storage.db import Project, current_project
 from storage.errors import about_image
 from storage.models import Image
+from storage.project import Project
 
 
-def render_image(image_id: int, window: Window | int | None = None, engine: Engine | None = None,
-                 project: Project | None = None) -> np.ndarray:
+def render_image(image_id: int, window: Window | int | None = None, *, project: Project) -> np.ndarray:
     """The full-resolution 8-bit image exactly as the UI shows it (default: the file's own window)."""
-    image = get_image(image_id, engine)
-    return render_frame(image, window, project)
+    image = get_image(image_id, engine=project.engine)
+    return render_frame(image, window, project=project)
 
 
-def render_frame(image: Image, window: Window | int | None = None, project: Project | None = None) -> np.ndarray:
+def render_frame(image: Image, window: Window | int | None = None, *, project: Project) -> np.ndarray:
     """An image row's 8-bit picture: the cached default preview, or the frame rendered with ``window``."""
-    cache = FrameCache((project or current_project()).cache_dir)
+    cache = FrameCache(project.cache_dir)
     if window is None:
         preview = cache.preview_path(image.cache_key)
         if preview.exists():
@@ -37,12 +35,11 @@ def render_frame(image: Image, window: Window | int | None = None, project: Proj
         return render_source_frame(Source.parse(image.path), image.frame, window, cache, image.cache_key)
 
 
-def write_png(image_id: int, out_dir: Path, window: Window | int | None = None,
-              engine: Engine | None = None) -> Path:
+def write_png(image_id: int, out_dir: Path, window: Window | int | None = None, *, project: Project) -> Path:
     """``DIR/<id>.png`` for ``medal render``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{image_id}.png"
-    target.write_bytes(encode_png(render_image(image_id, window, engine)))
+    target.write_bytes(encode_png(render_image(image_id, window, project=project)))
     return target
 
 
@@ -56,9 +53,8 @@ def heatmap_png(heatmap_path: str, alpha: float = 0.45) -> bytes:
     return encode_png(rgba)
 
 
-def thumbnail_png(image: Image, size: int = 192, project: Project | None = None) -> bytes:
+def thumbnail_png(image: Image, size: int = 192, *, project: Project) -> bytes:
     """A small PNG of the default rendering, kept next to the preview in the cache."""
-    project = project or current_project()
     target = FrameCache(project.cache_dir).preview_path(image.cache_key).with_suffix(f".thumb{size}.png")
     if not target.exists():
         picture = PILImage.fromarray(render_frame(image, project=project))

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
-from storage.db import Project, get_engine
 from storage.models import Image, LabelClass, Prediction
+from storage.project import Project
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
 MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure
@@ -53,12 +53,11 @@ def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass
     return Proposals(propose_regions(heat, image.rows, image.cols, threshold, label), threshold)
 
 
-def images_with_proposals(image_ids: list[int], model_version_id: int, threshold: float,
-                          engine: Engine | None = None) -> set[int]:
+def images_with_proposals(image_ids: list[int], model_version_id: int, threshold: float, *, engine: Engine) -> set[int]:
     """Which of the images the model version proposes a region on: its heatmap reaches ``threshold`` somewhere
     (``propose_regions`` then gives at least one); an image without a heatmap has none."""
     wanted, found = set(image_ids), set()
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         rows = session.exec(select(Prediction.image_id, Prediction.heatmap_path).where(
             Prediction.model_version_id == model_version_id, col(Prediction.heatmap_path).is_not(None))).all()
     for image_id, path in rows:
@@ -76,8 +75,8 @@ PROPOSAL_MARGIN = 0.5  # a proposal's box grows by this much of its size on each
 MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
 
 
-def as_outlines(image: Image, regions: list[RegionInput], *, actor: str | None,
-                window: tuple[float, float] | None = None, project: Project | None = None) -> list[RegionInput]:
+def as_outlines(image: Image, regions: list[RegionInput], *, project: Project, actor: str | None,
+                window: tuple[float, float] | None = None) -> list[RegionInput]:
     """Accepted proposals as the reader would draw them: each box from the heatmap, grown by
     ``PROPOSAL_MARGIN``, outlined with the quick outline on the picture under ``window``; a box the outline
     cannot follow stays a box."""

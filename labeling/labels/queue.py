@@ -31,10 +31,11 @@ from labeling.dicom.frames import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
 from labeling.labels.spread import cold_start, simple_features, standardise
 from storage.config import config
-from storage.db import Project, current_project, get_engine, write_session
+from storage.db import write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import AuditEvent, Image, ImageStatus, Patient, Prediction, Study, User, as_utc, utcnow
+from storage.project import Project
 
 COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
 COLD_START_SAMPLE = 500  # clustered among this many images of the patient round-robin (cheap at any scale)
@@ -70,10 +71,10 @@ def _free_for(user_id: int, now: datetime):  # noqa: ANN202 (an SQL expression)
     return or_(col(Image.leased_by).is_(None), Image.leased_by == user_id, col(Image.lease_until) < now)
 
 
-def peek(username: str, count: int = 10, engine: Engine | None = None) -> list[QueueItem]:
+def peek(username: str, count: int = 10, *, engine: Engine) -> list[QueueItem]:
     """The next ``count`` images this user would get, without leasing them (``medal next``)."""
     now = utcnow()
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         user_id = _user_id(session, username)
         rows = session.exec(select(Image.id, Image.priority)
                             .where(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
@@ -81,15 +82,14 @@ def peek(username: str, count: int = 10, engine: Engine | None = None) -> list[Q
     return [QueueItem(image_id, priority) for image_id, priority in rows]
 
 
-def next_image(username: str, engine: Engine | None = None, *, exclude: tuple[int, ...] = ()) -> QueueItem | None:
+def next_image(username: str, *, engine: Engine, exclude: tuple[int, ...] = ()) -> QueueItem | None:
     """Lease and return the highest-priority unlabeled image free for this user (None: queue empty).
 
     Any other lease the user holds is given back in the same transaction.
     """
-    engine = engine or get_engine()
     for _ in range(20):
         now = utcnow()
-        with write_session(engine) as session:
+        with write_session(engine=engine) as session:
             user_id = _user_id(session, username)
             free = and_(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
             if exclude:
@@ -102,7 +102,8 @@ def next_image(username: str, engine: Engine | None = None, *, exclude: tuple[in
                 session.commit()
                 return None
             taken = session.execute(update(Image).where(Image.id == candidate[0], free)
-                                    .values(leased_by=user_id, lease_until=now + timedelta(minutes=config().lease_minutes)))
+                                    .values(leased_by=user_id,
+                                            lease_until=now + timedelta(minutes=config().lease_minutes)))
             if taken.rowcount == 1:
                 _release(session, user_id, keep=candidate[0])
                 session.commit()
@@ -111,17 +112,17 @@ def next_image(username: str, engine: Engine | None = None, *, exclude: tuple[in
     raise MedalError("The label queue is too busy right now; try again in a moment.")
 
 
-def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHolder | None:
+def lease(image_id: int, username: str, *, engine: Engine) -> LeaseHolder | None:
     """Lease a given image to the user (opened from Images, or going back); if someone else holds
     it, leave their lease alone and say who (the image can still be viewed). The Label page asks on
     every rerun: a lease of one's own with more than half its time left is kept without a write."""
     now = utcnow()
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         held = session.exec(select(Image.lease_until).join(User, Image.leased_by == User.id)
                             .where(Image.id == image_id, User.name == username)).first()
     if held is not None and as_utc(held) - now > timedelta(minutes=config().lease_minutes / 2):
         return None
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         user_id = _user_id(session, username)
         image = session.get(Image, image_id)
         if image is None:
@@ -137,9 +138,9 @@ def lease(image_id: int, username: str, engine: Engine | None = None) -> LeaseHo
     return None
 
 
-def release(username: str, engine: Engine | None = None) -> None:
+def release(username: str, *, engine: Engine) -> None:
     """Give back every lease the user holds (log-out)."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         _release(session, _user_id(session, username))
         session.commit()
 
@@ -151,12 +152,12 @@ def _release(session: Session, user_id: int, keep: int | None = None) -> None:
     session.execute(statement.values(leased_by=None, lease_until=None))
 
 
-def skip(image_id: int, username: str, reason: str, engine: Engine | None = None) -> None:
+def skip(image_id: int, username: str, reason: str, *, engine: Engine) -> None:
     """Take an image out of the queue with a reason (audited); it shows as skipped on Images."""
     reason = reason.strip()
     if not reason:
         raise MedalError("Say why the image is skipped (e.g. poor image quality).")
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, username, rights.LABEL)
         user_id = _user_id(session, username)
         image = session.get(Image, image_id)
@@ -172,19 +173,18 @@ def skip(image_id: int, username: str, reason: str, engine: Engine | None = None
         session.commit()
 
 
-def refresh_cold_start(project: Project | None = None) -> int:
+def refresh_cold_start(*, project: Project) -> int:
     """Re-spread the queue after an import, unless a model's priorities are in charge (some image has
     been scored)."""
-    project = project or current_project()
     with Session(project.engine) as session:
         if session.exec(select(Prediction.id).limit(1)).first() is not None:
             return 0
-    return spread_priorities(project)
+    return spread_priorities(project=project)
 
 
-def set_priorities(priorities: dict[int, float], engine: Engine | None = None) -> None:
+def set_priorities(priorities: dict[int, float], *, engine: Engine) -> None:
     """Write the queue order: ``{image_id: priority}``, higher first, in a transaction of its own."""
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         write_priorities(session, priorities)
         session.commit()
 
@@ -198,13 +198,12 @@ def write_priorities(session: Session, priorities: dict[int, float]) -> None:
                                         for image_id, priority in items[start:start + 2000]])
 
 
-def spread_priorities(project: Project | None = None) -> int:
+def spread_priorities(*, project: Project) -> int:
     """Cold-start order for unlabeled images: round-robin over patients, and over each one's studies.
 
     Priorities are ``-rank`` (so anything a model writes, in 0..1, comes first). Images without a
     patient are grouped by their folder. Returns how many images were ranked.
     """
-    project = project or current_project()
     with Session(project.engine) as session:
         rows = session.exec(
             up_to_patient(select(Image.id, Image.path, Patient.key, Study.study_date, Study.id, Image.series_id,
@@ -224,20 +223,21 @@ def spread_priorities(project: Project | None = None) -> int:
         per_patient[group] = _round_robin(ordered)
     # Patients in the order their images came in (their keys are keyed hashes, different in every project).
     patients = sorted(per_patient, key=lambda group: min(per_patient[group]))
-    order = feature_spread(_round_robin([per_patient[group] for group in patients]), cache_keys, groups, project)
-    set_priorities({image_id: -float(rank) for rank, image_id in enumerate(order)}, project.engine)
+    order = feature_spread(_round_robin([per_patient[group] for group in patients]), cache_keys, groups,
+                           project=project)
+    set_priorities({image_id: -float(rank) for rank, image_id in enumerate(order)}, engine=project.engine)
     return len(order)
 
 
-def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, tuple[str, str]],
-                   project: Project | None = None) -> list[int]:
+def feature_spread(order: list[int], cache_keys: dict[int, str], groups: dict[int, tuple[str, str]], *,
+                   project: Project) -> list[int]:
     """Put first the image nearest each centre of ``COLD_START_PICKS`` k-means clusters of simple image
     features (thumbnail + histogram of the default rendering), found in a patient-balanced sample, in
     patient round-robin (and round-robin over each patient's studies): every sampled patient's first
     image (a pick, or its first in ``order`` when none of its images was picked) comes before any
     patient's second. ``groups`` maps an image to its (patient, study). Without rendered previews,
     ``order`` is kept."""
-    sample, cache = order[:COLD_START_SAMPLE], FrameCache((project or current_project()).cache_dir)
+    sample, cache = order[:COLD_START_SAMPLE], FrameCache(project.cache_dir)
     if len(sample) <= 2:
         return order
     pictures = []

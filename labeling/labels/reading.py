@@ -18,19 +18,19 @@ from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
 from labeling.labels.outline import Box, outline_in_box
 from labeling.labels.pictures import render_frame
-from storage.db import Project, current_project, get_engine
 from storage.errors import MedalError
 from storage.hierarchy import up_to_patient
 from storage.models import Image, Patient, Series, SourceKind, Study
+from storage.project import Project
 
 MAX_SLICES = 1_000  # a series longer than this is shown around the image, not whole
 
 
-def series_slices(image_id: int, engine: Engine | None = None) -> list[Image]:
+def series_slices(image_id: int, *, engine: Engine) -> list[Image]:
     """The image and the other images of its series, in anatomical order: by position along the plane's
     normal when every slice has one (head to feet, as a radiologist scrolls: decreasing position), else by
     instance number, then frame. An image without a series is alone."""
-    image = get_image(image_id, engine)
+    image = get_image(image_id, engine=engine)
     if image.series_id is None:
         return [image]
     slices = _in_anatomical_order(_series_members(image.series_id, engine))
@@ -41,8 +41,8 @@ def series_slices(image_id: int, engine: Engine | None = None) -> list[Image]:
     return slices
 
 
-def _series_members(series_id: int, engine: Engine | None) -> list[Image]:
-    with Session(engine or get_engine()) as session:
+def _series_members(series_id: int, engine: Engine) -> list[Image]:
+    with Session(engine) as session:
         return list(session.exec(select(Image).where(Image.series_id == series_id)))
 
 
@@ -52,34 +52,31 @@ def _in_anatomical_order(slices: list[Image]) -> list[Image]:
     return sorted(slices, key=lambda s: (s.instance_number is None, s.instance_number or 0, s.frame, s.id))
 
 
-def modality_values(image_id: int, *, actor: str | None, engine: Engine | None = None,
-                    project: Project | None = None) -> np.ndarray:
+def modality_values(image_id: int, *, project: Project, actor: str | None) -> np.ndarray:
     """The frame's modality values (HU for CT; 8-bit RGB for colour), decoded once into the cache. Only an
     account that may label may fetch pixels (the browser asks with its session cookie)."""
-    project = project or current_project()
-    engine = engine or project.engine
+    engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.LABEL)
-    image = get_image(image_id, engine)
+    image = get_image(image_id, engine=engine)
     values, _ = modality_frame(Source.parse(image.path), image.frame, FrameCache(project.cache_dir), image.cache_key)
     return values
 
 
-def outline_region(image_id: int, box: Box, *, actor: str | None, window: tuple[float, float] | None = None,
-                   max_vertices: int = 48, engine: Engine | None = None,
-                   project: Project | None = None) -> list[list[float]]:
+def outline_region(image_id: int, box: Box, *, project: Project, actor: str | None, window: tuple[float,
+                                                                                                  float] | None = None,
+                   max_vertices: int = 48) -> list[list[float]]:
     """The quick outline (``labeling.labels.outline.outline_in_box``) of the lesion in ``box`` = (x, y, w, h)
     on the image, as polygon points in image pixels, found on the picture the clinician sees: the frame under
     ``window`` = (centre, width) in modality units when they chose one, else its default rendering (a colour
     image as it is). Only an account that may label may ask; ``OutlineError`` for a box it cannot outline,
     ``InvalidWindow`` for a window that is no window."""
-    project = project or current_project()
-    engine = engine or project.engine
+    engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.LABEL)
-    image = get_image(image_id, engine)
+    image = get_image(image_id, engine=engine)
     grey = window is not None and (image.samples_per_pixel or 1) == 1
-    picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project)
+    picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project=project)
     return outline_in_box(picture, box, max_vertices=max_vertices)
 
 
@@ -121,10 +118,10 @@ class Corners:
     view: str
 
 
-def corners(image: Image, *, sees_identity: bool, engine: Engine | None = None) -> Corners:
+def corners(image: Image, *, engine: Engine, sees_identity: bool) -> Corners:
     """Patient key, the series by number and modality, MG view and laterality; the study date and the series
     description for roles that see identity (``labeling.labels.identity``)."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         row = session.exec(up_to_patient(select(Patient.key, Study.study_date, Series.description, Series.series_number)
                                          .select_from(Image)).where(Image.id == image.id)).first()
     key, study_date, description, number = row if row else (None, None, None, None)
@@ -156,14 +153,13 @@ class Prior:
     label: str
 
 
-def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None = None,
-              engine: Engine | None = None) -> Prior | None:
+def prior_for(image: Image, *, engine: Engine, sees_identity: bool, current: list[Image] | None = None) -> Prior | None:
     """The same patient's most recent earlier study's series that matches the image's (same modality, then the
     same series description or body part), with the slice nearest the image's position; None when there is
     no earlier study with such a series. The label gives the date and the series description to roles that see
     identity, else the interval ("14 months earlier") and the series' number and modality. ``current``: the
     image's own series in order, when the caller has it."""
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         here = session.exec(select(Series, Study).join(Study, Series.study_id == Study.id)
                             .where(Series.id == image.series_id)).first() if image.series_id else None
         if here is None or here[1].study_date is None:
@@ -184,7 +180,7 @@ def prior_for(image: Image, *, sees_identity: bool, current: list[Image] | None 
     slices = _in_anatomical_order(_series_members(prior_series.id, engine))[:MAX_SLICES]
     if not slices:
         return None
-    index = _nearest(slices, image, current if current is not None else series_slices(image.id, engine))
+    index = _nearest(slices, image, current if current is not None else series_slices(image.id, engine=engine))
     when = str(prior_study.study_date) if sees_identity else \
         f"{months_between(prior_study.study_date, study.study_date)} month(s) earlier"
     name = series_name(prior_series.series_number, prior_series.modality, prior_series.description,

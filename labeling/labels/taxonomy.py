@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from storage.db import get_engine, write_session
+from storage.db import write_session
 from storage.errors import MedalError
 from storage.models import AuditEvent, LabelClass
 
@@ -23,11 +23,11 @@ class TaxonomyError(MedalError):
     """A class that cannot be added or changed as asked (duplicate name, colour or key)."""
 
 
-def list_classes(engine: Engine | None = None, *, include_inactive: bool = False) -> list[LabelClass]:
+def list_classes(*, engine: Engine, include_inactive: bool = False) -> list[LabelClass]:
     statement = select(LabelClass).order_by(LabelClass.position, LabelClass.id)
     if not include_inactive:
         statement = statement.where(LabelClass.active)
-    with Session(engine or get_engine()) as session:
+    with Session(engine) as session:
         return list(session.exec(statement).all())
 
 
@@ -36,10 +36,10 @@ def finding_class(classes: list[LabelClass]) -> str | None:
     return next((c.name for c in classes if c.type_code != NORMAL_CODE), None)
 
 
-def save_class(name: str, color: str, key: str | None = None, *, class_id: int | None = None,
+def save_class(name: str, color: str, key: str | None = None, *, engine: Engine, class_id: int | None = None,
                category: tuple[str, str] = ("49755003", "Morphologically abnormal structure"),
-               kind: tuple[str, str] | None = None, description: str | None = None, actor: str | None = None,
-               engine: Engine | None = None) -> LabelClass:
+               kind: tuple[str,
+                           str] | None = None, description: str | None = None, actor: str | None = None) -> LabelClass:
     """Add a class, or rename/recolour/re-key/re-describe the class ``class_id``. Names, colours and keys are
     unique (a region's class is read back from its colour on the canvas); ``description`` (what readers mark
     with the class, ≤ 500 characters) is shown beside the class on the Label page."""
@@ -53,7 +53,7 @@ def save_class(name: str, color: str, key: str | None = None, *, class_id: int |
         raise TaxonomyError(f"A class description holds at most 500 characters; this one has {len(description)}.")
     if key is not None and (len(key) != 1 or key in RESERVED_KEYS):
         raise TaxonomyError(f"Key {key!r} must be one character other than {', '.join(sorted(RESERVED_KEYS))}.")
-    with write_session(engine) as session:
+    with write_session(engine=engine) as session:
         rights.check(session, actor, rights.TAXONOMY)
         for other in session.exec(select(LabelClass).where(LabelClass.id != (class_id or -1))).all():
             if other.name.lower() == name.lower():

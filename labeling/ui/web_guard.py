@@ -26,6 +26,7 @@ import re
 import threading
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -37,6 +38,9 @@ from labeling.access.accounts import Account
 from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
 from labeling.ui.access.tab_logins import browser_session_of
 from storage.config import config
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 CLIENT_HEADER = "x-medal-client"
 SECURITY_HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
@@ -166,18 +170,18 @@ def _max_file_bytes() -> int:
     return int(float(streamlit_config.get_option("server.maxUploadSize")) * MB)
 
 
-def _account(token: str | None) -> tuple[int, Account] | None:
+def _account(token: str | None, *, project: Project) -> tuple[int, Account] | None:
     if not token:
         return None
     try:
-        return browser_sessions.resume(token)
+        return browser_sessions.resume(token, engine=project.engine)
     except SessionEnded:
         return None
 
 
-def _upload_refusal(request: Request, tab: str) -> tuple[int, bytes] | int:
+def _upload_refusal(request: Request, tab: str, *, project: Project) -> tuple[int, bytes] | int:
     """The refusal of an upload (or of removing one), or the number of bytes it may send."""
-    found = _account(request.cookies.get(COOKIE_NAME))
+    found = _account(request.cookies.get(COOKIE_NAME), project=project)
     if found is None:
         return _refusal(401, "Log in to upload files.")
     browser_session, account = found
@@ -199,16 +203,16 @@ def _upload_refusal(request: Request, tab: str) -> tuple[int, bytes] | int:
     return size
 
 
-def _is_admin(request: Request) -> bool:
-    found = _account(request.cookies.get(COOKIE_NAME))
+def _is_admin(request: Request, *, project: Project) -> bool:
+    found = _account(request.cookies.get(COOKIE_NAME), project=project)
     return found is not None and found[1].is_admin
 
 
 class MedalGuard:
     """The ASGI middleware described in the module's docstring."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, project: Project) -> None:
+        self.app, self.project = app, project
         self.uploads = _Uploads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -225,7 +229,7 @@ class MedalGuard:
         if AGENT.search(path):
             await _answer(send, *_refusal(404, "Medal offers no agent API; use the browser or the `medal` command."))
             return
-        if METRICS.search(path) and not await run_in_threadpool(_is_admin, request):
+        if METRICS.search(path) and not await run_in_threadpool(_is_admin, request, project=self.project):
             await _answer(send, *_refusal(403, "Only a logged-in admin sees the server's metrics."))
             return
         upload = UPLOAD.search(path)
@@ -233,7 +237,7 @@ class MedalGuard:
             await self.app(scope, receive, send)
             return
         tab = upload.group("tab")
-        decided = await run_in_threadpool(_upload_refusal, request, tab)
+        decided = await run_in_threadpool(_upload_refusal, request, tab, project=self.project)
         if isinstance(decided, tuple):
             await _answer(send, *decided)
             return

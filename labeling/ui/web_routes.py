@@ -24,6 +24,7 @@ import hashlib
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -37,8 +38,11 @@ from labeling.export.downloads import download_zip
 from labeling.export.selection import ExportError
 from labeling.labels.reading import for_browser, modality_values
 from labeling.ui import download_tickets
-from labeling.ui.access.cookie_routes import COOKIE_ROUTES
+from labeling.ui.access.cookie_routes import cookie_routes, serving
 from storage.errors import ImageNotFound, MedalError
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 PIXELS_PATH = "/medal/pixels/{image_id}"
 VIEWER_PATH = "/medal/viewer/{name:path}"
@@ -82,14 +86,14 @@ def _no_image(image_id: str) -> JSONResponse:
     return _error(404, f"There is no image {image_id} in this project; open images from the Label or Images page.")
 
 
-def _pixels_for(token: str | None, image_id: int) -> Response:
+def _pixels_for(token: str | None, image_id: int, *, project: Project) -> Response:
     """The frame's pixels for the cookie's account; the right to label is checked before the image is
     looked up, so an id tells a visitor or an account without the right nothing."""
     if not token:
         return _error(401, "Log in first.")
     try:
-        _, account = browser_sessions.resume(token)
-        values = modality_values(image_id, actor=account.name)
+        _, account = browser_sessions.resume(token, engine=project.engine)
+        values = modality_values(image_id, actor=account.name, project=project)
     except SessionEnded as error:  # fixed sentences, no path
         return _error(401, str(error))
     except NotAllowed:
@@ -106,25 +110,25 @@ def _pixels_for(token: str | None, image_id: int) -> Response:
         "Cache-Control": "no-store"})
 
 
-async def frame_pixels(request: Request) -> Response:
+async def frame_pixels(request: Request, *, project: Project) -> Response:
     text = request.path_params["image_id"]
     if not IMAGE_ID.fullmatch(text) or not 0 < int(text) <= MAX_ID:
         return _no_image(text[:20] if text.isascii() and text.isalnum() else "with that id")
-    return await run_in_threadpool(_pixels_for, request.cookies.get(COOKIE_NAME), int(text))
+    return await run_in_threadpool(_pixels_for, request.cookies.get(COOKIE_NAME), int(text), project=project)
 
 
-def _export_for(token: str | None, ticket: str) -> Response:
+def _export_for(token: str | None, ticket: str, *, project: Project) -> Response:
     if not token:
         return _error(401, "Log in first, then download the export from the Export page.")
     try:
-        browser_session, account = browser_sessions.resume(token)
+        browser_session, account = browser_sessions.resume(token, engine=project.engine)
     except SessionEnded as error:
         return _error(401, str(error))
     name = download_tickets.redeem(ticket, browser_session)
     if name is None:
         return _error(404, "This download link was used already or has expired; download again from the Export page.")
     try:
-        data = download_zip(name, actor=account.name)
+        data = download_zip(name, actor=account.name, project=project)
     except NotAllowed:
         return _error(403, "Your account may no longer download this export; ask an admin.")
     except ExportError as error:  # gone, or a name that is no export: the message names only the export
@@ -134,13 +138,16 @@ def _export_for(token: str | None, ticket: str) -> Response:
         "Content-Disposition": f'attachment; filename="{safe}.zip"', "Cache-Control": "no-store"})
 
 
-async def export_zip(request: Request) -> Response:
-    return await run_in_threadpool(_export_for, request.cookies.get(COOKIE_NAME), request.path_params["ticket"])
+async def export_zip(request: Request, *, project: Project) -> Response:
+    return await run_in_threadpool(_export_for, request.cookies.get(COOKIE_NAME), request.path_params["ticket"],
+                                   project=project)
 
 
-ROUTES = [
-    Route(EXPORT_PATH, export_zip, methods=["GET"]),
-    Route(PIXELS_PATH, frame_pixels, methods=["GET"]),
-    Route(VIEWER_PATH, viewer_module, methods=["GET"]),
-    *COOKIE_ROUTES,
-]
+def routes(project: Project) -> list[Route]:
+    """Medal's routes beside Streamlit's, serving ``project`` (app.py opens it once, when the server starts)."""
+    return [
+        Route(EXPORT_PATH, serving(export_zip, project), methods=["GET"]),
+        Route(PIXELS_PATH, serving(frame_pixels, project), methods=["GET"]),
+        Route(VIEWER_PATH, viewer_module, methods=["GET"]),
+        *cookie_routes(project),
+    ]

@@ -68,17 +68,17 @@ def test_the_truths_patients_reach_the_split(project, tmp_path: Path) -> None:
     from benchmarks.real import attach_patients
     from labeling.intake.ingest import import_paths
     from labeling.labels.catalog import list_images
-    from storage.db import current_project
     from storage.models import Image
+    from storage.project import current_project
 
     folder = lesion_folder(tmp_path / "set", count=4)
     truth = json.loads((folder / "truth.json").read_text())
     for index, entry in enumerate(truth.values()):
         entry.update(patient=f"P{index // 2}", modality="MR")
-    import_paths([str(folder / "images")], engine=project)
-    with Session(project) as session:
+    import_paths([str(folder / "images")], project=project)
+    with Session(project.engine) as session:
         images = {Path(i.path).name: i for i in session.exec(select(Image)).all()}
     assert attach_patients(current_project(), images, truth) == 4
-    keys = [image.patient_key for image in list_images(project)]
+    keys = [image.patient_key for image in list_images(engine=project.engine)]
     assert None not in keys and len(set(keys)) == 2
-    assert {image.modality for image in list_images(project)} == {"MR"}
+    assert {image.modality for image in list_images(engine=project.engine)} == {"MR"}

@@ -11,8 +11,8 @@ from benchmarks.localise import distance_to_polygon, localisation_figures
 from learner import loop
 from learner.dataset import split_by_patient
 from learner.loop import PROJECT_CONFIG, train_and_publish
-from storage.db import current_project
 from storage.models import Image, ImageStatus
+from storage.project import current_project
 
 SQUARE = [[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]
 
@@ -50,7 +50,7 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     assert figures["peak_in_finding"] >= 0.7, figures
     assert figures["proposals_without_finding"] <= 0.1, figures
 
-    with Session(project) as session:
+    with Session(project.engine) as session:
         top = session.exec(select(Image.series_id).where(Image.status == ImageStatus.UNLABELED)
                            .order_by(col(Image.priority).desc(), Image.id).limit(20)).all()
     assert len(set(top)) >= 10 and max(top.count(series) for series in set(top)) <= 2, top

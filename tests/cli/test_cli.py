@@ -40,13 +40,14 @@ def test_import_json_images_and_render(project, tmp_path: Path, capsys) -> None:
     (row,) = json.loads(out)
     assert set(row) == {"id", "path", "frame", "sop_instance_uid", "modality", "rows", "cols",
                         "patient_key", "study_date", "status", "probability", "uncertainty"}
-    assert (row["path"], row["modality"], row["rows"], row["status"]) == (str(folder / "ct.dcm"), "CT", 128, "unlabeled")
+    assert (row["path"], row["modality"], row["rows"], row["status"]) == (str(folder / "ct.dcm"), "CT", 128,
+                                                                          "unlabeled")
     assert row["patient_key"].startswith("P") and "1CT1" not in row["patient_key"]  # not the PatientID
 
     code, out, _ = run(capsys, "render", "--out", str(tmp_path / "png"), str(row["id"]), "--window", "40,400")
     assert code == 0
     written = np.asarray(PILImage.open(tmp_path / "png" / f"{row['id']}.png"))
-    assert np.array_equal(written, render_image(row["id"], Window(40, 400)))
+    assert np.array_equal(written, render_image(row["id"], Window(40, 400), project=project))
 
     code, _, err = run(capsys, "render", "--out", str(tmp_path / "png"), "99999")
     assert code == 2 and "no image 99999" in err
@@ -129,7 +130,7 @@ def test_train_and_score_reuse_the_job_already_waiting(project, capsys) -> None:
     other = json.loads(run(capsys, "train", "--strategy", "random", "--json")[1])
     score = json.loads(run(capsys, "score", "--json")[1])
     assert other["new"] and score["new"] and len({first["job_id"], other["job_id"], score["job_id"]}) == 3
-    assert len(jobs.list_jobs(engine=project)) == 3
+    assert len(jobs.list_jobs(engine=project.engine)) == 3
 
 
 def test_user_add_reads_the_password_instead_of_taking_it_on_the_command_line(project, capsys, monkeypatch) -> None:
@@ -140,7 +141,7 @@ def test_user_add_reads_the_password_instead_of_taking_it_on_the_command_line(pr
     monkeypatch.setattr("sys.stdin", io.StringIO("zoe-password\n"))
     code, out, _ = run(capsys, "user", "add", "zoe", "--role", "scientist")
     assert code == 0 and "Added zoe (scientist)" in out
-    assert authenticate("zoe", "zoe-password").role.value == "scientist"
+    assert authenticate("zoe", "zoe-password", engine=project.engine).role.value == "scientist"
 
 
 def test_the_browser_is_shown_no_tracebacks() -> None:
@@ -153,11 +154,11 @@ def test_the_browser_is_shown_no_tracebacks() -> None:
 def test_user_unlock_clears_failed_log_ins(project, capsys) -> None:
     from labeling.access.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate
 
-    add_user("ann", "ann-password")
+    add_user("ann", "ann-password", engine=project.engine)
     for _ in range(FREE_FAILURES):
         with pytest.raises(LoginFailed):
-            authenticate("ann", "wrong")
+            authenticate("ann", "wrong", engine=project.engine)
     with pytest.raises(LoginFailed, match="try again"):
-        authenticate("ann", "ann-password")
+        authenticate("ann", "ann-password", engine=project.engine)
     assert run(capsys, "user", "unlock", "ann")[0] == 0
-    assert authenticate("ann", "ann-password").name == "ann"
+    assert authenticate("ann", "ann-password", engine=project.engine).name == "ann"

@@ -16,6 +16,7 @@ from labeling.intake.ingest import import_paths
 from labeling.labels.pictures import render_frame, render_image
 from storage.errors import InvalidWindow
 from storage.models import Image
+from storage.project import Project
 from tests.conftest import pydicom_file
 
 
@@ -28,10 +29,10 @@ def linear_window(values: np.ndarray, center: float, width: float) -> np.ndarray
     return out
 
 
-def import_one(engine, path: Path) -> Image:
-    report = import_paths([path], engine=engine, workers=1)
+def import_one(project: Project, path: Path) -> Image:
+    report = import_paths([path], project=project, workers=1)
     assert report.images >= 1, report.rejected
-    with Session(engine) as session:
+    with Session(project.engine) as session:
         return session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).first()
 
 
@@ -57,7 +58,7 @@ def test_stored_window_matches_standard(project, ct, tmp_path, center, width) ->
     ct.WindowCenter, ct.WindowWidth = center, width
     image = import_one(project, save(ct, tmp_path, "ct.dcm"))
     expected = linear_window(hu(ct), center, width)
-    shown = render_frame(image).astype(np.float64)
+    shown = render_frame(image, project=project).astype(np.float64)
     assert np.abs(shown - expected).max() <= 1
     assert 0 < shown.mean() < 255
 
@@ -67,9 +68,9 @@ def test_every_stored_window_is_a_preset(project, ct, tmp_path) -> None:
     ct.WindowCenterWidthExplanation = ["SOFT", "LUNG"]
     image = import_one(project, save(ct, tmp_path, "ct2.dcm"))
     assert [p["name"] for p in image.windows] == ["SOFT", "LUNG"]
-    lung = render_frame(image, 1).astype(np.float64)
+    lung = render_frame(image, 1, project=project).astype(np.float64)
     assert np.abs(lung - linear_window(hu(ct), -600, 1500)).max() <= 1
-    default = render_frame(image).astype(np.float64)
+    default = render_frame(image, project=project).astype(np.float64)
     assert np.abs(default - linear_window(hu(ct), 40, 400)).max() <= 1
 
 
@@ -78,7 +79,7 @@ def test_monochrome1_is_inverted_after_the_window(project, ct, tmp_path) -> None
     ct.PhotometricInterpretation = "MONOCHROME1"
     image = import_one(project, save(ct, tmp_path, "mono1.dcm"))
     expected = 255 - linear_window(hu(ct), 40, 400)
-    assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1
+    assert np.abs(render_frame(image, project=project).astype(np.float64) - expected).max() <= 1
 
 
 def test_voi_lut_sequence_wins_over_window(project, ct, tmp_path) -> None:
@@ -96,7 +97,7 @@ def test_voi_lut_sequence_wins_over_window(project, ct, tmp_path) -> None:
     assert image.windows[0] == {"name": "GAMMA", "kind": "lut", "index": 0}
     values = np.clip(ct.pixel_array.astype(np.int64) - first, 0, entries - 1)
     expected = table[values] / 4095 * 255
-    assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1
+    assert np.abs(render_frame(image, project=project).astype(np.float64) - expected).max() <= 1
 
 
 def test_rescale_slope_and_custom_window(project, tmp_path) -> None:
@@ -107,10 +108,10 @@ def test_rescale_slope_and_custom_window(project, tmp_path) -> None:
             delattr(ds, keyword)
     image = import_one(project, save(ds, tmp_path, "mr.dcm"))
     values = ds.pixel_array.astype(np.float64) * 2.5 - 100
-    shown = render_image(image.id, Window(500, 800), engine=project).astype(np.float64)
+    shown = render_image(image.id, Window(500, 800), project=project).astype(np.float64)
     assert np.abs(shown - linear_window(values, 500, 800)).max() <= 1
     # No stored window: the frame's own range.
-    auto = render_frame(image).astype(np.float64)
+    auto = render_frame(image, project=project).astype(np.float64)
     expected = (values - values.min()) / (values.max() - values.min()) * 255
     assert np.abs(auto - expected).max() <= 1
 
@@ -124,13 +125,13 @@ def test_window_width_below_one_is_refused() -> None:
 
 def test_multiframe_frames_are_separate_images(project) -> None:
     path = pydicom_file("SC_rgb_rle_2frame.dcm")
-    import_paths([path], engine=project, workers=1)
-    with Session(project) as session:
+    import_paths([path], project=project, workers=1)
+    with Session(project.engine) as session:
         images = session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).all()
     assert [i.frame for i in images] == [0, 1]
     reference = pydicom.dcmread(path).pixel_array
     for image in images:
-        assert np.array_equal(render_frame(image), reference[image.frame])
+        assert np.array_equal(render_frame(image, project=project), reference[image.frame])
 
 
 @pytest.mark.parametrize("name,change", [

@@ -62,9 +62,9 @@ def enhanced_ct(path: Path, frames: int = 3) -> np.ndarray:
 def test_functional_group_rescale_and_window_per_frame(project, tmp_path: Path) -> None:
     path = tmp_path / "enhanced.dcm"
     stored = enhanced_ct(path)
-    report = import_paths([path], engine=project, workers=1)
+    report = import_paths([path], project=project, workers=1)
     assert report.images == 3, report.rejected
-    with Session(project) as session:
+    with Session(project.engine) as session:
         images = session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).all()
     assert [i.pixel_spacing for i in images] == [[0.5, 0.5]] * 3
     for image in images:
@@ -73,16 +73,16 @@ def test_functional_group_rescale_and_window_per_frame(project, tmp_path: Path) 
         hu = stored[image.frame].astype(np.float64) - 1024  # pydicom alone would forget the −1024
         c, w = center - 0.5, width - 1
         expected = np.clip(((hu - c) / w + 0.5) * 255, 0, 255)
-        assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1
+        assert np.abs(render_frame(image, project=project).astype(np.float64) - expected).max() <= 1
 
 
 def test_matches_highdicom_frame_transform(project, tmp_path: Path) -> None:
     path = tmp_path / "enhanced.dcm"
     enhanced_ct(path)
-    import_paths([path], engine=project, workers=1)
+    import_paths([path], project=project, workers=1)
     reference = highdicom.Image.from_dataset(pydicom.dcmread(path), copy=False)
-    with Session(project) as session:
+    with Session(project.engine) as session:
         images = session.exec(select(Image).where(Image.path == str(path)).order_by(Image.frame)).all()
     for image in images:
         expected = reference.get_frame(image.frame + 1, apply_voi_transform=True) * 255.0
-        assert np.abs(render_frame(image).astype(np.float64) - expected).max() <= 1.5
+        assert np.abs(render_frame(image, project=project).astype(np.float64) - expected).max() <= 1.5

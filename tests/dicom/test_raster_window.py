@@ -26,10 +26,10 @@ def ct_png(path: Path) -> None:
 
 def test_a_16_bit_png_opens_in_a_window_that_shows_its_soft_tissue(project, tmp_path: Path) -> None:
     ct_png(tmp_path / "ct.png")
-    import_paths([str(tmp_path / "ct.png")], engine=project)
-    image = get_image(list_images(project)[0].id, project)
+    import_paths([str(tmp_path / "ct.png")], project=project)
+    image = get_image(list_images(engine=project.engine)[0].id, engine=project.engine)
     (window,) = image.windows
     assert window["center"] - window["width"] / 2 <= -1000 + 1024 and window["center"] + window["width"] / 2 < 3000
-    picture = render_frame(image)
+    picture = render_frame(image, project=project)
     lesion, tissue = int(picture[60, 60]), int(picture[30, 80])
     assert lesion - tissue >= 8  # full range (24…4095) gave them 2 grey levels apart

@@ -57,13 +57,13 @@ def exported(project, tmp_path: Path) -> dict[str, str | None]:
     folder = tmp_path / "sources"
     folder.mkdir()
     paths = {name: variant(folder, source, name, **attributes) for name, (source, attributes, _) in CASES.items()}
-    import_paths([str(p) for p in paths.values()], engine=project)
-    for image in list_images(project):
-        save_annotation(image.id, "alice", BOX, image_label="cancerous", engine=project)
-    report = export_dataset(tmp_path / "out", ExportOptions(["coco"], deidentify=True), engine=project)
+    import_paths([str(p) for p in paths.values()], project=project)
+    for image in list_images(engine=project.engine):
+        save_annotation(image.id, "alice", BOX, image_label="cancerous", engine=project.engine)
+    report = export_dataset(tmp_path / "out", ExportOptions(["coco"], deidentify=True), project=project)
     card = json.loads((tmp_path / "out" / "dataset_card.json").read_text())
     uid_of = {pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID: name for name, p in paths.items()}
-    by_image = {image.id: uid_of[image.sop_instance_uid] for image in list_images(project)}
+    by_image = {image.id: uid_of[image.sop_instance_uid] for image in list_images(engine=project.engine)}
     left_out = {}
     for item in card["left_out"]:
         image_id = int(next(part for part in item["image"].replace("_", "-").split("-") if part.isdigit()))
@@ -86,11 +86,11 @@ def test_a_png_picture_is_left_out_as_a_picture(project, tmp_path: Path) -> None
     picture = tmp_path / "photo.png"
     PILImage.new("RGB", (40, 40), (200, 180, 160)).save(picture)
     ct = variant(tmp_path, "CT_small.dcm", "ct")  # an export needs one image it keeps
-    import_paths([str(picture), str(ct)], engine=project)
-    for image in list_images(project):
-        save_annotation(image.id, "alice", BOX, image_label="cancerous", engine=project)
-    export_dataset(tmp_path / "out", ExportOptions(["coco"], deidentify=True), engine=project)
+    import_paths([str(picture), str(ct)], project=project)
+    for image in list_images(engine=project.engine):
+        save_annotation(image.id, "alice", BOX, image_label="cancerous", engine=project.engine)
+    export_dataset(tmp_path / "out", ExportOptions(["coco"], deidentify=True), project=project)
     card = json.loads((tmp_path / "out" / "dataset_card.json").read_text())
-    (png,) = [image for image in list_images(project) if image.sop_instance_uid is None]
+    (png,) = [image for image in list_images(engine=project.engine) if image.sop_instance_uid is None]
     assert [(item["image"], item["reason"]) for item in card["left_out"]] == [
         (f"I{png.id}_{png.id}", "a PNG/JPEG/TIFF picture, whose pixels may hold burned-in text")]

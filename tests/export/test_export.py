@@ -24,7 +24,7 @@ from labeling.export.selection import ExportError
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import list_images
-from storage.db import dispose_engines, get_engine
+from storage.project import Project, current_project
 from tests.conftest import pydicom_file
 
 # CT and MR with a Frame of Reference; NM (secondary capture) and US are left out of a de-identified
@@ -57,21 +57,21 @@ def sources(tmp_path: Path) -> list[Path]:
     return paths + [second_study(folder)]
 
 
-def label_everything(engine) -> None:  # noqa: ANN001 (the project's engine)
-    for image in list_images(engine):
+def label_everything(project: Project) -> None:
+    for image in list_images(engine=project.engine):
         regions = [RegionInput("Cancerous", "rect", BOX), RegionInput("Healthy", "polygon", TRIANGLE)]
         if image.cols >= 64:
             regions.append(RegionInput("Cancerous", "path", PATH))
-        save_annotation(image.id, "alice", regions, image_label="cancerous", engine=engine)
+        save_annotation(image.id, "alice", regions, image_label="cancerous", engine=project.engine)
         if image.id % 2:
             save_annotation(image.id, "bob", [RegionInput("Healthy", "rect", [[2, 40], [12, 40], [12, 50], [2, 50]])],
-                            image_label="healthy", engine=engine)
+                            image_label="healthy", engine=project.engine)
 
 
 @pytest.fixture
 def labeled(project, tmp_path: Path) -> list[Path]:
     paths = sources(tmp_path)
-    report = import_paths([str(p) for p in paths], engine=project)
+    report = import_paths([str(p) for p in paths], project=project)
     assert not report.rejected, report.rejected
     label_everything(project)
     return paths
@@ -98,7 +98,8 @@ def exported_files(out: Path) -> list[Path]:
 
 def test_deidentified_export_holds_no_original_identifier(project, labeled: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "export"
-    report = export_dataset(out, ExportOptions(["all"], deidentify=True, split="70,15,15", include_burned_in=True))
+    report = export_dataset(out, ExportOptions(["all"], deidentify=True, split="70,15,15", include_burned_in=True),
+                            project=project)
     assert report.images == len(labeled)
     secrets = identifying_values(labeled)
     assert {"CompressedSamples^CT1", "1CT1", "JFK IMAGING CENTER", "ACC-SECOND-4711"} <= secrets
@@ -121,7 +122,7 @@ def test_deidentified_export_holds_no_original_identifier(project, labeled: list
 
 def test_dates_shift_per_patient_and_keep_intervals(project, labeled: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "export"
-    export_dataset(out, ExportOptions(["seg"], deidentify=True))
+    export_dataset(out, ExportOptions(["seg"], deidentify=True), project=project)
     original = sorted(dt.datetime.strptime(pydicom.dcmread(p).StudyDate, "%Y%m%d")
                       for p in (pydicom_file("CT_small.dcm"), labeled[-1]))
     copies = [pydicom.dcmread(p) for p in sorted((out / "dicom").glob("*.dcm"))]
@@ -143,7 +144,7 @@ def test_dates_shift_per_patient_and_keep_intervals(project, labeled: list[Path]
 def test_seg_reads_back_the_drawn_masks_and_references_the_exported_sources(project, labeled: list[Path],
                                                                             tmp_path: Path) -> None:
     out = tmp_path / "export"
-    report = export_dataset(out, ExportOptions(["seg", "masks", "coco"], deidentify=True))
+    report = export_dataset(out, ExportOptions(["seg", "masks", "coco"], deidentify=True), project=project)
     coco = json.loads((out / "coco.json").read_text())
     uid_of = {image["file_name"].split("/")[1].removesuffix(".png"): image["sop_instance_uid"]
               for image in coco["images"]}
@@ -171,14 +172,14 @@ def test_seg_reads_back_the_drawn_masks_and_references_the_exported_sources(proj
 
 def test_masks_match_the_drawn_regions(project, labeled: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "export"
-    export_dataset(out, ExportOptions(["masks"], split="50,50,0"))
+    export_dataset(out, ExportOptions(["masks"], split="50,50,0"), project=project)
     rows = list(csv.DictReader(open(out / "manifest.csv")))
-    annotations = list_annotations()
+    annotations = list_annotations(engine=project.engine)
     assert len(rows) == len(annotations)
     card = json.loads((out / "dataset_card.json").read_text())
     assert card["mask_values"] == {"0": "background", "1": "Cancerous", "2": "Healthy"}
     by_key = {(r["image_file"], r["annotator"]): r for r in rows}
-    for image in list_images():
+    for image in list_images(engine=project.engine):
         for annotation in [a for a in annotations if a.image_id == image.id]:
             row = by_key[(f"images/{image.patient_key}_{image.id}.png", annotation.annotator)]
             picture = np.asarray(PILImage.open(out / row["image_file"]))
@@ -193,9 +194,9 @@ def test_masks_match_the_drawn_regions(project, labeled: list[Path], tmp_path: P
 
 def test_coco_loads_in_pycocotools_with_every_annotation(project, labeled: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "export"
-    export_dataset(out, ExportOptions(["coco"]))
+    export_dataset(out, ExportOptions(["coco"]), project=project)
     coco = COCO(str(out / "coco.json"))
-    regions = sum(len(a.regions) for a in list_annotations())
+    regions = sum(len(a.regions) for a in list_annotations(engine=project.engine))
     assert len(coco.getAnnIds()) == regions == 6 * 3 + 3  # alice: three per image; bob: a box on every odd image id
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["Cancerous", "Healthy"]
     assert coco.loadCats(1)[0]["snomed"]["type_code"] == "108369006"
@@ -213,46 +214,43 @@ def test_coco_loads_in_pycocotools_with_every_annotation(project, labeled: list[
 def test_export_then_import_into_a_fresh_project_gives_the_same_annotations(
         project, labeled: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "export"
-    export_dataset(out, ExportOptions(["coco", "csv"]))
+    export_dataset(out, ExportOptions(["coco", "csv"]), project=project)
 
-    def readings() -> list[tuple]:
-        uid = {image.id: (image.sop_instance_uid, image.frame) for image in list_images()}
+    def readings(engine) -> list[tuple]:  # noqa: ANN001 (a project's engine)
+        uid = {image.id: (image.sop_instance_uid, image.frame) for image in list_images(engine=engine)}
         return sorted((uid[a.image_id], a.annotator, a.image_label,
                        tuple((r.label, r.shape, tuple(map(tuple, r.points))) for r in a.regions))
-                      for a in list_annotations())
+                      for a in list_annotations(engine=engine))
 
-    before = readings()
+    before = readings(project.engine)
     monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "fresh"))
-    dispose_engines()
-    fresh = get_engine()
-    import_paths([str(p) for p in labeled], engine=fresh)
-    assert main(["labels", "import", str(out / "coco.json")]) == 0
-    assert readings() == before
-    assert {image.status for image in list_images(fresh)} == {"labeled"}
+    fresh = current_project()
+    import_paths([str(p) for p in labeled], project=fresh)
+    assert main(["labels", "import", str(out / "coco.json")]) == 0  # the command opens the configured one: fresh
+    assert readings(fresh.engine) == before
+    assert {image.status for image in list_images(engine=fresh.engine)} == {"labeled"}
 
     monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "fresh-csv"))
-    dispose_engines()
-    import_paths([str(p) for p in labeled], engine=get_engine())
-    report = import_labels(out / "labels.csv")
+    fresh_csv = current_project()
+    import_paths([str(p) for p in labeled], project=fresh_csv)
+    report = import_labels(out / "labels.csv", engine=fresh_csv.engine)
     assert report.annotations == len(before) and report.regions == 0
-    assert sorted((r[0], r[1], r[2]) for r in readings()) == sorted((r[0], r[1], r[2]) for r in before)
+    assert sorted((r[0], r[1], r[2]) for r in readings(fresh_csv.engine)) == sorted((r[0], r[1], r[2]) for r in before)
 
 
-def test_deidentified_export_reimports_with_its_own_sources(project, labeled: list[Path], tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deidentified_export_reimports_with_its_own_sources(project, labeled: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "export"
-    export_dataset(out, ExportOptions(["seg", "coco"], deidentify=True))
-    monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "recipient"))
-    dispose_engines()
-    import_paths([str(out / "dicom")], engine=get_engine())
-    report = import_labels(out / "coco.json", skip_unknown=True)
+    export_dataset(out, ExportOptions(["seg", "coco"], deidentify=True), project=project)
+    recipient = Project.open(tmp_path / "recipient")
+    import_paths([str(out / "dicom")], project=recipient)
+    report = import_labels(out / "coco.json", skip_unknown=True, engine=recipient.engine)
     assert report.images == 3 and len(report.unknown_images) == 1  # 693_J2KI has no SEG source copy
-    assert {a.annotator for a in list_annotations()} == {"alice", "bob"}
+    assert {a.annotator for a in list_annotations(engine=recipient.engine)} == {"alice", "bob"}
 
 
 def test_import_refuses_unknown_images_and_classes_and_writes_nothing(project, labeled: list[Path],
                                                                      tmp_path: Path) -> None:
-    image = list_images()[0]
+    image = list_images(engine=project.engine)[0]
     document = {
         "images": [{"id": 1, "file_name": f"{image.sop_instance_uid}.png", "width": image.cols, "height": image.rows},
                    {"id": 2, "file_name": "x.png", "sop_instance_uid": "1.2.3.999", "width": 10, "height": 10}],
@@ -263,14 +261,14 @@ def test_import_refuses_unknown_images_and_classes_and_writes_nothing(project, l
     }
     path = tmp_path / "foreign.json"
     path.write_text(json.dumps(document))
-    count = len(list_annotations(include_history=True))
+    count = len(list_annotations(include_history=True, engine=project.engine))
     with pytest.raises(LabelImportError, match=r"1 image\(s\) not in this project \(1.2.3.999\).*Calcification"):
-        import_labels(path)
-    assert len(list_annotations(include_history=True)) == count
+        import_labels(path, engine=project.engine)
+    assert len(list_annotations(include_history=True, engine=project.engine)) == count
     assert main(["labels", "import", str(path)]) == 2
-    report = import_labels(path, annotator="radiology-2019", skip_unknown=True)
+    report = import_labels(path, annotator="radiology-2019", skip_unknown=True, engine=project.engine)
     assert (report.annotations, report.regions) == (1, 1)
-    imported = list_annotations(annotator="radiology-2019")
+    imported = list_annotations(annotator="radiology-2019", engine=project.engine)
     assert imported[0].image_id == image.id  # matched by the file name's stem
     assert imported[0].regions[0].bbox == [1.0, 1.0, 5.0, 5.0]
 
@@ -299,8 +297,8 @@ def test_split_is_by_patient(project, make_demo, tmp_path: Path) -> None:
 
 
 def test_burned_in_left_out_only_when_deidentifying(project, labeled: list[Path], tmp_path: Path) -> None:
-    plain = export_dataset(tmp_path / "plain", ExportOptions(["csv"]))
-    deid = export_dataset(tmp_path / "deid", ExportOptions(["csv"], deidentify=True))
+    plain = export_dataset(tmp_path / "plain", ExportOptions(["csv"]), project=project)
+    deid = export_dataset(tmp_path / "deid", ExportOptions(["csv"], deidentify=True), project=project)
     assert plain.images == len(labeled) and not plain.card["left_out"]
     assert deid.images == len(labeled) - 2 and len(deid.card["left_out"]) == 2
     assert deid.card["deidentified"] and deid.card["deidentification"]["private_tags"] == "removed"
@@ -311,9 +309,9 @@ def test_export_refuses_a_folder_in_use_and_an_empty_selection(project, labeled:
     used.mkdir()
     (used / "something.txt").write_text("keep me")
     with pytest.raises(ExportError, match="not an empty folder"):
-        export_dataset(used, ExportOptions(["coco"]))
+        export_dataset(used, ExportOptions(["coco"]), project=project)
     with pytest.raises(ExportError, match="No labeled image"):
-        export_dataset(tmp_path / "none", ExportOptions(["coco"], annotator="nobody"))
+        export_dataset(tmp_path / "none", ExportOptions(["coco"], annotator="nobody"), project=project)
     assert main(["export", "--format", "pdf", "--out", str(tmp_path / "x")]) == 2
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "late"),
                  "--since", (dt.date.today() + dt.timedelta(days=2)).isoformat()]) == 2
@@ -323,13 +321,13 @@ def test_seg_of_an_enhanced_multiframe_source_holds_each_labeled_frame(project, 
     from tests.dicom.test_enhanced_multiframe import enhanced_ct
 
     enhanced_ct(tmp_path / "enhanced.dcm", frames=3)
-    import_paths([str(tmp_path / "enhanced.dcm")], engine=project)
-    images = list_images(project)
+    import_paths([str(tmp_path / "enhanced.dcm")], project=project)
+    images = list_images(engine=project.engine)
     for image in images[::2]:  # frames 0 and 2; frame 1 stays unlabeled
         right = 10.0 + 5 * image.frame
         save_annotation(image.id, "alice", [RegionInput("Cancerous", "rect", [[2, 2], [right, 2], [right, 9], [2, 9]])],
-                        engine=project)
-    report = export_dataset(tmp_path / "out", ExportOptions(["seg"], deidentify=True))
+                        engine=project.engine)
+    report = export_dataset(tmp_path / "out", ExportOptions(["seg"], deidentify=True), project=project)
     assert report.card["files"]["seg"] == {"written": 1, "sources": 1, "skipped": []}
     seg = hd.seg.segread(next((tmp_path / "out" / "seg").glob("*.dcm")))
     source = pydicom.dcmread(next((tmp_path / "out" / "dicom").glob("*.dcm")))
@@ -347,7 +345,7 @@ def test_the_card_names_the_model_active_at_export(project, labeled: list[Path],
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "before")]) == 0
     assert json.loads((tmp_path / "before" / "dataset_card.json").read_text())["model_version_at_export"] is None
     assert (tmp_path / "before").stat().st_mode & 0o777 == 0o700  # an export is its owner's alone
-    with Session(project) as session:
+    with Session(project.engine) as session:
         session.add(ModelVersion(checkpoint_path="v.pt", label_count=12, metrics={"auc": 0.9}, config={}, active=True))
         session.commit()
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "after")]) == 0
@@ -373,12 +371,12 @@ def test_deidentification_drops_overlay_text_curves_and_the_sources_file_meta() 
 
 
 def test_annotators_whose_names_slug_alike_keep_their_own_files(project, tmp_path: Path) -> None:
-    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
-    (image,) = list_images(project)
+    import_paths([str(pydicom_file("CT_small.dcm"))], project=project)
+    (image,) = list_images(engine=project.engine)
     for name, corner in (("Jo Smith", 5.0), ("Jo-Smith", 30.0)):
         box = [[corner, corner], [corner + 10, corner], [corner + 10, corner + 10], [corner, corner + 10]]
-        save_annotation(image.id, name, [RegionInput("Cancerous", "rect", box)], engine=project)
-    export_dataset(tmp_path / "out", ExportOptions(["masks", "seg"]))
+        save_annotation(image.id, name, [RegionInput("Cancerous", "rect", box)], engine=project.engine)
+    export_dataset(tmp_path / "out", ExportOptions(["masks", "seg"]), project=project)
     with open(tmp_path / "out" / "manifest.csv") as handle:
         masks = {row["annotator"]: row["mask_file"] for row in csv.DictReader(handle)}
     assert len(set(masks.values())) == 2  # one silently overwrote the other before
@@ -389,10 +387,10 @@ def test_annotators_whose_names_slug_alike_keep_their_own_files(project, tmp_pat
 
 
 def test_pseudonymised_annotators_leave_no_name_in_the_export(project, tmp_path: Path) -> None:
-    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
-    (image,) = list_images(project)
+    import_paths([str(pydicom_file("CT_small.dcm"))], project=project)
+    (image,) = list_images(engine=project.engine)
     save_annotation(image.id, "Dr Jane Roe", [RegionInput("Cancerous", "rect", BOX)], image_label="cancerous",
-                    engine=project)
+                    engine=project.engine)
     assert main(["export", "--format", "all", "--out", str(tmp_path / "out"), "--deidentify",
                  "--pseudonymise-annotators", "--annotator", "Dr Jane Roe"]) == 0
     files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]

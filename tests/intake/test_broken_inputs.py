@@ -58,14 +58,14 @@ def broken_folder(folder: Path) -> dict[str, str]:
 
 def test_broken_files_are_refused_and_the_import_goes_on(project, tmp_path: Path) -> None:
     expected = broken_folder(tmp_path / "mixed")
-    report = import_paths([tmp_path / "mixed"], engine=project, workers=1)
+    report = import_paths([tmp_path / "mixed"], project=project, workers=1)
     assert report.imported == 1 and report.images == 1
     reasons = {Path(item["path"]).name: item["reason"] for item in report.rejected}
     assert set(reasons) == set(expected)
     for name, part in expected.items():
         assert part in reasons[name], (name, reasons[name])
         assert "\n" not in reasons[name] and "Traceback" not in reasons[name]
-    with Session(project) as session:
+    with Session(project.engine) as session:
         assert session.exec(select(func.count()).select_from(Image)).one() == 1
         assert session.exec(select(func.count()).select_from(Series)).one() == 1
         assert session.exec(select(func.count()).select_from(Study)).one() == 1
@@ -78,7 +78,7 @@ def test_broken_files_in_worker_processes_too(project, tmp_path: Path) -> None:
     expected = broken_folder(tmp_path / "mixed")
     for index in range(10):  # enough files for the process pool to be used
         shutil.copy(pydicom_file("MR_small.dcm"), tmp_path / "mixed" / f"copy{index}.dcm")
-    report = import_paths([tmp_path / "mixed"], engine=project, workers=2)
+    report = import_paths([tmp_path / "mixed"], project=project, workers=2)
     assert report.images == 2 and report.duplicates == 9
     assert {Path(item["path"]).name for item in report.rejected} == set(expected)
 
@@ -101,14 +101,14 @@ def test_reimport_creates_nothing_new(project, tmp_path: Path) -> None:
     from PIL import Image as PILImage
 
     PILImage.new("L", (40, 30), 128).save(folder / "photo.png")
-    first = import_paths([folder], engine=project, workers=1)
+    first = import_paths([folder], project=project, workers=1)
     assert (first.imported, first.images, first.duplicates) == (4, 5, 0)
-    again = import_paths([folder], engine=project, workers=1)
+    again = import_paths([folder], project=project, workers=1)
     assert (again.imported, again.images, again.duplicates) == (0, 0, 4)
     # A copy under another name is still the same instance / the same picture.
     shutil.copy(folder / "photo.png", tmp_path / "renamed.png")
     shutil.copy(folder / "CT_small.dcm", tmp_path / "renamed.dcm")
-    third = import_paths([tmp_path / "renamed.png", tmp_path / "renamed.dcm"], engine=project, workers=1)
+    third = import_paths([tmp_path / "renamed.png", tmp_path / "renamed.dcm"], project=project, workers=1)
     assert (third.images, third.duplicates) == (0, 2)
 
 
@@ -118,15 +118,15 @@ def test_zip_archives_are_walked(project, tmp_path: Path) -> None:
         handle.write(pydicom_file("CT_small.dcm"), "a/ct")
         handle.write(pydicom_file("JPEG2000.dcm"), "b/j2k.bin")
         handle.writestr("notes.txt", "not an image")
-    report = import_paths([archive], engine=project, workers=1)
+    report = import_paths([archive], project=project, workers=1)
     assert report.images == 2
     assert [Path(r["path"]).name for r in report.rejected] == ["studies.zip!notes.txt"]
     from labeling.labels.catalog import get_image, list_images
     from labeling.labels.pictures import render_frame
 
-    images = list_images(project)
+    images = list_images(engine=project.engine)
     assert {i.path for i in images} == {f"{archive}!a/ct", f"{archive}!b/j2k.bin"}
-    assert all(render_frame(get_image(i.id, project)).std() > 0 for i in images)
+    assert all(render_frame(get_image(i.id, engine=project.engine), project=project).std() > 0 for i in images)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -134,7 +134,7 @@ def test_permission_denied(project, tmp_path: Path) -> None:
     path = tmp_path / "secret.dcm"
     shutil.copy(pydicom_file("CT_small.dcm"), path)
     path.chmod(0)
-    report = import_paths([path], engine=project, workers=1)
+    report = import_paths([path], project=project, workers=1)
     assert "Cannot read" in report.rejected[0]["reason"]
 
 
@@ -145,7 +145,7 @@ def test_a_file_name_that_is_not_utf8_is_refused_alone(project, tmp_path: Path) 
         shutil.copy(pydicom_file("CT_small.dcm"), folder / name)
     with open(os.path.join(os.fsencode(folder), b"bad\xff.dcm"), "wb") as handle:  # not valid UTF-8
         handle.write(pydicom_file("MR_small.dcm").read_bytes())
-    report = import_paths([folder], engine=project)
+    report = import_paths([folder], project=project)
     assert report.images == 1 and report.duplicates == 2  # the batch around it was kept
     (refused,) = report.rejected
     assert refused["path"].endswith("bad\\xff.dcm") and "not valid UTF-8" in refused["reason"]
@@ -155,7 +155,7 @@ def test_uploads_keep_every_file_under_a_safe_name(project) -> None:
     from labeling.intake.uploads import save_uploads
 
     folder = save_uploads([("..", b"dots"), ("x.dcm", b"one"), ("x.dcm", b"two"), ("../../etc/passwd", b"p"),
-                           ("C:\\scans\\y.dcm", b"y"), ("", b"empty")])
+                           ("C:\\scans\\y.dcm", b"y"), ("", b"empty")], project=project)
     saved = {path.name: path.read_bytes() for path in folder.iterdir()}
     assert saved == {"upload": b"dots", "x.dcm": b"one", "x-2.dcm": b"two", "passwd": b"p", "y.dcm": b"y",
                      "upload-2": b"empty"}
@@ -170,7 +170,7 @@ def test_uploads_given_as_files_are_copied_whole(project) -> None:
     data = os.urandom(CHUNK_BYTES + 12_345)
     upload = io.BytesIO(data)
     upload.read(10)  # a file the page has read from before is still saved from its start
-    folder = save_uploads([("scan.dcm", upload)])
+    folder = save_uploads([("scan.dcm", upload)], project=project)
     assert (folder / "scan.dcm").read_bytes() == data
 
 
@@ -183,7 +183,7 @@ def test_a_zip_bomb_member_is_refused_unread_and_the_rest_imported(project, tmp_
             for _ in range(256):
                 member.write(chunk)
     tracemalloc.start()
-    report = import_paths([archive], engine=project, workers=1)
+    report = import_paths([archive], project=project, workers=1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert report.images == 1 and peak < 32 * 1024**2, peak
@@ -198,7 +198,7 @@ def test_a_file_over_the_size_limit_is_refused(project, tmp_path: Path, monkeypa
     shutil.copy(pydicom_file("MR_small.dcm"), folder / "small.dcm")  # 9.8 KB
     shutil.copy(pydicom_file("CT_small.dcm"), folder / "ct.dcm")
     (folder / "big.dcm").write_bytes(bytes(200 * 1024))
-    report = import_paths([folder], engine=project, workers=1)
+    report = import_paths([folder], project=project, workers=1)
     assert report.images == 2 and [r["reason"] for r in report.rejected] == [
         "The file holds 0.2 MB; Medal takes files of up to 0.1 MB."]
 
@@ -211,7 +211,7 @@ def test_every_tiff_page_is_measured_before_any_is_decoded(project, tmp_path: Pa
     PILImage.new("L", (1, 1)).save(path, save_all=True, append_images=[huge], compression="tiff_adobe_deflate")
     del huge
     tracemalloc.start()
-    report = import_paths([path], engine=project, workers=1)
+    report = import_paths([path], project=project, workers=1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert report.images == 0 and peak < 32 * 1024**2, peak
@@ -241,7 +241,7 @@ def dicom_around_jpeg(path: Path, width: int, height: int) -> None:
 def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project, tmp_path: Path) -> None:
     path = tmp_path / "liar.dcm"
     dicom_around_jpeg(path, 4000, 3000)  # a 12-megapixel codestream in a few KB
-    report = import_paths([path], engine=project, workers=1)
+    report = import_paths([path], project=project, workers=1)
     assert report.images == 0
     assert report.rejected[0]["reason"] == ("The frame's codestream is 3,000×4,000 pixels but the header says 64×64; "
                                             "the file is inconsistent and is not decoded.")

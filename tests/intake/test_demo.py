@@ -13,10 +13,10 @@ from storage.models import Annotation, AuditEvent, Image, ImageStatus, Patient, 
 
 
 def test_demo_project(project) -> None:
-    result = create_demo(labeled=12, engine=project)
+    result = create_demo(labeled=12, project=project)
     assert result["images"] >= 300 and result["rejected"] == 0 and result["labeled"] == 12
     truth = json.loads(Path(result["truth"]).read_text())
-    with Session(project) as session:
+    with Session(project.engine) as session:
         images = session.exec(select(Image)).all()
         assert session.exec(select(func.count()).select_from(Patient)).one() >= 12
         dates = session.exec(select(Study.patient_id, Study.study_date)).all()
@@ -49,7 +49,7 @@ def test_demo_project(project) -> None:
     assert ds.FrameOfReferenceUID and ds.PixelSpacing and ds.RescaleIntercept == -1024
     assert [p["name"] for p in ct.windows] == ["SOFT TISSUE", "LUNG"]
 
-    again = create_demo(labeled=0, engine=project)  # idempotent
+    again = create_demo(labeled=0, project=project)  # idempotent
     assert again["images"] == 0 and again["duplicates"] >= 300
 
 
@@ -63,9 +63,9 @@ def test_every_demo_image_shows_its_anatomy_at_the_default_window(project, make_
 
     make_demo(0)
     photometrics = set()
-    for summary in list_images(project):
-        image = get_image(summary.id, project)
-        picture = render_frame(image).astype(np.float32)
+    for summary in list_images(engine=project.engine):
+        image = get_image(summary.id, engine=project.engine)
+        picture = render_frame(image, project=project).astype(np.float32)
         inside = picture[picture > 8]  # the body, not the air around it
         photometrics.add(image.photometric)
         assert picture.std() > 25 and inside.size > picture.size * 0.2, (image.id, image.photometric)

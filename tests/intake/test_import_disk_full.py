@@ -10,15 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image as PILImage
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.dicom.frames import FrameCache
 from labeling.intake import ingest
 from labeling.intake.ingest import import_paths
-from storage.db import current_project
 from storage.errors import StorageFull
 from storage.models import Image, ImportProblem
+from storage.project import Project, current_project
 from tests.full_disk import full_database, images_without_cache, integrity, leftovers, run_limited
 
 LIMIT = 1024**2  # no file may grow past 1 MiB: the big image's 2 MiB of cached values cannot be written
@@ -46,16 +45,16 @@ def folder(tmp_path: Path) -> Path:
     return folder
 
 
-def count(engine: Engine, model: type) -> int:
-    with Session(engine) as session:
+def count(project: Project, model: type) -> int:
+    with Session(project.engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
 @pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "worker-processes"])
-def test_a_full_disk_stops_medal_import_with_one_line_and_nothing_half_written(project: Engine, folder: Path,
+def test_a_full_disk_stops_medal_import_with_one_line_and_nothing_half_written(project: Project, folder: Path,
                                                                                workers: str) -> None:
     home = current_project().home
-    project.dispose()  # the child opens the database itself
+    project.engine.dispose()  # the child opens the database itself
     result = run_limited(IMPORT, home, LIMIT, workers, str(folder))
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip()
@@ -66,26 +65,26 @@ def test_a_full_disk_stops_medal_import_with_one_line_and_nothing_half_written(p
     assert leftovers(home) == []
     assert count(project, Image) == 8  # two batches of 4
     assert count(project, ImportProblem) == 0  # a full disk is no file's fault
-    assert images_without_cache(project, home) == [] and integrity(project) == "ok"
-    report = import_paths([str(folder)], engine=project, workers=1)  # with space again, the import completes
+    assert images_without_cache(project.engine, home) == [] and integrity(project.engine) == "ok"
+    report = import_paths([str(folder)], project=project, workers=1)  # with space again, the import completes
     assert (report.images, report.duplicates, report.rejected) == (3, 8, [])
-    assert images_without_cache(project, home) == []
+    assert images_without_cache(project.engine, home) == []
 
 
-def test_a_full_database_stops_the_import_after_the_batches_it_wrote(project: Engine, tmp_path: Path,
+def test_a_full_database_stops_the_import_after_the_batches_it_wrote(project: Project, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     folder = small_pngs(tmp_path / "in", 60)
     monkeypatch.setattr(ingest, "BATCH_SIZE", 20)
-    with full_database(project) as full, pytest.raises(StorageFull) as raised:
-        import_paths([str(folder)], engine=project, workers=1,
+    with full_database(project.engine) as full, pytest.raises(StorageFull) as raised:
+        import_paths([str(folder)], project=project, workers=1,
                      progress=lambda done, _total: full.fill() if done == 20 else None)  # full after one batch
     message = str(raised.value)
     assert message.startswith("The server's disk is full: the project's database could not be written; "
                               "the import stopped after 20 of 60 file(s), which are kept")
-    assert count(project, Image) == 20 and integrity(project) == "ok"
+    assert count(project, Image) == 20 and integrity(project.engine) == "ok"
     home = current_project().home
-    assert leftovers(home) == [] and images_without_cache(project, home) == []
-    assert import_paths([str(folder)], engine=project, workers=1).images == 40
+    assert leftovers(home) == [] and images_without_cache(project.engine, home) == []
+    assert import_paths([str(folder)], project=project, workers=1).images == 40
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG], ids=["ENOSPC", "EDQUOT", "EFBIG"])
@@ -137,17 +136,18 @@ UPLOAD = """
 import io
 from labeling.intake.uploads import save_uploads
 from storage.errors import StorageFull
+from storage.project import current_project
 try:
-    save_uploads([("one.dcm", b"x" * 1000), ("big.dcm", io.BytesIO(b"y" * 3 * 1024**2))])
+    save_uploads([("one.dcm", b"x" * 1000), ("big.dcm", io.BytesIO(b"y" * 3 * 1024**2))], project=current_project())
 except StorageFull as error:
     print(error)
     sys.exit(2)
 """
 
 
-def test_an_upload_the_disk_cannot_hold_is_removed_whole(project: Engine) -> None:
+def test_an_upload_the_disk_cannot_hold_is_removed_whole(project: Project) -> None:
     home = current_project().home
-    project.dispose()
+    project.engine.dispose()
     result = run_limited(UPLOAD, home, LIMIT)
     assert result.returncode == 2, result.stderr
     assert result.stdout.strip() == ("The server's disk is full: the uploaded files could not be written; the upload "
@@ -156,7 +156,7 @@ def test_an_upload_the_disk_cannot_hold_is_removed_whole(project: Engine) -> Non
     assert list((home / "uploads").iterdir()) == []  # not even the first, complete file
 
 
-def test_a_broken_upload_stream_leaves_no_folder(project: Engine) -> None:
+def test_a_broken_upload_stream_leaves_no_folder(project: Project) -> None:
     from labeling.intake.uploads import save_uploads
 
     class Broken(io.BytesIO):
@@ -164,7 +164,7 @@ def test_a_broken_upload_stream_leaves_no_folder(project: Engine) -> None:
             raise ConnectionResetError("the browser went away")
 
     with pytest.raises(ConnectionResetError):
-        save_uploads([("one.dcm", b"x"), ("two.dcm", Broken(b"y"))])
+        save_uploads([("one.dcm", b"x"), ("two.dcm", Broken(b"y"))], project=project)
     assert list((current_project().home / "uploads").iterdir()) == []
 
 

@@ -35,8 +35,8 @@ def test_the_whole_set_is_covered() -> None:
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=[str(p.relative_to(TEST_FILES)) for p in ALL_FILES])
 def test_file_is_imported_and_rendered_or_refused(project, path: Path) -> None:
-    report = import_paths([path], engine=project, workers=1)
-    with Session(project) as session:
+    report = import_paths([path], project=project, workers=1)
+    with Session(project.engine) as session:
         images = session.exec(select(Image).where(Image.path == str(path))).all()
         problems = session.exec(select(ImportProblem)).all()
     if report.rejected:
@@ -50,7 +50,7 @@ def test_file_is_imported_and_rendered_or_refused(project, path: Path) -> None:
     assert path.name not in MUST_REFUSE
     assert report.imported == 1 and report.images == len(images) >= 1
     for image in images:
-        shown = render_frame(image)
+        shown = render_frame(image, project=project)
         assert shown.dtype == np.uint8
         assert shown.shape[:2] == (image.rows, image.cols)
         if shown.max() == shown.min():
@@ -60,12 +60,12 @@ def test_file_is_imported_and_rendered_or_refused(project, path: Path) -> None:
             values, _ = modality_frame(Source.parse(image.path), image.frame)
             low, high = float(values.min()), float(values.max())
             assert high > low
-            full = render_frame(image, Window((low + high) / 2, max(high - low, 1)))
+            full = render_frame(image, Window((low + high) / 2, max(high - low, 1)), project=project)
             assert full.max() > full.min()
 
 
 def test_a_refused_compressed_file_says_what_each_decoder_found(project) -> None:
-    report = import_paths([TEST_FILES / "JPEG-lossy.dcm"], engine=project, workers=1)
+    report = import_paths([TEST_FILES / "JPEG-lossy.dcm"], project=project, workers=1)
     (refused,) = report.rejected  # its 12-bit codestream is not conformant: no decoder reads it
     assert "pylibjpeg: " in refused["reason"] and "misplaced marker segment" in refused["reason"]
     assert "pillow: " in refused["reason"] and "\n" not in refused["reason"]

@@ -12,8 +12,8 @@ from labeling.access.rights import NotAllowed
 from labeling.labels.catalog import get_image
 from labeling.labels.outline import OutlineError, outline_in_box
 from labeling.labels.reading import outline_region
-from storage.db import current_project
 from storage.errors import MedalError
+from storage.project import current_project
 from tests.conftest import demo_lesion
 
 
@@ -79,20 +79,22 @@ def test_a_box_it_cannot_outline_is_refused(box: tuple[float, float, float, floa
     assert "draw" in str(raised.value)
 
 
-def test_outline_region_outlines_what_the_clinician_sees_for_an_account_that_may_label(make_demo) -> None:
+def test_outline_region_outlines_what_the_clinician_sees_for_an_account_that_may_label(make_demo, project) -> None:
     make_demo(0)
-    add_user("ann", "ann-password", "annotator")
-    image_id, region = demo_lesion("CT")
-    image = get_image(image_id)
+    add_user("ann", "ann-password", "annotator", engine=project.engine)
+    image_id, region = demo_lesion("CT", project)
+    image = get_image(image_id, engine=project.engine)
     box = rough_box(region["bbox"], np.random.default_rng(3))
-    found = outline_region(image_id, box, actor="ann")  # the default rendering, as the viewer first shows it
+    found = outline_region(image_id, box, actor="ann",
+                           project=project)  # the default rendering, as the viewer first shows it
     assert 3 <= len(found) <= 48 and dice(found, region["points"], (image.rows, image.cols)) >= 0.8
     # Under the window the clinician chose: one that makes the whole slice white leaves nothing to find in the
     # box, so the answer is the ellipse inside it — the window was used.
-    flat = outline_region(image_id, box, actor="ann", window=(-5000.0, 1.0))
+    flat = outline_region(image_id, box, actor="ann", window=(-5000.0, 1.0), project=project)
     assert flat == outline_in_box(np.full((image.rows, image.cols), 255, np.uint8), box)
     with pytest.raises(OutlineError, match="no area"):
-        outline_region(image_id, (10, 10, 0, 20), actor="ann")
-    update_user("ann", active=False, actor="boss")  # rights are checked against the account as it is now
+        outline_region(image_id, (10, 10, 0, 20), actor="ann", project=project)
+    update_user("ann", active=False, actor="boss",
+                engine=project.engine)  # rights are checked against the account as it is now
     with pytest.raises(NotAllowed):
-        outline_region(image_id, box, actor="ann")
+        outline_region(image_id, box, actor="ann", project=project)

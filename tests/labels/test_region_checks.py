@@ -8,7 +8,6 @@ import json
 import math
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.export.run import ExportOptions, export_dataset
@@ -24,13 +23,14 @@ from labeling.labels.annotations import (
 from labeling.labels.catalog import list_images
 from learner.dataset import build_examples
 from storage.models import Annotation, Region
+from storage.project import Project
 from tests.conftest import pydicom_file
 
 
 @pytest.fixture
-def image_id(project: Engine) -> int:
-    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)  # 128 × 128
-    return list_images(project)[0].id
+def image_id(project: Project) -> int:
+    import_paths([str(pydicom_file("CT_small.dcm"))], project=project)  # 128 × 128
+    return list_images(engine=project.engine)[0].id
 
 
 def square(x: float, y: float, side: float) -> list[list[float]]:
@@ -50,36 +50,39 @@ BAD = {
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_a_region_that_is_not_finite_numbers_in_the_image_is_refused_and_nothing_saved(
-        project: Engine, image_id: int, case: str) -> None:
+        project: Project, image_id: int, case: str) -> None:
     with pytest.raises(InvalidRegion) as raised:
         save_annotation(image_id, "ann", [RegionInput("Cancerous", "polygon", square(10, 10, 20)),
-                                          RegionInput("Cancerous", "polygon", BAD[case])], image_label="cancerous")
+                                          RegionInput("Cancerous", "polygon",
+                                                      BAD[case])], image_label="cancerous", engine=project.engine)
     assert f"Region 2 on image {image_id}" in str(raised.value)
-    assert list_annotations(project, image_id=image_id) == []
+    assert list_annotations(engine=project.engine, image_id=image_id) == []
 
 
-def test_a_region_just_past_the_edge_is_kept_and_stored_as_floats(project: Engine, image_id: int) -> None:
-    save_annotation(image_id, "ann", [RegionInput("Cancerous", "rect", [[-5, -5], [133, -5], [133, 133], [-5, 133]])])
-    (saved,) = list_annotations(project, image_id=image_id)
+def test_a_region_just_past_the_edge_is_kept_and_stored_as_floats(project: Project, image_id: int) -> None:
+    save_annotation(image_id, "ann", [RegionInput("Cancerous", "rect", [[-5, -5], [133, -5], [133, 133], [-5, 133]])],
+                    engine=project.engine)
+    (saved,) = list_annotations(engine=project.engine, image_id=image_id)
     assert saved.regions[0].points[0] == [-5.0, -5.0] and isinstance(saved.regions[0].points[0][0], float)
 
 
-def test_vertices_and_regions_are_capped(project: Engine, image_id: int) -> None:
+def test_vertices_and_regions_are_capped(project: Project, image_id: int) -> None:
     ring = [[64 + 50 * math.cos(t / 1000), 64 + 50 * math.sin(t / 1000)] for t in range(MAX_VERTICES + 1)]
     with pytest.raises(InvalidRegion, match=f"at most {MAX_VERTICES}"):
-        save_annotation(image_id, "ann", [RegionInput("Cancerous", "path", ring)])
+        save_annotation(image_id, "ann", [RegionInput("Cancerous", "path", ring)], engine=project.engine)
     with pytest.raises(InvalidRegion, match=f"at most {MAX_REGIONS} per image"):
-        save_annotation(image_id, "ann", [RegionInput("Cancerous", "rect", square(1, 1, 2))] * (MAX_REGIONS + 1))
+        save_annotation(image_id, "ann", [RegionInput("Cancerous", "rect", square(1, 1, 2))] * (MAX_REGIONS + 1),
+                        engine=project.engine)
     save_annotation(image_id, "ann", [RegionInput("Cancerous", "path", ring[:MAX_VERTICES])] +
-                    [RegionInput("Cancerous", "rect", square(1, 1, 2))] * (MAX_REGIONS - 1))
-    assert len(list_annotations(project, image_id=image_id)[0].regions) == MAX_REGIONS
+                    [RegionInput("Cancerous", "rect", square(1, 1, 2))] * (MAX_REGIONS - 1), engine=project.engine)
+    assert len(list_annotations(engine=project.engine, image_id=image_id)[0].regions) == MAX_REGIONS
 
 
-def _store_bad_region(engine: Engine, image_id: int) -> int:
+def _store_bad_region(project: Project, image_id: int) -> int:
     """What an older Medal stored: a region with NaN and Infinity, written behind the library's back."""
     save_annotation(image_id, "ann", [RegionInput("Cancerous", "polygon", square(20, 20, 30))],
-                    image_label="cancerous")
-    with Session(engine) as session:
+                    image_label="cancerous", engine=project.engine)
+    with Session(project.engine) as session:
         annotation = session.exec(select(Annotation).where(Annotation.image_id == image_id)).one()
         good = session.exec(select(Region).where(Region.annotation_id == annotation.id)).one()
         bad = Region(annotation_id=annotation.id, label_class_id=good.label_class_id, shape="polygon",
@@ -89,18 +92,18 @@ def _store_bad_region(engine: Engine, image_id: int) -> int:
         return bad.id
 
 
-def test_training_leaves_out_a_bad_stored_region_and_names_it(project: Engine, image_id: int) -> None:
+def test_training_leaves_out_a_bad_stored_region_and_names_it(project: Project, image_id: int) -> None:
     bad = _store_bad_region(project, image_id)
     skipped: list[int] = []
-    examples = build_examples(project, skipped)  # failed before: cannot convert float NaN to integer
+    examples = build_examples(skipped, engine=project.engine)  # failed before: cannot convert float NaN to integer
     assert skipped == [bad]
     assert [e.source for e in examples if e.source == "region"] == ["region"]  # the good region still trains
 
 
 def test_an_export_of_a_bad_stored_region_is_strict_json_and_says_what_it_left_out(
-        project: Engine, image_id: int, tmp_path) -> None:
+        project: Project, image_id: int, tmp_path) -> None:
     _store_bad_region(project, image_id)
-    export_dataset(tmp_path / "out", ExportOptions(["coco", "masks"]), engine=project)
+    export_dataset(tmp_path / "out", ExportOptions(["coco", "masks"]), project=project)
 
     def refuse(constant: str) -> None:
         raise ValueError(f"not strict JSON: {constant}")
@@ -109,5 +112,5 @@ def test_an_export_of_a_bad_stored_region_is_strict_json_and_says_what_it_left_o
     assert len(coco["annotations"]) == 1
     card = json.loads((tmp_path / "out" / "dataset_card.json").read_text(), parse_constant=refuse)
     assert any("1 region(s) without finite coordinates" in item["reason"] for item in card["left_out"])
-    with Session(project) as session:
+    with Session(project.engine) as session:
         assert session.exec(select(func.count()).select_from(Region)).one() == 2  # the database is not changed

@@ -6,16 +6,16 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
-from storage.db import current_project, storage_full_on_refused_writes
+from storage.db import storage_full_on_refused_writes
 from storage.errors import StorageFull
 from storage.models import Annotation, AuditEvent, ImageStatus, Region
+from storage.project import Project, current_project
 from tests.conftest import pydicom_file
 from tests.full_disk import full_database, integrity, run_limited
 
@@ -24,53 +24,55 @@ OUTLINE = [RegionInput("Cancerous", "polygon", [[float(i % 128), float(i // 128)
 
 
 @pytest.fixture
-def image_id(project: Engine) -> int:
-    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
-    return list_images(project)[0].id
+def image_id(project: Project) -> int:
+    import_paths([str(pydicom_file("CT_small.dcm"))], project=project)
+    return list_images(engine=project.engine)[0].id
 
 
-def rows(engine: Engine) -> tuple[int, int, int]:
-    with Session(engine) as session:
+def rows(project: Project) -> tuple[int, int, int]:
+    with Session(project.engine) as session:
         return tuple(session.exec(select(func.count()).select_from(model)).one()
                      for model in (Annotation, Region, AuditEvent))
 
 
-def test_a_save_on_a_full_database_is_refused_whole(project: Engine, image_id: int) -> None:
+def test_a_save_on_a_full_database_is_refused_whole(project: Project, image_id: int) -> None:
     before = rows(project)
-    with full_database(project) as full, pytest.raises(StorageFull) as raised:
+    with full_database(project.engine) as full, pytest.raises(StorageFull) as raised:
         full.fill()
-        save_annotation(image_id, "ann", OUTLINE, image_label="cancerous")
+        save_annotation(image_id, "ann", OUTLINE, image_label="cancerous", engine=project.engine)
     assert str(raised.value) == ("The server's disk is full: the project's database could not be written; nothing "
                                  "was saved. Free disk space on the server (or ask your IT team), then try again.")
     assert isinstance(raised.value.__cause__, OperationalError)
-    assert rows(project) == before and get_image(image_id, project).status == ImageStatus.UNLABELED
-    assert integrity(project) == "ok"
-    save_annotation(image_id, "ann", OUTLINE, image_label="cancerous")  # with space again, the same save works
-    assert len(list_annotations(project, image_id=image_id)[0].regions[0].points) == 3000
+    assert rows(project) == before and get_image(image_id, engine=project.engine).status == ImageStatus.UNLABELED
+    assert integrity(project.engine) == "ok"
+    save_annotation(image_id, "ann", OUTLINE, image_label="cancerous",
+                    engine=project.engine)  # with space again, the same save works
+    assert len(list_annotations(engine=project.engine, image_id=image_id)[0].regions[0].points) == 3000
 
 
 SAVE = """
 from labeling.labels.annotations import RegionInput, save_annotation
 from storage.errors import StorageFull
+from storage.project import current_project
 outline = [RegionInput("Cancerous", "polygon", [[float(i % 128), float(i // 128)] for i in range(3000)])]
 try:
-    save_annotation(int(sys.argv[1]), "ann", outline, image_label="cancerous")
+    save_annotation(int(sys.argv[1]), "ann", outline, image_label="cancerous", engine=current_project().engine)
 except StorageFull as error:
     print(error)
     sys.exit(2)
 """
 
 
-def test_a_save_the_disk_refuses_to_write_is_refused_whole(project: Engine, image_id: int) -> None:
+def test_a_save_the_disk_refuses_to_write_is_refused_whole(project: Project, image_id: int) -> None:
     """The disk, not SQLite, refuses: the write-ahead log cannot grow past 32 KiB (its index file's size)."""
     before, home = rows(project), current_project().home
-    project.dispose()  # the log is folded into the database and removed: the child starts a new one
+    project.engine.dispose()  # the log is folded into the database and removed: the child starts a new one
     result = run_limited(SAVE, home, 32 * 1024, str(image_id))
     assert result.returncode == 2, result.stderr
     assert result.stdout.strip().startswith("The server's disk is full or failing: the project's database could "
                                             "not be written; nothing was saved.")
-    assert rows(project) == before and get_image(image_id, project).status == ImageStatus.UNLABELED
-    assert integrity(project) == "ok"
+    assert rows(project) == before and get_image(image_id, engine=project.engine).status == ImageStatus.UNLABELED
+    assert integrity(project.engine) == "ok"
 
 
 class PgError(Exception):

@@ -54,14 +54,14 @@ def test_square_around_adds_context_and_stays_inside() -> None:
 
 
 def test_examples_from_regions_labels_and_background(demo) -> None:
-    a, b, c, d = _ct_images(demo, 4)
+    a, b, c, d = _ct_images(demo.engine, 4)
     save_annotation(a.id, "ann", [RegionInput("Cancerous", "polygon", box(40, 50, 20, 20)),
                                   RegionInput("Healthy", "rect", box(150, 150, 30, 30))],
-                    image_label="cancerous", engine=demo)
-    save_annotation(b.id, "ann", [], image_label="cancerous", engine=demo)
-    save_annotation(c.id, "ann", [], image_label="healthy", engine=demo)
-    save_annotation(d.id, "ann", [RegionInput("Healthy", "rect", box(10, 10, 40, 40))], engine=demo)
-    examples = build_examples(demo)
+                    image_label="cancerous", engine=demo.engine)
+    save_annotation(b.id, "ann", [], image_label="cancerous", engine=demo.engine)
+    save_annotation(c.id, "ann", [], image_label="healthy", engine=demo.engine)
+    save_annotation(d.id, "ann", [RegionInput("Healthy", "rect", box(10, 10, 40, 40))], engine=demo.engine)
+    examples = build_examples(engine=demo.engine)
     by_image = {image.id: [e for e in examples if e.image_id == image.id] for image in (a, b, c, d)}
 
     kinds = sorted((e.source, e.label) for e in by_image[a.id])
@@ -79,48 +79,48 @@ def test_examples_from_regions_labels_and_background(demo) -> None:
     # Only a normal region and no image label: its region and normal patches.
     assert sorted(e.source for e in by_image[d.id]) == ["background", "hard", "hard", "region"]
     assert all(e.patient == by_image[a.id][0].patient for e in by_image[a.id])
-    assert build_examples(demo) == examples  # reproducible
+    assert build_examples(engine=demo.engine) == examples  # reproducible
 
 
 def test_without_regions_the_examples_are_whole_images(demo) -> None:
-    a, b = _ct_images(demo, 2)
-    save_annotation(a.id, "ann", [], image_label="cancerous", engine=demo)
-    save_annotation(b.id, "ann", [], image_label="healthy", engine=demo)
-    examples = build_examples(demo)
+    a, b = _ct_images(demo.engine, 2)
+    save_annotation(a.id, "ann", [], image_label="cancerous", engine=demo.engine)
+    save_annotation(b.id, "ann", [], image_label="healthy", engine=demo.engine)
+    examples = build_examples(engine=demo.engine)
     assert [(e.image_id, e.source, e.label) for e in examples if e.source == "image"] == [(a.id, "image", 1),
                                                                                            (b.id, "image", 0)]
     assert patch_fraction(examples, {a.id: (256, 256), b.id: (256, 256)}) == 1.0  # the window: the whole image
 
 
-def test_hard_negatives_are_the_spine_and_never_touch_a_finding(demo, tmp_path: Path) -> None:
+def test_hard_negatives_are_the_spine_and_never_touch_a_finding(demo, tmp_path: Path, project) -> None:
     """The demo CT's brightest normal structure, the vertebral body (a 700 HU disc centred at (128, 190)), is
     what a model must learn as normal: it is a hard negative of every fully judged slice, and no hard
     negative touches a finding."""
-    images = _ct_images(demo, 3)
+    images = _ct_images(demo.engine, 3)
     nodule = (80.0, 120.0, 20.0, 20.0)
     for image in images:
         save_annotation(image.id, "ann", [RegionInput("Cancerous", "polygon", box(*nodule))],
-                        image_label="cancerous", engine=demo)
-    examples = [e for e in build_examples(demo) if e.source == "hard"]
+                        image_label="cancerous", engine=demo.engine)
+    examples = [e for e in build_examples(engine=demo.engine) if e.source == "hard"]
     assert len(examples) == 2 * len(images) and all(e.avoid == (nodule,) for e in examples)
     for image in images:
-        grey, _, _ = read_picture(image.id)
+        grey, _, _ = read_picture(image.id, project=project)
         found = salient_boxes(grey, 32, (nodule,), 2)
         assert len(found) == 2
         assert any(x <= 128 <= x + side and y <= 190 <= y + side for x, y, side in found)  # the spine
         for x, y, side in found:
             assert x + side <= 80 or 100 <= x or y + side <= 120 or 140 <= y
-    data = materialise(examples, 32, tmp_path / "hard.npy")
-    grey, mean, std = read_picture(images[0].id)
+    data = materialise(examples, 32, tmp_path / "hard.npy", project=project)
+    grey, mean, std = read_picture(images[0].id, project=project)
     x, y, side = salient_boxes(grey, examples[0].box[2], (nodule,), 2)[0]
     assert np.allclose(data[0][0].numpy(), to_input(grey[y:y + side, x:x + side], mean, std, 32).numpy(), atol=2e-2)
 
 
 def test_only_current_versions_count(demo) -> None:
-    (image,) = _ct_images(demo, 1)
-    save_annotation(image.id, "ann", [], image_label="cancerous", engine=demo)
-    save_annotation(image.id, "ann", [], image_label="healthy", engine=demo)
-    assert [e.label for e in build_examples(demo) if e.source == "image"] == [0]
+    (image,) = _ct_images(demo.engine, 1)
+    save_annotation(image.id, "ann", [], image_label="cancerous", engine=demo.engine)
+    save_annotation(image.id, "ann", [], image_label="healthy", engine=demo.engine)
+    assert [e.label for e in build_examples(engine=demo.engine) if e.source == "image"] == [0]
 
 
 def test_split_keeps_patients_whole_and_both_classes_on_each_side() -> None:
@@ -168,12 +168,12 @@ def test_validation_still_gets_a_finding_when_every_patient_holds_much_of_its_st
     assert {e.label for e in split.val} == {0, 1} == {e.label for e in split.train}
 
 
-def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path) -> None:
-    (image,) = _ct_images(demo, 1)
+def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path, project) -> None:
+    (image,) = _ct_images(demo.engine, 1)
     examples = [Example(image.id, "p", 1, (40, 50, 30), "region"), Example(image.id, "p", 0)]
-    data = materialise(examples, 32, tmp_path / "inputs.npy")
-    grey, mean, std = read_picture(image.id)
-    assert np.allclose(grey, render_frame(get_image(image.id, demo)).astype(np.float32))
+    data = materialise(examples, 32, tmp_path / "inputs.npy", project=project)
+    grey, mean, std = read_picture(image.id, project=project)
+    assert np.allclose(grey, render_frame(get_image(image.id, engine=demo.engine), project=project).astype(np.float32))
     crop, label = data[0]
     assert label == 1 and crop.shape == (1, 32, 32)
     expected = to_input(grey[50:80, 40:70], mean, std, 32)
@@ -184,31 +184,31 @@ def test_materialised_inputs_are_the_standardised_crops(demo, tmp_path: Path) ->
 
 
 def test_inputs_built_on_several_threads_land_in_their_own_rows(demo, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch, project) -> None:
     """Chunks of 2 images on threads: every row is its own image's input, and an image deleted meanwhile is
     named (not a thread's KeyError)."""
     monkeypatch.setattr(dataset, "MATERIALISE_CHUNK", 2)
-    images = _ct_images(demo, 7)
+    images = _ct_images(demo.engine, 7)
     examples = [Example(image.id, "p", index % 2, (10 * index, 20, 40), "region") for index, image in enumerate(images)]
-    data = materialise(examples[::-1], 32, tmp_path / "threads.npy")
+    data = materialise(examples[::-1], 32, tmp_path / "threads.npy", project=project)
     for row, image in zip(range(len(images) - 1, -1, -1), images):
-        grey, mean, std = read_picture(image.id)
+        grey, mean, std = read_picture(image.id, project=project)
         x = 10 * (len(images) - 1 - row)
         expected = to_input(grey[20:60, x:x + 40], mean, std, 32).numpy()
         crop, label = data[row]
         assert label == (len(images) - 1 - row) % 2 and np.allclose(crop.numpy(), expected, atol=2e-2), row
     with pytest.raises(ImageNotFound, match=r"\[424242\]"):
-        materialise(examples + [Example(424242, "p", 0)], 32, tmp_path / "gone.npy")
+        materialise(examples + [Example(424242, "p", 0)], 32, tmp_path / "gone.npy", project=project)
 
 
-def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp_path: Path) -> None:
+def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp_path: Path, project) -> None:
     """With context 16 a 30-pixel patch becomes 64×64: the patch scaled to 32×32 in the middle, and 15 pixels
     of its surroundings (16 at that scale) around it — the picture's edge repeated where the picture ends."""
-    (image,) = _ct_images(demo, 1)
+    (image,) = _ct_images(demo.engine, 1)
     examples = [Example(image.id, "p", 1, (40, 50, 30), "region"), Example(image.id, "p", 0, (0, 0, 30), "region"),
                 Example(image.id, "p", 0)]
-    data = materialise(examples, 32, tmp_path / "context.npy", context=16)
-    grey, mean, std = read_picture(image.id)
+    data = materialise(examples, 32, tmp_path / "context.npy", context=16, project=project)
+    grey, mean, std = read_picture(image.id, project=project)
     crop, _ = data[0]
     assert crop.shape == (1, 64, 64)
     assert np.allclose(crop.numpy(), to_input(grey[35:95, 25:85], mean, std, 64).numpy(), atol=2e-2)
@@ -221,9 +221,9 @@ def test_inputs_with_context_carry_the_surroundings_at_the_patch_scale(demo, tmp
     assert np.allclose(whole.numpy()[:, :16, 16:48], middle[:, :1, :], atol=2e-2)  # the edge, repeated
 
 
-def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_size(demo) -> None:
-    (image,) = _ct_images(demo, 1)
-    grey, mean, std = read_picture(image.id)
+def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_size(demo, project) -> None:
+    (image,) = _ct_images(demo.engine, 1)
+    grey, mean, std = read_picture(image.id, project=project)
     scaled, per_x, per_y = scaled_picture((grey, mean, std), 0.25, 32)
     assert scaled.shape == (1, 128, 128)  # a 64-pixel window of the 256² image is 32 scaled pixels
     assert per_x == per_y == pytest.approx(2.0)
@@ -233,5 +233,5 @@ def test_the_scaled_picture_puts_a_window_of_the_patch_fraction_at_the_patch_siz
 
 def test_reading_rows_in_one_query_names_images_that_are_gone(project) -> None:
     with pytest.raises(ImageNotFound, match=r"\[424242\]"):
-        images_by_id([424242], project)
-    assert images_by_id([], project) == {}
+        images_by_id([424242], project.engine)
+    assert images_by_id([], project.engine) == {}

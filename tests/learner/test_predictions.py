@@ -19,8 +19,8 @@ KEYS = {"image_id", "probability", "uncertainty", "strategy", "strategy_utility"
 def test_predictions_list_every_scored_image_with_its_peak_and_proposals(project, make_demo, capsys) -> None:
     make_demo(40)
     assert main(["predictions"]) == 0 and "No predictions yet" in capsys.readouterr().out
-    jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
-    run_worker(project, once=True)
+    jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project.engine)
+    run_worker(project=project, once=True)
     assert main(["predictions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(set(row) == KEYS for row in rows)
@@ -29,7 +29,7 @@ def test_predictions_list_every_scored_image_with_its_peak_and_proposals(project
     assert all(0 <= row["probability"] <= 1 for row in rows)
 
     chosen = rows[0]["image_id"]
-    image, prediction = get_image(chosen, project), prediction_for(chosen, project)
+    image, prediction = get_image(chosen, engine=project.engine), prediction_for(chosen, engine=project.engine)
     heat = np.zeros((64, 64), np.float16)
     heat[16:24, 32:40] = 0.95  # a known hot area
     np.save(prediction.heatmap_path, heat)

@@ -13,12 +13,12 @@ from learner.model import CompactCNN
 from learner.registry import LoadedModel
 from learner.scoring import _Scaled, _windows, dense_pass, image_ids
 from learner.train import TrainConfig, build_model
-from storage.db import current_project
 from storage.errors import ImageNotFound
 from storage.models import ImageStatus
+from storage.project import current_project
 
 
-def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_path: Path) -> None:
+def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_path: Path, project) -> None:
     """Six network workers with three readers and three writers (torch at 6 threads) against one of each: the
     same probabilities, embeddings and heatmaps for every image, in the order asked, and torch's thread count
     as it was."""
@@ -26,14 +26,14 @@ def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_pat
     config = TrainConfig(context=16, width=8)
     torch.manual_seed(0)
     loaded = LoadedModel(0, build_model(config), config, {"patch_fraction": 0.2})
-    ids = image_ids(ImageStatus.UNLABELED, current_project().engine)[:45][::-1]
+    ids = image_ids(ImageStatus.UNLABELED, engine=current_project().engine)[:45][::-1]
     threads = torch.get_num_threads()
     found = {}
     try:
         for count in (1, 6):
             torch.set_num_threads(count)
             (tmp_path / str(count)).mkdir()
-            found[count] = dense_pass(loaded, ids, folder=tmp_path / str(count))
+            found[count] = dense_pass(loaded, ids, folder=tmp_path / str(count), project=project)
             assert torch.get_num_threads() == count
     finally:
         torch.set_num_threads(threads)
@@ -45,7 +45,7 @@ def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_pat
         assert np.allclose(np.load(first), np.load(second), atol=1e-3)
 
     with pytest.raises(ImageNotFound, match=r"\[424242\]"):  # deleted while the job ran: named, in any block
-        dense_pass(loaded, ids + [424242])
+        dense_pass(loaded, ids + [424242], project=project)
 
 
 def _edge_sensitive(config: TrainConfig) -> CompactCNN:

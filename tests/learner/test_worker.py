@@ -22,8 +22,8 @@ from learner.loop import maybe_auto_retrain
 from learner.settings import set_auto_retrain_every, set_strategy
 from learner.supervisor import worker_running
 from learner.worker import WorkerAlreadyRunning, run_job, run_worker, worker_lock
-from storage.db import current_project
 from storage.models import Image, ImageStatus, JobStatus, Prediction
+from storage.project import current_project
 
 QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
 
@@ -35,47 +35,47 @@ def labeled_demo(project, make_demo):
 
 
 def test_job_life_cycle(project) -> None:
-    job_id = jobs.enqueue("train", {"strategy": "random"}, engine=project)
-    assert jobs.get_job(job_id, project).status == "queued"
-    claimed = jobs.claim("w1", project)
+    job_id = jobs.enqueue("train", {"strategy": "random"}, engine=project.engine)
+    assert jobs.get_job(job_id, engine=project.engine).status == "queued"
+    claimed = jobs.claim("w1", engine=project.engine)
     assert claimed.id == job_id and claimed.status == "running" and claimed.params == {"strategy": "random"}
-    assert jobs.claim("w2", project) is None  # one job, one worker
-    jobs.beat(job_id, 0.4, "epoch 2/5", engine=project)
-    view = jobs.get_job(job_id, project)
+    assert jobs.claim("w2", engine=project.engine) is None  # one job, one worker
+    jobs.beat(job_id, 0.4, "epoch 2/5", engine=project.engine)
+    view = jobs.get_job(job_id, engine=project.engine)
     assert (view.progress, view.message) == (0.4, "epoch 2/5")
-    jobs.finish(job_id, JobStatus.SUCCEEDED, message="done", result={"model_version": 1}, engine=project)
-    view = jobs.get_job(job_id, project)
+    jobs.finish(job_id, JobStatus.SUCCEEDED, message="done", result={"model_version": 1}, engine=project.engine)
+    view = jobs.get_job(job_id, engine=project.engine)
     assert (view.status, view.progress, view.result) == ("succeeded", 1.0, {"model_version": 1})
     assert view.finished_at >= view.started_at >= view.created_at
     with pytest.raises(ValueError):
-        jobs.enqueue("dance", engine=project)
+        jobs.enqueue("dance", engine=project.engine)
 
 
 def test_heartbeat_timeout_fails_the_job_with_a_reason(project) -> None:
-    job_id = jobs.enqueue("train", engine=project)
-    jobs.claim("w1", project)
-    assert jobs.reap_stale(project, timeout_s=5) == []  # fresh heartbeat
+    job_id = jobs.enqueue("train", engine=project.engine)
+    jobs.claim("w1", engine=project.engine)
+    assert jobs.reap_stale(engine=project.engine, timeout_s=5) == []  # fresh heartbeat
     time.sleep(0.3)
-    assert jobs.reap_stale(project, timeout_s=0.2) == [job_id]
-    view = jobs.get_job(job_id, project)
+    assert jobs.reap_stale(engine=project.engine, timeout_s=0.2) == [job_id]
+    view = jobs.get_job(job_id, engine=project.engine)
     assert view.status == "failed" and "stopped sending heartbeats" in view.error
     with pytest.raises(jobs.JobCancelled):  # the dead worker, were it to wake up, may not carry on
-        jobs.beat(job_id, engine=project)
+        jobs.beat(job_id, engine=project.engine)
 
 
 def test_cancel_queued_and_running(project) -> None:
-    queued = jobs.enqueue("score", engine=project)
-    assert jobs.cancel(queued, engine=project).status == "cancelled"
-    assert jobs.claim("w", project) is None
-    running = jobs.enqueue("score", engine=project)
-    jobs.claim("w", project)
-    jobs.cancel(running, actor="sam", engine=project)
+    queued = jobs.enqueue("score", engine=project.engine)
+    assert jobs.cancel(queued, engine=project.engine).status == "cancelled"
+    assert jobs.claim("w", engine=project.engine) is None
+    running = jobs.enqueue("score", engine=project.engine)
+    jobs.claim("w", engine=project.engine)
+    jobs.cancel(running, actor="sam", engine=project.engine)
     with pytest.raises(jobs.JobCancelled):
-        jobs.beat(running, 0.5, engine=project)
-    jobs.finish(running, JobStatus.SUCCEEDED, engine=project)
-    assert jobs.get_job(running, project).status == "cancelled"  # a cancelled job stays cancelled
+        jobs.beat(running, 0.5, engine=project.engine)
+    jobs.finish(running, JobStatus.SUCCEEDED, engine=project.engine)
+    assert jobs.get_job(running, engine=project.engine).status == "cancelled"  # a cancelled job stays cancelled
     with pytest.raises(jobs.JobNotFound):
-        jobs.cancel(999, engine=project)
+        jobs.cancel(999, engine=project.engine)
 
 
 def test_heartbeat_timeout_setting(monkeypatch) -> None:
@@ -87,24 +87,24 @@ def test_heartbeat_timeout_setting(monkeypatch) -> None:
 
 def test_too_few_labels_fails_with_a_reason(project, make_demo) -> None:
     make_demo(8)  # 4 cancerous, 4 healthy
-    job_id = jobs.enqueue("train", QUICK, engine=project)
-    run_job(jobs.claim("w", project), project, 1.0)
-    view = jobs.get_job(job_id, project)
+    job_id = jobs.enqueue("train", QUICK, engine=project.engine)
+    run_job(jobs.claim("w", engine=project.engine), 1.0, project=project)
+    view = jobs.get_job(job_id, engine=project.engine)
     assert view.status == "failed" and "Label more images" in view.error
-    assert registry.active_version(project) is None
+    assert registry.active_version(engine=project.engine) is None
 
 
 def test_one_worker_per_home(project) -> None:
-    with worker_lock():
-        assert worker_running()
+    with worker_lock(project=project):
+        assert worker_running(project=project)
         with pytest.raises(WorkerAlreadyRunning):
-            with worker_lock():
+            with worker_lock(project=project):
                 pass
-    assert not worker_running()
+    assert not worker_running(project=project)
 
 
 def test_train_scores_and_reranks_the_queue(labeled_demo, capsys) -> None:
-    engine = labeled_demo
+    engine = labeled_demo.engine
     set_strategy("least_confidence", engine=engine)
     jobs.enqueue("train", QUICK, engine=engine)
     assert main(["worker", "--once"]) == 0
@@ -135,47 +135,47 @@ def test_train_scores_and_reranks_the_queue(labeled_demo, capsys) -> None:
 
 
 def test_rollback_and_broken_checkpoints(labeled_demo, capsys) -> None:
-    engine = labeled_demo
+    engine = labeled_demo.engine
     for _ in range(2):
         jobs.enqueue("train", QUICK, engine=engine)
-    run_worker(engine, once=True)
-    first, second = registry.list_versions(engine)
-    assert registry.active_version(engine).id == second.id
+    run_worker(project=labeled_demo, once=True)
+    first, second = registry.list_versions(engine=engine)
+    assert registry.active_version(engine=engine).id == second.id
     assert main(["models", "activate", str(first.id)]) == 0
-    assert registry.active_version(engine).id == first.id
+    assert registry.active_version(engine=engine).id == first.id
 
     Path(second.checkpoint_path).write_bytes(Path(second.checkpoint_path).read_bytes()[:1000])
     assert main(["models", "activate", str(second.id)]) == 2
     assert "damaged" in capsys.readouterr().err
-    assert registry.active_version(engine).id == first.id  # refused: nothing changed
+    assert registry.active_version(engine=engine).id == first.id  # refused: nothing changed
 
     Path(first.checkpoint_path).unlink()
     with pytest.raises(registry.CheckpointError, match="missing"):
-        registry.load_active(engine)
-    assert registry.active_version(engine) is None  # falls back to no model
-    assert next_image("demo", engine) is not None  # and the queue keeps serving
+        registry.load_active(engine=engine)
+    assert registry.active_version(engine=engine) is None  # falls back to no model
+    assert next_image("demo", engine=engine) is not None  # and the queue keeps serving
 
 
 def test_auto_retrain_after_n_new_labels(labeled_demo) -> None:
-    engine = labeled_demo
-    assert maybe_auto_retrain(engine) is None  # off by default
+    engine = labeled_demo.engine
+    assert maybe_auto_retrain(engine=engine) is None  # off by default
     set_auto_retrain_every(30, engine=engine)
-    job_id = maybe_auto_retrain(engine)  # 40 labels, no version yet
-    assert job_id is not None and maybe_auto_retrain(engine) is None  # not twice
+    job_id = maybe_auto_retrain(engine=engine)  # 40 labels, no version yet
+    assert job_id is not None and maybe_auto_retrain(engine=engine) is None  # not twice
 
 
 def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
-    engine = labeled_demo
+    engine = labeled_demo.engine
     jobs.enqueue("train", QUICK, engine=engine)
-    run_worker(engine, once=True)
-    previous = registry.active_version(engine)
+    run_worker(project=labeled_demo, once=True)
+    previous = registry.active_version(engine=engine)
     slow = jobs.enqueue("train", {"config": {"max_epochs": 200, "min_steps": 20000, "size": 32}}, engine=engine)
     env = {**os.environ, "MEDAL_HEARTBEAT_TIMEOUT_S": "3"}
     worker = subprocess.Popen([sys.executable, "-m", "labeling.cli", "worker"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while "epoch" not in (jobs.get_job(slow, engine).message or ""):
+        while "epoch" not in (jobs.get_job(slow, engine=engine).message or ""):
             assert time.monotonic() < deadline and worker.poll() is None, "the worker never started training"
             time.sleep(0.2)
     finally:
@@ -184,41 +184,41 @@ def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
     killed_at = time.monotonic()
     os.environ["MEDAL_HEARTBEAT_TIMEOUT_S"] = "3"
     try:
-        while jobs.get_job(slow, engine).status == "running":
+        while jobs.get_job(slow, engine=engine).status == "running":
             assert time.monotonic() - killed_at < 10, "the dead job was not failed within the timeout"
-            jobs.reap_stale(engine)
+            jobs.reap_stale(engine=engine)
             time.sleep(0.2)
     finally:
         del os.environ["MEDAL_HEARTBEAT_TIMEOUT_S"]
-    view = jobs.get_job(slow, engine)
+    view = jobs.get_job(slow, engine=engine)
     assert view.status == "failed" and "heartbeats" in view.error
-    assert registry.active_version(engine).id == previous.id  # the killed run changed nothing
-    assert next_image("demo", engine) is not None
+    assert registry.active_version(engine=engine).id == previous.id  # the killed run changed nothing
+    assert next_image("demo", engine=engine) is not None
     jobs.enqueue("train", QUICK, engine=engine)
-    run_worker(engine, once=True)
-    assert registry.active_version(engine).id == previous.id + 1  # the next training succeeds
+    run_worker(project=labeled_demo, once=True)
+    assert registry.active_version(engine=engine).id == previous.id + 1  # the next training succeeds
 
 
-def test_the_app_starts_one_worker_that_runs_jobs(labeled_demo, monkeypatch) -> None:
+def test_the_app_starts_one_worker_that_runs_jobs(labeled_demo, monkeypatch, project) -> None:
     from learner.supervisor import ensure_worker
 
     def medal_home() -> Path:
         return current_project().home
 
     monkeypatch.setenv("MEDAL_WORKER", "auto")
-    assert ensure_worker()
+    assert ensure_worker(project=project)
     deadline = time.monotonic() + 60
-    while not worker_running():
+    while not worker_running(project=project):
         assert time.monotonic() < deadline, "the started worker never took its lock"
         time.sleep(0.2)
     pid = int((medal_home() / "worker.lock").read_text().split()[0])
     try:
-        assert not ensure_worker()  # a second app process does not start a second worker
-        job_id = jobs.enqueue("train", QUICK, engine=labeled_demo)
-        while jobs.get_job(job_id, labeled_demo).status in ("queued", "running"):
+        assert not ensure_worker(project=project)  # a second app process does not start a second worker
+        job_id = jobs.enqueue("train", QUICK, engine=labeled_demo.engine)
+        while jobs.get_job(job_id, engine=labeled_demo.engine).status in ("queued", "running"):
             assert time.monotonic() < deadline + 120, "the app's worker did not run the job"
             time.sleep(0.3)
-        assert jobs.get_job(job_id, labeled_demo).status == "succeeded"
-        assert registry.active_version(labeled_demo) is not None
+        assert jobs.get_job(job_id, engine=labeled_demo.engine).status == "succeeded"
+        assert registry.active_version(engine=labeled_demo.engine) is not None
     finally:
         os.kill(pid, signal.SIGKILL)

@@ -10,7 +10,7 @@ import pytest
 from labeling.intake.ingest import import_paths
 from labeling.labels.catalog import list_images
 from storage.config import Config, InvalidConfig
-from storage.db import Project, current_project
+from storage.project import Project, current_project
 from tests.conftest import pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,8 @@ def test_defaults_without_any_setting(tmp_path: Path, monkeypatch: pytest.Monkey
     settings = Config.from_environ({})
     assert settings.home == tmp_path / "medal-data"
     assert settings.database_url == f"sqlite:///{tmp_path / 'medal-data' / 'medal.db'}"
-    assert (settings.lease_minutes, settings.heartbeat_timeout_s, settings.worker, settings.user) == (15, 30, "auto", "demo")
+    assert (settings.lease_minutes, settings.heartbeat_timeout_s, settings.worker, settings.user) == (15, 30, "auto",
+                                                                                                      "demo")
 
 
 @pytest.mark.parametrize("name, value", [("MEDAL_LEASE_MINUTES", "soon"), ("MEDAL_LEASE_MINUTES", "0"),
@@ -50,9 +51,9 @@ def test_another_project_is_passed_down_not_switched_to(project, tmp_path: Path)
     other = Project.open(tmp_path / "other")
     try:
         report = import_paths([str(pydicom_file("CT_small.dcm"))], project=other)
-        assert report.images == 1 and len(list_images(other.engine)) == 1
+        assert report.images == 1 and len(list_images(engine=other.engine)) == 1
         configured = current_project()
-        assert configured.home != other.home and list_images(configured.engine) == []
+        assert configured.home != other.home and list_images(engine=configured.engine) == []
         assert not any(configured.cache_dir.rglob("*.png")) and any(other.cache_dir.rglob("*.png"))
     finally:
         other.close()

@@ -50,7 +50,7 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
 
 
 def test_sqlite_is_opened_with_wal_and_busy_timeout(project) -> None:
-    with project.connect() as connection:
+    with project.engine.connect() as connection:
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(sa.text("PRAGMA busy_timeout")).scalar() >= 5000
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1

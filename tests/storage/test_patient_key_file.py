@@ -13,34 +13,35 @@ from sqlmodel import Session, select
 from labeling.cli.main import main
 from labeling.intake.ingest import import_paths
 from storage.models import Patient
-from storage.project import PatientKeyUnavailable
+from storage.patient_key import PatientKeyUnavailable
+from storage.project import Project
 from tests.conftest import pydicom_file
 
 
-def _keys(engine) -> set[str]:
-    with Session(engine) as session:
+def _keys(project: Project) -> set[str]:
+    with Session(project.engine) as session:
         return {patient.key for patient in session.exec(select(Patient))}
 
 
-def _import(engine, tmp_path: Path, name: str) -> None:
+def _import(project: Project, tmp_path: Path, name: str) -> None:
     folder = tmp_path / f"import-{len(list(tmp_path.glob('import-*')))}"
     folder.mkdir()
     shutil.copy(pydicom_file(name), folder / name)
-    report = import_paths([folder], engine=engine, workers=1)
+    report = import_paths([folder], project=project, workers=1)
     assert report.images >= 1, report.rejected
 
 
 def test_the_secret_moves_out_and_keys_stay_the_same(project, tmp_path: Path, monkeypatch, capsys) -> None:
     _import(project, tmp_path, "CT_small.dcm")
     before = _keys(project)
-    with project.connect() as connection:
+    with project.engine.connect() as connection:
         secret = connection.execute(text("SELECT value FROM project_setting WHERE key = 'patient_key_secret'")).scalar()
     key_file = tmp_path / "keys" / "patient-key"
     key_file.parent.mkdir()
     assert main(["secret", "move-out", str(key_file)]) == 0
     assert "MEDAL_PATIENT_KEY_FILE=" in capsys.readouterr().out
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and key_file.read_text().strip() == secret
-    with project.connect() as connection:  # the database alone no longer holds it
+    with project.engine.connect() as connection:  # the database alone no longer holds it
         stored = connection.execute(text("SELECT value FROM project_setting WHERE key = 'patient_key_secret'")).scalar()
     assert secret not in stored
 
@@ -54,7 +55,7 @@ def test_the_secret_moves_out_and_keys_stay_the_same(project, tmp_path: Path, mo
     copy = tmp_path / "again"
     copy.mkdir()
     shutil.copy(pydicom_file("CT_small.dcm"), copy / "renamed.dcm")  # the same patient again: the same key
-    report = import_paths([copy, pydicom_file("MR_small.dcm")], engine=project, workers=1)
+    report = import_paths([copy, pydicom_file("MR_small.dcm")], project=project, workers=1)
     assert not report.rejected
     assert before <= _keys(project) and len(_keys(project)) == len(before) + 1
 

@@ -23,6 +23,7 @@ from labeling.intake.ingest import import_paths
 from storage.db import dispose_engines, make_engine
 from storage.migrate import current_revision, head_revision, upgrade_to_head
 from storage.models import Image, LabelClass
+from storage.project import Project
 from tests.conftest import pydicom_file
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -71,15 +72,16 @@ def test_migrations_and_import_on_postgres(postgres_url: str, tmp_path: Path, mo
     monkeypatch.setenv("MEDAL_HOME", str(tmp_path / "home"))
     engine = make_engine(postgres_url)
     upgrade_to_head(engine)
+    project = Project(tmp_path / "home", engine)
     assert current_revision(engine) == head_revision()
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("CT_small.dcm", "SC_rgb_rle_2frame.dcm"):
         shutil.copy(pydicom_file(name), folder / name)
     (folder / "junk.dcm").write_bytes(b"junk")
-    report = import_paths([folder], engine=engine, workers=1)
+    report = import_paths([folder], project=project, workers=1)
     assert (report.images, len(report.rejected)) == (3, 1)
-    assert import_paths([folder], engine=engine, workers=1).duplicates == 2
+    assert import_paths([folder], project=project, workers=1).duplicates == 2
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Image)).one() == 3
         assert {c.name for c in session.exec(select(LabelClass)).all()} == {"Cancerous", "Healthy"}

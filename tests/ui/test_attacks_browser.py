@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 from labeling.access.accounts import add_user
 from labeling.access.browser_sessions import COOKIE_NAME
 from labeling.intake.demo import create_demo
-from storage.db import Project
 from storage.models import Annotation, AuditEvent, Image
+from storage.project import Project
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -244,7 +244,8 @@ def test_a_pixel_error_names_the_image_never_its_path(app, chromium) -> None:
     moved = source.with_name(source.name + ".moved")
     source.rename(moved)
     try:
-        status, _, body = http(f"{url}/medal/pixels/{image.id}", headers={"Cookie": f"{COOKIE_NAME}={cookie_of(context)}"})
+        status, _, body = http(f"{url}/medal/pixels/{image.id}",
+                               headers={"Cookie": f"{COOKIE_NAME}={cookie_of(context)}"})
     finally:
         moved.rename(source)
     error = json.loads(body)["error"]
@@ -267,7 +268,8 @@ def test_metrics_are_for_logged_in_admins_only(app, chromium) -> None:
 def test_streamlits_agent_api_is_not_served(app) -> None:
     url, _ = app
     for path in ("/_stcore/agent/openapi.json", "/_stcore/agent/interact"):
-        assert http(f"{url}{path}", "POST" if path.endswith("interact") else "GET", b"" if "interact" in path else None)[0] == 404
+        assert http(f"{url}{path}", "POST" if path.endswith("interact") else "GET",
+                    b"" if "interact" in path else None)[0] == 404
 
 
 @pytest.mark.parametrize("path", ["/", "/medal/pixels/1", "/_stcore/health"])

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import list_images
-from storage.db import get_engine
+from storage.project import Project
 from tests.ui.test_pages import button, draw_rect, label_state, logged_in
 
 SAYS = "The server's disk is full or failing: the project's database could not be written; nothing was saved."
@@ -44,24 +44,24 @@ def plain(text: str) -> str:
     return text.replace("\\", "")  # the error box escapes Markdown
 
 
-def test_opening_an_image_when_the_disk_refuses_writes_shows_an_error(project: Engine, make_demo) -> None:
+def test_opening_an_image_when_the_disk_refuses_writes_shows_an_error(project: Project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
-    other = next(image.id for image in list_images(project) if image.id != label_state(at).image_id)
-    with refused_writes(get_engine()):  # the app's engine (the demo's copy replaced the first one)
+    at = logged_in(project=project)
+    other = next(image.id for image in list_images(engine=project.engine) if image.id != label_state(at).image_id)
+    with refused_writes(project.engine):  # the app's engine too
         label_state(at).open_request = other  # opening it leases it: a write
         at.run()
     assert not at.exception, at.exception
     assert SAYS in plain(at.error[0].value)
 
 
-def test_save_when_the_disk_refuses_writes_shows_an_error_and_saves_nothing(project: Engine, make_demo) -> None:
+def test_save_when_the_disk_refuses_writes_shows_an_error_and_saves_nothing(project: Project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     first = label_state(at).image_id
     draw_rect(at, 30, 40, 50, 20)
-    with refused_writes(get_engine()):
+    with refused_writes(project.engine):
         button(at, "Save & next").click().run()
-    assert list_annotations(project, annotator="ann") == []
+    assert list_annotations(engine=project.engine, annotator="ann") == []
     assert not at.exception, at.exception
     assert SAYS in plain(at.error[0].value) and label_state(at).image_id == first

@@ -19,18 +19,19 @@ from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import list_images
 from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY
+from labeling.ui.context import PROJECT_KEY
 from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.web_routes import EXPORT_PREFIX, _export_for
-from storage.db import current_project
 from storage.models import AuditEvent
+from storage.project import Project, current_project
 from tests.conftest import pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
 
-def logged_in(name: str, role: str) -> AppTest:
-    add_user(name, f"{name}-password", role)
+def logged_in(name: str, role: str, *, project: Project) -> AppTest:
+    add_user(name, f"{name}-password", role, engine=project.engine)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.text_input[0].set_value(name)
     at.text_input[1].set_value(f"{name}-password")
@@ -39,37 +40,38 @@ def logged_in(name: str, role: str) -> AppTest:
     return at
 
 
-def cookie_token(browser_session: int) -> str:
+def cookie_token(browser_session: int, *, project: Project) -> str:
     """The cookie the browser gets for a tab's browser session (what ``/medal/session`` hands out)."""
     from storage.db import write_session
     from storage.models import BrowserSession
 
     ticket = "test-ticket-" + str(browser_session)
-    with write_session() as session:  # give the session a ticket as log-in does, then redeem it
+    with write_session(engine=project.engine) as session:  # give the session a ticket as log-in does, then redeem it
         row = session.get(BrowserSession, browser_session)
         row.ticket_hash, row.ticket_until = browser_sessions._digest(ticket), browser_sessions.utcnow().replace(
             year=browser_sessions.utcnow().year + 1)
         session.add(row)
         session.commit()
-    return browser_sessions.redeem(ticket).token
+    return browser_sessions.redeem(ticket, engine=project.engine).token
 
 
 def test_export_page_exports_a_deidentified_zip_served_once_by_medals_route(project) -> None:
-    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], engine=project)
-    for image in list_images(project):
+    import_paths([str(pydicom_file("CT_small.dcm")), str(pydicom_file("MR_small.dcm"))], project=project)
+    for image in list_images(engine=project.engine):
         save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
-                        image_label="cancerous", engine=project)
-    reader = logged_in("ann", "annotator")
+                        image_label="cancerous", engine=project.engine)
+    reader = logged_in("ann", "annotator", project=project)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         reader.switch_page("labeling/ui/pages/export.py")  # not offered to annotators
     page = AppTest.from_file(str(ROOT / "labeling/ui/pages/export.py"), default_timeout=60)
-    account = authenticate("ann", "ann-password")
+    account = authenticate("ann", "ann-password", engine=project.engine)
     page.session_state[ACCOUNT_KEY] = account
-    page.session_state[BROWSER_SESSION_KEY] = browser_sessions.start(account)[0]
+    page.session_state[PROJECT_KEY] = project  # what app.py hands a page
+    page.session_state[BROWSER_SESSION_KEY] = browser_sessions.start(account, engine=project.engine)[0]
     page.run()  # and the page itself still refuses: hiding it is not the protection
     assert "ask one of them" in page.info[0].value and not page.button
 
-    at = logged_in("sci", "scientist")
+    at = logged_in("sci", "scientist", project=project)
     at.switch_page("labeling/ui/pages/export.py").run()
     assert not at.exception, at.exception
     assert at.toggle[0].value is True and at.toggle[0].disabled  # a scientist cannot keep identities
@@ -87,11 +89,12 @@ def test_export_page_exports_a_deidentified_zip_served_once_by_medals_route(proj
     assert link.proto.label == f"Download {name}.zip" and link.proto.url.startswith(EXPORT_PREFIX)
     ticket = link.proto.url.removeprefix(EXPORT_PREFIX)
 
-    assert _export_for(None, ticket).status_code == 401  # no cookie
-    other = browser_sessions.start(authenticate("sci", "sci-password"))[0]  # the same user, another browser
-    assert _export_for(cookie_token(other), ticket).status_code == 404
-    token = cookie_token(at.session_state[BROWSER_SESSION_KEY])
-    served = _export_for(token, ticket)
+    assert _export_for(None, ticket, project=project).status_code == 401  # no cookie
+    other = browser_sessions.start(authenticate("sci", "sci-password", engine=project.engine),
+                                   engine=project.engine)[0]  # the same user, another browser
+    assert _export_for(cookie_token(other, project=project), ticket, project=project).status_code == 404
+    token = cookie_token(at.session_state[BROWSER_SESSION_KEY], project=project)
+    served = _export_for(token, ticket, project=project)
     assert served.status_code == 200 and served.headers["cache-control"] == "no-store"
     assert served.headers["content-disposition"] == f'attachment; filename="{name}.zip"'
     with zipfile.ZipFile(io.BytesIO(served.body)) as bundle:  # the zip is made when the link is followed
@@ -100,13 +103,13 @@ def test_export_page_exports_a_deidentified_zip_served_once_by_medals_route(proj
     assert {"coco.json", "dataset_card.json"} <= set(names) and len([n for n in names if n.startswith("seg/")]) == 2
     assert card["deidentified"] and card["split"]["shares"]["train"] == 0.5
     assert [p.name for p in exports.iterdir()] == [name]  # ... and deleted once read into the download
-    assert _export_for(token, ticket).status_code == 404  # once
-    with Session(project) as session:
+    assert _export_for(token, ticket, project=project).status_code == 404  # once
+    with Session(project.engine) as session:
         (audit,) = session.exec(select(AuditEvent).where(AuditEvent.action == "export.download")).all()
     assert audit.username == "sci" and audit.detail["name"] == name
 
     at.run()  # the page offers a fresh link; a scientist demoted meanwhile gets nothing from it
     fresh = at.get("link_button")[0].proto.url.removeprefix(EXPORT_PREFIX)
     assert fresh != ticket
-    update_user("sci", role="annotator", actor=None)
-    assert _export_for(token, fresh).status_code == 403
+    update_user("sci", role="annotator", actor=None, engine=project.engine)
+    assert _export_for(token, fresh, project=project).status_code == 403

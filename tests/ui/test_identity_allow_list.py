@@ -68,10 +68,10 @@ FORBIDDEN = ("ZEBRA", "JANE", "4711", "1961", "2024-01-15", "2025-01-20", "20240
 @pytest.mark.parametrize("role", ["annotator", "scientist", "admin"])
 def test_a_role_without_identity_rights_sees_none_of_it_anywhere(project, tmp_path: Path, role: str) -> None:
     UIDS.clear()
-    import_paths([str(p) for p in crafted_studies(tmp_path)], engine=project)
-    add_user("boss", "boss-password", "admin")
-    at = logged_in("someone", role)
-    later = max(list_images(project), key=lambda image: image.study_date)
+    import_paths([str(p) for p in crafted_studies(tmp_path)], project=project)
+    add_user("boss", "boss-password", "admin", engine=project.engine)
+    at = logged_in("someone", role, project=project)
+    later = max(list_images(engine=project.engine), key=lambda image: image.study_date)
     label_state(at).open_request = later.id
     at.run()
     assert not at.exception, at.exception
@@ -100,10 +100,10 @@ def test_a_moved_file_is_named_by_its_image_never_by_its_path(project, tmp_path:
     folder = tmp_path / "ZEBRA_JANE_19610203"
     folder.mkdir()
     shutil.copy(pydicom_file("CT_small.dcm"), folder / "ZEBRA^JANE 4711-0815.dcm")
-    import_paths([str(folder)], engine=project)
-    (image,) = list_images(project)
+    import_paths([str(folder)], project=project)
+    (image,) = list_images(engine=project.engine)
     shutil.rmtree(folder)
-    at = logged_in("someone", "annotator")
+    at = logged_in("someone", "annotator", project=project)
     label_state(at).open_request = image.id
     at.run()
     assert not at.exception, at.exception

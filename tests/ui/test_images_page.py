@@ -16,8 +16,8 @@ from tests.ui.test_pages import label_state, logged_in
 def scored(project, folder: Path) -> list[int]:
     """A model version that scored four demo images: probabilities 0.2, 0.95, 0.6, 0.9 and uncertainties
     0.9, 0.1, 0.8, 0.3; hot heatmaps (a proposal) on the 2nd only, a cool one on the 4th."""
-    ids = [image.id for image in list_images(project)][:4]
-    with Session(project) as session:
+    ids = [image.id for image in list_images(engine=project.engine)][:4]
+    with Session(project.engine) as session:
         version = ModelVersion(checkpoint_path="v1.pt", metrics={"threshold": 0.5, "proposal_threshold": 0.9},
                                config={}, active=True)
         session.add(version)
@@ -40,7 +40,7 @@ def table_ids(at) -> list[int]:
 def test_images_sort_by_the_model_and_keep_those_with_proposals(project, make_demo, tmp_path: Path) -> None:
     make_demo(0)
     ids = scored(project, tmp_path)
-    at = logged_in()
+    at = logged_in(project=project)
     at.switch_page("labeling/ui/pages/images.py").run()
     assert not at.exception, at.exception
     assert table_ids(at)[:4] == ids  # by id at first
@@ -56,8 +56,8 @@ def test_images_sort_by_the_model_and_keep_those_with_proposals(project, make_de
 
 def test_an_image_opens_by_its_id(project, make_demo) -> None:
     make_demo(0)
-    wanted = list_images(project)[-1].id
-    at = logged_in()
+    wanted = list_images(engine=project.engine)[-1].id
+    at = logged_in(project=project)
     at.switch_page("labeling/ui/pages/images.py").run()
     next(n for n in at.number_input if n.label == "Image id").set_value(wanted).run()
     next(b for b in at.button if b.label == "Open").click().run()
@@ -72,7 +72,7 @@ def test_an_image_opens_by_its_id(project, make_demo) -> None:
 def test_thumbnails_are_inline_never_in_streamlits_media_store(project, make_demo) -> None:
     """Issue 22: thumbnails were served from /media/<hash>.png, which answers without Medal's cookie."""
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     at.switch_page("labeling/ui/pages/images.py").run()
     urls = []
 

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from labeling.access.accounts import add_user
 from labeling.intake.demo import create_demo
-from storage.db import Project
 from storage.models import Image, ModelVersion, Prediction
+from storage.project import Project
 from tests.ui.app_server import served
 from tests.ui.test_viewer_browser import ARTIFACTS, VIEWER, has, log_in
 

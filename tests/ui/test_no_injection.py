@@ -19,7 +19,7 @@ from pydicom import config as pydicom_config
 from labeling.access.accounts import add_user
 from labeling.intake.ingest import import_paths
 from labeling.labels.taxonomy import save_class
-from storage.db import Project
+from storage.project import Project
 from tests.conftest import pydicom_file
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 

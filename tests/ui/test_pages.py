@@ -14,13 +14,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import add_user, authenticate, update_user
+from labeling.access.accounts import add_user, update_user
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
 from labeling.labels.catalog import get_image, list_images
 from labeling.labels.taxonomy import list_classes
-from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY, SEEN_KEY
+from labeling.ui.access.session import SEEN_KEY
 from labeling.ui.parts.exports import NAME_KEY
 from labeling.ui.parts.reading_station import VIEWER_KEY
 from labeling.ui.state import LABEL_KEY, LabelSession
@@ -28,7 +27,7 @@ from learner import jobs, registry
 from learner import settings as learning_settings
 from learner.registry import prediction_for
 from learner.worker import run_worker
-from storage.db import current_project
+from storage.project import Project, current_project
 from tests.conftest import demo_lesion, pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +42,8 @@ def fresh_caches():
     yield
 
 
-def logged_in(name: str = "ann", role: str = "annotator") -> AppTest:
-    add_user(name, f"{name}-password", role)
+def logged_in(name: str = "ann", role: str = "annotator", *, project: Project) -> AppTest:
+    add_user(name, f"{name}-password", role, engine=project.engine)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.text_input[0].set_value(name)
     at.text_input[1].set_value(f"{name}-password")
@@ -59,7 +58,8 @@ def rect(x: float, y: float, w: float, h: float, label: str = "Cancerous") -> di
 
 def report_regions(at: AppTest, by_image: dict[int, list[dict]]) -> None:
     """What the viewer sends after an edit: every edited slice's regions, for the revision it was given."""
-    at.session_state[VIEWER_KEY] = {"regions": {"revision": label_state(at).revision, "image_id": label_state(at).image_id,
+    at.session_state[VIEWER_KEY] = {"regions": {"revision": label_state(at).revision,
+                                                "image_id": label_state(at).image_id,
                                                 "by_image": {str(k): v for k, v in by_image.items()}}}
     at.run()
 
@@ -113,7 +113,7 @@ def button(at: AppTest, label: str):  # noqa: ANN201 (an AppTest element)
 @pytest.mark.parametrize("role, manages", [("annotator", False), ("reviewer", False), ("scientist", True),
                                           ("admin", True)])
 def test_navigation_offers_each_role_only_its_pages(project, role: str, manages: bool) -> None:
-    at = logged_in("someone", role)
+    at = logged_in("someone", role, project=project)
     for page in ("label.py", "images.py", "train.py"):
         at.switch_page(f"labeling/ui/pages/{page}").run()
         assert not at.exception, (role, page)
@@ -127,15 +127,15 @@ def test_navigation_offers_each_role_only_its_pages(project, role: str, manages:
 
 
 def test_a_session_follows_the_account_as_it_is_now(project) -> None:
-    at = logged_in("sam", "scientist")
+    at = logged_in("sam", "scientist", project=project)
     at.switch_page("labeling/ui/pages/export.py").run()
     assert not at.exception and [t.value for t in at.title] == ["Export"]
-    update_user("sam", role="annotator", actor="boss")  # demoted while the page is open
+    update_user("sam", role="annotator", actor="boss", engine=project.engine)  # demoted while the page is open
     at.run()
     assert not at.exception and "Export" not in [t.value for t in at.title]  # the page is gone with the role
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("labeling/ui/pages/export.py")
-    update_user("sam", active=False, actor="boss")  # disabled: the next click ends the session
+    update_user("sam", active=False, actor="boss", engine=project.engine)  # disabled: the next click ends the session
     at.run()
     assert [t.label for t in at.text_input] == ["Username", "Password"] and "account" not in at.session_state
     assert "has been disabled" in at.info[0].value
@@ -143,7 +143,7 @@ def test_a_session_follows_the_account_as_it_is_now(project) -> None:
 
 def test_an_idle_session_is_logged_out(project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDAL_SESSION_IDLE_MINUTES", "30")
-    at = logged_in()
+    at = logged_in(project=project)
     at.session_state[SEEN_KEY] = time.time() - 29 * 60
     at.run()
     assert "account" in at.session_state  # 29 minutes: still logged in
@@ -154,7 +154,7 @@ def test_an_idle_session_is_logged_out(project, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_nothing_but_login_without_an_account(project) -> None:
-    add_user("ann", "ann-password", "annotator")
+    add_user("ann", "ann-password", "annotator", engine=project.engine)
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert [b.label for b in at.button] == ["Log in"]
@@ -170,7 +170,7 @@ def test_nothing_but_login_without_an_account(project) -> None:
 
 def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     first = label_state(at).image_id
     data = viewer_data(at)
     assert data["image_id"] == first and data["slices"][data["slice_index"]]["url"] == f"/medal/pixels/{first}"
@@ -178,7 +178,7 @@ def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> Non
     assert "Cancerous rect at (30, 40) 50×20 px" in [c.value for c in at.caption]
     button(at, "Save & next").click().run()
     assert not at.exception
-    (saved,) = list_annotations(project, annotator="ann")
+    (saved,) = list_annotations(engine=project.engine, annotator="ann")
     assert saved.image_id == first and saved.regions[0].bbox == pytest.approx([30, 40, 50, 20], abs=0.2)
     assert label_state(at).image_id != first
 
@@ -188,18 +188,18 @@ def test_label_saves_region_in_image_pixels_then_next(project, make_demo) -> Non
     assert viewer_data(at)["regions"][str(first)][0]["points"][0] == [30, 40]  # the saved box is back on screen
     at.radio(key=f"image-label-{label_state(at).revision}-{label_state(at).label_version}").set_value("cancerous").run()
     button(at, "Save & next").click().run()
-    versions = list_annotations(project, annotator="ann", include_history=True)
+    versions = list_annotations(engine=project.engine, annotator="ann", include_history=True)
     assert [(a.version, a.is_current, a.image_label) for a in versions] == [(1, False, None), (2, True, "cancerous")]
 
     button(at, "Undo").click().run()
     assert label_state(at).image_id == first
-    (current,) = list_annotations(project, annotator="ann")
+    (current,) = list_annotations(engine=project.engine, annotator="ann")
     assert current.version == 1
 
 
 def test_label_needs_a_region_or_label_and_skips_with_reason(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     first = label_state(at).image_id
     button(at, "Save & next").click().run()
     assert "Draw a region on any slice of the series or choose an image label" in at.error[0].value
@@ -207,12 +207,13 @@ def test_label_needs_a_region_or_label_and_skips_with_reason(project, make_demo)
     at.run()
     button(at, "Skip").click().run()
     assert label_state(at).image_id != first
-    assert get_image(first).status.value == "skipped" and get_image(first).skip_reason == "artefact"
+    skipped = get_image(first, engine=project.engine)
+    assert skipped.status.value == "skipped" and skipped.skip_reason == "artefact"
 
 
 def test_label_regions_deleted_or_reclassed_in_the_viewer_are_saved_so(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     image_id = label_state(at).image_id
     at.session_state[VIEWER_KEY] = {"ui": {"tool": "polygon", "class_name": "Healthy", "image_label": "none",
                                            "revision": label_state(at).revision, "image_id": image_id, "nonce": "1"}}
@@ -224,7 +225,7 @@ def test_label_regions_deleted_or_reclassed_in_the_viewer_are_saved_so(project, 
     report_regions(at, {image_id: [rect(10, 10, 60, 60, "Healthy")]})  # the second one deleted in the viewer
     assert any("Regions (1)" in m.value for m in at.markdown)
     button(at, "Save & next").click().run()
-    (saved,) = list_annotations(project, annotator="ann")
+    (saved,) = list_annotations(engine=project.engine, annotator="ann")
     assert [(r.label, r.shape) for r in saved.regions] == [("Healthy", "rect")]
 
 
@@ -232,11 +233,11 @@ def test_label_outlines_a_nodule_from_a_rough_box_as_a_polygon_region(project, m
     from benchmarks.outline import dice
 
     make_demo(0)
-    at = logged_in()
-    image_id, truth = demo_lesion("CT")
+    at = logged_in(project=project)
+    image_id, truth = demo_lesion("CT", project)
     label_state(at).open_request = image_id
     at.run()
-    image = get_image(image_id)
+    image = get_image(image_id, engine=project.engine)
     draw_rect(at, 2, 2, 12, 10, "Healthy")  # drawn before: the outline joins it
     x, y, w, h = truth["bbox"]
     ask_outline(at, [x - 0.3 * w, y - 0.25 * h, 1.6 * w, 1.5 * h], "first")
@@ -253,7 +254,7 @@ def test_label_outlines_a_nodule_from_a_rough_box_as_a_polygon_region(project, m
     assert viewer_data(at)["outline"]["nonce"] == "first"
     button(at, "Save & next").click().run()
     assert not at.exception
-    (saved,) = list_annotations(project, annotator="ann")
+    (saved,) = list_annotations(engine=project.engine, annotator="ann")
     assert saved.image_id == image_id and [(r.label, r.shape) for r in saved.regions] == [
         ("Healthy", "rect"), ("Cancerous", "polygon")]
     outline = saved.regions[1]
@@ -264,7 +265,7 @@ def test_label_outlines_a_nodule_from_a_rough_box_as_a_polygon_region(project, m
 
 def test_label_a_box_that_cannot_be_outlined_shows_why(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     ask_outline(at, [10, 10, 0, 20], "flat")
     assert not at.exception
     assert len(at.error) == 1 and "has no area" in at.error[0].value
@@ -278,8 +279,8 @@ def test_label_a_box_that_cannot_be_outlined_shows_why(project, make_demo) -> No
 
 def test_label_shows_the_series_and_saves_regions_drawn_on_other_slices(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
-    ct = list_images(project, modality="CT")[0]
+    at = logged_in(project=project)
+    ct = list_images(engine=project.engine, modality="CT")[0]
     label_state(at).open_request = ct.id
     at.run()
     data = viewer_data(at)
@@ -294,15 +295,15 @@ def test_label_shows_the_series_and_saves_regions_drawn_on_other_slices(project,
     report_regions(at, {ct.id: [rect(5, 5, 20, 20)], other: [rect(50, 60, 10, 12)]})
     button(at, "Save & next").click().run()
     assert not at.exception
-    saved = {a.image_id: a for a in list_annotations(project, annotator="ann")}
+    saved = {a.image_id: a for a in list_annotations(engine=project.engine, annotator="ann")}
     assert set(saved) == {ct.id, other}
     assert saved[other].regions[0].bbox == pytest.approx([50, 60, 10, 12], abs=0.01)
 
 
 def test_label_remembers_the_window_per_modality(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
-    first, second = (image.id for image in list_images(project, modality="CT")[:2])
+    at = logged_in(project=project)
+    first, second = (image.id for image in list_images(engine=project.engine, modality="CT")[:2])
     label_state(at).open_request = first
     at.run()
     assert viewer_data(at)["window"] is None  # the file's own window to begin with
@@ -315,14 +316,14 @@ def test_label_remembers_the_window_per_modality(project, make_demo) -> None:
 
 def test_header_shows_annotators_only_what_a_reader_needs(project, tmp_path: Path) -> None:
     shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "ct.dcm")
-    import_paths([tmp_path], engine=project, workers=1)
-    annotator = logged_in()
+    import_paths([tmp_path], project=project, workers=1)
+    annotator = logged_in(project=project)
     names = {row["name"]: row["value"] for row in annotator.dataframe[0].value.to_dict("records")}
     assert "Patient's Name" not in names and "Patient ID" not in names and "Study Date" not in names
     assert names["Modality"] == "CT"
     button(annotator, "Log out").click().run()  # gives the image back
     assert annotator.text_input[0].label == "Username"
-    admin = logged_in("boss", "admin")
+    admin = logged_in("boss", "admin", project=project)
     rows = admin.dataframe[0].value.to_dict("records")
     names = {row["name"]: row["value"] for row in rows}
     assert names["Patient's Name"] == "CompressedSamples^CT1"
@@ -331,7 +332,8 @@ def test_header_shows_annotators_only_what_a_reader_needs(project, tmp_path: Pat
 
 def test_images_page_filters_thumbnails_open_and_timeline(project, make_demo) -> None:
     make_demo(4)
-    at = logged_in("boss", "admin")  # every account in the annotator filter, study dates in the timeline
+    at = logged_in("boss", "admin",
+                   project=project)  # every account in the annotator filter, study dates in the timeline
     at.switch_page("labeling/ui/pages/images.py").run()
     assert not at.exception and at.title[0].value == "Images"
     assert at.caption[0].value == "336 image(s)"
@@ -352,10 +354,10 @@ def test_import_page_lists_refused_files_and_folder_is_admin_only(project, tmp_p
     folder = tmp_path / "incoming"
     folder.mkdir()
     (folder / "bad.dcm").write_bytes(b"\x00" * 300)
-    at = logged_in("sam", "scientist")
+    at = logged_in("sam", "scientist", project=project)
     at.switch_page("labeling/ui/pages/import_files.py").run()
     assert at.text_input[0].disabled
-    admin = logged_in("boss", "admin")
+    admin = logged_in("boss", "admin", project=project)
     admin.switch_page("labeling/ui/pages/import_files.py").run()
     admin.text_input[0].set_value("/etc/ssl").run()  # not among the folders the server allows
     button(admin, "Import").click().run()
@@ -369,7 +371,7 @@ def test_import_page_lists_refused_files_and_folder_is_admin_only(project, tmp_p
 
 
 def test_settings_taxonomy_and_users(project) -> None:
-    at = logged_in("sci", "scientist")
+    at = logged_in("sci", "scientist", project=project)
     at.switch_page("labeling/ui/pages/settings.py").run()
     assert [h.value for h in at.subheader] == ["Label classes"]
     at.text_input[0].set_value("Benign")
@@ -379,9 +381,9 @@ def test_settings_taxonomy_and_users(project) -> None:
     at.color_picker[0].set_value("#4363d8")
     at.text_input[1].set_value("3")
     button(at, "Save class").click().run()
-    assert [c.name for c in list_classes(project)] == ["Cancerous", "Healthy", "Benign"]
+    assert [c.name for c in list_classes(engine=project.engine)] == ["Cancerous", "Healthy", "Benign"]
 
-    admin = logged_in("boss", "admin")
+    admin = logged_in("boss", "admin", project=project)
     admin.switch_page("labeling/ui/pages/settings.py").run()
     assert "Users" in [h.value for h in admin.subheader]
     form_inputs = [t for t in admin.text_input if t.label in ("User name", "Initial password")]
@@ -392,16 +394,16 @@ def test_settings_taxonomy_and_users(project) -> None:
 
 
 def test_export_page_lets_admins_delete_past_exports_and_sweeps_old_zips(project) -> None:
-    import_paths([str(pydicom_file("CT_small.dcm"))], engine=project)
-    for image in list_images(project):
+    import_paths([str(pydicom_file("CT_small.dcm"))], project=project)
+    for image in list_images(engine=project.engine):
         save_annotation(image.id, "ann", [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])],
-                        image_label="cancerous", engine=project)
+                        image_label="cancerous", engine=project.engine)
     exports = current_project().folder("exports")
     stale, recent = exports / "medal-export-stale.zip", exports / "medal-export-recent.zip"
     for archive, age in ((stale, 2 * 3600), (recent, 60)):
         archive.write_bytes(b"PK")
         os.utime(archive, (time.time() - age, time.time() - age))
-    at = logged_in("boss", "admin")
+    at = logged_in("boss", "admin", project=project)
     at.switch_page("labeling/ui/pages/export.py").run()
     assert not stale.exists() and recent.exists()  # opening the page sweeps zips past their retention
     assert "None on the server." in [c.value for c in at.caption]
@@ -420,27 +422,27 @@ def test_export_page_lets_admins_delete_past_exports_and_sweeps_old_zips(project
 
 def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> None:
     make_demo(40)
-    annotator = logged_in()
+    annotator = logged_in(project=project)
     annotator.switch_page("labeling/ui/pages/train.py").run()
     assert "No model yet" in annotator.info[0].value
     assert "Train now" not in [b.label for b in annotator.button]  # annotators only watch
 
-    at = logged_in("sam", "scientist")
+    at = logged_in("sam", "scientist", project=project)
     at.switch_page("labeling/ui/pages/train.py").run()
     strategy_box = next(s for s in at.selectbox if s.label == "Query strategy")
     assert strategy_box.value == "default" and "bald" in strategy_box.options
     strategy_box.set_value("least_confidence").run()
-    assert learning_settings.strategy(project) == "least_confidence"
+    assert learning_settings.strategy(engine=project.engine) == "least_confidence"
     button(at, "Train now").click().run()
-    (job,) = jobs.list_jobs(engine=project)
+    (job,) = jobs.list_jobs(engine=project.engine)
     assert job.kind == "train" and job.status == "queued"
     bars = at.get("progress")
     assert len(bars) == 1 and f"Job {job.id} · train · queued" in bars[0].proto.text
     assert "No worker is running" in at.warning[0].value  # MEDAL_WORKER=off in tests: nobody would run it
     for _ in range(2):  # two versions to compare (small, quick ones)
-        jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
-    jobs.cancel(job.id, engine=project)
-    run_worker(project, once=True)
+        jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project.engine)
+    jobs.cancel(job.id, engine=project.engine)
+    run_worker(project=project, once=True)
     at.run()
     assert not at.exception
     assert at.subheader[0].value == "Active: version 2"
@@ -449,9 +451,9 @@ def test_train_page_trains_shows_versions_and_rolls_back(project, make_demo) -> 
     assert {"auc", "sensitivity", "specificity", "ece", "labels"} <= set(table.columns)
     next(s for s in at.selectbox if s.label == "Version").set_value(1).run()
     button(at, "Activate this version (roll back)").click().run()
-    assert registry.active_version(project).id == 1
+    assert registry.active_version(engine=project.engine).id == 1
     assert "Version 1 is active" in at.success[-1].value
-    assert jobs.pending("score", project) is not None  # the queue is re-ranked with it
+    assert jobs.pending("score", engine=project.engine) is not None  # the queue is re-ranked with it
 
 
 def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None:
@@ -462,13 +464,14 @@ def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None
     from tests.conftest import lesion_truth
 
     make_demo(40)
-    jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project)
-    run_worker(project, once=True)
-    at = logged_in()
-    image, truth = next((image, truth) for image in (get_image(s.id, project) for s in
-                                                     list_images(project, modality="CT", status="unlabeled"))
-                        if (truth := lesion_truth(image.id)) and prediction_for(image.id, project))
-    prediction = prediction_for(image.id, project)
+    jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project.engine)
+    run_worker(project=project, once=True)
+    at = logged_in(project=project)
+    image, truth = next((image, truth) for image in (get_image(s.id, engine=project.engine) for s in
+                                                     list_images(engine=project.engine, modality="CT",
+                                                                 status="unlabeled"))
+                        if (truth := lesion_truth(image.id, project)) and prediction_for(image.id, engine=project.engine))
+    prediction = prediction_for(image.id, engine=project.engine)
     heat = np.zeros((64, 64), np.float16)
     x, y, w, h = truth["bbox"]
     cx, cy = int((x + w / 2) * 64 / image.cols), int((y + h / 2) * 64 / image.rows)
@@ -508,9 +511,9 @@ def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> No
     from storage.models import ModelVersion, Prediction
 
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     image_id = label_state(at).image_id
-    with Session(project) as session:
+    with Session(project.engine) as session:
         version = ModelVersion(checkpoint_path="v1.pt", metrics={"threshold": 0.5}, config={}, active=True)
         session.add(version)
         session.flush()
@@ -541,10 +544,10 @@ def identifying_ct(folder: Path) -> Path:
 @pytest.mark.parametrize("role, sees", [("annotator", False), ("scientist", False), ("reviewer", True),
                                         ("admin", True)])
 def test_roles_without_identity_see_no_identity(project, tmp_path: Path, role: str, sees: bool) -> None:
-    import_paths([str(identifying_ct(tmp_path))], engine=project)
+    import_paths([str(identifying_ct(tmp_path))], project=project)
     (tmp_path / "bad.dcm").write_bytes(b"\x00" * 300)
-    import_paths([str(tmp_path / "bad.dcm")], engine=project)
-    at = logged_in("someone", role)
+    import_paths([str(tmp_path / "bad.dcm")], project=project)
+    at = logged_in("someone", role, project=project)
     header = at.dataframe[0].value
     shown = " ".join(str(v) for v in header["value"]) + " " + " ".join(header["name"])
     assert "Modality" in set(header["name"]) and "CT" in set(header["value"])
@@ -560,21 +563,24 @@ def test_label_offers_the_patients_prior_study_beside_the_image(project, make_de
     from labeling.labels.reading import prior_for, series_slices
 
     make_demo(0)
-    at = logged_in()
-    followed = next(image for image in (get_image(s.id, project) for s in list_images(project, modality="CT"))
-                    if prior_for(image, sees_identity=False, engine=project) is not None)
+    at = logged_in(project=project)
+    followed = next(image for image in (get_image(s.id,
+                                                  engine=project.engine) for s in list_images(engine=project.engine,
+                                                                                              modality="CT"))
+                    if prior_for(image, sees_identity=False, engine=project.engine) is not None)
     label_state(at).open_request = followed.id
     at.run()
     prior = viewer_data(at)["prior"]
     assert prior is not None and "month(s) earlier" in prior["label"]  # no date for an annotator
-    current_ids = {s.id for s in series_slices(followed.id, project)}
+    current_ids = {s.id for s in series_slices(followed.id, engine=project.engine)}
     prior_ids = [s["image_id"] for s in prior["slices"]]
     assert not current_ids & set(prior_ids)  # another study's series
     nearest = prior["slices"][prior["slice_index"]]
     assert abs(nearest["position"] - followed.slice_position) == min(
         abs(s["position"] - followed.slice_position) for s in prior["slices"])
-    first_visit = next(image for image in (get_image(s.id, project) for s in list_images(project, modality="CT"))
-                       if prior_for(image, sees_identity=False, engine=project) is None)
+    first_visit = next(image for image in (get_image(s.id, engine=project.engine)
+                                           for s in list_images(engine=project.engine, modality="CT"))
+                       if prior_for(image, sees_identity=False, engine=project.engine) is None)
     label_state(at).open_request = first_visit.id  # a patient's first study has nothing to compare with
     at.run()
     assert viewer_data(at)["prior"] is None
@@ -582,7 +588,7 @@ def test_label_offers_the_patients_prior_study_beside_the_image(project, make_de
 
 def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     first = label_state(at).image_id
     at.radio(key=f"image-label-{label_state(at).revision}-{label_state(at).label_version}").set_value("healthy").run()
     button(at, "Save & next").click().run()
@@ -590,21 +596,22 @@ def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
     second = label_state(at).image_id
     button(at, "Undo").click().run()
     assert "unsaved drawing on this image will be lost" in at.warning[0].value
-    assert label_state(at).image_id == second and len(list_annotations(project, annotator="ann")) == 1
+    assert label_state(at).image_id == second and len(list_annotations(engine=project.engine, annotator="ann")) == 1
     button(at, "Keep drawing").click().run()
     assert not at.warning and label_state(at).regions_of(second)  # the drawing is still there
     button(at, "Undo").click().run()
     button(at, "Undo anyway").click().run()
-    assert label_state(at).image_id == first and list_annotations(project, annotator="ann") == []
+    assert label_state(at).image_id == first and list_annotations(engine=project.engine, annotator="ann") == []
 
 
 def test_the_timeline_opens_a_follow_up_with_its_prior(project, make_demo) -> None:
     from labeling.labels.catalog import patient_keys, patient_timeline
 
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     at.switch_page("labeling/ui/pages/images.py").run()
-    followed = next(key for key in patient_keys(project) if len(patient_timeline(key, project)) > 1)
+    followed = next(key for key in patient_keys(engine=project.engine)
+                    if len(patient_timeline(key, engine=project.engine)) > 1)
     patient = next(s for s in at.selectbox if s.label == "Patient key")
     patient.set_value(followed).run()
     follow_link(at, "Compare")
@@ -619,7 +626,7 @@ def test_label_refuses_an_action_for_another_image_than_the_page_shows(project, 
     """Bug 4 of issue 21: a save names the image the viewer shows; when it is not the page's, nothing is saved and
     the page says why (the regions went to whichever image the page had)."""
     make_demo(0)
-    at = logged_in()
+    at = logged_in(project=project)
     first = label_state(at).image_id
     draw_rect(at, 30, 40, 50, 20)
     state = label_state(at)
@@ -628,11 +635,11 @@ def test_label_refuses_an_action_for_another_image_than_the_page_shows(project, 
                                     "action": {"type": "save", "nonce": "n1", "image_id": first + 1,
                                                "revision": state.revision}}
     at.run()
-    assert label_state(at).image_id == first and not list_annotations(project, annotator="ann")
+    assert label_state(at).image_id == first and not list_annotations(engine=project.engine, annotator="ann")
     assert any(f"still showing image {first + 1}, not image {first}" in e.value for e in at.error)
     at.session_state[VIEWER_KEY] = {"regions": regions,
                                     "action": {"type": "save", "nonce": "n2", "image_id": first,
                                                "revision": state.revision}}
     at.run()
-    (saved,) = list_annotations(project, annotator="ann")
+    (saved,) = list_annotations(engine=project.engine, annotator="ann")
     assert saved.image_id == first and label_state(at).image_id != first

@@ -11,7 +11,7 @@ import pytest
 from labeling.access.accounts import add_user, update_user
 from labeling.access.browser_sessions import COOKIE_NAME
 from labeling.intake.demo import create_demo
-from storage.db import Project
+from storage.project import Project
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -10,13 +10,13 @@ from tests.ui.test_pages import button, logged_in
 
 
 def test_adding_a_class_or_a_user_is_confirmed(project) -> None:
-    at = logged_in("boss", "admin")
+    at = logged_in("boss", "admin", project=project)
     at.switch_page("labeling/ui/pages/settings.py").run()
     at.text_input[0].set_value("Benign *cyst*")
     at.color_picker[0].set_value("#4363d8")
     button(at, "Save class").click().run()
     assert not at.exception, at.exception
-    assert "Benign *cyst*" in [c.name for c in list_classes(project)]
+    assert "Benign *cyst*" in [c.name for c in list_classes(engine=project.engine)]
     assert [s.value for s in at.success] == ["Added class Benign \\*cyst\\*."]  # as text, not Markdown
     fields = {t.label: t for t in at.text_input}
     fields["User name"].set_value("carol")
@@ -28,9 +28,9 @@ def test_adding_a_class_or_a_user_is_confirmed(project) -> None:
 
 
 def test_changing_only_a_disabled_users_role_keeps_them_disabled(project) -> None:
-    add_user("dora", "dora-password", "annotator")
-    update_user("dora", active=False)
-    at = logged_in("boss", "admin")
+    add_user("dora", "dora-password", "annotator", engine=project.engine)
+    update_user("dora", active=False, engine=project.engine)
+    at = logged_in("boss", "admin", project=project)
     at.switch_page("labeling/ui/pages/settings.py").run()
     who = next(s for s in at.selectbox if s.label == "User (as it is now)")
     assert "dora (annotator, may not log in)" in who.options  # the form shows the account as it is
@@ -39,11 +39,11 @@ def test_changing_only_a_disabled_users_role_keeps_them_disabled(project) -> Non
     next(s for s in at.selectbox if s.label == "New role").set_value("reviewer")
     button(at, "Save user").click().run()
     assert not at.exception, at.exception
-    (dora,) = [u for u in list_users(project) if u["name"] == "dora"]
+    (dora,) = [u for u in list_users(engine=project.engine) if u["name"] == "dora"]
     assert dora["role"] == "reviewer" and not dora["active"]
     assert [s.value for s in at.success] == ["Saved user dora."]
     next(s for s in at.selectbox if s.label == "User (as it is now)").set_value("dora")
     next(s for s in at.selectbox if s.label == "Log-in").set_value("may log in")
     button(at, "Save user").click().run()
-    assert [u["active"] for u in list_users(project) if u["name"] == "dora"] == [True]
+    assert [u["active"] for u in list_users(engine=project.engine) if u["name"] == "dora"] == [True]
     assert "dora (reviewer, may log in)" in next(s for s in at.selectbox if s.label == "User (as it is now)").options

@@ -12,7 +12,7 @@ from labeling.access.accounts import add_user
 from labeling.intake.demo import create_demo
 from learner import jobs
 from learner.worker import run_worker
-from storage.db import Project
+from storage.project import Project
 from tests.ui.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -40,7 +40,7 @@ def test_the_train_page_shows_the_new_version_when_its_job_ends(app, chromium) -
     page.get_by_text("No model yet").wait_for()
     job = jobs.enqueue("train", {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}, engine=project.engine)
     page.get_by_text(f"Job {job} · train").first.wait_for()  # the page watches it
-    run_worker(project.engine, project=project, once=True)
+    run_worker(project=project, once=True)
     page.get_by_role("heading", name="Active: version 1").wait_for()  # no navigation
     assert not page.get_by_text("No model yet").is_visible()
     page.close()

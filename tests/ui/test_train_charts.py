@@ -48,17 +48,17 @@ def axis_titles(spec: dict) -> set[str]:
 
 def test_the_train_page_shows_the_versions_loss_curves_and_reliability(project, make_demo) -> None:
     make_demo(40)
-    jobs.enqueue("train", {"config": {"max_epochs": 4, "min_steps": 10}}, engine=project)
-    run_worker(project, once=True)
-    (version,) = registry.list_versions(project)
-    found = registry.diagnostics(version.id, project)
+    jobs.enqueue("train", {"config": {"max_epochs": 4, "min_steps": 10}}, engine=project.engine)
+    run_worker(project=project, once=True)
+    (version,) = registry.list_versions(engine=project.engine)
+    found = registry.diagnostics(version.id, engine=project.engine)
     epochs = version.config["epochs"]
     assert len(found["curves"]["train_loss"]) == len(found["curves"]["val_loss"]) == epochs
     calibrated = found["reliability"]["calibrated"]
     assert sum(b["count"] for b in calibrated) == version.metrics["n"]  # every validation example in a bin
     assert all(0 <= b["predicted"] <= 1 and 0 <= b["observed"] <= 1 for b in calibrated)
 
-    add_user("sam", "sam-password", "scientist")
+    add_user("sam", "sam-password", "scientist", engine=project.engine)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.text_input[0].set_value("sam")
     at.text_input[1].set_value("sam-password")

@@ -17,7 +17,7 @@ from labeling.intake.demo import create_demo
 from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices
-from storage.db import Project
+from storage.project import Project
 from tests.conftest import lesion_truth
 from tests.ui.app_server import CHROMIUM, ROOT, served, submit_log_in
 
@@ -108,7 +108,7 @@ def test_a_box_drawn_at_2x_zoom_is_stored_in_image_pixels(app, chromium) -> None
     page.wait_for_timeout(100)
     assert float(attr(page, "zoom")) > 1.5
     # image pixels near the centre of the view (zoom keeps the centre), mapped through the contract
-    cols, rows = get_image(image_id, project.engine).cols, get_image(image_id, project.engine).rows
+    cols, rows = get_image(image_id, engine=project.engine).cols, get_image(image_id, engine=project.engine).rows
     start, end = (cols / 2 - 20, rows / 2 - 13), (cols / 2 + 20, rows / 2 + 13)
     (sx, sy), (ex, ey) = screen_point(page, *start), screen_point(page, *end)
     page.mouse.move(sx, sy)
@@ -118,7 +118,7 @@ def test_a_box_drawn_at_2x_zoom_is_stored_in_image_pixels(app, chromium) -> None
     has(page, "regions", "1")
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="bob")
+    (saved,) = list_annotations(engine=project.engine, annotator="bob")
     assert saved.image_id == image_id
     assert saved.regions[0].bbox == pytest.approx([start[0], start[1], 40, 26], abs=1.5)
     page.close()
@@ -171,7 +171,7 @@ def test_the_wheel_scrolls_a_ct_series_and_a_region_on_another_slice_is_saved_th
         page.wait_for_timeout(60)
     has(page, "slice-index", f"{index + 3 * step}")
     other = int(page.locator(f'{VIEWER}[data-ready="1"]').get_attribute("data-image-id"))
-    assert other != queued and other in {s.id for s in series_slices(queued, project.engine)}
+    assert other != queued and other in {s.id for s in series_slices(queued, engine=project.engine)}
     page.keyboard.press("x")
     (sx, sy), (ex, ey) = screen_point(page, 100, 100), screen_point(page, 140, 130)
     page.mouse.move(sx, sy)
@@ -185,7 +185,7 @@ def test_the_wheel_scrolls_a_ct_series_and_a_region_on_another_slice_is_saved_th
     page.keyboard.press("h")  # the queued slice: healthy, no region
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{queued}"]):not([data-image-id="{other}"])').wait_for()
-    saved = {a.image_id: a for a in list_annotations(project.engine, annotator="dave")}
+    saved = {a.image_id: a for a in list_annotations(engine=project.engine, annotator="dave")}
     assert saved[queued].image_label == "healthy" and not saved[queued].regions
     assert saved[other].regions[0].bbox == pytest.approx([100, 100, 40, 30], abs=1.5)
     page.close()
@@ -203,7 +203,7 @@ def test_a_keyboard_only_session_labels_five_images(app, chromium) -> None:
         page.keyboard.press("s")
         page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
         settled(page)
-    saved = list_annotations(project.engine, annotator="erin")
+    saved = list_annotations(engine=project.engine, annotator="erin")
     assert sorted(a.image_id for a in saved) == sorted(seen)
     assert {a.image_label for a in saved} == {"cancerous"}
     page.close()
@@ -237,7 +237,7 @@ def test_undo_with_unsaved_drawing_asks_first(app, chromium) -> None:
     prompt.wait_for()
     page.keyboard.press("u")  # confirmed: back to the first image, its save undone
     has(page, "image-id", f"{first}")
-    assert list_annotations(project.engine, annotator="frank") == []
+    assert list_annotations(engine=project.engine, annotator="frank") == []
     page.close()
 
 
@@ -255,7 +255,7 @@ def test_a_selected_box_moves_escape_puts_a_drag_back_and_the_pan_tool_moves_the
     url, project = app
     page = log_in(chromium, url, "wendy")
     image_id = int(attr(page, "image-id"))
-    cols, rows = get_image(image_id, project.engine).cols, get_image(image_id, project.engine).rows
+    cols, rows = get_image(image_id, engine=project.engine).cols, get_image(image_id, engine=project.engine).rows
     cx, cy = cols / 2, rows / 2
     page.locator(VIEWER).hover()
     page.keyboard.press("x")
@@ -282,7 +282,7 @@ def test_a_selected_box_moves_escape_puts_a_drag_back_and_the_pan_tool_moves_the
     has(page, "regions", "1")  # panning draws nothing
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="wendy")
+    (saved,) = list_annotations(engine=project.engine, annotator="wendy")
     assert saved.image_id == image_id and len(saved.regions) == 1
     assert saved.regions[0].bbox == pytest.approx([cx - 10, cy - 10, 40, 30], abs=1.5)
     page.close()
@@ -294,7 +294,7 @@ def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> N
 
     page = log_in(chromium, url, "grace")
     for _ in range(30):  # skip to a follow-up CT (a patient with an earlier study)
-        image = get_image(int(attr(page, "image-id")), project.engine)
+        image = get_image(int(attr(page, "image-id")), engine=project.engine)
         if int(attr(page, "slice-count")) > 1 and prior_for(image, sees_identity=False, engine=project.engine):
             break
         shown = attr(page, "image-id")
@@ -315,8 +315,8 @@ def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> N
         page.mouse.wheel(0, 100 * step)
         page.wait_for_timeout(60)
     page.locator(f'{VIEWER}:not([data-prior-slice-index="{before}"])').wait_for()
-    current = get_image(int(attr(page, "image-id")), project.engine)
-    prior_shown = get_image(int(attr(page, "prior-image-id")), project.engine)
+    current = get_image(int(attr(page, "image-id")), engine=project.engine)
+    prior_shown = get_image(int(attr(page, "prior-image-id")), engine=project.engine)
     nearest = min(abs(s.slice_position - current.slice_position) for s in prior_slices)
     assert abs(prior_shown.slice_position - current.slice_position) == pytest.approx(nearest)
     page.screenshot(path=str(ARTIFACTS / "label-with-prior.png"))
@@ -326,7 +326,7 @@ def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> N
 def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chromium) -> None:
     url, project = app
     page = log_in(chromium, url, "heidi")
-    image = get_image(int(attr(page, "image-id")), project.engine)
+    image = get_image(int(attr(page, "image-id")), engine=project.engine)
     row_mm, col_mm = image.pixel_spacing
     page.keyboard.press("l")
     has(page, "tool", "length")
@@ -346,7 +346,7 @@ def test_the_length_tool_measures_in_mm_and_the_brush_edits_an_outline(app, chro
     drag(page, (141, 100), (170, 130), steps=12)  # brush just outside its right edge: the region grows
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="heidi")
+    (saved,) = list_annotations(engine=project.engine, annotator="heidi")
     (region,) = saved.regions
     x, y, w, h = region.bbox
     assert region.shape == "polygon" and x == pytest.approx(100, abs=2) and x + w > 150
@@ -359,7 +359,7 @@ def test_the_outline_tool_turns_a_rough_box_around_a_nodule_into_an_editable_pol
     url, project = app
     page = log_in(chromium, url, "kate")
     for _ in range(30):  # skip to an image with a nodule
-        image = get_image(int(attr(page, "image-id")), project.engine)
+        image = get_image(int(attr(page, "image-id")), engine=project.engine)
         if (truth := lesion_truth(image.id, project)) is not None:
             break
         page.keyboard.press("k")
@@ -389,7 +389,7 @@ def test_the_outline_tool_turns_a_rough_box_around_a_nodule_into_an_editable_pol
     settled(page)
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image.id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="kate")
+    (saved,) = list_annotations(engine=project.engine, annotator="kate")
     (region,) = saved.regions  # once, however many reruns came between
     assert saved.image_id == image.id and (region.label, region.shape) == ("Cancerous", "polygon")
     assert dice(region.points, truth["points"], (image.rows, image.cols)) >= 0.8
@@ -448,7 +448,7 @@ def test_the_browser_renders_like_the_reference_within_two_grey_levels(chromium,
         page = log_in(chromium, url, "ivan")
         checked = set()
         for _ in range(3):
-            image = get_image(int(attr(page, "image-id")), project.engine)
+            image = get_image(int(attr(page, "image-id")), engine=project.engine)
             picture = page.locator(VIEWER).evaluate("root => root.medalPicture()")
             assert picture["imageId"] == image.id
             shown = np.asarray(picture["grey"], dtype=np.int16).reshape(picture["height"], picture["width"])
@@ -473,7 +473,7 @@ def test_after_clicking_an_image_label_the_keys_still_work(app, chromium) -> Non
     settled(page)
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="judy")
+    (saved,) = list_annotations(engine=project.engine, annotator="judy")
     assert saved.image_id == int(shown) and saved.image_label == "healthy"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline in ("none", "")  # no focus frame left by the shortcut
@@ -540,9 +540,9 @@ def test_a_region_drawn_only_on_another_slice_of_the_series_is_saved(app, chromi
     else:
         page.get_by_role("button", name="Save & next").click()
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{other}"]):not([data-image-id="{opened}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator=name)
+    (saved,) = list_annotations(engine=project.engine, annotator=name)
     assert saved.image_id == other and saved.regions[0].bbox == pytest.approx([60, 60, 30, 24], abs=1.5)
-    slices = [s.id for s in series_slices(opened, project.engine)]
+    slices = [s.id for s in series_slices(opened, engine=project.engine)]
     page.get_by_text(f"Saved 1 region on slice {slices.index(other) + 1}.").wait_for()  # the toast
     page.close()
 
@@ -567,7 +567,7 @@ def test_a_region_survives_the_viewer_being_rebuilt_after_log_in(app, chromium) 
     assert page.evaluate("window.__medalViewersBuilt") == built  # the same viewer: never re-mounted
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="noah")
+    (saved,) = list_annotations(engine=project.engine, annotator="noah")
     assert saved.image_id == image_id and len(saved.regions) == 2
     page.close()
 
@@ -592,7 +592,7 @@ def test_a_reload_gives_back_the_unsaved_drawing_and_label(app, chromium) -> Non
     page.locator(VIEWER).hover()
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="olga")
+    (saved,) = list_annotations(engine=project.engine, annotator="olga")
     assert saved.image_id == image_id and saved.image_label == "cancerous" and len(saved.regions) == 1
     page.close()
 
@@ -644,7 +644,7 @@ def test_the_image_label_radio_keeps_its_choice_after_a_viewer_key(app, chromium
     page.locator(VIEWER).hover()
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="pete")
+    (saved,) = list_annotations(engine=project.engine, annotator="pete")
     assert saved.image_id == image_id and saved.image_label == "cancerous"
     page.close()
 
@@ -671,7 +671,7 @@ def test_after_the_first_save_the_viewer_the_panel_and_the_next_save_agree(app, 
     shown = int(attr(page, "image-id"))
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
-    saved = {a.image_id: a for a in list_annotations(project.engine, annotator="quin")}
+    saved = {a.image_id: a for a in list_annotations(engine=project.engine, annotator="quin")}
     assert set(saved) == {first, shown} and len(saved[shown].regions) == 1
     page.close()
 
@@ -717,7 +717,7 @@ def test_after_choosing_a_skip_reason_the_keys_still_work(app, chromium) -> None
     settled(page)
     page.keyboard.press("k")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{shown}"])').wait_for()
-    assert get_image(shown, project.engine).skip_reason == "artefact"
+    assert get_image(shown, engine=project.engine).skip_reason == "artefact"
     page.close()
 
 
@@ -740,7 +740,7 @@ def test_a_freehand_outline_is_simplified_before_it_is_sent(app, chromium) -> No
     settled(page)
     page.keyboard.press("s")
     page.locator(f'{VIEWER}[data-ready="1"]:not([data-image-id="{image_id}"])').wait_for()
-    (saved,) = list_annotations(project.engine, annotator="tina")
+    (saved,) = list_annotations(engine=project.engine, annotator="tina")
     (region,) = saved.regions
     assert region.shape == "path" and 4 <= len(region.points) <= 12  # the rectangle's corners, not ~160 points
     assert region.bbox == pytest.approx([20, 20, 100, 70], abs=2)
@@ -776,8 +776,8 @@ def test_the_queues_next_image_is_in_the_browser_before_save(app, chromium) -> N
     url, project = app
     page = log_in(chromium, url, "vera")
     shown = int(attr(page, "image-id"))
-    series = {s.id for s in series_slices(shown, project.engine)}
-    upcoming = next(item.image_id for item in peek("vera", len(series) + 1, project.engine)
+    series = {s.id for s in series_slices(shown, engine=project.engine)}
+    upcoming = next(item.image_id for item in peek("vera", len(series) + 1, engine=project.engine)
                     if item.image_id not in series)
     fetched = "(id) => performance.getEntriesByType('resource').some(e => e.name.endsWith('/medal/pixels/' + id))"
     page.wait_for_function(fetched, arg=upcoming, timeout=30_000)

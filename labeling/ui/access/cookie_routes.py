@@ -9,6 +9,9 @@ a form on another site cannot send it, so no other site can log a browser in or 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +20,9 @@ from starlette.routing import Route
 from labeling.access import browser_sessions
 from labeling.access.accounts import device_token
 from labeling.access.browser_sessions import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 SESSION_PATH = "/medal/session"
 LOGOUT_PATH = "/medal/logout"
@@ -35,15 +41,15 @@ def _is_https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
-async def create_session_cookie(request: Request) -> Response:
+async def create_session_cookie(request: Request, *, project: Project) -> Response:
     if not _same_site_request(request):
         return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
     ticket = request.headers.get("x-medal-ticket", "")
     try:
-        cookie = await run_in_threadpool(browser_sessions.redeem, ticket)
+        cookie = await run_in_threadpool(lambda: browser_sessions.redeem(ticket, engine=project.engine))
     except SessionEnded as error:
         return JSONResponse({"error": str(error)}, status_code=403)
-    device = await run_in_threadpool(device_token, cookie.user_id)
+    device = await run_in_threadpool(lambda: device_token(cookie.user_id, engine=project.engine))
     response = JSONResponse({"ok": True})
     response.set_cookie(COOKIE_NAME, cookie.token, max_age=cookie.max_age_s, path="/", httponly=True,
                         samesite="strict", secure=_is_https(request))
@@ -54,18 +60,27 @@ async def create_session_cookie(request: Request) -> Response:
     return response
 
 
-async def clear_session_cookie(request: Request) -> Response:
+async def clear_session_cookie(request: Request, *, project: Project) -> Response:
     if not _same_site_request(request):
         return JSONResponse({"error": "Not from Medal's page."}, status_code=403)
     token = request.cookies.get(COOKIE_NAME)
     if token:
-        await run_in_threadpool(lambda: browser_sessions.end(token=token))
+        await run_in_threadpool(lambda: browser_sessions.end(token=token, engine=project.engine))
     response = JSONResponse({"ok": True})
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=_is_https(request))
     return response
 
 
-COOKIE_ROUTES = [
-    Route(SESSION_PATH, create_session_cookie, methods=["POST"]),
-    Route(LOGOUT_PATH, clear_session_cookie, methods=["POST"]),
-]
+def cookie_routes(project: Project) -> list[Route]:
+    """The log-in cookie's two routes, for ``project``."""
+    return [Route(SESSION_PATH, serving(create_session_cookie, project), methods=["POST"]),
+            Route(LOGOUT_PATH, serving(clear_session_cookie, project), methods=["POST"])]
+
+
+def serving(handler: Callable[..., Awaitable[Response]], project: Project) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint that answers with ``handler(request, project=project)``."""
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, project=project)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint

@@ -1,5 +1,9 @@
 """The log-in form: the only thing shown to a browser that is not logged in, whatever page it asked for."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from labeling.access.accounts import LoginFailed, authenticate
@@ -7,8 +11,11 @@ from labeling.access.browser_sessions import DEVICE_COOKIE
 from labeling.ui.access.session import client_address, log_in, logout_reason
 from labeling.ui.parts.text import as_text, show_error
 
+if TYPE_CHECKING:
+    from storage.project import Project
 
-def show_login() -> None:
+
+def show_login(*, project: Project) -> None:
     """Ask for user name and password; on success log the tab in and run the app again (the page the
     address names then opens: a deep link survives the log-in)."""
     st.title("Medal")
@@ -22,7 +29,7 @@ def show_login() -> None:
     if submitted:
         try:
             log_in(authenticate(username, password, client=client_address(),
-                                device=st.context.cookies.get(DEVICE_COOKIE)))
+                                device=st.context.cookies.get(DEVICE_COOKIE), engine=project.engine), project=project)
         except LoginFailed as error:
             show_error(error)
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit import runtime
@@ -30,6 +31,9 @@ from labeling.ui.access.tab_logins import record
 from labeling.ui.parts.text import as_text
 from labeling.ui.web_guard import CLIENT_HEADER
 from storage.config import config
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 ACCOUNT_KEY = "account"
 SEEN_KEY = "account_seen"  # time.time() of the session's last script run
@@ -77,11 +81,11 @@ def _record_tab(browser_session: int | None) -> None:
         record(ctx.session_id, browser_session)
 
 
-def log_in(account: Account, browser_session: int | None = None) -> None:
+def log_in(account: Account, browser_session: int | None = None, *, project: Project) -> None:
     """Log this tab in. A fresh log-in (no ``browser_session`` yet) starts a server-side session and asks
     the browser to store its cookie."""
     if browser_session is None:
-        browser_session, ticket = browser_sessions.start(account)
+        browser_session, ticket = browser_sessions.start(account, engine=project.engine)
         ask_browser("login", ticket)
     st.session_state[ACCOUNT_KEY], st.session_state[SEEN_KEY] = account, time.time()
     st.session_state[BROWSER_SESSION_KEY] = browser_session
@@ -89,11 +93,11 @@ def log_in(account: Account, browser_session: int | None = None) -> None:
     _record_tab(browser_session)
 
 
-def log_out(account: Account, reason: str | None = None) -> None:
+def log_out(account: Account, reason: str | None = None, *, project: Project) -> None:
     """End the session (here and for the cookie): give back the user's leases and forget everything but
     the reason."""
-    browser_sessions.end(st.session_state.get(BROWSER_SESSION_KEY))
-    release(account.name)
+    browser_sessions.end(st.session_state.get(BROWSER_SESSION_KEY), engine=project.engine)
+    release(account.name, engine=project.engine)
     _forget(reason)
     ask_browser("logout")
 
@@ -109,41 +113,42 @@ def _forget(reason: str | None, cookie_stale: bool = True) -> None:
         st.session_state[REASON_KEY] = reason
 
 
-def current_account() -> Account | None:
+def current_account(*, project: Project) -> Account | None:
     """The logged-in account as it is in the database now, or None (never logged in, disabled meanwhile,
     or idle past ``MEDAL_SESSION_IDLE_MINUTES``: then the session ends with the reason). A tab that is not
     logged in yet is let in by a live session cookie (a reload, a deep link, another tab)."""
     account = st.session_state.get(ACCOUNT_KEY)
     if not isinstance(account, Account):
-        return _from_cookie()
-    if not _on_remembered_connection(CONNECTION_KEY) and not _cookie_is(st.session_state.get(BROWSER_SESSION_KEY)):
+        return _from_cookie(project=project)
+    if not _on_remembered_connection(CONNECTION_KEY) and not _cookie_is(st.session_state.get(BROWSER_SESSION_KEY),
+                                                                        project=project):
         _forget(RECONNECTED, cookie_stale=False)  # a session id alone is no log-in; a live cookie may be
-        return _from_cookie()
+        return _from_cookie(project=project)
     now, idle_minutes = time.time(), config().session_idle_minutes
     if now - st.session_state.get(SEEN_KEY, now) > idle_minutes * 60:
-        log_out(account, f"You were logged out after {idle_minutes:g} minutes without activity.")
+        log_out(account, f"You were logged out after {idle_minutes:g} minutes without activity.", project=project)
         return None
     try:
-        fresh = browser_sessions.live(st.session_state[BROWSER_SESSION_KEY])
+        fresh = browser_sessions.live(st.session_state[BROWSER_SESSION_KEY], engine=project.engine)
     except (SessionEnded, KeyError) as error:
-        log_out(account, str(error) if isinstance(error, SessionEnded) else None)
+        log_out(account, str(error) if isinstance(error, SessionEnded) else None, project=project)
         return None
-    log_in(fresh, st.session_state[BROWSER_SESSION_KEY])
+    log_in(fresh, st.session_state[BROWSER_SESSION_KEY], project=project)
     return fresh
 
 
-def _cookie_is(browser_session: object) -> bool:
+def _cookie_is(browser_session: object, *, project: Project) -> bool:
     """Whether this connection brought the cookie of ``browser_session``, still live."""
     token = st.context.cookies.get(COOKIE_NAME)
     if not isinstance(token, str) or not token or not isinstance(browser_session, int):
         return False
     try:
-        return browser_sessions.resume(token)[0] == browser_session
+        return browser_sessions.resume(token, engine=project.engine)[0] == browser_session
     except SessionEnded:
         return False
 
 
-def _from_cookie() -> Account | None:
+def _from_cookie(*, project: Project) -> Account | None:
     """The account of the session cookie this connection opened with, once per connection (Streamlit shows
     a script the cookies of its connection's first request, so after a log-out here they are stale)."""
     if COOKIE_READ_KEY in st.session_state and _on_remembered_connection(COOKIE_READ_KEY):
@@ -153,12 +158,12 @@ def _from_cookie() -> Account | None:
     if not isinstance(token, str) or not token:  # (AppTest has no cookies)
         return None
     try:
-        browser_session, account = browser_sessions.resume(token)
+        browser_session, account = browser_sessions.resume(token, engine=project.engine)
     except SessionEnded as error:
         st.session_state[REASON_KEY] = str(error)
         ask_browser("logout")  # a dead cookie: let the browser forget it
         return None
-    log_in(account, browser_session)
+    log_in(account, browser_session, project=project)
     return account
 
 
@@ -167,20 +172,20 @@ def logout_reason() -> str | None:
     return st.session_state.pop(REASON_KEY, None)
 
 
-def require_account() -> Account:
+def require_account(*, project: Project) -> Account:
     """The account, or stop the page (pages are only routed after log-in; this is a second lock)."""
-    account = current_account()
+    account = current_account(project=project)
     if account is None:
         st.error("Please log in.")
         st.stop()
     return account
 
 
-def sidebar_account() -> Account:
+def sidebar_account(*, project: Project) -> Account:
     """The logged-in account in the sidebar, with Log out; returns the account."""
-    account = require_account()
+    account = require_account(project=project)
     st.sidebar.caption(f"Logged in as **{as_text(account.name)}** ({account.role.value})")
     if st.sidebar.button("Log out"):
-        log_out(account)
+        log_out(account, project=project)
         st.rerun()
     return account

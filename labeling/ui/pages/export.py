@@ -7,17 +7,19 @@ from labeling.access.accounts import list_users
 from labeling.export.retention import sweep_zips
 from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder
 from labeling.ui.access.session import require_account
+from labeling.ui.context import the_project
 from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
 from labeling.ui.parts.text import show_error
 from learner.registry import active_summary
 from storage.errors import MedalError
 
-account = require_account()
+project = the_project()
+account = require_account(project=project)
 st.title("Export")
 if not account.exports_data:
     st.info("Data scientists and admins export datasets; ask one of them.")
     st.stop()
-sweep_zips()  # zips a crash or an older version left in the exports folder, once past their retention
+sweep_zips(project=project)  # zips a crash or an older version left in the exports folder, once past their retention
 
 with st.form("export"):
     formats = st.multiselect("Formats", FORMATS, default=list(FORMATS),
@@ -28,7 +30,7 @@ with st.form("export"):
                            help=None if account.sees_identity else "Only admins export identifiable data.")
     left, middle, right = st.columns(3)
     split = left.text_input("Split by patient (train,val,test %)", "70,15,15")
-    annotator = middle.selectbox("Annotator", ["everyone", *[u["name"] for u in list_users()]])
+    annotator = middle.selectbox("Annotator", ["everyone", *[u["name"] for u in list_users(engine=project.engine)]])
     since = right.date_input("Labels saved since", value=None)
     include_burned_in = st.checkbox("Keep images that may show identity in their pixels (burned-in text, "
                                     "screen captures, faces, photographs, US, PNG/JPEG) in a de-identified export")
@@ -42,8 +44,10 @@ if submitted:
                                 split=split, annotator=None if annotator == "everyone" else annotator,
                                 since=since, include_burned_in=include_burned_in,
                                 pseudonymise_annotators=pseudonymise)
-        report = export_dataset(new_export_folder(), options, model=active_summary(), actor=account.name,
-                                progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
+        report = export_dataset(new_export_folder(project=project), options,
+                                model=active_summary(engine=project.engine), actor=account.name,
+                                progress=lambda done, total: bar.progress(done / total,
+                                                                          text=f"{done} of {total}"), project=project)
     except MedalError as error:
         bar.empty()
         show_error(error)
@@ -64,4 +68,4 @@ if card:
     if skipped:
         st.dataframe(skipped, hide_index=True)
     download_button()
-past_exports(account)
+past_exports(account, project=project)

@@ -5,10 +5,12 @@ import streamlit as st
 from labeling.intake.ingest import import_paths, import_problems, server_folder
 from labeling.intake.uploads import save_uploads
 from labeling.ui.access.session import require_account
+from labeling.ui.context import the_project
 from labeling.ui.parts.text import show_error
 from storage.errors import MedalError
 
-account = require_account()
+project = the_project()
+account = require_account(project=project)
 st.title("Import")
 if not account.imports_data:
     st.info("Data scientists and admins import images; ask one of them.")
@@ -19,10 +21,11 @@ folder = st.text_input("Or a folder on the server (admins)", disabled=not accoun
 if st.button("Import", type="primary", disabled=not (uploads or folder)):
     bar = st.progress(0.0, text="Importing…")
     try:
-        paths = [server_folder(folder, actor=account.name)] if folder and account.is_admin else []
-        paths += [save_uploads(((u.name, u) for u in uploads), actor=account.name)] if uploads else []
+        paths = [server_folder(folder, actor=account.name,
+                               engine=project.engine)] if folder and account.is_admin else []
+        paths += [save_uploads(((u.name, u) for u in uploads), actor=account.name, project=project)] if uploads else []
         report = import_paths(paths, actor=account.name, progress=lambda done, total: bar.progress(
-            done / max(total, 1), text=f"{done} / {total} files"))
+            done / max(total, 1), text=f"{done} / {total} files"), project=project)
     except MedalError as error:
         show_error(error)
     else:
@@ -30,7 +33,7 @@ if st.button("Import", type="primary", disabled=not (uploads or folder)):
                    f"{report.duplicates} already indexed; {len(report.rejected)} refused.")
 
 st.subheader("Refused files")
-problems = import_problems()
+problems = import_problems(engine=project.engine)
 if problems:  # file names and paths may name patients: only roles that see identity see them
     st.dataframe([({"file": p.path} if account.sees_identity else {}) | {"reason": p.reason, "when": p.detected_at}
                   for p in problems], hide_index=True)

@@ -9,6 +9,7 @@ from labeling.labels.queue import SKIP_REASONS, lease, next_image
 from labeling.labels.reading import series_slices
 from labeling.labels.taxonomy import list_classes
 from labeling.ui.access.session import require_account
+from labeling.ui.context import the_project
 from labeling.ui.parts.panels import header_panel, model_panel, region_summary, shortcut_help, undo_confirmed
 from labeling.ui.parts.reading_station import (
     SKIP_REASON_KEY,
@@ -26,7 +27,8 @@ from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import label_session, take_open_request
 from storage.errors import MedalError
 
-account, state = require_account(), label_session()
+project = the_project()
+account, state = require_account(project=project), label_session()
 
 
 def show(image_id: int | None, *, remember: bool = True) -> None:
@@ -37,26 +39,25 @@ def show(image_id: int | None, *, remember: bool = True) -> None:
 if (wanted := take_open_request(state)) is not None:  # sent here from the Images page
     state.show(wanted)  # drawn in this run (no second one)
 if not state.started:
-    item = next_image(account.name)
+    item = next_image(account.name, engine=project.engine)
     state.image_id, state.started = (item.image_id if item else None), True
-act_early(state, account.name)  # an action key from the viewer: its next image is drawn in this run
+act_early(state, account.name, project=project)  # an action key from the viewer: its next image comes in this run
 if state.image_id is None:
     st.success("The queue is empty: every image is labeled or skipped. Import more on the Import page.")
     st.stop()
 try:
-    image = get_image(state.image_id)
-    holder = lease(image.id, account.name)
-    slices = series_slices(image.id)
-    load_series(state, image, slices, account.name)
+    image = get_image(state.image_id, engine=project.engine)
+    holder = lease(image.id, account.name, engine=project.engine)
+    slices = series_slices(image.id, engine=project.engine)
+    load_series(state, image, slices, account.name, project=project)
 except MedalError as error:
     show_error(error)
     st.stop()
-classes = list_classes()
+classes = list_classes(engine=project.engine)
 if not classes:
     st.warning("There are no active label classes: add one in Settings.")
     st.stop()
-if state.class_name not in {c.name for c in classes}:
-    state.class_name = classes[0].name
+state.class_name = state.class_name if state.class_name in {c.name for c in classes} else classes[0].name
 # Messages go beside the viewer, never above it (it would move); the decisions stay on screen at 1280×800.
 view, side = st.columns([3.2, 1.3])
 with side:
@@ -67,34 +68,33 @@ with side:
         show_error(error)
     controls, model_box = st.container(), st.container()
 with model_box:
-    model = model_panel(image, classes, state, account.name)
+    model = model_panel(image, classes, state, account.name, project=project)
     if model.accepted:
         state.replace(image.id, state.regions_of(image.id) + model.accepted)
         st.rerun()
 with view:
-    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, model))
+    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, model,
+                                                                      project=project), project=project)
 with side:
     region_summary(state, state.take_outline_error())
     shortcut_help(classes, preset_names(image))
 with controls:
     image_label_radio(state)
-    # Save and Skip act in the button's callback, before the script: the next image is drawn in that same run.
     st.button("Save & next", type="primary", width="stretch", on_click=on_button,
-              args=(state, account.name, save_and_next))
+              args=(state, account.name, save_and_next, project))
     if action == "save":  # a key pressed while this run drew the page
-        save_and_next(state, account.name)
+        save_and_next(state, account.name, project=project)
         st.rerun()
-    # Radio buttons, not a select box (it kept the focus and typed the keys); none chosen until the reader chooses.
-    st.radio("Skip reason", SKIP_REASONS, index=None, horizontal=True, key=SKIP_REASON_KEY)
+    st.radio("Skip reason", SKIP_REASONS, index=None, horizontal=True, key=SKIP_REASON_KEY)  # radios keep no focus
     skip_column, back, undo = st.columns(3)
-    skip_column.button("Skip", width="stretch", on_click=on_button, args=(state, account.name, skip_and_next))
+    skip_column.button("Skip", width="stretch", on_click=on_button, args=(state, account.name, skip_and_next, project))
     if action == "skip":
-        skip_and_next(state, account.name)
+        skip_and_next(state, account.name, project=project)
         st.rerun()
     if (back.button("Back", width="stretch", disabled=not state.history) or action == "back") and state.history:
         show(state.history.pop(), remember=False)
     if undo_confirmed(state, undo.button("Undo", width="stretch")) or action == "undo":
-        undone = undo_last_save(account.name)
+        undone = undo_last_save(account.name, engine=project.engine)
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         show(undone) if undone is not None else st.rerun()
 header_panel(image, account)

@@ -5,18 +5,20 @@ import streamlit as st
 from labeling.access.accounts import ROLE_NAMES, add_user, list_users, update_user
 from labeling.labels.taxonomy import list_classes, save_class
 from labeling.ui.access.session import require_account
+from labeling.ui.context import the_project
 from labeling.ui.parts.text import as_text, show_error
 from storage.errors import MedalError
 
 FLASH = "settings-flash"  # what was just done, shown after the rerun that shows its result
 LOG_IN = {"(unchanged)": None, "may log in": True, "may not log in": False}
 
-account = require_account()
+project = the_project()
+account = require_account(project=project)
 st.title("Settings")
 if done := st.session_state.pop(FLASH, None):
     st.success(as_text(done))
 st.subheader("Label classes")
-classes = list_classes(include_inactive=True)
+classes = list_classes(include_inactive=True, engine=project.engine)
 st.dataframe([{"name": c.name, "colour": c.color, "key": c.key or "", "description": c.description,
                "SNOMED CT": f"{c.type_code} {c.type_meaning}", "category": c.category_meaning} for c in classes],
              hide_index=True)
@@ -34,7 +36,7 @@ if account.edits_taxonomy:
         if st.form_submit_button("Save class", type="primary"):
             try:
                 save_class(name, color, key, class_id=item.id if item else None, actor=account.name,
-                           kind=(code, name) if code else None, description=about)
+                           kind=(code, name) if code else None, description=about, engine=project.engine)
             except MedalError as error:
                 show_error(error)
             else:
@@ -46,7 +48,7 @@ else:
 if not account.is_admin:
     st.stop()
 st.subheader("Users")
-users = list_users()
+users = list_users(engine=project.engine)
 st.dataframe(users, hide_index=True)
 add, change = st.columns(2)
 with add.form("add-user", clear_on_submit=True):
@@ -56,7 +58,7 @@ with add.form("add-user", clear_on_submit=True):
     new_role = st.selectbox("Role", ROLE_NAMES)
     if st.form_submit_button("Add user"):
         try:
-            add_user(new_name, new_password, new_role, actor=account.name)
+            add_user(new_name, new_password, new_role, actor=account.name, engine=project.engine)
         except MedalError as error:
             show_error(error)
         else:
@@ -73,7 +75,7 @@ with change.form("change-user"):
     if st.form_submit_button("Save user"):
         try:
             update_user(who, password=password or None, role=None if role == "(unchanged)" else role,
-                        active=LOG_IN[log_in], actor=account.name)
+                        active=LOG_IN[log_in], actor=account.name, engine=project.engine)
         except MedalError as error:
             show_error(error)
         else:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from labeling.ui.access.session import require_account
+from labeling.ui.context import the_project
 from labeling.ui.parts.model_charts import version_charts
 from labeling.ui.parts.text import show_error
 from labeling.ui.parts.training import live_jobs
@@ -12,30 +13,33 @@ from learner.settings import auto_retrain_every, set_auto_retrain_every, set_str
 from learner.strategies import DEFAULT, STRATEGIES
 from storage.errors import MedalError
 
-account = require_account()
+project = the_project()
+account = require_account(project=project)
 st.title("Train")
-live_jobs(account.name, account.runs_training)
+live_jobs(account.name, account.runs_training, project=project)
 
 if account.runs_training:
     left, right = st.columns(2)
-    names, current, current_every = ["default", *STRATEGIES], strategy(), auto_retrain_every()
+    names = ["default", *STRATEGIES]
+    current, current_every = strategy(engine=project.engine), auto_retrain_every(engine=project.engine)
     chosen = left.selectbox("Query strategy", names, index=names.index(current),
                             help=f"default = {DEFAULT}, the one the oracle simulation picked")
     every = right.number_input("Retrain automatically every N new labels (0 = off)", 0, 100_000,
                                current_every, step=10)
     if chosen != current:
-        set_strategy(chosen, actor=account.name)
+        set_strategy(chosen, actor=account.name, engine=project.engine)
         st.toast(f"Strategy: {chosen}. It applies from the next scoring.")
     if every != current_every:
-        set_auto_retrain_every(int(every), actor=account.name)
+        set_auto_retrain_every(int(every), actor=account.name, engine=project.engine)
         st.toast("Automatic retraining: " + (f"every {every} new labels." if every else "off."))
     train, rerank = st.columns(2)
-    if train.button("Train now", type="primary", disabled=pending("train") is not None):
-        job_id = enqueue("train", actor=account.name)
+    if train.button("Train now", type="primary", disabled=pending("train", engine=project.engine) is not None):
+        job_id = enqueue("train", actor=account.name, engine=project.engine)
         st.toast(f"Training job {job_id} queued.")
         st.rerun()
-    if rerank.button("Re-rank the queue with the active model", disabled=pending("score") is not None):
-        enqueue("score", actor=account.name)
+    if rerank.button("Re-rank the queue with the active model", disabled=pending("score",
+                                                                                 engine=project.engine) is not None):
+        enqueue("score", actor=account.name, engine=project.engine)
         st.rerun()
 
 METRIC_NAMES = {"labels": "Labels", "image_auc": "Image AUC", "auc": "Patch AUC", "sensitivity": "Sensitivity",
@@ -44,7 +48,7 @@ METRIC_HELP = {"image_auc": "Whole validation images, with a finding against wit
                             "the Label page shows (the hottest window's).",
                "auc": "Drawn regions against normal patches of the same images: easier than whole images, so "
                       "higher; trust the image AUC."}
-rows = history()
+rows = history(engine=project.engine)
 if not rows:
     st.info("No model yet. Label some cancerous and some healthy images (at least 5 of each), then train.")
     st.stop()
@@ -64,13 +68,13 @@ if len(plotted) >= 2:
     st.caption("Validation AUC against the number of labeled images")
     st.line_chart([{"labels": row["labels"], "AUC": row["auc"]} for row in plotted], x="labels", y="AUC")
 pick = st.selectbox("Version", [row["version"] for row in rows[::-1]])
-version_charts(pick)
+version_charts(pick, project=project)
 if account.runs_training:
     if st.button("Activate this version (roll back)"):
         try:
-            activate(pick, actor=account.name)
+            activate(pick, actor=account.name, engine=project.engine)
         except MedalError as error:
             show_error(error)
         else:
-            enqueue("score", actor=account.name)
+            enqueue("score", actor=account.name, engine=project.engine)
             st.success(f"Version {pick} is active; the queue is being re-ranked with it.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from labeling.access import rights
@@ -12,6 +14,9 @@ from labeling.ui.access.session import BROWSER_SESSION_KEY
 from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.web_routes import EXPORT_PREFIX
 from storage.errors import MedalError
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 NAME_KEY = "export_name"  # the folder name (in the project's exports) of this session's last export
 CARD_KEY = "export_card"  # its dataset card
@@ -33,13 +38,13 @@ def download_button() -> None:
     st.link_button(f"Download {as_text(name)}.zip", f"{EXPORT_PREFIX}{ticket}", type="primary")
 
 
-def past_exports(account: Account) -> None:
+def past_exports(account: Account, *, project: Project) -> None:
     """Admins only: the newest past exports, each with a Delete button (folder and zips, for good)."""
     if not rights.allows(rights.PAST_EXPORTS, account.role):
         return
     st.subheader("Past exports")
     try:
-        entries = list_exports(actor=account.name)
+        entries = list_exports(actor=account.name, project=project)
     except MedalError as error:
         show_error(error)
         return
@@ -52,14 +57,14 @@ def past_exports(account: Account) -> None:
         left.markdown(f"{as_text(entry.name)} · {entry.created:%Y-%m-%d %H:%M} UTC · {images} · "
                       f"{entry.size / 1e6:.1f} MB{kept}")
         if right.button("Delete", key=f"delete-export-{entry.name}", help="Delete the folder and its zips for good"):
-            _delete(account, entry.name)
+            _delete(account, entry.name, project=project)
     if len(entries) > SHOWN:
         st.caption(f"… and {len(entries) - SHOWN} older; `medal exports list` shows them all.")
 
 
-def _delete(account: Account, name: str) -> None:
+def _delete(account: Account, name: str, *, project: Project) -> None:
     try:
-        delete_export(name, actor=account.name)
+        delete_export(name, actor=account.name, project=project)
     except MedalError as error:
         show_error(error)
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -14,11 +14,14 @@ from labeling.ui.state import label_link
 from labeling.ui.viewer import data_url
 from storage.errors import MedalError
 
+if TYPE_CHECKING:
+    from storage.project import Project
+
 PER_PAGE = 24
 COLUMNS = 6
 
 
-def thumbnail_grid(images: list[Any], *, sees_identity: bool) -> None:
+def thumbnail_grid(images: list[Any], *, project: Project, sees_identity: bool) -> None:
     pages = max(1, -(-len(images) // PER_PAGE))
     page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
     shown = images[(page - 1) * PER_PAGE: page * PER_PAGE]
@@ -28,7 +31,8 @@ def thumbnail_grid(images: list[Any], *, sees_identity: bool) -> None:
                 try:
                     # Inline (a data: URL): Streamlit's media store would serve the picture to anyone with
                     # its address, cookie or not, for as long as the page holds it.
-                    st.image(data_url(thumbnail_png(get_image(summary.id))), width="stretch")
+                    st.image(data_url(thumbnail_png(get_image(summary.id, engine=project.engine), project=project)),
+                             width="stretch")
                 except MedalError as error:
                     st.caption(f"⚠ {as_text(error)}")
                 st.caption(as_text(image_caption(summary, sees_identity=sees_identity)))

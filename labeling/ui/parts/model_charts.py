@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import altair as alt
 import streamlit as st
 
 from learner.registry import diagnostics
 
+if TYPE_CHECKING:
+    from storage.project import Project
 
-def version_charts(version_id: int) -> None:
+
+def version_charts(version_id: int, *, project: Project) -> None:
     """Training and validation loss per epoch, and predicted against observed P(finding) on the validation
     split, before and after calibration, beside the diagonal of a perfectly calibrated model."""
-    found = diagnostics(version_id)
+    found = diagnostics(version_id, engine=project.engine)
     losses, reliability = found["curves"], found["reliability"]
     if not losses and not reliability:
         st.caption(f"Version {version_id} was trained before loss curves and reliability were recorded.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -15,6 +15,9 @@ from labeling.ui.parts.text import as_text, show_error
 from labeling.ui.state import LabelSession
 from learner.registry import active_metrics, prediction_for
 from storage.errors import MedalError
+
+if TYPE_CHECKING:
+    from storage.project import Project
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
              ("u", "Undo your last save (asks first when you have unsaved drawing)"),
@@ -50,7 +53,7 @@ def region_summary(state: LabelSession, outline_error: str | None = None) -> Non
             st.caption(f"{on_slice}{as_text(region.label)} {region.shape} at ({x:.0f}, {y:.0f}) {w:.0f}×{h:.0f} px")
 
 
-def save_series(state: LabelSession, image_id: int, user: str) -> str | None:
+def save_series(state: LabelSession, image_id: int, user: str, *, project: Project) -> str | None:
     """Save what the reader did on the series of ``image_id``: the regions of every slice drawn on (any slice is
     a valid save), each as that slice's annotation, and the image label with the image on screen. Returns the
     confirmation to show; None after recording in ``state.error`` why not (nothing drawn or labeled, or a
@@ -66,7 +69,7 @@ def save_series(state: LabelSession, image_id: int, user: str) -> str | None:
     if keep_image:
         to_save[image_id] = state.regions_of(image_id)
     try:
-        save_reading(image_id, user, to_save, image_label=None if label == "none" else label)
+        save_reading(image_id, user, to_save, image_label=None if label == "none" else label, engine=project.engine)
     except MedalError as error:
         state.error = str(error)
         return None
@@ -133,10 +136,10 @@ class ModelHelp:
     accepted: list[RegionInput] = field(default_factory=list)
 
 
-def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str) -> ModelHelp:
+def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str, *, project: Project) -> ModelHelp:
     """The active model's probability and proposals (drawn dashed on the image before the reader decides;
     accepted, each becomes a quick outline of what it points at, in the reader's window)."""
-    prediction = prediction_for(image.id)
+    prediction = prediction_for(image.id, engine=project.engine)
     if prediction is None:
         st.caption("Model: no prediction yet (train a model on the Train page).")
         return ModelHelp()
@@ -146,7 +149,8 @@ def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str) 
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
     # accepted or rejected once per visit of the image: a second click cannot add them twice
-    proposals, done = proposals_for(image, prediction, classes, active_metrics()), f"proposals-{image.id}-{state.visit}"
+    proposals, done = proposals_for(image, prediction, classes,
+                                    active_metrics(engine=project.engine)), f"proposals-{image.id}-{state.visit}"
     if proposals is None or not proposals.regions or st.session_state.get(done):
         return ModelHelp(heatmap)
     st.caption(f"Proposed: {len(proposals.regions)} region(s), dashed on the image (heatmap ≥ "
@@ -159,7 +163,7 @@ def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str) 
         st.session_state[done] = True
         window = state.windows.get(image.modality or "")
         return ModelHelp(heatmap, accepted=as_outlines(image, proposals.regions, actor=user, window=(
-            window["center"], window["width"]) if window else None))
+            window["center"], window["width"]) if window else None, project=project))
     return ModelHelp(heatmap, pending=proposals.regions)
 
 

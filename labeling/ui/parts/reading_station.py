@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -23,22 +23,26 @@ from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
 from storage.errors import MedalError
 
+if TYPE_CHECKING:
+    from storage.project import Project
+
 VIEWER_KEY = "viewer"
 SKIP_REASON_KEY = "skip-reason"
 NO_REASON = "no reason given"
 
 
-def load_series(state: LabelSession, image: Any, slices: list[Any], user: str) -> None:
+def load_series(state: LabelSession, image: Any, slices: list[Any], user: str, *, project: Project) -> None:
     """When a new image opens: every slice's saved regions (the user's current annotation) and the label."""
     if state.loaded_for == image.id:
         return
-    found = current_annotations([item.id for item in slices], user)  # one query for the whole series
+    found = current_annotations([item.id for item in slices], user,
+                                engine=project.engine)  # one query for the whole series
     saved = {image_id: annotation.region_inputs() for image_id, annotation in found.items()}
     label = found[image.id].image_label if image.id in found else None
     state.load(image.id, saved, label)
     state.loaded_modality = image.modality or ""
     state.slice_numbers = {item.id: number for number, item in enumerate(slices, start=1)}
-    state.next_up = _next_up(user, slices)  # once per opened image, not on every run
+    state.next_up = _next_up(user, slices, project=project)  # once per opened image, not on every run
 
 
 def _slice(item: Any, heatmap: str | None) -> dict[str, Any]:
@@ -58,10 +62,10 @@ def preset_names(image: Any) -> list[str]:
 
 
 def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Account, classes: list[Any],
-                model: ModelHelp) -> dict[str, Any]:
+                model: ModelHelp, *, project: Project) -> dict[str, Any]:
     """The viewer's ``data`` (CONTRACT.md): everything as plain JSON; text is shown by the JS as text."""
     heatmap = data_url(heatmap_png(model.heatmap)) if model.heatmap else None
-    corner = corners(image, sees_identity=account.sees_identity)
+    corner = corners(image, sees_identity=account.sees_identity, engine=project.engine)
     return {
         "image_id": image.id, "slice_index": next(i for i, s in enumerate(slices) if s.id == image.id),
         "slices": [_slice(item, heatmap if item.id == image.id else None) for item in slices],
@@ -79,7 +83,7 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
         "saved_regions": _regions_json(state.saved),
         "revision": state.revision,
         "draft_key": draft_key(account.name, image.id),
-        "prior": _prior(image, slices, account),
+        "prior": _prior(image, slices, account, project=project),
         "show_prior": state.prior_beside == image.id,  # the viewer opens the prior pane for this image at once
         "proposals": {"image_id": image.id, "regions": [{"label": r.label, "points": r.points} for r in model.pending]}
         if model.pending else None,
@@ -88,14 +92,15 @@ def viewer_data(state: LabelSession, image: Any, slices: list[Any], account: Acc
     }
 
 
-def _next_up(user: str, slices: list[Any]) -> dict[str, Any] | None:
+def _next_up(user: str, slices: list[Any], *, project: Project) -> dict[str, Any] | None:
     """The queue's next image for ``user`` outside the series on screen (its pixels are fetched ahead, so Save &
     next draws it at once); None when the queue has nothing else."""
     series = {item.id for item in slices}
-    upcoming = next((item.image_id for item in peek(user, len(series) + 1) if item.image_id not in series), None)
+    upcoming = next((item.image_id for item in peek(user, len(series) + 1,
+                                                    engine=project.engine) if item.image_id not in series), None)
     if upcoming is None:
         return None
-    image = get_image(upcoming)
+    image = get_image(upcoming, engine=project.engine)
     return {"image_id": image.id, "url": f"/medal/pixels/{image.id}", "rows": image.rows, "cols": image.cols,
             "samples": image.samples_per_pixel}
 
@@ -111,8 +116,8 @@ def draft_key(user: str, image_id: int) -> str:
     return hashlib.sha256(f"{user}\n{image_id}".encode()).hexdigest()[:24]
 
 
-def _prior(image: Any, slices: list[Any], account: Account) -> dict[str, Any] | None:
-    prior = prior_for(image, sees_identity=account.sees_identity, current=slices)
+def _prior(image: Any, slices: list[Any], account: Account, *, project: Project) -> dict[str, Any] | None:
+    prior = prior_for(image, sees_identity=account.sees_identity, current=slices, engine=project.engine)
     if prior is None:
         return None
     return {"label": prior.label, "slice_index": prior.slice_index,
@@ -127,7 +132,7 @@ def early_action(state: LabelSession) -> str | None:
     return _take(state, events)
 
 
-def act_early(state: LabelSession, user: str) -> None:
+def act_early(state: LabelSession, user: str, *, project: Project) -> None:
     """Carry out an action key pressed in the viewer before the page draws anything: Save & next, Skip,
     Back and Undo then show their next image in this same script run (one run instead of two: the
     next image is drawn sooner). A refused save is shown and the image stays."""
@@ -135,43 +140,43 @@ def act_early(state: LabelSession, user: str) -> None:
         return
     action = early_action(state)
     if action == "save":
-        save_and_next(state, user)
+        save_and_next(state, user, project=project)
     elif action == "skip":
-        skip_and_next(state, user)
+        skip_and_next(state, user, project=project)
     elif action == "back" and state.history:
         state.show(state.history.pop(), remember=False)
     elif action == "undo":
-        undone = undo_last_save(user)
+        undone = undo_last_save(user, engine=project.engine)
         state.flash = f"Undid your last save on image {undone}." if undone else "Nothing to undo."
         if undone is not None:
             state.show(undone)
 
 
-def on_button(state: LabelSession, user: str, act: Callable[[LabelSession, str], None]) -> None:
+def on_button(state: LabelSession, user: str, act: Callable[..., None], project: Project) -> None:
     """A side-panel button's callback: it runs before the script, so the next image is drawn in the same run
     (no second run); the viewer's last reports are taken first."""
     if state.image_id is None or state.loaded_for != state.image_id:
         return
     _fold(state, parse_events(st.session_state.get(VIEWER_KEY)), state.loaded_modality)
-    act(state, user)
+    act(state, user, project=project)
 
 
-def save_and_next(state: LabelSession, user: str) -> None:
+def save_and_next(state: LabelSession, user: str, *, project: Project) -> None:
     """Save & next: the next image of the queue on success; else the reason is in ``state.error``."""
     image_id = state.image_id
-    if saved := save_series(state, image_id, user):
+    if saved := save_series(state, image_id, user, project=project):
         state.flash = saved
-        _show_next(state, user, image_id)
+        _show_next(state, user, image_id, project=project)
 
 
-def skip_and_next(state: LabelSession, user: str) -> None:
+def skip_and_next(state: LabelSession, user: str, *, project: Project) -> None:
     image_id = state.image_id
-    if skip_image(state, image_id, user):
-        _show_next(state, user, image_id)
+    if skip_image(state, image_id, user, project=project):
+        _show_next(state, user, image_id, project=project)
 
 
-def _show_next(state: LabelSession, user: str, done: int) -> None:
-    item = next_image(user, exclude=(done,))
+def _show_next(state: LabelSession, user: str, done: int, *, project: Project) -> None:
+    item = next_image(user, exclude=(done,), engine=project.engine)
     state.show(item.image_id if item else None)
 
 
@@ -193,11 +198,11 @@ def _take_radio(state: LabelSession, key: str) -> None:
         state.image_label = st.session_state[key]
 
 
-def skip_image(state: LabelSession, image_id: int, user: str) -> bool:
+def skip_image(state: LabelSession, image_id: int, user: str, *, project: Project) -> bool:
     """Skip the image with the reason the reader chose (or, with none chosen, say so: no reason is made up).
     False after recording why not (another reader's lease)."""
     try:
-        skip(image_id, user, st.session_state.get(SKIP_REASON_KEY) or NO_REASON)
+        skip(image_id, user, st.session_state.get(SKIP_REASON_KEY) or NO_REASON, engine=project.engine)
     except MedalError as error:
         state.error = str(error)
         return False
@@ -218,7 +223,8 @@ def _take(state: LabelSession, events: ViewerEvents) -> str | None:
     return events.action
 
 
-def reading_station(state: LabelSession, user: str, build_data: Callable[[], dict[str, Any]]) -> str | None:
+def reading_station(state: LabelSession, user: str, build_data: Callable[[], dict[str, Any]], *,
+                    project: Project) -> str | None:
     """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it (one not
     taken by ``early_action``). What the browser reported is folded in before the data is built, so the
     viewer is never sent back the tool, class or label it has just left; a quick-outline request is answered
@@ -227,14 +233,15 @@ def reading_station(state: LabelSession, user: str, build_data: Callable[[], dic
     events = parse_events(st.session_state.get(VIEWER_KEY))
     _fold(state, events, modality)
     data = build_data()
-    answer_outline(state, events.outline, data, user)
+    answer_outline(state, events.outline, data, user, project=project)
     data["outline"] = state.outline  # the answer to the last quick-outline request (this run's, if any)
     events = show_viewer(data, VIEWER_KEY)
     _fold(state, events, data["modality"])
     return _take(state, events)
 
 
-def answer_outline(state: LabelSession, request: dict[str, Any] | None, data: dict[str, Any], user: str) -> None:
+def answer_outline(state: LabelSession, request: dict[str, Any] | None, data: dict[str, Any], user: str, *,
+                   project: Project) -> None:
     """A box drawn with the viewer's Outline tool: the lesion's outline in it becomes a polygon region of the
     slice it was drawn on, in the class chosen then — added to the edits here (listed and saved like any
     region) and sent to the viewer as ``data.outline``, which adds it once as an edit of its own. Each
@@ -249,7 +256,7 @@ def answer_outline(state: LabelSession, request: dict[str, Any] | None, data: di
     try:
         if image_id not in {s["image_id"] for s in data["slices"]}:
             raise OutlineError("The box was drawn on an image that is no longer on screen: draw it again.")
-        points = outline_region(image_id, request["box"], actor=user, window=request["window"])
+        points = outline_region(image_id, request["box"], actor=user, window=request["window"], project=project)
     except MedalError as error:
         state.outline, state.outline_error = {**answer, "error": str(error)}, str(error)
         return

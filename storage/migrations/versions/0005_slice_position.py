@@ -7,7 +7,6 @@ Create Date: 2026-11-25 18:12:38.408077
 from typing import Sequence, Union
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = '0005'
