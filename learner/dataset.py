@@ -197,6 +197,25 @@ def patch_fraction(examples: list[Example], shapes: dict[int, tuple[int, int]]) 
     return float(np.median(fractions)) if fractions else 1.0
 
 
+SCALE_STEP = 1.6  # the dense pass's window scales are at least this factor apart …
+SCALE_QUANTILES = (0.15, 0.85)  # … and, beside the median, the region patches' small and large ends
+
+
+def patch_fractions(examples: list[Example], shapes: dict[int, tuple[int, int]]) -> list[float]:
+    """The windows of the dense pass, as fractions of the image's short side: the median region patch
+    (``patch_fraction``), and the patches at SCALE_QUANTILES where they are at least SCALE_STEP from it. Each
+    region is trained at its own scale (its patch is resized to the model's input), so lesions of very different
+    sizes — a 20-px nodule and a mass filling half the picture — are each found at the scale that fits them."""
+    fractions = [e.box[2] / min(shapes[e.image_id]) for e in examples
+                 if e.source == "region" and e.box and e.image_id in shapes]
+    if not fractions:
+        return [1.0]
+    median = float(np.median(fractions))
+    low, high = (float(q) for q in np.quantile(fractions, SCALE_QUANTILES))
+    return [f for f in (low,) if f * SCALE_STEP <= median] + [median] + \
+        [f for f in (high,) if f >= median * SCALE_STEP]
+
+
 MIN_TRAIN_FINDINGS = 0.6  # of each stratum's examples with a finding, training keeps at least this share
 
 

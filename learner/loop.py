@@ -22,7 +22,8 @@ from sqlmodel import Session, func, select
 
 from labeling.labels.proposals import MIN_THRESHOLD
 from learner import jobs, registry, scoring
-from learner.dataset import Example, build_examples, materialise, patch_fraction, split_by_patient
+from learner.dataset import Example, build_examples, materialise, patch_fraction, patch_fractions, split_by_patient
+from learner.mining import mine_hard_negatives
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
@@ -71,15 +72,18 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     modalities = {i: modality for i, (_, _, modality) in labeled.items()}
     split = split_by_patient(examples, seed=config.seed, strata=modalities)
     labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
-    data = {"patch_fraction": patch_fraction(examples, shapes), "examples": len(examples),
+    data = {"patch_fraction": patch_fraction(examples, shapes), "patch_fractions": patch_fractions(examples, shapes),
+            "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),
             "train_patients": len(split.train_patients), "val_patients": len(split.val_patients),
             "strategy": name, "skipped_regions": skipped}
     started = time.monotonic()
 
-    def on_epoch(epoch: int, epochs: int, train_loss: float, val_loss: float) -> None:
-        progress(0.05 + 0.6 * epoch / epochs, f"epoch {epoch}/{epochs}: loss {train_loss:.3f}, "
-                                              f"validation loss {val_loss:.3f}")
+    def epochs_from(start: float, round_name: str) -> Callable[[int, int, float, float], None]:
+        def on_epoch(epoch: int, epochs: int, train_loss: float, val_loss: float) -> None:
+            progress(start + 0.3 * epoch / epochs, f"{round_name}epoch {epoch}/{epochs}: loss {train_loss:.3f}, "
+                                                   f"validation loss {val_loss:.3f}")
+        return on_epoch
 
     folder = project.folder("training", f"job-{job_id or os.getpid()}")
     progress(0.02, f"reading {len(examples)} examples from {len({e.image_id for e in examples})} images")
@@ -87,7 +91,16 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
         train_set = materialise(split.train, config.size, folder / "train.npy", config.context, project=project)
         val_set = (materialise(split.val, config.size, folder / "val.npy", config.context, project=project)
                    if split.val else None)
-        result = fit(train_set, labels, val_set, config, on_epoch)
+        result = fit(train_set, labels, val_set, config, epochs_from(0.05, ""))
+        if any(e.source == "region" for e in split.train):
+            progress(0.36, "finding where the first model is wrong away from the drawn regions")
+            mined = mine_hard_negatives(result, data, split.train, folder, project=project)
+            if mined:
+                progress(0.37, f"training again with {len(mined)} windows it took for findings as negatives")
+                train_set = materialise(split.train + mined, config.size, folder / "train2.npy", config.context,
+                                        project=project)
+                result = fit(train_set, labels + [0] * len(mined), val_set, config, epochs_from(0.36, "second round: "))
+            data["mined_negatives"] = len(mined)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     train_s = time.monotonic() - started

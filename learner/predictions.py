@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -54,6 +55,21 @@ def prediction_rows(image_id: int | None = None, *, engine: Engine) -> list[Pred
     return [_row(prediction, image, rank.get(image.id), classes, metrics) for prediction, image in rows]
 
 
+PEAK_TIE = 0.02  # heatmap cells within this share of the heat's range below the hottest are as hot as it
+
+
+def peak_cell(heat: np.ndarray) -> tuple[float, float]:
+    """Where the heatmap peaks, as a (row, column) cell position: the middle of the hottest plateau (the cells
+    about as hot as the hottest, connected to it). Not the first hottest cell: a plateau — a window's heat
+    spread over the cells it covers, the stored half floats — then always gave its top-left cell, which put
+    the peak of a flat or uncertain heatmap on the picture's top edge or corner."""
+    hottest = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    top = float(heat[hottest])
+    plateau, _ = ndimage.label(heat >= top - PEAK_TIE * max(top - float(heat.min()), 1e-6))
+    row, column = ndimage.center_of_mass(plateau == plateau[hottest])
+    return float(row), float(column)
+
+
 def _row(prediction: Prediction, image: Image, rank: int | None, classes: list[Any],
          metrics: dict[str, float]) -> PredictionRow:
     peak, proposals = None, []
@@ -63,7 +79,7 @@ def _row(prediction: Prediction, image: Image, rank: int | None, classes: list[A
         except OSError:  # the cache was deleted: no heatmap until the model scores again
             heat = None
         if heat is not None and heat.size:
-            row, column = np.unravel_index(int(np.argmax(heat)), heat.shape)
+            row, column = peak_cell(heat)
             scale_y, scale_x = image.rows / heat.shape[0], image.cols / heat.shape[1]
             peak = [round((column + 0.5) * scale_x, 1), round((row + 0.5) * scale_y, 1)]
             found = proposals_for(image, prediction, classes, metrics)

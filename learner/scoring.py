@@ -98,28 +98,35 @@ class _Scaled:
     shape: tuple[int, int]  # the picture's rows and columns
 
 
-def _read_chunk(images: list[Image], fraction: float, size: int, project: Project) -> list[_Scaled]:
+def window_fractions(loaded: LoadedModel) -> list[float]:
+    """The dense pass's window scales, as fractions of the image's short side (``dataset.patch_fractions``; a
+    version trained before there were several has its one ``patch_fraction``)."""
+    return [float(f) for f in loaded.data.get("patch_fractions") or [loaded.data.get("patch_fraction", 0.25)]]
+
+
+def _read_chunk(images: list[Image], fractions: list[float], size: int, project: Project) -> list[list[_Scaled]]:
+    """Each picture at each window scale."""
     chunk = []
     for image in images:
         picture = picture_of(image, project)
-        tensor, per_x, per_y = scaled_picture(picture, fraction, size)
-        chunk.append(_Scaled(tensor, (per_x, per_y), picture[0].shape))
+        scaled = [scaled_picture(picture, fraction, size) for fraction in fractions]
+        chunk.append([_Scaled(tensor, (per_x, per_y), picture[0].shape) for tensor, per_x, per_y in scaled])
     return chunk
 
 
-def _read_ahead(image_ids: list[int], fraction: float, size: int, project: Project,
-                readers: int = 1) -> Iterator[list[_Scaled]]:
+def _read_ahead(image_ids: list[int], fractions: list[float], size: int, project: Project,
+                readers: int = 1) -> Iterator[list[list[_Scaled]]]:
     """The pictures of ``image_ids`` in batches of DENSE_BATCH, in order, read on ``readers`` threads while
     the batches before are scored (``readers`` + 1 batches ahead at most). Their rows come ROWS_PER_QUERY at a
     time (a query per batch held the interpreter lock for half of all the reading)."""
     with ThreadPoolExecutor(readers, thread_name_prefix="medal-read") as reader:
-        ahead: deque[Future[list[_Scaled]]] = deque()
+        ahead: deque[Future[list[list[_Scaled]]]] = deque()
         for first in range(0, len(image_ids), ROWS_PER_QUERY):
             block = image_ids[first:first + ROWS_PER_QUERY]
             rows = images_by_id(block, project.engine)
             for start in range(0, len(block), DENSE_BATCH):
                 images = [rows[image_id] for image_id in block[start:start + DENSE_BATCH]]
-                ahead.append(reader.submit(_read_chunk, images, fraction, size, project))
+                ahead.append(reader.submit(_read_chunk, images, fractions, size, project))
                 if len(ahead) > readers + 1:
                     yield ahead.popleft().result()
         while ahead:
@@ -165,7 +172,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], *,
     MAX_IO_THREADS) while the network runs on one thread per core (on one with a GPU)."""
     keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
-    fraction = float(loaded.data.get("patch_fraction", 0.25))
+    fractions = window_fractions(loaded)
     found = DensePass(np.zeros((len(image_ids), 2), np.float32),
                       np.zeros((len(image_ids), model.embedding_size), np.float32), [None] * len(image_ids))
     workers = 1 if ON_GPU else torch.get_num_threads()
@@ -182,7 +189,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], *,
                 on_batch(done)
 
         start = 0
-        for chunk in _read_ahead(image_ids, fraction, size, project, readers=helpers):
+        for chunk in _read_ahead(image_ids, fractions, size, project, readers=helpers):
             scoring.append((start + len(chunk), network.submit(
                 _score_chunk, model, size, chunk, range(start, start + len(chunk)), found, folder, writer, image_ids)))
             start += len(chunk)
@@ -195,34 +202,47 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], *,
     return found
 
 
-def _score_chunk(model: CompactCNN, size: int, chunk: list[_Scaled], indices: range, found: DensePass,
+def _score_chunk(model: CompactCNN, size: int, chunk: list[list[_Scaled]], indices: range, found: DensePass,
                  folder: Path | None, writer: ThreadPoolExecutor, image_ids: list[int]) -> list[Future[None]]:
-    """The network over one chunk (pictures ``indices`` of the pass): its rows of ``found`` filled in, its
-    heatmaps handed to ``writer``."""
-    writes = []
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for offset, item in enumerate(chunk):
-        by_shape.setdefault(tuple(item.tensor.shape), []).append(offset)
+    """The network over one chunk (pictures ``indices`` of the pass), at every window scale: its rows of
+    ``found`` filled in from the hottest window of any scale, its heatmaps (the hottest scale at each cell)
+    handed to ``writer``."""
+    best = np.full(len(chunk), -1.0)
+    centres: list[list[tuple[np.ndarray, _Scaled]]] = [[] for _ in chunk]
     with torch.inference_mode():  # per thread, as is autocast: set here, on the worker
-        for same in by_shape.values():
-            window_probabilities, embedded = _windows(model, [chunk[offset] for offset in same], size)
-            n, rows, cols, _ = embedded.shape
-            heat = window_probabilities[..., 1].reshape(n, rows * cols)
-            hottest = (torch.arange(n, device=heat.device), heat.argmax(1))
-            rows_of = [indices[offset] for offset in same]
-            found.embeddings[rows_of] = embedded.reshape(n, rows * cols, -1)[hottest].cpu().numpy()
-            found.probabilities[rows_of] = window_probabilities.reshape(n, rows * cols, 2)[hottest].cpu().numpy()
-            if folder is None:
-                continue
-            for index, offset, centres in zip(rows_of, same, heat.reshape(n, rows, cols).cpu().numpy()):
-                path = folder / f"{image_ids[index]}.npy"
-                found.heatmaps[index] = str(path)
-                writes.append(writer.submit(_write_heatmap, path, centres, chunk[offset], size))
+        for scale in range(len(chunk[0]) if chunk else 0):
+            by_shape: dict[tuple[int, ...], list[int]] = {}
+            for offset, scaled in enumerate(chunk):
+                by_shape.setdefault(tuple(scaled[scale].tensor.shape), []).append(offset)
+            for same in by_shape.values():
+                window_probabilities, embedded = _windows(model, [chunk[offset][scale] for offset in same], size)
+                n, rows, cols, _ = embedded.shape
+                heat = window_probabilities[..., 1].reshape(n, rows * cols)
+                hottest = (torch.arange(n, device=heat.device), heat.argmax(1))
+                probabilities = window_probabilities.reshape(n, rows * cols, 2)[hottest].cpu().numpy()
+                embeddings = embedded.reshape(n, rows * cols, -1)[hottest].cpu().numpy()
+                for position, offset in enumerate(same):
+                    if probabilities[position, 1] > best[offset]:
+                        best[offset] = probabilities[position, 1]
+                        found.probabilities[indices[offset]] = probabilities[position]
+                        found.embeddings[indices[offset]] = embeddings[position]
+                if folder is not None:
+                    for offset, grid in zip(same, heat.reshape(n, rows, cols).cpu().numpy()):
+                        centres[offset].append((grid, chunk[offset][scale]))
+    writes = []
+    if folder is not None:
+        for offset, scales in enumerate(centres):
+            index = indices[offset]
+            path = folder / f"{image_ids[index]}.npy"
+            found.heatmaps[index] = str(path)
+            writes.append(writer.submit(_write_heatmap, path, scales, size))
     return writes
 
 
-def _write_heatmap(path: Path, centres: np.ndarray, item: _Scaled, size: int) -> None:
-    np.save(path, _onto_grid(centres, item.per_pixel, *item.shape, size).astype(np.float16), allow_pickle=False)
+def _write_heatmap(path: Path, scales: list[tuple[np.ndarray, _Scaled]], size: int) -> None:
+    """The heatmap of one picture: at each cell, P(finding) of the hottest window of any scale centred on it."""
+    grids = [_onto_grid(centres, item.per_pixel, *item.shape, size) for centres, item in scales]
+    np.save(path, np.maximum.reduce(grids).astype(np.float16), allow_pickle=False)
 
 
 @torch.no_grad()

@@ -20,6 +20,7 @@ from learner.dataset import (
     images_by_id,
     materialise,
     patch_fraction,
+    patch_fractions,
     read_picture,
     salient_boxes,
     scaled_picture,
@@ -235,3 +236,15 @@ def test_reading_rows_in_one_query_names_images_that_are_gone(project) -> None:
     with pytest.raises(ImageNotFound, match=r"\[424242\]"):
         images_by_id([424242], project.engine)
     assert images_by_id([], project.engine) == {}
+
+
+def test_regions_of_very_different_sizes_give_the_dense_pass_several_window_scales() -> None:
+    """A 20-px nodule and a mass filling half the picture are each looked for at a scale that fits them; regions
+    of one size give one scale, no regions the whole picture."""
+    shapes = {i: (256, 256) for i in range(10)}
+    small = [Example(i, "p", 1, (0, 0, 24), "region") for i in range(5)]
+    large = [Example(i, "p", 1, (0, 0, 160), "region") for i in range(5, 10)]
+    mixed = patch_fractions(small + large, shapes)
+    assert len(mixed) >= 2 and min(mixed) < 0.12 and max(mixed) > 0.5
+    assert patch_fractions(small, shapes) == [24 / 256]
+    assert patch_fractions([], shapes) == [1.0]

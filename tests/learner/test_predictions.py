@@ -9,6 +9,7 @@ import numpy as np
 from labeling.cli.main import main
 from labeling.labels.catalog import get_image
 from learner import jobs
+from learner.predictions import peak_cell
 from learner.registry import prediction_for
 from learner.worker import run_worker
 
@@ -36,10 +37,20 @@ def test_predictions_list_every_scored_image_with_its_peak_and_proposals(project
     assert main(["predictions", "--json", "--image", str(chosen)]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     scale_x, scale_y = image.cols / 64, image.rows / 64
-    assert row["heatmap_peak"] == [round(32.5 * scale_x, 1), round(16.5 * scale_y, 1)]  # first hottest cell
+    assert row["heatmap_peak"] == [round(36.0 * scale_x, 1), round(20.0 * scale_y, 1)]  # the hot area's middle
     (proposal,) = row["proposals"]
     assert proposal["bbox"] == [round(32 * scale_x, 1), round(16 * scale_y, 1), round(8 * scale_x, 1),
                                 round(8 * scale_y, 1)] and abs(proposal["score"] - 0.95) < 0.01
 
     assert main(["predictions", "--image", "999999"]) == 2
     assert "has not scored image 999999" in capsys.readouterr().err
+
+
+def test_the_peak_of_a_plateau_is_its_middle_not_its_top_left_cell() -> None:
+    """The border peaks of clinical pictures: a flat (or tied, in half floats) heatmap put its peak on the first
+    hottest cell, the top-left corner."""
+    assert peak_cell(np.full((48, 64), 0.5, np.float16)) == (23.5, 31.5)
+    heat = np.zeros((64, 64), np.float16)
+    heat[0:64, 40:50] = 0.7  # a hot column band from the top edge to the bottom one
+    heat[30:34, 44:46] = 0.7004  # within the half float's tie of the band
+    assert peak_cell(heat) == (31.5, 44.5)
