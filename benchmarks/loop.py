@@ -76,7 +76,7 @@ def bald_speedup(loaded: registry.LoadedModel, image_ids: list[int], project: Pr
                  samples: int = scoring.BALD_SAMPLES) -> float:
     """Head-only MC dropout (features once, head T times) against the whole network T times."""
     images = to_device(torch.cat([batch for batch, _ in torch.utils.data.DataLoader(
-        PoolDataset(image_ids, loaded.config.size, project), batch_size=256)]))
+        PoolDataset(image_ids, loaded.config.size, project=project), batch_size=256)]))
     model = loaded.model
     start = time.perf_counter()
     model.head_samples(model.features(images), samples)

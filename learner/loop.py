@@ -9,10 +9,14 @@ benchmark can run the loop on a project of its own.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +26,16 @@ from sqlmodel import Session, func, select
 
 from labeling.labels.proposals import MIN_THRESHOLD
 from learner import jobs, registry, scoring
-from learner.dataset import Example, build_examples, materialise, patch_fraction, patch_fractions, split_by_patient
-from learner.mining import mine_hard_negatives
+from learner.dataset import (
+    Example,
+    build_examples,
+    images_by_id,
+    materialise,
+    patch_fraction,
+    patch_fractions,
+    split_by_patient,
+)
+from learner.mining import judged_images, mine_hard_negatives
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
@@ -34,6 +46,8 @@ from storage.project import Project
 # network at twice the resolution (the checkpoint keeps the config, so a version loads the same anywhere).
 PROJECT_CONFIG = (TrainConfig(context=16, size=64, width=32, batch_size=128) if ON_GPU
                   else TrainConfig(context=16, width=8))
+SECOND_ROUND_SHARE = 2  # the second round (with the mined negatives) goes on from the first: 1/this of its epochs,
+# at most 1/this of its minimum steps
 PROPOSAL_FALSE_RATE = 0.05  # validation images without a finding that may still get a proposal
 Progress = Callable[[float, str], None]
 
@@ -99,7 +113,12 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
                 progress(0.37, f"training again with {len(mined)} windows it took for findings as negatives")
                 train_set = materialise(split.train + mined, config.size, folder / "train2.npy", config.context,
                                         project=project)
-                result = fit(train_set, labels + [0] * len(mined), val_set, config, epochs_from(0.36, "second round: "))
+                steps = config.min_steps // SECOND_ROUND_SHARE  # a large label set needs no more of them
+                per_epoch = math.ceil((len(split.train) + len(mined)) / config.batch_size)
+                again = replace(config, min_steps=steps, max_epochs=max(1, min(result.epochs // SECOND_ROUND_SHARE,
+                                                                               math.ceil(steps / per_epoch))))
+                result = fit(train_set, labels + [0] * len(mined), val_set, again, epochs_from(0.36, "second round: "),
+                             start_from=result.model)
             data["mined_negatives"] = len(mined)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -129,24 +148,57 @@ def validation_images(result: TrainResult, data: dict[str, Any], val: list[Examp
       images without one. The version's ``auc`` is over patches (drawn regions against normal patches of the
       same images) and overstates what the image probability is worth on real pictures;
     - ``proposal_threshold``: the heat a region must reach to be proposed: at least the decision threshold and
-      MIN_THRESHOLD (where the model is sure), and above the hottest window of all but PROPOSAL_FALSE_RATE of
-      the validation images without a finding — so proposals on normal images stay rare however many
-      windows an image has."""
+      MIN_THRESHOLD (where the model is sure), and above the hottest normal window of all but
+      PROPOSAL_FALSE_RATE of the validation images — the images without a finding, and the parts of fully
+      outlined images away from their regions (with 80 labels a validation split holds only 3 or 4 images
+      without a finding: their hottest window alone set the threshold, and proposals on lesion-free clinical
+      pictures were 20–70%)."""
     floor = max(MIN_THRESHOLD, float(result.metrics.get("threshold", MIN_THRESHOLD)))
     with_finding = {e.image_id for e in val if e.label == 1}
     images = sorted({e.image_id for e in val})
     if not images:
         return {"proposal_threshold": round(floor, 4)}
-    found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images, project=project)
+    with tempfile.TemporaryDirectory(dir=project.folder("training")) as folder:
+        found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images,
+                                   project=project, folder=Path(folder))
+        normal = normal_maxima(found, images, with_finding, judged_images(val), data, project)
     probability = found.probabilities[:, 1]
     truth = np.asarray([image in with_finding for image in images])
     figures = {"proposal_threshold": round(floor, 4)}
-    if (~truth).any():
-        figures["proposal_threshold"] = round(max(floor, float(np.quantile(probability[~truth],
-                                                                            1 - PROPOSAL_FALSE_RATE))), 4)
+    if normal:
+        figures["proposal_threshold"] = round(max(floor, float(np.quantile(normal, 1 - PROPOSAL_FALSE_RATE))), 4)
     if truth.any() and (~truth).any():
         figures["image_auc"] = float(roc_auc_score(truth, probability))
     return figures
+
+
+def normal_maxima(found: scoring.DensePass, images: list[int], with_finding: set[int],
+                  judged: dict[int, tuple[tuple[float, float, float, float], ...]], data: dict[str, Any],
+                  project: Project) -> list[float]:
+    """The hottest heat of each validation image's normal part: the whole heatmap of an image without a finding;
+    of a fully outlined image, the cells whose windows (at the largest scale) touch none of its regions."""
+    rows = images_by_id(images, project.engine)
+    reach = max(scoring.window_fractions(data)) / 2  # of the short side: a window centred this far from a region
+    maxima = []
+    for image_id, path in zip(images, found.heatmaps):
+        heat = np.load(path).astype(np.float32)
+        if image_id not in with_finding:
+            maxima.append(float(heat.max()))
+            continue
+        if image_id not in judged:
+            continue  # a finding somewhere, not outlined: no part of it is known to be normal
+        image = rows[image_id]
+        margin = reach * min(image.rows, image.cols)
+        centre_y = (np.arange(heat.shape[0]) + 0.5) * image.rows / heat.shape[0]
+        centre_x = (np.arange(heat.shape[1]) + 0.5) * image.cols / heat.shape[1]
+        grid_y, grid_x = np.meshgrid(centre_y, centre_x, indexing="ij")
+        near = np.zeros(heat.shape, bool)
+        for x, y, w, h in judged[image_id]:
+            near |= (grid_x > x - margin) & (grid_x < x + w + margin) & \
+                (grid_y > y - margin) & (grid_y < y + h + margin)
+        if (~near).any():
+            maxima.append(float(heat[~near].max()))
+    return maxima
 
 
 def finish_heatmaps(project: Project, progress: Progress, version_id: int | None) -> dict[str, Any]:

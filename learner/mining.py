@@ -24,8 +24,9 @@ from learner.registry import LoadedModel
 from learner.train import TrainResult
 from storage.project import Project
 
-MINED_PER_IMAGE = 3  # windows the model is most sure of, per fully judged training image …
-MINED_MIN_PROBABILITY = 0.3  # … where it gives them at least this P(finding): its mistakes, not every window
+MINED_PER_IMAGE = 6  # windows the model is most sure of, per fully judged training image …
+MINED_MIN_PROBABILITY = 0.2  # … where it gives them at least this P(finding): its mistakes, not every window
+MINED_IMAGES = 400  # training images looked at, at most (a sample, fixed by the image ids, of a large label set)
 
 
 def judged_images(examples: list[Example]) -> dict[int, tuple[tuple[float, float, float, float], ...]]:
@@ -74,9 +75,11 @@ def mine_hard_negatives(result: TrainResult, data: dict[str, Any], train: list[E
         return []
     patient_of = {e.image_id: e.patient for e in train}
     ids = sorted(judged)
+    if len(ids) > MINED_IMAGES:
+        ids = sorted(np.random.default_rng(len(ids)).choice(ids, MINED_IMAGES, replace=False).tolist())
     rows = images_by_id(ids, project.engine)
     candidates: dict[int, list[tuple[float, tuple[int, int, int]]]] = {image_id: [] for image_id in ids}
-    for scale, fraction in enumerate(scoring.window_fractions(LoadedModel(0, result.model, result.config, data))):
+    for scale, fraction in enumerate(scoring.window_fractions(data)):
         folder = scratch / f"mining-{scale}"
         folder.mkdir(parents=True, exist_ok=True)
         one_scale = LoadedModel(0, result.model, result.config, data | {"patch_fractions": [fraction]})

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -98,10 +99,10 @@ class _Scaled:
     shape: tuple[int, int]  # the picture's rows and columns
 
 
-def window_fractions(loaded: LoadedModel) -> list[float]:
-    """The dense pass's window scales, as fractions of the image's short side (``dataset.patch_fractions``; a
-    version trained before there were several has its one ``patch_fraction``)."""
-    return [float(f) for f in loaded.data.get("patch_fractions") or [loaded.data.get("patch_fraction", 0.25)]]
+def window_fractions(data: dict[str, Any]) -> list[float]:
+    """The dense pass's window scales, as fractions of the image's short side, from a version's ``data``
+    (``dataset.patch_fractions``; a version trained before there were several has its one ``patch_fraction``)."""
+    return [float(f) for f in data.get("patch_fractions") or [data.get("patch_fraction", 0.25)]]
 
 
 def _read_chunk(images: list[Image], fractions: list[float], size: int, project: Project) -> list[list[_Scaled]]:
@@ -172,7 +173,7 @@ def dense_pass(loaded: LoadedModel, image_ids: list[int], *,
     MAX_IO_THREADS) while the network runs on one thread per core (on one with a GPU)."""
     keep_freed_memory()
     model, size = to_device(loaded.model.for_inference()), loaded.config.size
-    fractions = window_fractions(loaded)
+    fractions = window_fractions(loaded.data)
     found = DensePass(np.zeros((len(image_ids), 2), np.float32),
                       np.zeros((len(image_ids), model.embedding_size), np.float32), [None] * len(image_ids))
     workers = 1 if ON_GPU else torch.get_num_threads()

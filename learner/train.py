@@ -133,14 +133,19 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: TrainConfig = TrainConfig(),
-        progress: Callable[[int, int, float, float], None] | None = None) -> TrainResult:
-    """Train a CompactCNN; keep the weights with the best validation loss (early stopping)."""
+        progress: Callable[[int, int, float, float], None] | None = None,
+        start_from: CompactCNN | None = None) -> TrainResult:
+    """Train a CompactCNN (from ``start_from``'s weights when given, else from scratch); keep the weights with the
+    best validation loss (early stopping)."""
     require_both_classes(labels, config.min_per_class)
     keep_freed_memory()
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
     set_seeds(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = to_device(build_model(config))
+    model = build_model(config)
+    if start_from is not None:
+        model.load_state_dict(start_from.state_dict())
+    model = to_device(model)
     weights = torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32) if config.class_weighting else None
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(DEVICE) if weights is not None else None)
     batches = loader(train, config.batch_size, shuffle=True, generator=generator, drop_last=False)

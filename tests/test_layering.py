@@ -162,3 +162,24 @@ def test_the_default_check_sees_a_fallback(tmp_path: Path) -> None:
     module = tmp_path / "fallback.py"
     module.write_text("def f(image_id, engine=None):\n    pass\n\ndef g(*, project=None):\n    pass\n")
     assert context_defaults(module) == ["f(engine=…)", "g(project=…)"]
+
+
+def imports_of_test_modules(path: Path) -> list[str]:
+    """The test modules (``tests.….test_*``) that the file at ``path`` imports: helpers belong in tests/support."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+            [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        found += [name for name in names if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")]
+    return found
+
+
+def test_test_modules_share_helpers_through_tests_support() -> None:
+    offenders = {str(path.relative_to(ROOT)): imports_of_test_modules(path)
+                 for path in (ROOT / "tests").rglob("*.py")}
+    assert not {path: names for path, names in offenders.items() if names}
+
+
+def test_the_helper_check_sees_a_test_module_import(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text("from tests.ui.test_pages import logged_in\nimport tests.support.pages\n")
+    assert imports_of_test_modules(tmp_path / "test_x.py") == ["tests.ui.test_pages"]

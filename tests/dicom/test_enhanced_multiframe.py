@@ -7,56 +7,12 @@ from pathlib import Path
 import highdicom
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from sqlmodel import Session, select
 
 from labeling.intake.ingest import import_paths
 from labeling.labels.pictures import render_frame
 from storage.models import Image
-
-ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
-
-
-def _item(**values: object) -> Dataset:
-    item = Dataset()
-    for keyword, value in values.items():
-        setattr(item, keyword, value)
-    return item
-
-
-def enhanced_ct(path: Path, frames: int = 3) -> np.ndarray:
-    """An Enhanced CT whose intercept (−1024) lives only in the shared functional groups and
-    whose window differs per frame; returns the stored pixels."""
-    rng = np.random.default_rng(0)
-    stored = rng.integers(0, 2000, (frames, 32, 48), dtype=np.uint16)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ENHANCED_CT, generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = ENHANCED_CT, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), generate_uid(), generate_uid()
-    ds.PatientID, ds.PatientName, ds.Modality, ds.StudyDate = "EMF1", "Enhanced^Test", "CT", "20250102"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "NONE"]
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.Rows, ds.Columns, ds.NumberOfFrames = 32, 48, frames
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    shared = _item(
-        PixelMeasuresSequence=Sequence([_item(PixelSpacing=[0.5, 0.5], SliceThickness=1.0)]),
-        PixelValueTransformationSequence=Sequence([_item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")]),
-        PlaneOrientationSequence=Sequence([_item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])]),
-    )
-    ds.SharedFunctionalGroupsSequence = Sequence([shared])
-    ds.PerFrameFunctionalGroupsSequence = Sequence([
-        _item(FrameVOILUTSequence=Sequence([_item(WindowCenter=40 + 100 * i, WindowWidth=400 + 200 * i)]),
-              PlanePositionSequence=Sequence([_item(ImagePositionPatient=[0, 0, float(i)])]))
-        for i in range(frames)
-    ])
-    ds.PixelData = stored.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return stored
+from tests.support.dicom_files import enhanced_ct
 
 
 def test_functional_group_rescale_and_window_per_frame(project, tmp_path: Path) -> None:

@@ -318,7 +318,7 @@ def test_export_refuses_a_folder_in_use_and_an_empty_selection(project, labeled:
 
 
 def test_seg_of_an_enhanced_multiframe_source_holds_each_labeled_frame(project, tmp_path: Path) -> None:
-    from tests.dicom.test_enhanced_multiframe import enhanced_ct
+    from tests.support.dicom_files import enhanced_ct
 
     enhanced_ct(tmp_path / "enhanced.dcm", frames=3)
     import_paths([str(tmp_path / "enhanced.dcm")], project=project)

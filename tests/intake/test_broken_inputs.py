@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 from labeling.intake.ingest import import_paths, prepare
 from storage.models import Image, ImportProblem, Patient, Series, Study
 from tests.conftest import pydicom_file
+from tests.support.dicom_files import dicom_around_jpeg
 
 
 def absurd_header(path: Path) -> None:
@@ -217,25 +218,6 @@ def test_every_tiff_page_is_measured_before_any_is_decoded(project, tmp_path: Pa
     assert report.images == 0 and peak < 32 * 1024**2, peak
     assert report.rejected[0]["reason"] == ("Page 2 declares 12,000×12,000 pixels (144.0 megapixels); Medal decodes"
                                             " at most 40 megapixels per frame (MEDAL_MAX_MEGAPIXELS).")
-
-
-def dicom_around_jpeg(path: Path, width: int, height: int) -> None:
-    """A DICOM file whose header says 64×64 around a JPEG codestream of ``width``×``height``."""
-    import io
-
-    from PIL import Image as PILImage
-    from pydicom.uid import JPEGBaseline8Bit
-
-    jpeg = io.BytesIO()
-    PILImage.new("L", (width, height), 128).save(jpeg, format="JPEG")
-    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
-    ds.Rows = ds.Columns = 64
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PhotometricInterpretation, ds.SamplesPerPixel = "MONOCHROME2", 1
-    ds.PixelData = encapsulate([jpeg.getvalue()])
-    ds["PixelData"].VR = "OB"
-    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.save_as(path, enforce_file_format=True)
 
 
 def test_a_codestream_larger_than_its_header_is_refused_before_decoding(project, tmp_path: Path) -> None:

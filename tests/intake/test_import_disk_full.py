@@ -18,7 +18,7 @@ from labeling.intake.ingest import import_paths
 from storage.errors import StorageFull
 from storage.models import Image, ImportProblem
 from storage.project import Project, current_project
-from tests.full_disk import full_database, images_without_cache, integrity, leftovers, run_limited
+from tests.support.full_disk import full_database, images_without_cache, integrity, leftovers, run_limited
 
 LIMIT = 1024**2  # no file may grow past 1 MiB: the big image's 2 MiB of cached values cannot be written
 IMPORT = """

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image as PILImage
 
 from tests.conftest import pydicom_file
-from tests.intake.test_broken_inputs import dicom_around_jpeg
+from tests.support.dicom_files import dicom_around_jpeg
 
 BUDGET_MB = 500
 

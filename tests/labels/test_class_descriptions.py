@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from labeling.labels.taxonomy import TaxonomyError, list_classes, save_class
-from tests.ui.test_pages import button, label_state, logged_in, viewer_data
+from tests.support.pages import button, label_state, logged_in, viewer_data
 
 
 def test_an_editor_describes_a_class_and_the_label_page_shows_it(project, make_demo) -> None:

@@ -17,7 +17,7 @@ from storage.errors import StorageFull
 from storage.models import Annotation, AuditEvent, ImageStatus, Region
 from storage.project import Project, current_project
 from tests.conftest import pydicom_file
-from tests.full_disk import full_database, integrity, run_limited
+from tests.support.full_disk import full_database, integrity, run_limited
 
 # A polygon of 3,000 points: its row needs new pages of the database, whatever pages it has free.
 OUTLINE = [RegionInput("Cancerous", "polygon", [[float(i % 128), float(i // 128)] for i in range(3000)])]

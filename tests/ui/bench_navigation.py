@@ -26,7 +26,7 @@ from pathlib import Path
 from labeling.access.accounts import add_user
 from labeling.intake.demo import create_demo
 from storage.project import Project
-from tests.ui.app_server import label_page
+from tests.support.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

@@ -34,7 +34,7 @@ from labeling.access.accounts import add_user
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from storage.project import Project
-from tests.ui.app_server import label_page
+from tests.support.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'
 SLICES = 100

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.app_server import CHROMIUM, chromium_browser
+from tests.support.app_server import CHROMIUM, chromium_browser
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from labeling.access.browser_sessions import COOKIE_NAME
 from labeling.intake.demo import create_demo
 from storage.models import Annotation, AuditEvent, Image
 from storage.project import Project
-from tests.ui.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 websockets_client = pytest.importorskip("websockets.sync.client")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from labeling.labels.annotations import list_annotations
 from labeling.labels.catalog import list_images
 from storage.project import Project
-from tests.ui.test_pages import button, draw_rect, label_state, logged_in
+from tests.support.pages import button, draw_rect, label_state, logged_in
 
 SAYS = "The server's disk is full or failing: the project's database could not be written; nothing was saved."
 

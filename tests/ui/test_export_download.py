@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from labeling.access import browser_sessions
-from labeling.access.accounts import add_user, authenticate, update_user
+from labeling.access.accounts import authenticate, update_user
 from labeling.intake.ingest import import_paths
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import list_images
@@ -25,19 +25,9 @@ from labeling.ui.web_routes import EXPORT_PREFIX, _export_for
 from storage.models import AuditEvent
 from storage.project import Project, current_project
 from tests.conftest import pydicom_file
+from tests.support.pages import logged_in
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
-
-
-def logged_in(name: str, role: str, *, project: Project) -> AppTest:
-    add_user(name, f"{name}-password", role, engine=project.engine)
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.text_input[0].set_value(name)
-    at.text_input[1].set_value(f"{name}-password")
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def cookie_token(browser_session: int, *, project: Project) -> str:

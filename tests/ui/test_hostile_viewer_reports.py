@@ -8,7 +8,7 @@ import pytest
 
 from labeling.labels.annotations import list_annotations
 from labeling.ui.parts.reading_station import VIEWER_KEY
-from tests.ui.test_pages import button, label_state, logged_in, rect
+from tests.support.pages import button, label_state, logged_in, rect
 
 ODD_REGIONS = [
     {"label": "Cancerous", "shape": "rect", "points": [["-Infinity", 0], ["Infinity", 30]]},

@@ -19,7 +19,7 @@ from labeling.access.accounts import add_user
 from labeling.intake.ingest import import_paths
 from labeling.labels.catalog import list_images
 from tests.conftest import pydicom_file
-from tests.ui.test_pages import label_state, logged_in, viewer_data
+from tests.support.pages import label_state, logged_in, viewer_data
 
 NAME = "ZEBRA^JANE"
 STUDY_DATES = ("20240115", "20250120")

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from labeling.labels.catalog import list_images
 from storage.models import ModelVersion, Prediction
-from tests.ui.test_pages import label_state, logged_in
+from tests.support.pages import label_state, logged_in
 
 
 def scored(project, folder: Path) -> list[int]:

@@ -14,8 +14,8 @@ from labeling.access.accounts import add_user
 from labeling.intake.demo import create_demo
 from storage.models import Image, ModelVersion, Prediction
 from storage.project import Project
-from tests.ui.app_server import served
-from tests.ui.test_viewer_browser import ARTIFACTS, VIEWER, has, log_in
+from tests.support.app_server import served
+from tests.support.viewer_browser import ARTIFACTS, VIEWER, has, log_in
 
 
 @pytest.fixture(scope="module")

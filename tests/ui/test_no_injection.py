@@ -21,7 +21,7 @@ from labeling.intake.ingest import import_paths
 from labeling.labels.taxonomy import save_class
 from storage.project import Project
 from tests.conftest import pydicom_file
-from tests.ui.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -12,7 +12,7 @@ from labeling.access.accounts import add_user, update_user
 from labeling.access.browser_sessions import COOKIE_NAME
 from labeling.intake.demo import create_demo
 from storage.project import Project
-from tests.ui.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from labeling.access.accounts import add_user, list_users, update_user
 from labeling.labels.taxonomy import list_classes
-from tests.ui.test_pages import button, logged_in
+from tests.support.pages import button, logged_in
 
 
 def test_adding_a_class_or_a_user_is_confirmed(project) -> None:

@@ -13,7 +13,7 @@ from labeling.intake.demo import create_demo
 from learner import jobs
 from learner.worker import run_worker
 from storage.project import Project
-from tests.ui.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),

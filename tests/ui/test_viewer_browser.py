@@ -6,7 +6,6 @@ Everything is read through the viewer's testing contract (``data-*`` attributes 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +18,14 @@ from labeling.labels.catalog import get_image
 from labeling.labels.reading import series_slices
 from storage.project import Project
 from tests.conftest import lesion_truth
-from tests.ui.app_server import CHROMIUM, ROOT, served, submit_log_in
+from tests.support.app_server import CHROMIUM, served
+from tests.support.viewer_browser import ARTIFACTS, VIEWER, attr, has, log_in, ready, screen_point, settled
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
-ARTIFACTS = Path(os.environ.get("MEDAL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "liam", "mia", "noah",
          "olga", "pete", "quin", "rosa", "sam", "tina", "uma", "vera", "ruth", "wendy")
-VIEWER = '[data-testid="medal-viewer"]'
 
 
 @pytest.fixture(scope="module")
@@ -40,43 +38,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Project
     with served(home, MEDAL_WORKER="off") as url:
         yield url, project
     project.close()
-
-
-def settled(page: object) -> None:
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-
-
-def ready(page: object, image_id: int | None = None) -> object:
-    """The viewer once its slice is drawn (and showing ``image_id`` when given)."""
-    selector = f'{VIEWER}[data-ready="1"]' + (f'[data-image-id="{image_id}"]' if image_id else "")
-    page.locator(selector).wait_for(timeout=30_000)
-    settled(page)
-    return page.locator(VIEWER)
-
-
-def has(page: object, name: str, value: object) -> None:
-    """Wait until the viewer's ``data-NAME`` is ``value`` (CSS locators see into its shadow root)."""
-    page.locator(f'{VIEWER}[data-{name}="{value}"]').wait_for(timeout=30_000)
-
-
-def attr(page: object, name: str) -> str:
-    return page.locator(VIEWER).get_attribute(f"data-{name}")
-
-
-def log_in(chromium: object, url: str, name: str, size: tuple[int, int] = (1600, 1000), path: str = "") -> object:
-    page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
-    page.set_default_timeout(30_000)
-    page.goto(url + path)
-    submit_log_in(page, name, f"{name}-password")
-    ready(page)
-    return page
-
-
-def screen_point(page: object, x: float, y: float) -> tuple[float, float]:
-    """Where image pixel (x, y) is on the page, from the testing contract."""
-    box = page.locator(VIEWER).bounding_box()
-    scale = float(attr(page, "scale"))
-    return box["x"] + float(attr(page, "offset-x")) + x * scale, box["y"] + float(attr(page, "offset-y")) + y * scale
 
 
 def test_at_1280x800_the_image_fits_and_save_is_on_screen(app, chromium) -> None:

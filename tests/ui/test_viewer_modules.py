@@ -17,7 +17,7 @@ import pytest
 from starlette.requests import Request
 
 from labeling.ui.web_routes import VIEWER_MODULES, viewer_module
-from tests.ui.app_server import CHROMIUM, chromium_browser
+from tests.support.app_server import CHROMIUM, chromium_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_TESTS = Path(__file__).parent / "viewer_js" / "pure_parts.mjs"

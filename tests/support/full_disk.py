@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from labeling.dicom.frames import FrameCache
 from storage.models import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIMITED = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing us

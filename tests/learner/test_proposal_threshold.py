@@ -1,0 +1,36 @@
+"""The proposal threshold rests on every normal part of the validation images: the images without a finding,
+and the parts of fully outlined images away from their regions (with 80 labels a validation split holds only
+3 or 4 lesion-free images, and their hottest windows alone set it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from learner.dataset import images_by_id
+from learner.loop import normal_maxima
+from learner.scoring import DensePass, image_ids
+from storage.models import ImageStatus
+
+
+def test_normal_maxima_leave_out_the_outlined_regions_and_their_surroundings(project, make_demo,
+                                                                             tmp_path: Path) -> None:
+    make_demo(0)
+    clean, outlined, unknown = image_ids(ImageStatus.UNLABELED, engine=project.engine)[:3]
+    image = images_by_id([outlined], project.engine)[outlined]
+    heats = {clean: np.full((64, 64), 0.1, np.float16), outlined: np.full((64, 64), 0.2, np.float16),
+             unknown: np.full((64, 64), 0.95, np.float16)}
+    heats[clean][5, 5] = 0.6
+    heats[outlined][30:34, 30:34] = 0.99  # on its region, in the middle of the picture
+    heats[outlined][2, 60] = 0.7  # far from it: a normal part the model is wrong about
+    paths = []
+    for image_id, heat in heats.items():
+        paths.append(str(tmp_path / f"{image_id}.npy"))
+        np.save(paths[-1], heat)
+    found = DensePass(np.zeros((3, 2), np.float32), np.zeros((3, 4), np.float32), paths)
+    side_x, side_y = image.cols / 64, image.rows / 64
+    region = (30 * side_x, 30 * side_y, 4 * side_x, 4 * side_y)
+    maxima = normal_maxima(found, [clean, outlined, unknown], with_finding={outlined, unknown},
+                           judged={outlined: (region,)}, data={"patch_fractions": [0.1]}, project=project)
+    assert np.allclose(maxima, [0.6, 0.7], atol=1e-3)  # the image with an unoutlined finding says nothing
