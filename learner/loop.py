@@ -28,6 +28,7 @@ from labeling.labels.proposals import MIN_THRESHOLD
 from learner import jobs, registry, scoring
 from learner.dataset import (
     Example,
+    Split,
     build_examples,
     images_by_id,
     materialise,
@@ -85,7 +86,6 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     shapes = {i: (rows, cols) for i, (rows, cols, _) in labeled.items()}
     modalities = {i: modality for i, (_, _, modality) in labeled.items()}
     split = split_by_patient(examples, seed=config.seed, strata=modalities)
-    labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
     data = {"patch_fraction": patch_fraction(examples, shapes), "patch_fractions": patch_fractions(examples, shapes),
             "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),
@@ -102,24 +102,7 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     folder = project.folder("training", f"job-{job_id or os.getpid()}")
     progress(0.02, f"reading {len(examples)} examples from {len({e.image_id for e in examples})} images")
     try:
-        train_set = materialise(split.train, config.size, folder / "train.npy", config.context, project=project)
-        val_set = (materialise(split.val, config.size, folder / "val.npy", config.context, project=project)
-                   if split.val else None)
-        result = fit(train_set, labels, val_set, config, epochs_from(0.05, ""))
-        if any(e.source == "region" for e in split.train):
-            progress(0.36, "finding where the first model is wrong away from the drawn regions")
-            mined = mine_hard_negatives(result, data, split.train, folder, project=project)
-            if mined:
-                progress(0.37, f"training again with {len(mined)} windows it took for findings as negatives")
-                train_set = materialise(split.train + mined, config.size, folder / "train2.npy", config.context,
-                                        project=project)
-                steps = config.min_steps // SECOND_ROUND_SHARE  # a large label set needs no more of them
-                per_epoch = math.ceil((len(split.train) + len(mined)) / config.batch_size)
-                again = replace(config, min_steps=steps, max_epochs=max(1, min(result.epochs // SECOND_ROUND_SHARE,
-                                                                               math.ceil(steps / per_epoch))))
-                result = fit(train_set, labels + [0] * len(mined), val_set, again, epochs_from(0.36, "second round: "),
-                             start_from=result.model)
-            data["mined_negatives"] = len(mined)
+        result = _train_in_rounds(split, data, config, folder, project, progress, epochs_from)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     train_s = time.monotonic() - started
@@ -138,6 +121,39 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
             "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
             "scored": len(scores.image_ids), "heatmaps": sum(path is not None for path in scores.heatmaps),
             "strategy": name, "skipped_regions": skipped}
+
+
+def _train_in_rounds(split: Split, data: dict[str, Any], config: TrainConfig, folder: Path, project: Project,
+                     progress: Progress,
+                     epochs_from: Callable[[float, str], Callable[[int, int, float, float], None]]) -> TrainResult:
+    """Train on ``split``; with regions, a second round that goes on from the first with the windows it was most
+    wrongly sure of as negatives (``learner.mining``): at most 1/SECOND_ROUND_SHARE of the first round's epochs
+    and of its minimum steps (a large label set needs no more). The curves and epochs are both rounds'; the
+    version keeps ``config``'s schedule. Records ``mined_negatives`` in ``data``."""
+    labels = [e.label for e in split.train]  # fit holds them to the same rule (config.min_per_class of each)
+    train_set = materialise(split.train, config.size, folder / "train.npy", config.context, project=project)
+    val_set = (materialise(split.val, config.size, folder / "val.npy", config.context, project=project)
+               if split.val else None)
+    first = fit(train_set, labels, val_set, config, epochs_from(0.05, ""))
+    if not any(e.source == "region" for e in split.train):
+        return first
+    progress(0.36, "finding where the first model is wrong away from the drawn regions")
+    mined = mine_hard_negatives(first, data, split.train, folder, project=project)
+    data["mined_negatives"] = len(mined)
+    if not mined:
+        return first
+    progress(0.37, f"training again with {len(mined)} windows it took for findings as negatives")
+    train_set = materialise(split.train + mined, config.size, folder / "train2.npy", config.context, project=project)
+    steps = config.min_steps // SECOND_ROUND_SHARE
+    per_epoch = math.ceil((len(split.train) + len(mined)) / config.batch_size)
+    again = replace(config, min_steps=steps,
+                    max_epochs=max(1, min(first.epochs // SECOND_ROUND_SHARE, math.ceil(steps / per_epoch))))
+    second = fit(train_set, labels + [0] * len(mined), val_set, again, epochs_from(0.36, "second round: "),
+                 start_from=first.model)
+    second.config = replace(second.config, min_steps=config.min_steps, max_epochs=config.max_epochs)
+    second.curves = {key: first.curves.get(key, []) + values for key, values in second.curves.items()}
+    second.epochs += first.epochs
+    return second
 
 
 def validation_images(result: TrainResult, data: dict[str, Any], val: list[Example],
