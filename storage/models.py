@@ -131,6 +131,7 @@ class Image(SQLModel, table=True):
         UniqueConstraint("sop_instance_uid", "frame", name="uq_image_sop_frame"),
         UniqueConstraint("content_hash", "frame", name="uq_image_hash_frame"),
         Index("ix_image_status_priority", "status", "priority"),
+        Index("ix_image_wants_priority", "wants_reading", "priority"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     series_id: Optional[int] = Field(default=None, foreign_key="series.id", index=True)
@@ -161,6 +162,11 @@ class Image(SQLModel, table=True):
     leased_by: Optional[int] = Field(default=None, foreign_key="user.id", index=True)
     lease_until: Optional[datetime] = _ts_optional()
     skip_reason: Optional[str] = Field(default=None, max_length=256)
+    # The reading plan (labeling.labels.reading_plan): readers with a current annotation, how many the plan
+    # wants once the image has its first reading, and whether a labeled image still waits for another reader.
+    readings: int = 0
+    readings_needed: int = 1
+    wants_reading: bool = False
     file_size: int = 0
     imported_at: datetime = _ts()
 

@@ -18,6 +18,8 @@ from storage.models import ProjectSetting
 from storage.patient_key import PATIENT_KEY_SECRET
 from storage.project import Project, current_project
 
+pytest_plugins = ("tests.support.postgres",)  # the postgres_url fixture: a throw-away PostgreSQL server
+
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 

@@ -130,6 +130,28 @@ def cmd_agreement(args: argparse.Namespace, *, project: Project) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
+    from dataclasses import asdict, replace
+
+    from labeling.labels.reading_plan import reading_plan, set_reading_plan
+
+    plan = reading_plan(engine=project.engine)
+    changes = {name: value for name, value in (
+        ("readers", args.readers), ("qa_fraction", args.qa),
+        ("blinded", None if args.blinded is None else args.blinded == "yes"),
+        ("second_readings_first", None if args.second_first is None else args.second_first == "yes"))
+        if value is not None}
+    if changes:
+        plan = set_reading_plan(replace(plan, **changes), engine=project.engine)
+    if args.json:
+        print_json(asdict(plan))
+        return 0
+    print(f"{plan.readers} reader{'s' if plan.readers > 1 else ''} per image, "
+          f"{'blinded' if plan.blinded else 'not blinded'}; QA sample {plan.qa_fraction:.0%} of single-read images; "
+          f"{'second readings before new images' if plan.second_readings_first else 'in priority order'}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export.run import ExportOptions, export_dataset
     from learner.registry import active_summary
@@ -213,6 +235,15 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                   help="how readers agree: kappa, findings and region Dice per pair of readers")
     command.add_argument("--readers", help="only these readers (comma-separated names)")
     command.set_defaults(run=cmd_agreement)
+
+    command = commands.add_parser("plan", parents=[json_parent],
+                                  help="show or set the reading plan: readers per image, blinding, QA sample")
+    command.add_argument("--readers", type=int, help="different readers per image: 1, 2 or 3")
+    command.add_argument("--qa", type=float, help="share of single-read images read twice anyway, e.g. 0.05")
+    command.add_argument("--blinded", choices=("yes", "no"), help="readers see no other reading until it is done")
+    command.add_argument("--second-first", choices=("yes", "no"),
+                         help="an image waiting for its next reader comes before new images")
+    command.set_defaults(run=cmd_plan)
 
     command = commands.add_parser("export", parents=[json_parent],
                                   help="export labels as COCO, PNG masks, DICOM SEG and CSV")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
+from labeling.labels.reading_plan import count_reading, uncount_reading
 from storage.db import write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow
@@ -171,6 +172,7 @@ def add_annotation(session: Session, image: Image, user: User, regions: list[Reg
         session.add(Region(annotation_id=annotation.id, label_class_id=classes[region.label.lower()].id,
                            shape=region.shape, points=region.points, x=x, y=y, w=w, h=h))
     image.status, image.leased_by, image.lease_until, image.skip_reason = ImageStatus.LABELED, None, None, None
+    count_reading(session, image, new_reader=previous is None)
     session.add(image)
     session.add(AuditEvent(user_id=user.id, username=user.name, action=action,
                            entity="annotation", entity_id=annotation.id,
@@ -284,7 +286,9 @@ def undo_last_save(username: str, *, engine: Engine) -> int | None:
         image = session.get(Image, last.image_id)
         if others is None:
             image.status = ImageStatus.UNLABELED
-            session.add(image)
+        if last.supersedes_id is None:  # the reader's only reading of the image
+            uncount_reading(image)
+        session.add(image)
         session.add(AuditEvent(user_id=user.id, username=user.name, action="annotation.undo", entity="annotation",
                                entity_id=last.id, detail={"image_id": last.image_id, "version": last.version,
                                                           "restored": last.supersedes_id}))

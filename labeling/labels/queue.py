@@ -29,12 +29,13 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from labeling.dicom.frames import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
+from labeling.labels.reading_plan import ReadingPlan, plan_in
 from labeling.labels.spread import cold_start, simple_features, standardise
 from storage.config import config
 from storage.db import write_session
 from storage.errors import ImageNotFound, MedalError
 from storage.hierarchy import up_to_patient
-from storage.models import AuditEvent, Image, ImageStatus, Patient, Prediction, Study, User, as_utc, utcnow
+from storage.models import Annotation, AuditEvent, Image, ImageStatus, Patient, Prediction, Study, User, as_utc, utcnow
 from storage.project import Project
 
 COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
@@ -71,19 +72,50 @@ def _free_for(user_id: int, now: datetime):  # noqa: ANN202 (an SQL expression)
     return or_(col(Image.leased_by).is_(None), Image.leased_by == user_id, col(Image.lease_until) < now)
 
 
+def _waiting_for(user_id: int, now: datetime):  # noqa: ANN202 (an SQL expression)
+    """Labeled images whose reading plan wants another reader, that this user has not read and may take."""
+    read = (select(Annotation.id).where(Annotation.image_id == Image.id, Annotation.user_id == user_id,
+                                        Annotation.is_current).exists())
+    return and_(col(Image.wants_reading), _free_for(user_id, now), ~read)
+
+
+def _new_for(user_id: int, now: datetime):  # noqa: ANN202 (an SQL expression)
+    return and_(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
+
+
+def _best(session: Session, condition, count: int, exclude: tuple[int, ...] = (),  # noqa: ANN001
+          lock: bool = False) -> list[tuple[int, float]]:
+    if exclude:
+        condition = and_(condition, col(Image.id).not_in(exclude))
+    statement = select(Image.id, Image.priority).where(condition).order_by(col(Image.priority).desc(), Image.id)
+    if lock:
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.exec(statement.limit(count)).all())
+
+
+def _in_order(waiting: list[tuple[int, float]], new: list[tuple[int, float]], plan: ReadingPlan,
+              count: int) -> list[tuple[tuple[int, float], bool]]:
+    """The next ``count`` images, each with whether it is another reading: by priority, or (the plan's
+    ``second_readings_first``) every image waiting for its next reader first, so double-read sets complete."""
+    tagged = [(item, True) for item in waiting] + [(item, False) for item in new]
+    first = (lambda entry: (not entry[1], -entry[0][1], entry[0][0])) if plan.second_readings_first else \
+        (lambda entry: (-entry[0][1], entry[0][0]))
+    return sorted(tagged, key=first)[:count]
+
+
 def peek(username: str, count: int = 10, *, engine: Engine) -> list[QueueItem]:
     """The next ``count`` images this user would get, without leasing them (``medal next``)."""
     now = utcnow()
     with Session(engine) as session:
         user_id = _user_id(session, username)
-        rows = session.exec(select(Image.id, Image.priority)
-                            .where(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
-                            .order_by(col(Image.priority).desc(), Image.id).limit(count)).all()
-    return [QueueItem(image_id, priority) for image_id, priority in rows]
+        chosen = _in_order(_best(session, _waiting_for(user_id, now), count),
+                           _best(session, _new_for(user_id, now), count), plan_in(session), count)
+    return [QueueItem(image_id, priority) for (image_id, priority), _ in chosen]
 
 
 def next_image(username: str, *, engine: Engine, exclude: tuple[int, ...] = ()) -> QueueItem | None:
-    """Lease and return the highest-priority unlabeled image free for this user (None: queue empty).
+    """Lease and return the highest-priority image free for this user (None: queue empty): an unlabeled one, or
+    one the reading plan wants another reader for that this user has not read (``reading_plan``).
 
     Any other lease the user holds is given back in the same transaction.
     """
@@ -91,23 +123,21 @@ def next_image(username: str, *, engine: Engine, exclude: tuple[int, ...] = ()) 
         now = utcnow()
         with write_session(engine=engine) as session:
             user_id = _user_id(session, username)
-            free = and_(Image.status == ImageStatus.UNLABELED, _free_for(user_id, now))
-            if exclude:
-                free = and_(free, col(Image.id).not_in(exclude))
-            candidate = session.exec(select(Image.id, Image.priority).where(free)
-                                     .order_by(col(Image.priority).desc(), Image.id).limit(1)
-                                     .with_for_update(skip_locked=True)).first()
-            if candidate is None:
+            waiting, new = _waiting_for(user_id, now), _new_for(user_id, now)
+            chosen = _in_order(_best(session, waiting, 1, exclude, lock=True),
+                               _best(session, new, 1, exclude, lock=True), plan_in(session), 1)
+            if not chosen:
                 _release(session, user_id)
                 session.commit()
                 return None
-            taken = session.execute(update(Image).where(Image.id == candidate[0], free)
+            (image_id, priority), another = chosen[0]
+            taken = session.execute(update(Image).where(Image.id == image_id, waiting if another else new)
                                     .values(leased_by=user_id,
                                             lease_until=now + timedelta(minutes=config().lease_minutes)))
             if taken.rowcount == 1:
-                _release(session, user_id, keep=candidate[0])
+                _release(session, user_id, keep=image_id)
                 session.commit()
-                return QueueItem(candidate[0], candidate[1])
+                return QueueItem(image_id, priority)
             session.rollback()
     raise MedalError("The label queue is too busy right now; try again in a moment.")
 
@@ -166,7 +196,8 @@ def skip(image_id: int, username: str, reason: str, *, engine: Engine) -> None:
         refuse_if_leased_to_another(session, image, session.get(User, user_id))  # as a save is
         if image.status is ImageStatus.UNLABELED:
             image.status = ImageStatus.SKIPPED
-        image.skip_reason, image.leased_by, image.lease_until = reason[:256], None, None
+        # A reader who cannot read it takes it out of the queue for the readers still to come, too.
+        image.skip_reason, image.leased_by, image.lease_until, image.wants_reading = reason[:256], None, None, False
         session.add(image)
         session.add(AuditEvent(user_id=user_id, username=username, action="image.skip", entity="image",
                                entity_id=image_id, detail={"reason": reason}))
