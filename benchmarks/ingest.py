@@ -26,6 +26,7 @@ from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
 from labeling.labels.queue import next_image, set_priorities
+from labeling.labels.reading_plan import ReadingPlan, set_reading_plan
 from storage.models import Image
 from storage.project import Project
 
@@ -118,30 +119,36 @@ def _fill_queue(engine: Engine, total: int, seed: int = 0) -> None:
     set_priorities(dict(zip(ids, rng.random(len(ids)).tolist())), engine=engine)
 
 
-def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None) -> dict[str, Any]:
+def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None, readers: int = 1) -> dict[str, Any]:
     """Server-side time of one Label-page step: save an annotation with a region, lease the next
-    image and load its picture ready to show, over ``saves`` steps on ``images`` images."""
+    image and load its picture ready to show, over ``saves`` steps on ``images`` images. With ``readers``
+    per image (the reading plan), as many readers take turns: after the first, each gets the images the
+    others read (a second reading comes before new images)."""
     with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, fresh_project() as project:
         folder = Path(scratch)
         write_bench_files(folder, 200)
         engine = project.engine
         import_paths([folder], project=project)
         _fill_queue(engine, images)
-        add_user("bench", "bench-password", "annotator", engine=engine)
+        names = [f"bench{n}" for n in range(readers)]
+        for name in names:
+            add_user(name, f"{name}-password", "annotator", engine=engine)
+        set_reading_plan(ReadingPlan(readers=readers), engine=engine)
         region = [RegionInput("Cancerous", "rect", [[10, 10], [60, 10], [60, 50], [10, 50]])]
-        item = next_image("bench", engine=engine)
+        items = {name: next_image(name, engine=engine) for name in names}
         timings = []
-        for _ in range(saves):
+        for step in range(saves):
+            name = names[step % readers]
             start = time.perf_counter()
-            save_annotation(item.image_id, "bench", region, image_label="cancerous", engine=engine)
-            item = next_image("bench", engine=engine)
+            save_annotation(items[name].image_id, name, region, image_label="cancerous", engine=engine)
+            items[name] = item = next_image(name, engine=engine)
             picture = render_frame(get_image(item.image_id, engine=engine), project=project)
             timings.append((time.perf_counter() - start) * 1000)
             if not picture.size:
                 raise RuntimeError(f"image {item.image_id} rendered empty")
         with Session(engine) as session:
             count = session.exec(select(func.count()).select_from(Image)).one()
-    result = {"images": count, "saves": saves, "p50_ms": round(float(np.percentile(timings, 50)), 2),
+    result = {"images": count, "readers": readers, "saves": saves, "p50_ms": round(float(np.percentile(timings, 50)), 2),
               "p95_ms": round(float(np.percentile(timings, 95)), 2), "max_ms": round(max(timings), 2)}
     _write_result(result, out)
     return result

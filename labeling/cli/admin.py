@@ -76,7 +76,7 @@ def cmd_bench_ingest(args: argparse.Namespace) -> int:
 def cmd_bench_next(args: argparse.Namespace) -> int:
     from benchmarks.ingest import bench_next
 
-    return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out))
+    return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out, readers=args.readers))
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
@@ -147,6 +147,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                   help="save an annotation and get the next image ready, on a large database")
     bench.add_argument("--images", type=int, default=100_000)
     bench.add_argument("--saves", type=int, default=300, help="steps timed")
+    bench.add_argument("--readers", type=int, default=1, choices=(1, 2, 3),
+                       help="readers per image (the reading plan); as many readers take turns")
     bench.set_defaults(run=cmd_bench_next)
 
     bench = benchmarks.add_parser("loop", parents=[figures], help="retrain and rescore on a generated project")

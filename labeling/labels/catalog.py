@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import and_
+from sqlalchemy import and_, false, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -45,10 +45,15 @@ ORDERS = ("id", "probability", "uncertainty")  # how list_images may sort (the m
 def list_images(*, engine: Engine, modality: str | None = None, status: str | None = None,
                 patient_key: str | None = None, annotator: str | None = None, since: date | None = None,
                 until: date | None = None, limit: int | None = None, offset: int = 0,
-                model_version_id: int | None = None, order: str = "id") -> list[ImageSummary]:
+                model_version_id: int | None = None, order: str = "id",
+                blind_for: str | None = None) -> list[ImageSummary]:
     """Images with their patient key, study date and (given a model version) its probability and uncertainty,
     optionally filtered (the annotator filter keeps images with a current annotation by that user), in id
-    order or by the model's probability or uncertainty, highest first (images it did not score last)."""
+    order or by the model's probability or uncertainty, highest first (images it did not score last).
+
+    ``blind_for``: a reader under a blinded reading plan (``reading_plan.blinded_for``), who must not learn
+    that another reading exists: an image still waiting for readers that they have not read is *unlabeled*
+    to them (in its status and in the status filter)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
     statement = up_to_patient(select(Image, Patient.key, Study.study_date, Prediction.probability,
@@ -61,7 +66,12 @@ def list_images(*, engine: Engine, modality: str | None = None, status: str | No
         statement = statement.order_by(col(by).is_(None), col(by).desc(), Image.id)
     if modality:
         statement = statement.where(Image.modality == modality)
-    if status:
+    unseen = _read_by_others_only(blind_for) if blind_for else None
+    if status and unseen is not None and status in (ImageStatus.UNLABELED.value, ImageStatus.LABELED.value):
+        statement = statement.where(or_(Image.status == ImageStatus.UNLABELED, unseen)
+                                    if status == ImageStatus.UNLABELED.value
+                                    else and_(Image.status == ImageStatus.LABELED, ~unseen))
+    elif status:
         statement = statement.where(Image.status == status)
     if patient_key:
         statement = statement.where(Patient.key == patient_key)
@@ -77,12 +87,20 @@ def list_images(*, engine: Engine, modality: str | None = None, status: str | No
         statement = statement.limit(limit)
     statement = statement.offset(offset)
     with Session(engine) as session:
-        rows = session.exec(statement).all()
+        rows = session.exec(statement.add_columns(unseen if unseen is not None else false())).all()
     return [
         ImageSummary(image.id, image.path, image.frame, image.sop_instance_uid, image.modality, image.rows,
-                     image.cols, key, study_date, image.status.value, probability, uncertainty)
-        for image, key, study_date, probability, uncertainty in rows
+                     image.cols, key, study_date, ImageStatus.UNLABELED.value if hidden else image.status.value,
+                     probability, uncertainty)
+        for image, key, study_date, probability, uncertainty, hidden in rows
     ]
+
+
+def _read_by_others_only(reader: str):  # noqa: ANN202 (an SQL expression)
+    """Whether an image waits for more readers and ``reader`` has not read it: its readings are hidden from them."""
+    theirs = (select(Annotation.id).join(User, Annotation.user_id == User.id)
+              .where(Annotation.image_id == Image.id, Annotation.is_current, User.name == reader).exists())
+    return and_(col(Image.wants_reading), ~theirs)
 
 
 def get_image(image_id: int, *, engine: Engine) -> Image:

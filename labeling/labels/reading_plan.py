@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from storage.db import write_session
 from storage.errors import MedalError
-from storage.models import AuditEvent, Image, ImageStatus, ProjectSetting
+from storage.models import AuditEvent, Image, ImageStatus, ProjectSetting, User
 
 PLAN_KEY = "labels.reading_plan"
 MAX_READERS = 3
@@ -70,6 +70,16 @@ def plan_in(session: Session) -> ReadingPlan:
     """The plan, read inside the caller's transaction (a save fixes an image's readings_needed with it)."""
     setting = session.get(ProjectSetting, PLAN_KEY)
     return ReadingPlan(**json.loads(setting.value)) if setting else ReadingPlan()
+
+
+def blinded_for(reader: str, *, engine: Engine) -> bool:
+    """Whether ``reader`` reads blinded now: the plan is blinded and their role may not see every reading
+    (reviewers and admins may, ``rights.SEE_ALL_READINGS``); checked against the account as it is now."""
+    with Session(engine) as session:
+        if not plan_in(session).blinded:
+            return False
+        role = session.exec(select(User.role).where(User.name == reader)).first()
+    return role is None or not rights.allows(rights.SEE_ALL_READINGS, role)
 
 
 def set_reading_plan(plan: ReadingPlan, *, engine: Engine, actor: str | None = None) -> ReadingPlan:

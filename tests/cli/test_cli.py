@@ -109,6 +109,8 @@ def test_bench_next_prints_figures(project, tmp_path: Path, capsys) -> None:
     result = json.loads(out)
     assert code == 0 and result["images"] == 1000 and 0 < result["p50_ms"] <= result["p95_ms"]
     assert json.loads((tmp_path / "next.json").read_text()) == result
+    code, out, _ = run(capsys, "bench", "next", "--images", "1000", "--saves", "20", "--readers", "2", "--json")
+    assert code == 0 and json.loads(out)["readers"] == 2
 
 
 def test_mistakes_in_learning_commands_are_one_line(project, capsys) -> None:

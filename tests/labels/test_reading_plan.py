@@ -19,8 +19,16 @@ from labeling.cli.main import main
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.annotations import save_annotation, undo_last_save
+from labeling.labels.catalog import list_images
 from labeling.labels.queue import next_image, peek, skip
-from labeling.labels.reading_plan import InvalidPlan, ReadingPlan, in_qa_sample, reading_plan, set_reading_plan
+from labeling.labels.reading_plan import (
+    InvalidPlan,
+    ReadingPlan,
+    blinded_for,
+    in_qa_sample,
+    reading_plan,
+    set_reading_plan,
+)
 from storage.db import make_engine
 from storage.migrate import upgrade_to_head
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, User
@@ -192,3 +200,24 @@ def test_six_readers_at_once_give_every_image_exactly_the_plans_readings(databas
     check_every_image_read_by_two(engine)
     if database == "postgresql":
         engine.dispose()
+
+
+def test_a_blinded_reader_does_not_learn_that_another_reading_exists(project, make_demo) -> None:
+    make_demo(0)
+    engine = project.engine
+    readers(engine)
+    add_user("rita", "rita-password", "reviewer", engine=engine)
+    set_reading_plan(ReadingPlan(readers=2), engine=engine)
+    first = read_next("ann", engine)
+
+    def status_for(reader: str | None, **filters) -> dict[int, str]:
+        return {i.id: i.status for i in list_images(engine=engine, blind_for=reader, **filters)}
+
+    assert blinded_for("bob", engine=engine) and not blinded_for("rita", engine=engine)
+    assert status_for("bob")[first] == "unlabeled" and status_for("ann")[first] == "labeled"
+    assert first in status_for("bob", status="unlabeled") and first not in status_for("bob", status="labeled")
+    assert status_for(None)[first] == "labeled"  # a reviewer, an admin, the shell
+    save_annotation(first, "bob", [], image_label="healthy", engine=engine)
+    assert status_for("cy")[first] == "labeled"  # read as the plan wants: no longer hidden
+    set_reading_plan(ReadingPlan(readers=3, blinded=False), engine=engine)
+    assert not blinded_for("cy", engine=engine)

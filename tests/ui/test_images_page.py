@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session
 
+from labeling.access.accounts import add_user
+from labeling.labels.annotations import save_annotation
 from labeling.labels.catalog import list_images
+from labeling.labels.queue import next_image
+from labeling.labels.reading_plan import ReadingPlan, set_reading_plan
 from storage.models import ModelVersion, Prediction
 from tests.support.pages import label_state, logged_in
 
@@ -84,3 +88,18 @@ def test_thumbnails_are_inline_never_in_streamlits_media_store(project, make_dem
 
     walk(at._tree)
     assert len(urls) == 24 and all(url.startswith("data:image/png;base64,") for url in urls)
+
+
+def test_a_blinded_reader_sees_an_image_another_reader_read_as_unlabeled(project, make_demo) -> None:
+    make_demo(0)
+    add_user("bob", "bob-password", "annotator", engine=project.engine)
+    set_reading_plan(ReadingPlan(readers=2), engine=project.engine)
+    first = next_image("bob", engine=project.engine).image_id
+    save_annotation(first, "bob", [], image_label="cancerous", engine=project.engine)
+    at = logged_in(project=project)  # ann, an annotator
+    at.switch_page("labeling/ui/pages/images.py").run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert rows["status"][list(rows["id"]).index(first)] == "unlabeled"
+    next(s for s in at.selectbox if s.label == "Status").set_value("labeled").run()
+    assert at.caption[0].value == "0 image(s)"

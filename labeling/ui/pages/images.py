@@ -6,6 +6,7 @@ from labeling.access.accounts import list_users
 from labeling.labels.catalog import ORDERS, get_image, list_images, patient_keys, patient_timeline
 from labeling.labels.identity import annotator_choices, image_row
 from labeling.labels.proposals import images_with_proposals, proposal_threshold
+from labeling.labels.reading_plan import blinded_for
 from labeling.ui.access.session import require_account
 from labeling.ui.context import the_project
 from labeling.ui.parts.gallery import thumbnail_grid
@@ -47,6 +48,7 @@ images = list_images(modality=None if modality == ALL else modality, status=None
                      annotator=None if annotator == ALL else annotator,
                      patient_key=None if patient == ALL else patient, since=since, until=until, limit=5000,
                      model_version_id=model.id if model else None, order=order if model else "id",
+                     blind_for=account.name if blinded_for(account.name, engine=project.engine) else None,
                      engine=project.engine)
 if model and only_proposals:
     proposed = images_with_proposals([i.id for i in images], model.id, proposal_threshold(model.metrics or {}),
