@@ -148,7 +148,8 @@ def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None,
                 raise RuntimeError(f"image {item.image_id} rendered empty")
         with Session(engine) as session:
             count = session.exec(select(func.count()).select_from(Image)).one()
-    result = {"images": count, "readers": readers, "saves": saves, "p50_ms": round(float(np.percentile(timings, 50)), 2),
+    result = {"images": count, "readers": readers, "saves": saves,
+              "p50_ms": round(float(np.percentile(timings, 50)), 2),
               "p95_ms": round(float(np.percentile(timings, 95)), 2), "max_ms": round(max(timings), 2)}
     _write_result(result, out)
     return result

@@ -252,6 +252,10 @@ class Annotation(SQLModel, table=True):
     supersedes_id: Optional[int] = Field(default=None, foreign_key="annotation.id")
     is_current: bool = True
     created_at: datetime = _ts(index=True)
+    # A consensus reading (annotator "consensus"): who adjudicated, from which readings (annotation ids), and why.
+    adjudicated_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    sources: Optional[list[int]] = _json()
+    reason: Optional[str] = Field(default=None, max_length=1000)
 
 
 class Region(SQLModel, table=True):

@@ -110,12 +110,17 @@ def _check_password(password: str) -> None:
         raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
 
 
+CONSENSUS = "consensus"  # the annotator of consensus readings (labeling.labels.review): no account may take the name
+
+
 def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, engine: Engine,
              actor: str | None = None) -> Account:
     """Create an account that can log in. A name that only has annotations so far gets the password."""
     name = name.strip()
     if not name or len(name) > 64:
         raise AccountError("A user name needs 1 to 64 characters.")
+    if name.lower() == CONSENSUS:
+        raise AccountError(f"{name!r} is the name Medal gives consensus readings; choose another user name.")
     _check_password(password)
     role = parse_role(role)
     with Session(engine) as session:

@@ -110,48 +110,6 @@ def cmd_annotations(args: argparse.Namespace, *, project: Project) -> int:
     return 0
 
 
-def cmd_agreement(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.agreement import agreement_report
-
-    readers = [name.strip() for name in args.readers.split(",") if name.strip()] if args.readers else None
-    report = agreement_report(engine=project.engine, readers=readers)
-    if args.json:
-        print_json(report.as_json())
-        return 0
-    print(f"{len(report.readers)} reader(s), {report.images_read_twice} image(s) read by two or more "
-          f"({report.readings} readings); Krippendorff's alpha on image labels: {report.alpha.as_text()}")
-    for pair in report.pairs:
-        findings = pair.findings
-        print(f"{pair.first} / {pair.second}: {pair.images} image(s); image labels kappa {pair.label_kappa.as_text()}, "
-              f"same label on {pair.label_agreement:.0%}; findings both {findings['both']}, only "
-              f"{pair.first} {findings['only_first']}, only {pair.second} {findings['only_second']}, neither "
-              f"{findings['neither']}; regions matched {pair.regions.matched} (Dice {pair.regions.dice.as_text()}), "
-              f"unmatched {pair.regions.only_first} / {pair.regions.only_second}")
-    return 0
-
-
-def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
-    from dataclasses import asdict, replace
-
-    from labeling.labels.reading_plan import reading_plan, set_reading_plan
-
-    plan = reading_plan(engine=project.engine)
-    changes = {name: value for name, value in (
-        ("readers", args.readers), ("qa_fraction", args.qa),
-        ("blinded", None if args.blinded is None else args.blinded == "yes"),
-        ("second_readings_first", None if args.second_first is None else args.second_first == "yes"))
-        if value is not None}
-    if changes:
-        plan = set_reading_plan(replace(plan, **changes), engine=project.engine)
-    if args.json:
-        print_json(asdict(plan))
-        return 0
-    print(f"{plan.readers} reader{'s' if plan.readers > 1 else ''} per image, "
-          f"{'blinded' if plan.blinded else 'not blinded'}; QA sample {plan.qa_fraction:.0%} of single-read images; "
-          f"{'second readings before new images' if plan.second_readings_first else 'in priority order'}")
-    return 0
-
-
 def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export.run import ExportOptions, export_dataset
     from learner.registry import active_summary
@@ -230,20 +188,6 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--image", type=int)
     command.add_argument("--history", action="store_true", help="include replaced versions")
     command.set_defaults(run=cmd_annotations)
-
-    command = commands.add_parser("agreement", parents=[json_parent],
-                                  help="how readers agree: kappa, findings and region Dice per pair of readers")
-    command.add_argument("--readers", help="only these readers (comma-separated names)")
-    command.set_defaults(run=cmd_agreement)
-
-    command = commands.add_parser("plan", parents=[json_parent],
-                                  help="show or set the reading plan: readers per image, blinding, QA sample")
-    command.add_argument("--readers", type=int, help="different readers per image: 1, 2 or 3")
-    command.add_argument("--qa", type=float, help="share of single-read images read twice anyway, e.g. 0.05")
-    command.add_argument("--blinded", choices=("yes", "no"), help="readers see no other reading until it is done")
-    command.add_argument("--second-first", choices=("yes", "no"),
-                         help="an image waiting for its next reader comes before new images")
-    command.set_defaults(run=cmd_plan)
 
     command = commands.add_parser("export", parents=[json_parent],
                                   help="export labels as COCO, PNG masks, DICOM SEG and CSV")

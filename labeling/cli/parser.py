@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from labeling.cli import admin, data, learning, people
+from labeling.cli import admin, data, learning, people, reading
 
 
 def json_option() -> argparse.ArgumentParser:
@@ -24,6 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(json=False)
     commands = parser.add_subparsers(dest="command", required=True)
     json_parent = json_option()
-    for module in (data, people, learning, admin):
+    for module in (data, reading, people, learning, admin):
         module.add_parsers(commands, json_parent)
     return parser

@@ -12,9 +12,11 @@ read:
   total IoU, scipy's ``linear_sum_assignment``; only overlapping regions match), the Dice and IoU of every
   matched pair, and the regions left unmatched on each side.
 
-For all readers together: Krippendorff's α (nominal) on image labels, which allows any number of readers
-per image and missing readings (the ``krippendorff`` package). Every estimate comes with a 95% interval
-from a bootstrap over images (seeded: the same data gives the same interval).
+Each reader against the consensus (``review``), where there is one: sensitivity and precision for findings
+(Wilson intervals) and the pair's comparison. For all readers together: Krippendorff's α (nominal) on image
+labels, which allows any number of readers per image and missing readings (the ``krippendorff`` package).
+Every other estimate comes with a 95% interval from a bootstrap over images (seeded: the same data gives the
+same interval).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
+from labeling.access.accounts import CONSENSUS
 from labeling.labels.annotations import SavedAnnotation, SavedRegion, list_annotations
 from labeling.labels.region_masks import region_mask
 from labeling.labels.taxonomy import NORMAL_CODE
@@ -88,12 +91,25 @@ class PairAgreement:
 
 
 @dataclass(frozen=True)
+class AgainstConsensus:
+    """One reader against the consensus, over the images with both: the consensus's findings the reader marked
+    (sensitivity), the reader's findings the consensus kept (precision), with Wilson 95% intervals, and the
+    pair's full comparison (``pair.second`` is "consensus")."""
+
+    reader: str
+    sensitivity: Estimate
+    precision: Estimate
+    pair: PairAgreement
+
+
+@dataclass(frozen=True)
 class AgreementReport:
     readers: list[str]
     images_read_twice: int  # images with readings of two readers or more
     readings: int
     alpha: Estimate  # Krippendorff's α (nominal) on image labels, every reader
     pairs: list[PairAgreement]
+    against_consensus: list[AgainstConsensus]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,15 +126,37 @@ def agreement_report(*, engine: Engine, actor: str | None = None, readers: list[
     by_image: dict[int, dict[str, SavedAnnotation]] = defaultdict(dict)
     for reading in readings:
         by_image[reading.image_id][reading.annotator] = reading
-    shared = {image_id: found for image_id, found in by_image.items() if len(found) >= 2}
-    shapes = _shapes(engine, list(shared))
+    consensus = {i: found for i, found in by_image.items() if CONSENSUS in found}
+    shared = {image_id: {name: r for name, r in found.items() if name != CONSENSUS}
+              for image_id, found in by_image.items() if len(set(found) - {CONSENSUS}) >= 2}
+    shapes = _shapes(engine, sorted(set(shared) | set(consensus)))
     names = sorted({name for found in shared.values() for name in found})
     rng = np.random.default_rng(SEED)
     pairs = [_pair(first, second, shared, shapes, normal, rng, bootstrap)
              for first, second in itertools.combinations(names, 2)
              if any(first in found and second in found for found in shared.values())]
+    judged = sorted({name for found in consensus.values() for name in found} - {CONSENSUS})
     return AgreementReport(names, len(shared), sum(len(found) for found in shared.values()),
-                           _alpha(names, shared, rng, bootstrap), pairs)
+                           _alpha(names, shared, rng, bootstrap), pairs,
+                           [_against_consensus(reader, consensus, shapes, normal, rng, bootstrap) for reader in judged])
+
+
+def _against_consensus(reader: str, consensus: dict[int, dict[str, SavedAnnotation]],
+                       shapes: dict[int, tuple[int, int]], normal: set[str], rng: np.random.Generator,
+                       bootstrap: int) -> AgainstConsensus:
+    pair = _pair(reader, CONSENSUS, consensus, shapes, normal, rng, bootstrap)
+    both, missed, extra = (pair.findings[k] for k in ("both", "only_second", "only_first"))
+    return AgainstConsensus(reader, wilson(both, both + missed), wilson(both, both + extra), pair)
+
+
+def wilson(hits: int, n: int) -> Estimate:
+    """A proportion with its Wilson score 95% interval."""
+    if n == 0:
+        return Estimate(None, None, None, 0)
+    p, z = hits / n, 1.959964
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
 
 
 def _readings(engine: Engine, readers: list[str] | None) -> list[SavedAnnotation]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
+from labeling.access.accounts import CONSENSUS
 from labeling.labels.reading_plan import count_reading, uncount_reading
 from storage.db import write_session
 from storage.errors import ImageNotFound, MedalError
@@ -172,7 +173,7 @@ def add_annotation(session: Session, image: Image, user: User, regions: list[Reg
         session.add(Region(annotation_id=annotation.id, label_class_id=classes[region.label.lower()].id,
                            shape=region.shape, points=region.points, x=x, y=y, w=w, h=h))
     image.status, image.leased_by, image.lease_until, image.skip_reason = ImageStatus.LABELED, None, None, None
-    count_reading(session, image, new_reader=previous is None)
+    count_reading(session, image, new_reader=previous is None and user.name != CONSENSUS)  # a consensus is no reader
     session.add(image)
     session.add(AuditEvent(user_id=user.id, username=user.name, action=action,
                            entity="annotation", entity_id=annotation.id,

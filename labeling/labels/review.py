@@ -1,0 +1,166 @@
+"""Review and adjudication: the images whose readings disagree, and the consensus reading a reviewer makes.
+
+An image comes to review once every reading its plan wants is in (``reading_plan``) and it has no consensus
+yet, when its readings disagree by the rules (``ReviewRules``): the image labels differ; one reader marked a
+finding and another did not; regions matched by overlap (``agreement.match_regions``) have a Dice below the
+threshold, or a region of one reader matches none of another's. A share of the agreeing images comes too
+(a stable hash of the image id), so a reviewer also checks readings that agree.
+
+The consensus is its own reading, by the reserved annotator ``consensus``: versioned like every annotation,
+with who adjudicated, from which readings (annotation ids) and why, and audited (``review.adjudicate``). A
+reviewer accepts one reading, merges regions taken from several, or saves regions they edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from labeling.access import rights
+from labeling.access.accounts import CONSENSUS
+from labeling.labels.agreement import has_finding, image_label, match_regions
+from labeling.labels.annotations import RegionInput, SavedAnnotation, add_annotation, list_annotations, user_named
+from labeling.labels.taxonomy import NORMAL_CODE
+from storage.db import write_session
+from storage.errors import ImageNotFound, MedalError
+from storage.models import Image, LabelClass
+
+
+class ReviewError(MedalError):
+    """An adjudication Medal cannot store as asked (no reason, a reading of another image, no such region)."""
+
+
+@dataclass(frozen=True)
+class ReviewRules:
+    dice_below: float = 0.5  # matched regions overlapping less than this disagree
+    sample_agreeing: float = 0.1  # share of agreeing images that come to review anyway
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    image_id: int
+    readers: list[str]
+    reasons: list[str]  # why it is here, one sentence each; "agreeing (random sample)" for the sample
+
+    @property
+    def disagrees(self) -> bool:
+        return self.reasons != [SAMPLED]
+
+
+SAMPLED = "agreeing (random sample)"
+
+
+def review_queue(*, engine: Engine, actor: str | None = None, rules: ReviewRules = ReviewRules()) -> list[ReviewItem]:
+    """Images to review (see the module docstring): disagreements first, then the sample, each in id order."""
+    with Session(engine) as session:
+        rights.check(session, actor, rights.REVIEW)
+        normal = {c.name for c in session.exec(select(LabelClass)).all() if c.type_code == NORMAL_CODE}
+        waiting = set(session.exec(select(Image.id).where(col(Image.wants_reading))).all())
+    by_image: dict[int, dict[str, SavedAnnotation]] = {}
+    for reading in list_annotations(engine=engine):
+        by_image.setdefault(reading.image_id, {})[reading.annotator] = reading
+    candidates = {i: found for i, found in by_image.items()
+                  if CONSENSUS not in found and len(found) >= 2 and i not in waiting}
+    shapes = _shapes(engine, list(candidates))
+    items = []
+    for image_id in sorted(candidates):
+        readings = candidates[image_id]
+        reasons = disagreements(readings, shapes[image_id], normal, rules)
+        if reasons or _sampled(image_id, rules.sample_agreeing):
+            items.append(ReviewItem(image_id, sorted(readings), reasons or [SAMPLED]))
+    return sorted(items, key=lambda item: (not item.disagrees, item.image_id))
+
+
+def disagreements(readings: dict[str, SavedAnnotation], shape: tuple[int, int], normal: set[str],
+                  rules: ReviewRules) -> list[str]:
+    """Why these readings of one image disagree, one sentence per pair of readers and rule (none: they agree)."""
+    reasons = []
+    for first, second in itertools.combinations(sorted(readings), 2):
+        a, b = readings[first], readings[second]
+        if image_label(a) != image_label(b):
+            reasons.append(f"image labels differ: {first} {image_label(a)}, {second} {image_label(b)}")
+        if has_finding(a, normal) != has_finding(b, normal):
+            reasons.append(f"a finding marked by {first if has_finding(a, normal) else second} only")
+        for label, (pairs, only_first, only_second) in match_regions(a.regions, b.regions, shape).items():
+            if low := [dice for dice, _ in pairs if dice < rules.dice_below]:
+                reasons.append(f"{label} regions of {first} and {second} overlap with Dice {min(low):.2f}")
+            for reader, count in ((first, only_first), (second, only_second)):
+                if count:
+                    reasons.append(f"{count} {label} region(s) of {reader} match none of "
+                                   f"{second if reader == first else first}'s")
+    return reasons
+
+
+def _sampled(image_id: int, share: float) -> bool:
+    digest = hashlib.blake2b(f"review:{image_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def _shapes(engine: Engine, image_ids: list[int]) -> dict[int, tuple[int, int]]:
+    with Session(engine) as session:
+        return {i: (rows, cols) for i, rows, cols in session.exec(
+            select(Image.id, Image.rows, Image.cols).where(col(Image.id).in_(image_ids))).all()}
+
+
+def readings_of(image_id: int, *, engine: Engine, actor: str | None = None) -> dict[str, SavedAnnotation]:
+    """Every reader's current reading of an image (the consensus too, when there is one), for a reviewer."""
+    with Session(engine) as session:
+        rights.check(session, actor, rights.REVIEW)
+    return {a.annotator: a for a in list_annotations(engine=engine, image_id=image_id)}
+
+
+def adjudicate(image_id: int, *, engine: Engine, regions: list[RegionInput], image_label: str | None,
+               sources: list[int], reason: str, actor: str | None = None) -> SavedAnnotation:
+    """Store the consensus reading of an image: ``regions`` and ``image_label``, made from the readings
+    ``sources`` (annotation ids of this image), for ``reason``; a new version when there is one already."""
+    reason = reason.strip()
+    if not reason:
+        raise ReviewError("Say why this is the consensus (e.g. 'ann's outline; bob missed the lesion').")
+    with write_session(engine=engine) as session:
+        reviewer = rights.check(session, actor, rights.REVIEW)
+        image = session.get(Image, image_id)
+        if image is None:
+            raise ImageNotFound(f"There is no image {image_id} in this project.")
+        readings = {a.id: a for a in list_annotations(engine=engine, image_id=image_id) if a.annotator != CONSENSUS}
+        if unknown := [s for s in sources if s not in readings]:
+            raise ReviewError(f"Reading {unknown[0]} is not a current reading of image {image_id}; choose from "
+                              f"{', '.join(str(i) for i in sorted(readings)) or 'none'}.")
+        classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}
+        annotation = add_annotation(session, image, user_named(session, CONSENSUS), regions, image_label, classes,
+                                    action="review.adjudicate")
+        annotation.adjudicated_by = reviewer.id if reviewer else None
+        annotation.sources, annotation.reason = sorted(sources), reason[:1000]
+        session.add(annotation)
+        session.commit()
+        saved_id = annotation.id
+    return next(a for a in list_annotations(engine=engine, image_id=image_id) if a.id == saved_id)
+
+
+def accept_reading(image_id: int, reader: str, *, engine: Engine, reason: str,
+                   actor: str | None = None) -> SavedAnnotation:
+    """The consensus is ``reader``'s reading as it is."""
+    return merge_readings(image_id, {reader: None}, label_from=reader, engine=engine, reason=reason, actor=actor)
+
+
+def merge_readings(image_id: int, take: dict[str, list[int] | None], *, label_from: str, engine: Engine,
+                   reason: str, actor: str | None = None) -> SavedAnnotation:
+    """The consensus takes, from each reader in ``take``, the regions at the given positions (None: all of
+    them), and the image label of ``label_from``."""
+    readings = readings_of(image_id, engine=engine, actor=actor)
+    missing = [name for name in [*take, label_from] if name not in readings or name == CONSENSUS]
+    if missing:
+        raise ReviewError(f"{missing[0]!r} has no reading of image {image_id}; readers: "
+                          f"{', '.join(sorted(set(readings) - {CONSENSUS})) or 'none'}.")
+    regions: list[RegionInput] = []
+    for reader, positions in take.items():
+        own = readings[reader].region_inputs()
+        if bad := [p for p in (positions or []) if not 0 <= p < len(own)]:
+            raise ReviewError(f"{reader} drew {len(own)} region(s) on image {image_id}; there is no region {bad[0]}.")
+        regions += [own[p] for p in positions] if positions is not None else own
+    sources = sorted({readings[name].id for name in [*take, label_from]})
+    return adjudicate(image_id, engine=engine, regions=regions, image_label=readings[label_from].image_label,
+                      sources=sources, reason=reason, actor=actor)
