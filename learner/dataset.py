@@ -1,6 +1,7 @@
 """Training examples from the project's labels, a patient-level split, and datasets that stream pictures.
 
-How labels become examples (one ``Example`` each; every current annotation of every annotator counts):
+How labels become examples (one ``Example`` each). Which readings count: an image's consensus reading where a
+reviewer adjudicated one (``labeling.labels.review``), else every current reading of every reader.
 
 - **Regions** give patches: a square around the region with a quarter of its size as context on each
   side (at least an eighth of the image's short side), labelled 1 when the region's class is a finding
@@ -42,12 +43,13 @@ from sqlmodel import Session, col, select
 from torch import nn
 from torch.utils.data import Dataset
 
+from labeling.access.accounts import CONSENSUS
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
 from storage.errors import ImageNotFound
 from storage.hierarchy import up_to_patient
-from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
+from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region, User
 from storage.project import Project
 
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
@@ -119,16 +121,24 @@ def usable_region(region: Region, image: Image) -> bool:
         and region.x < image.cols and region.y < image.rows and region.x + region.w > 0 and region.y + region.h > 0
 
 
-def build_examples(skipped: list[int] | None = None, *, engine: Engine) -> list[Example]:
+def build_examples(skipped: list[int] | None = None, *, engine: Engine,
+                   readings: dict[str, int] | None = None) -> list[Example]:
     """Every training example the current labels give, in a stable order (see the module docstring). A region
     that cannot be trained on (``usable_region``) is left out, its id added to ``skipped``: one bad region
-    never fails every training run."""
+    never fails every training run. ``readings`` hears how many images gave their consensus and how many each
+    of their readings (``{"consensus": n, "each": n}``), to be recorded with the model version."""
     with Session(engine) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
-        rows = session.exec(
-            up_to_patient(select(Annotation, Image, Patient.key).join(Image, Annotation.image_id == Image.id))
+        found = session.exec(
+            up_to_patient(select(Annotation, Image, Patient.key, User.name)
+                          .join(Image, Annotation.image_id == Image.id).join(User, Annotation.user_id == User.id))
             .where(Annotation.is_current, Image.status == ImageStatus.LABELED)
             .order_by(Annotation.image_id, Annotation.id)).all()
+        adjudicated = {annotation.image_id for annotation, _, _, name in found if name == CONSENSUS}
+        rows = [(annotation, image, key) for annotation, image, key, name in found
+                if annotation.image_id not in adjudicated or name == CONSENSUS]
+        if readings is not None:
+            readings.update(consensus=len(adjudicated), each=len({a.image_id for a, _, _ in rows} - adjudicated))
         regions: dict[int, list[Region]] = defaultdict(list)
         for region in session.exec(select(Region).where(
                 Region.annotation_id.in_([annotation.id for annotation, _, _ in rows]))).all():

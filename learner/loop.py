@@ -75,7 +75,8 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     name = resolve(strategy_name or strategy(engine=engine))
     progress(0.01, "building the training set from the labels")
     skipped: list[int] = []
-    examples = build_examples(skipped, engine=engine)
+    readings: dict[str, int] = {}
+    examples = build_examples(skipped, engine=engine, readings=readings)
     if skipped:
         progress(0.01, f"left out {len(skipped)} region(s) outside their image or without finite coordinates "
                        f"(region ids {', '.join(map(str, skipped[:10]))})")
@@ -86,7 +87,8 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     shapes = {i: (rows, cols) for i, (rows, cols, _) in labeled.items()}
     modalities = {i: modality for i, (_, _, modality) in labeled.items()}
     split = split_by_patient(examples, seed=config.seed, strata=modalities)
-    data = {"patch_fraction": patch_fraction(examples, shapes), "patch_fractions": patch_fractions(examples, shapes),
+    data = {"readings": readings,
+            "patch_fraction": patch_fraction(examples, shapes), "patch_fractions": patch_fractions(examples, shapes),
             "examples": len(examples),
             "train_examples": len(split.train), "val_examples": len(split.val),
             "train_patients": len(split.train_patients), "val_patients": len(split.val_patients),

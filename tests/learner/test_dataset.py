@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from labeling.labels.annotations import RegionInput, save_annotation
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
+from labeling.labels.review import accept_reading
 from learner import dataset
 from learner.dataset import (
     Example,
@@ -122,6 +123,22 @@ def test_only_current_versions_count(demo) -> None:
     save_annotation(image.id, "ann", [], image_label="cancerous", engine=demo.engine)
     save_annotation(image.id, "ann", [], image_label="healthy", engine=demo.engine)
     assert [e.label for e in build_examples(engine=demo.engine) if e.source == "image"] == [0]
+
+
+def test_a_consensus_reading_replaces_the_readers_readings(demo) -> None:
+    first, second = _ct_images(demo.engine, 2)
+    save_annotation(first.id, "ann", [], image_label="cancerous", engine=demo.engine)
+    save_annotation(first.id, "bob", [], image_label="healthy", engine=demo.engine)
+    save_annotation(second.id, "ann", [], image_label="healthy", engine=demo.engine)
+    save_annotation(second.id, "bob", [], image_label="healthy", engine=demo.engine)
+    readings: dict[str, int] = {}
+    assert sorted(e.label for e in build_examples(engine=demo.engine, readings=readings)
+                  if e.source == "image") == [0, 0, 0, 1]  # each reading, the disagreeing ones too
+    assert readings == {"consensus": 0, "each": 2}
+    accept_reading(first.id, "ann", engine=demo.engine, reason="the lesion is there")
+    by_image = sorted((e.image_id, e.label) for e in build_examples(engine=demo.engine, readings=readings)
+                      if e.source == "image")
+    assert by_image == [(first.id, 1), (second.id, 0), (second.id, 0)] and readings == {"consensus": 1, "each": 1}
 
 
 def test_split_keeps_patients_whole_and_both_classes_on_each_side() -> None:
