@@ -42,13 +42,9 @@ from sqlmodel import Session, col, select
 from torch import nn
 from torch.utils.data import Dataset
 
-from labeling.labels.catalog import get_image
-from labeling.labels.pictures import render_frame
-from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
-from storage.errors import ImageNotFound
-from storage.hierarchy import up_to_patient
-from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region
-from storage.project import Project
+# NORMAL_CODE: regions of a "Normal" class are negatives
+from labeling.labels import NORMAL_CODE, get_image, render_frame
+from storage import Annotation, Image, ImageNotFound, ImageStatus, LabelClass, Patient, Project, Region, up_to_patient
 
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})

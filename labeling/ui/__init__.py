@@ -1,1 +1,27 @@
 """Streamlit only: the pages, their parts and the Label page's canvas geometry."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# The face: each name other rooms use, by the module that holds it. A name is imported on first use (PEP 562,
+# ``__getattr__`` below), so importing the room costs nothing and a name costs its own module only; a module
+# listed under its own name is the module itself, used as a namespace.
+_FACE = {
+    "context": ("hand_over", "the_project"),
+    "download_tickets": ("download_tickets",),
+    "state": ("LabelSession", "label_link", "label_session", "open_in_label", "take_open_request"),
+    "web_guard": ("CLIENT_HEADER", "MedalGuard"),
+    "web_routes": ("EXPORT_PREFIX", "routes"),
+}
+_HOME = {name: module for module, names in _FACE.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """The face's ``name``, from the module that holds it (imported now if it was not yet)."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_HOME[name]}")
+    return module if name == _HOME[name] else getattr(module, name)

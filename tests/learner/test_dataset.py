@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import get_image
-from labeling.labels.pictures import render_frame
+from labeling.labels import RegionInput, get_image, render_frame, save_annotation
 from learner import dataset
 from learner.dataset import (
     Example,
@@ -28,8 +26,7 @@ from learner.dataset import (
     square_around,
     to_input,
 )
-from storage.errors import ImageNotFound
-from storage.models import Image
+from storage import Image, ImageNotFound
 
 
 @pytest.fixture

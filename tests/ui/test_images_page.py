@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session
 
-from labeling.labels.catalog import list_images
-from storage.models import ModelVersion, Prediction
+from labeling.labels import list_images
+from storage import ModelVersion, Prediction
 from tests.support.pages import label_state, logged_in
 
 

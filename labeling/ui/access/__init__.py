@@ -1,3 +1,29 @@
 """The browser's half of logging in: the log-in form, the tab's logged-in account (re-read on every run),
 the cookie routes and the tiny component that asks for them, and which tab is logged in with which
 browser session. The accounts, rights and browser sessions themselves are in ``labeling.access``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# The face: each name other rooms use, by the module that holds it. A name is imported on first use (PEP 562,
+# ``__getattr__`` below), so importing the room costs nothing and a name costs its own module only; a module
+# listed under its own name is the module itself, used as a namespace.
+_FACE = {
+    "cookie_bridge": ("run_pending",),
+    "cookie_routes": ("cookie_routes", "serving"),
+    "login_form": ("show_login",),
+    "session": ("BROWSER_SESSION_KEY", "current_account", "require_account", "sidebar_account"),
+    "tab_logins": ("browser_session_of",),
+}
+_HOME = {name: module for module, names in _FACE.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """The face's ``name``, from the module that holds it (imported now if it was not yet)."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_HOME[name]}")
+    return module if name == _HOME[name] else getattr(module, name)
