@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from labeling.access.accounts import Account
+    from labeling.access import Account
 
 
 def _pages(account: Account | None) -> list[st.Page]:
@@ -35,12 +35,10 @@ def _pages(account: Account | None) -> list[st.Page]:
 
 
 def main() -> None:
-    from labeling.ui.access.cookie_bridge import run_pending
-    from labeling.ui.access.login_form import show_login
-    from labeling.ui.access.session import current_account, sidebar_account
-    from labeling.ui.context import hand_over
-    from labeling.ui.parts.training import start_worker_once
-    from storage.project import current_project
+    from labeling.ui import hand_over
+    from labeling.ui.access import current_account, run_pending, show_login, sidebar_account
+    from labeling.ui.parts import start_worker_once
+    from storage import current_project
 
     st.set_page_config(page_title="Medal", page_icon="🩻", layout="wide")
     project = current_project()  # the one place a script run reads MEDAL_HOME; pages take it from the context
@@ -68,9 +66,8 @@ elif __name__ != "__mp_main__":  # imported by `streamlit run` (or uvicorn): the
     # open, and so migrate, the project while the server holds it)
     from starlette.middleware import Middleware
 
-    from labeling.ui.web_guard import MedalGuard
-    from labeling.ui.web_routes import routes
-    from storage.project import current_project
+    from labeling.ui import MedalGuard, routes
+    from storage import current_project
 
     served = current_project()  # opened once for the server's own routes and guard
     app = st.App(__file__, routes=routes(served), middleware=[Middleware(MedalGuard, project=served)])

@@ -1,3 +1,19 @@
 """Benchmarks and simulations that print numbers (``medal bench …``, ``medal simulate``): they build their
 own projects with the product's own code and measure it. The top floor of the library: nothing in
 ``storage``, ``labeling`` or ``learner`` imports them; only the CLI (and tests) do."""
+
+from __future__ import annotations
+
+from storage import lazy_face
+
+# The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
+_FACE = {
+    "calibration": ("bench_calibration",),
+    "ingest": ("bench_ingest", "bench_next"),
+    "localise": ("bench_localise",),
+    "loop": ("bench_loop",),
+    "outline": ("bench_outline",),
+    "real": ("bench_real",),
+    "simulate": ("simulate",),
+}
+__all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

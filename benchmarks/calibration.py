@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.simulate import ArrayDataset, load_data, validation_holdout
-from learner.calibration import softmax_positive
-from learner.train import TrainConfig, binary_metrics, fit, predict_logits
+from learner import TrainConfig, binary_metrics, fit, predict_logits, softmax_positive
 
 
 def bench_calibration(data_path: Path, labels: int = 300, seeds: int = 5, out: Path | None = None) -> dict[str, Any]:

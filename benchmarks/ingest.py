@@ -19,16 +19,19 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from labeling.access.accounts import add_user
-from labeling.intake.ingest import import_paths
-from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import get_image
-from labeling.labels.pictures import render_frame
-from labeling.labels.queue import next_image, set_priorities
-from labeling.labels.reading_plan import ReadingPlan, set_reading_plan
-from storage.models import Image
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import SeriesPlace, SyntheticPatient, import_paths, uid, write_ct_slice
+from labeling.labels import (
+    ReadingPlan,
+    RegionInput,
+    get_image,
+    next_image,
+    render_frame,
+    save_annotation,
+    set_priorities,
+    set_reading_plan,
+)
+from storage import Image, Project
 
 BENCH_SIZE = 256
 PATIENTS = 50

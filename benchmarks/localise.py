@@ -18,11 +18,9 @@ from matplotlib.path import Path as Polygon
 from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
-from labeling.intake.demo import create_demo, demo_folder
-from learner.loop import train_and_publish
-from learner.predictions import prediction_rows
-from storage.models import Image, ImageStatus
-from storage.project import Project
+from labeling.intake import create_demo, demo_folder
+from learner import prediction_rows, train_and_publish
+from storage import Image, ImageStatus, Project
 
 TOLERANCE_PX = 8.0
 FINDING = "Cancerous"

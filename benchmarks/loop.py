@@ -22,15 +22,10 @@ import torch
 from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
-from labeling.intake.ingest import import_paths
-from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from labeling.labels.annotations import RegionInput, save_annotation
-from learner import registry, scoring
-from learner.dataset import PoolDataset
-from learner.loop import PROJECT_CONFIG, train_and_publish
-from learner.train import DEVICE, to_device
-from storage.models import Image, ImageStatus
-from storage.project import Project
+from labeling.intake import SeriesPlace, SyntheticPatient, import_paths, uid, write_ct_slice
+from labeling.labels import RegionInput, save_annotation
+from learner import DEVICE, PROJECT_CONFIG, PoolDataset, registry, scoring, to_device, train_and_publish
+from storage import Image, ImageStatus, Project
 
 SIZE = 256
 PATIENTS = 100

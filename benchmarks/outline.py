@@ -23,11 +23,9 @@ from skimage.draw import polygon
 from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
-from labeling.intake.demo import create_demo, demo_folder
-from labeling.labels.outline import outline_in_box
-from labeling.labels.pictures import render_frame
-from storage.models import Image
-from storage.project import Project
+from labeling.intake import create_demo, demo_folder
+from labeling.labels import outline_in_box, render_frame
+from storage import Image, Project
 
 LESION = "Cancerous"
 LATENCY_SIZE = 512

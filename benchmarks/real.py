@@ -45,16 +45,10 @@ from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
 from benchmarks.outline import mask_dice, rasterise, rough_box
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.outline import outline_in_box
-from labeling.labels.pictures import render_frame
-from labeling.labels.proposals import as_outlines
-from learner.loop import train_and_publish
-from learner.predictions import prediction_rows
-from storage.errors import MedalError
-from storage.models import Image, Patient, Series, Study
-from storage.project import Project
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, as_outlines, outline_in_box, render_frame, save_annotation
+from learner import prediction_rows, train_and_publish
+from storage import Image, MedalError, Patient, Project, Series, Study
 
 FINDING = "Cancerous"
 PEAK_TOLERANCE_PX = 8.0

@@ -20,13 +20,9 @@ from PIL import Image as PILImage
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import Dataset
 
-from labeling.labels.catalog import list_images
-from labeling.labels.pictures import render_image
-from labeling.labels.spread import cold_start, simple_features, standardise
-from learner.scoring import pool_classifier
-from learner.strategies import STRATEGIES, resolve
-from learner.train import TooFewLabels, TrainConfig, fit, predict_proba
-from storage.project import Project
+from labeling.labels import cold_start, list_images, render_image, simple_features, standardise
+from learner import STRATEGIES, TooFewLabels, TrainConfig, fit, pool_classifier, predict_proba, resolve
+from storage import Project
 
 
 class ArrayDataset(Dataset):

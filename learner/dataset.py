@@ -43,14 +43,22 @@ from sqlmodel import Session, col, select
 from torch import nn
 from torch.utils.data import Dataset
 
-from labeling.access.accounts import CONSENSUS
-from labeling.labels.catalog import get_image
-from labeling.labels.pictures import render_frame
-from labeling.labels.taxonomy import NORMAL_CODE  # regions of a "Normal" class are negatives
-from storage.errors import ImageNotFound
-from storage.hierarchy import up_to_patient
-from storage.models import Annotation, Image, ImageStatus, LabelClass, Patient, Region, User
-from storage.project import Project
+from labeling.access import CONSENSUS
+
+# NORMAL_CODE: regions of a "Normal" class are negatives
+from labeling.labels import NORMAL_CODE, get_image, render_frame
+from storage import (
+    Annotation,
+    Image,
+    ImageNotFound,
+    ImageStatus,
+    LabelClass,
+    Patient,
+    Project,
+    Region,
+    User,
+    up_to_patient,
+)
 
 POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})

@@ -17,10 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from storage.config import config
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, Job, JobStatus, as_utc, utcnow
+from storage import AuditEvent, Job, JobStatus, MedalError, as_utc, config, utcnow, write_session
 
 KINDS = ("train", "score")
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from labeling.labels.proposals import MIN_THRESHOLD
+from labeling.labels import MIN_THRESHOLD
 from learner import jobs, registry, scoring
 from learner.dataset import (
     Example,
@@ -40,8 +40,7 @@ from learner.mining import judged_images, mine_hard_negatives
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
-from storage.models import Image, ImageStatus
-from storage.project import Project
+from storage import Image, ImageStatus, Project
 
 # Patches (or whole images, without regions) at 32×32 with 16 pixels of context on the CPU; on a GPU a wider
 # network at twice the resolution (the checkpoint keeps the config, so a version loads the same anywhere).

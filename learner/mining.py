@@ -22,7 +22,7 @@ from learner import scoring
 from learner.dataset import Example, images_by_id
 from learner.registry import LoadedModel
 from learner.train import TrainResult
-from storage.project import Project
+from storage import Project
 
 MINED_PER_IMAGE = 6  # windows the model is most sure of, per fully judged training image …
 MINED_MIN_PROBABILITY = 0.2  # … where it gives them at least this P(finding): its mistakes, not every window

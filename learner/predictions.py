@@ -12,11 +12,9 @@ from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.labels.proposals import proposals_for
-from labeling.labels.taxonomy import list_classes
+from labeling.labels import list_classes, proposals_for
 from learner.registry import active_metrics, active_version
-from storage.errors import ImageNotFound
-from storage.models import Image, ImageStatus, Prediction
+from storage import Image, ImageNotFound, ImageStatus, Prediction
 
 
 @dataclass

@@ -23,10 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, ModelVersion, Prediction
-from storage.project import Project
+from storage import AuditEvent, MedalError, ModelVersion, Prediction, Project, write_session
 
 if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
     from learner.model import CompactCNN

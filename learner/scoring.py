@@ -34,16 +34,14 @@ from sqlmodel import Session, col, select
 from torch import nn
 from torch.utils.data import Dataset
 
-from labeling.labels.queue import write_priorities
+from labeling.labels import write_priorities
 from learner.allocator import keep_freed_memory
 from learner.dataset import images_by_id, picture_of, scaled_picture
 from learner.model import CompactCNN
 from learner.registry import LoadedModel, mark_active
 from learner.strategies import STRATEGIES, PoolClassifier, resolve, utility
 from learner.train import DEVICE, ON_GPU, embed, mixed_precision, to_device
-from storage.db import write_session
-from storage.models import Image, ImageStatus, Prediction
-from storage.project import Project
+from storage import Image, ImageStatus, Prediction, Project, write_session
 
 BALD_SAMPLES = 10  # head-only MC-dropout passes per image (scoring, the simulation and the benchmark)
 PICK_BATCH = 20  # images the strategy chooses together, ranked above the rest

@@ -8,9 +8,7 @@ from sqlmodel import Session
 
 from labeling.access import rights
 from learner.strategies import STRATEGIES
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, ProjectSetting
+from storage import AuditEvent, MedalError, ProjectSetting, write_session
 
 STRATEGY_KEY = "learner.strategy"
 AUTO_RETRAIN_KEY = "learner.auto_retrain_every"

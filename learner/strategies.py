@@ -22,7 +22,7 @@ from types import ModuleType
 
 import numpy as np
 
-from storage.errors import MedalError
+from storage import MedalError
 
 DEFAULT = "uncertain-diverse"  # uncertainty and diversity together; see `medal simulate` and the README's table
 PREFILTER = 3  # uncertain-diverse measures the typical gap between the PREFILTER × n most uncertain images

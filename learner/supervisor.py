@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from storage.config import config
-from storage.project import Project
+from storage import Project, config
 
 
 def lock_path(*, project: Project) -> Path:

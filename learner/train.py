@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from learner.allocator import keep_freed_memory
 from learner.calibration import fit_calibration, softmax_positive
 from learner.model import CompactCNN
-from storage.errors import MedalError
+from storage import MedalError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
 ON_GPU = DEVICE.type == "cuda"  # then: bfloat16 mixed precision, pinned host memory, a larger network (project_config)

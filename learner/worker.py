@@ -23,9 +23,7 @@ from sqlalchemy.engine import Engine
 from learner import jobs
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, maybe_auto_retrain, rescore, train_and_publish
 from learner.supervisor import lock_path, locked
-from storage.errors import MedalError
-from storage.models import JobStatus
-from storage.project import Project
+from storage import JobStatus, MedalError, Project
 
 
 class WorkerAlreadyRunning(MedalError):

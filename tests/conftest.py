@@ -12,11 +12,11 @@ import pydicom
 import pytest
 from sqlmodel import Session
 
-from labeling.intake.demo import apply_truth, create_demo, demo_folder
+from labeling.intake import create_demo, demo_folder
+from labeling.intake.demo import apply_truth
+from storage import Project, ProjectSetting, current_project
 from storage.db import dispose_engines
-from storage.models import ProjectSetting
 from storage.patient_key import PATIENT_KEY_SECRET
-from storage.project import Project, current_project
 
 pytest_plugins = ("tests.support.postgres",)  # the postgres_url fixture: a throw-away PostgreSQL server
 
@@ -76,7 +76,7 @@ def make_demo(project: Project, demo_template: Path) -> Callable[[int], int]:
 def lesion_truth(image_id: int, project: Project) -> dict | None:
     """The largest Cancerous true region of a demo image (``{"label", "bbox": [x, y, w, h], "points": [[x, y],
     ...]}``, image pixels), or None when it has none."""
-    from labeling.labels.catalog import get_image
+    from labeling.labels import get_image
 
     truth = json.loads((demo_folder(project=project) / "truth.json").read_text())
     uid = get_image(image_id, engine=project.engine).sop_instance_uid
@@ -86,7 +86,7 @@ def lesion_truth(image_id: int, project: Project) -> dict | None:
 
 def demo_lesion(modality: str, project: Project) -> tuple[int, dict]:
     """The first image of ``modality`` in a demo project with a Cancerous true region, and that region."""
-    from labeling.labels.catalog import list_images
+    from labeling.labels import list_images
 
     for summary in list_images(engine=project.engine, modality=modality):
         if (region := lesion_truth(summary.id, project)) is not None:

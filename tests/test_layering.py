@@ -2,17 +2,21 @@
 ``pyproject.toml`` (floors: storage ← labeling.dicom | labeling.access ← labeling.labels ← labeling.intake |
 labeling.export ← learner ← benchmarks ← labeling.ui | labeling.cli; the library never imports Streamlit;
 the UI holds no SQL, torch or pydicom). This file runs them, applies the UI contract to ``app.py`` (not in
-a package, so outside the linter's view), and checks what imports cannot say: pages stay thin, settings are
-read in one place, every module says its job.
+a package, so outside the linter's view), and checks what imports cannot say: each room's ``__init__.py`` is
+its public face (``__all__``) that other rooms import from, pages stay thin, settings are read in one place,
+every module says its job.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
 import shutil
 import subprocess
 import sys
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -79,6 +83,110 @@ def test_app_holds_no_sql_torch_or_pydicom() -> None:
     forbidden = set(contract("thin-ui")["forbidden_modules"])
     imported = imported_modules(ROOT / "app.py")
     assert not {m for m in imported if m in forbidden or m.split(".")[0] in forbidden}
+
+
+# Each room's ``__init__.py`` is its public face: ``__all__`` names what other rooms may use, and they import it
+# from there (``from labeling.labels import MIN_THRESHOLD``), never from the module that holds it. A room's own
+# modules import each other by their full path. The rooms are the floors' packages and their sub-packages.
+def floor_rooms() -> list[str]:
+    """The rooms: the packages of the import-linter floors and every package below them."""
+    floors = {name.strip() for layer in contract("floors")["layers"] for name in layer.split("|")}
+    below = {".".join(init.parent.relative_to(ROOT).parts) for room in floors
+             for init in (ROOT / room.replace(".", "/")).rglob("__init__.py")}
+    return sorted(floors | below)
+
+
+ROOMS = floor_rooms()
+
+
+def room_of(module: str) -> str | None:
+    """The innermost room that holds ``module`` (None for one outside them, such as app.py)."""
+    return max((room for room in ROOMS if module == room or module.startswith(room + ".")), key=len, default=None)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@functools.cache
+def face(room: str) -> frozenset[str]:
+    """The names of ``room``'s public face: its ``__init__``'s ``__all__`` (importing a face is cheap)."""
+    return frozenset(importlib.import_module(room).__all__)
+
+
+def face_breaches(source: str, module: str) -> list[str]:
+    """The imports in ``source``, the text of ``module``, that reach into another room past its face: one of
+    the room's modules instead of the room, or a name its ``__all__`` does not list."""
+    own, found = room_of(module), []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [(node.module, [alias.name for alias in node.names])]
+        else:
+            continue
+        for target, names in targets:
+            room = room_of(target)
+            if room is None or room == own:
+                continue
+            if target != room:
+                found.append(f"{module}:{node.lineno} imports {target}; other rooms import from {room}")
+                continue
+            found += [f"{module}:{node.lineno} imports {name} from {room}, whose __all__ does not name it"
+                      for name in names if name not in face(room) and f"{room}.{name}" not in ROOMS]
+    return found
+
+
+@pytest.mark.parametrize("path", ALL_MODULES + [ROOT / "app.py"], ids=lambda p: str(p.relative_to(ROOT)))
+def test_other_rooms_are_reached_through_their_faces(path: Path) -> None:
+    assert face_breaches(path.read_text(), module_name(path)) == []
+
+
+def test_the_face_check_sees_a_reach_past_a_face() -> None:
+    labels = "from labeling.labels.proposals import MIN_THRESHOLD\nfrom labeling.labels import as_outlines, propose\n"
+    others = "import storage.models\nfrom learner.jobs import cancel\nfrom labeling.ui import access\n"
+    assert face_breaches(labels + others, "learner.loop") == [
+        "learner.loop:1 imports labeling.labels.proposals; other rooms import from labeling.labels",
+        "learner.loop:2 imports propose from labeling.labels, whose __all__ does not name it",
+        "learner.loop:3 imports storage.models; other rooms import from storage"]
+    assert face_breaches(labels, "labeling.labels.spread") == []  # a room's own modules: by their full path
+
+
+def test_every_face_holds_what_it_names() -> None:
+    """Each name of a face resolves; it is a module only where the face lists a module as a namespace (a name
+    that shares its module's name would be hidden by that module once imported)."""
+    for room in ROOMS:
+        package = importlib.import_module(room)
+        homes = getattr(package, "_HOME", {})
+        for name in package.__all__:
+            is_module = isinstance(getattr(package, name), types.ModuleType)
+            assert is_module == (homes.get(name) == name), f"{room}.{name}"
+
+
+def test_importing_a_face_imports_none_of_its_modules() -> None:
+    """The faces are lazy (PEP 562): importing one costs nothing, a name costs its own module only."""
+    lazy = [room for room in ROOMS if hasattr(importlib.import_module(room), "_HOME")]
+    code = (f"import sys\nimport {', '.join(lazy)}\n"
+            "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('storage', 'labeling', 'learner',"
+            " 'benchmarks', 'torch', 'sqlalchemy', 'numpy', 'pydicom', 'streamlit')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split()) - set(ROOMS) - {"labeling"}
+    # storage binds config (light, stdlib only) and the faces' builder at once
+    assert loaded == {"storage.config", "storage.errors", "storage.faces"}
+
+
+def test_the_ui_reaches_no_forbidden_module_through_a_face() -> None:
+    """The thin-UI contract, for the names the UI imports from a face (the linter sees only the package)."""
+    forbidden = set(contract("thin-ui")["forbidden_modules"])
+    reached = set()
+    for path in PAGES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in ROOMS:
+                homes = getattr(importlib.import_module(node.module), "_HOME", {})
+                reached |= {f"{node.module}.{homes[alias.name]}" for alias in node.names if alias.name in homes}
+    assert "storage.project" in reached and not reached & forbidden
 
 
 @pytest.mark.parametrize("path", [p for p in PAGES if "pages" in p.parts or p.name == "app.py"],

@@ -33,9 +33,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, BrowserSession, LoginAttempt, ProjectSetting, Role, User, as_utc, utcnow
+from storage import (
+    AuditEvent,
+    BrowserSession,
+    LoginAttempt,
+    MedalError,
+    ProjectSetting,
+    Role,
+    User,
+    as_utc,
+    utcnow,
+    write_session,
+)
 
 FREE_FAILURES = 3
 CLIENT_FREE_FAILURES = 20  # failures from one client, any names, before it slows down

@@ -23,10 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from labeling.access.accounts import Account
-from storage.config import config
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, BrowserSession, User, as_utc, utcnow
+from storage import AuditEvent, BrowserSession, MedalError, User, as_utc, config, utcnow, write_session
 
 COOKIE_NAME = "medal_session"
 DEVICE_COOKIE = "medal_device"  # marks a browser that logged in as a user before (``accounts.device_token``)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from storage.errors import MedalError
-from storage.models import Role, User
+from storage import MedalError, Role, User
 
 
 class NotAllowed(MedalError):

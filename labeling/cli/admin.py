@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 from labeling.cli.output import print_json
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from storage.db import get_engine
-    from storage.migrate import current_revision, head_revision, upgrade_to_head
-    from storage.project import configured_database_url
+    from storage import configured_database_url, current_revision, get_engine, head_revision, upgrade_to_head
 
     engine = get_engine(configured_database_url(), upgrade=False)  # not migrated by opening it
     if args.action == "upgrade":
@@ -28,7 +26,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_exports(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.export.retention import delete_export, list_exports
+    from labeling.export import delete_export, list_exports
 
     if args.action == "delete":
         deleted = delete_export(args.name, actor=None, project=project)
@@ -49,7 +47,7 @@ def cmd_exports(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_secret(args: argparse.Namespace, *, project: Project) -> int:
-    from storage.patient_key import move_patient_key_out
+    from storage import move_patient_key_out
 
     path = move_patient_key_out(args.file, engine=project.engine)
     print(f"The patient-key secret is now in {path} (owner-only) and no longer in the database. Set "
@@ -68,37 +66,37 @@ def _print_figures(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def cmd_bench_ingest(args: argparse.Namespace) -> int:
-    from benchmarks.ingest import bench_ingest
+    from benchmarks import bench_ingest
 
     return _print_figures(args, bench_ingest(files=args.files, workers=args.workers, out=args.out))
 
 
 def cmd_bench_next(args: argparse.Namespace) -> int:
-    from benchmarks.ingest import bench_next
+    from benchmarks import bench_next
 
     return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out, readers=args.readers))
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
-    from benchmarks.loop import bench_loop
+    from benchmarks import bench_loop
 
     return _print_figures(args, bench_loop(labels=args.labels, pool=args.pool, out=args.out))
 
 
 def cmd_bench_calibration(args: argparse.Namespace) -> int:
-    from benchmarks.calibration import bench_calibration
+    from benchmarks import bench_calibration
 
     return _print_figures(args, bench_calibration(args.data, labels=args.labels, seeds=args.seeds, out=args.out))
 
 
 def cmd_bench_localise(args: argparse.Namespace) -> int:
-    from benchmarks.localise import bench_localise
+    from benchmarks import bench_localise
 
     return _print_figures(args, bench_localise(labeled=args.labels, out=args.out))
 
 
 def cmd_bench_real(args: argparse.Namespace) -> int:
-    from benchmarks.real import bench_real
+    from benchmarks import bench_real
 
     return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
                                            out=args.out,
@@ -106,7 +104,7 @@ def cmd_bench_real(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_outline(args: argparse.Namespace) -> int:
-    from benchmarks.outline import bench_outline
+    from benchmarks import bench_outline
 
     return _print_figures(args, bench_outline(out=args.out))
 

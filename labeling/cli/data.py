@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from labeling.cli.output import print_json, progress_bar
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def _date(text: str) -> date:
@@ -23,7 +23,7 @@ def _date(text: str) -> date:
 
 
 def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.intake.ingest import import_paths
+    from labeling.intake import import_paths
 
     report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
                           progress=progress_bar("Importing"), project=project)
@@ -38,8 +38,8 @@ def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_images(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.catalog import list_images
-    from learner.registry import active_version
+    from labeling.labels import list_images
+    from learner import active_version
 
     model = active_version(engine=project.engine)  # its probability and uncertainty of each image, once it scored them
     images = list_images(modality=args.modality, status=args.status, limit=args.limit,
@@ -57,7 +57,7 @@ def cmd_images(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_problems(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.intake.ingest import import_problems
+    from labeling.intake import import_problems
 
     problems = import_problems(limit=args.limit, engine=project.engine)
     if args.json:
@@ -69,8 +69,8 @@ def cmd_problems(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_render(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.dicom.display import Window
-    from labeling.labels.pictures import write_png
+    from labeling.dicom import Window
+    from labeling.labels import write_png
 
     window: Window | int | None = None
     if args.window:
@@ -83,7 +83,7 @@ def cmd_render(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.intake.demo import create_demo
+    from labeling.intake import create_demo
 
     result = create_demo(labeled=args.labeled, project=project)
     if args.json:
@@ -96,7 +96,7 @@ def cmd_demo(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_annotations(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.annotations import list_annotations
+    from labeling.labels import list_annotations
 
     annotations = list_annotations(annotator=args.annotator, image_id=args.image, include_history=args.history,
                                    engine=project.engine)
@@ -111,8 +111,8 @@ def cmd_annotations(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.export.run import ExportOptions, export_dataset
-    from learner.registry import active_summary
+    from labeling.export import ExportOptions, export_dataset
+    from learner import active_summary
 
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
                             pseudonymise_annotators=args.pseudonymise_annotators,
@@ -136,7 +136,7 @@ def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_labels(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.export.label_import import import_labels
+    from labeling.export import import_labels
 
     report = import_labels(args.file, annotator=args.annotator, skip_unknown=args.skip_unknown, engine=project.engine)
     if args.json:

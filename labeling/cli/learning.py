@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labeling.cli.output import print_json
-from storage.errors import MedalError
+from storage import MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def cmd_worker(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.worker import run_worker
+    from learner import run_worker
 
     count = run_worker(once=args.once, poll_s=args.poll, parent=args.parent, project=project)
     if args.once:
@@ -25,11 +25,10 @@ def cmd_worker(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def _wait(job_id: int, as_json: bool, *, project: Project) -> int:
-    from learner.jobs import FINISHED, JobStatus, get_job
-    from learner.supervisor import worker_running
+    from learner import FINISHED, JobStatus, get_job, worker_running
 
     if not worker_running(project=project):  # nobody would run it: run it here
-        from learner.worker import run_worker
+        from learner import run_worker
 
         run_worker(once=True, project=project)
     shown = None
@@ -54,7 +53,7 @@ def _wait(job_id: int, as_json: bool, *, project: Project) -> int:
 
 
 def cmd_train(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.strategies import resolve
+    from learner import resolve
 
     return _queue(args, "train", {"strategy": resolve(args.strategy)} if args.strategy else {}, project=project)
 
@@ -65,7 +64,7 @@ def cmd_score(args: argparse.Namespace, *, project: Project) -> int:
 
 def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any], *, project: Project) -> int:
     """Queue a job (or take the same one already waiting) and wait for it or say its id."""
-    from learner.jobs import request
+    from learner import request
 
     job_id, new = request(kind, params, actor="cli", engine=project.engine)
     if args.wait:
@@ -78,7 +77,7 @@ def _queue(args: argparse.Namespace, kind: str, params: dict[str, Any], *, proje
 
 
 def cmd_jobs(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.jobs import cancel, list_jobs
+    from learner import cancel, list_jobs
 
     if args.cancel is not None:
         job = cancel(args.cancel, actor="cli", engine=project.engine)
@@ -94,7 +93,7 @@ def cmd_jobs(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_models(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.registry import list_versions, version_json
+    from learner import list_versions, version_json
 
     versions = [version_json(v) for v in list_versions(engine=project.engine)]
     if args.json:
@@ -109,7 +108,7 @@ def cmd_models(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_predictions(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.predictions import prediction_rows
+    from learner import prediction_rows
 
     rows = prediction_rows(args.image, engine=project.engine)
     if args.json:
@@ -126,7 +125,7 @@ def cmd_predictions(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_models_activate(args: argparse.Namespace, *, project: Project) -> int:
-    from learner.registry import activate
+    from learner import activate
 
     version = activate(args.id, actor="cli", engine=project.engine)
     print(f"model version {version.id} is active")
@@ -134,19 +133,19 @@ def cmd_models_activate(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from benchmarks.simulate import load_data, plot, simulate, summarise
+    from benchmarks import simulate
 
     try:
-        data = load_data(Path(args.data))
+        data = simulate.load_data(Path(args.data))
     except (OSError, ValueError) as error:
         raise MedalError(f"Cannot use --data {args.data}: {error}") from error
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     log = None if args.json else (lambda s, k, n, auc: print(f"{s:17} seed {k}  {n:5} labels  AUC {auc:.4f}",
                                                              flush=True))
-    results = simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log)
-    summary = summarise(results)
+    results = simulate.simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log)
+    summary = simulate.summarise(results)
     if args.plot:
-        plot(summary, Path(args.plot))
+        simulate.plot(summary, Path(args.plot))
     if args.json:
         print_json(results)
         return 0

@@ -10,8 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from labeling.cli.parser import build_parser
-from storage.errors import MedalError
-from storage.project import current_project
+from storage import MedalError, current_project
 
 
 def main(argv: Sequence[str] | None = None) -> int:

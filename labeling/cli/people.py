@@ -8,11 +8,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from labeling.cli.output import print_json
-from storage.config import config
-from storage.errors import MedalError
+from storage import MedalError, config
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def _read_password() -> str:
@@ -27,7 +26,7 @@ def _read_password() -> str:
 
 
 def cmd_user(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.access.accounts import add_user, list_users, unlock_login
+    from labeling.access import add_user, list_users, unlock_login
 
     if args.action == "add":
         if not args.name:
@@ -53,7 +52,7 @@ def cmd_user(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_next(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.queue import peek
+    from labeling.labels import peek
 
     items = peek(args.user, args.n, engine=project.engine)
     if args.json:

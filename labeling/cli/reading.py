@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from labeling.cli.output import print_json
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def cmd_agreement(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.agreement import agreement_report
+    from labeling.labels import agreement_report
 
     readers = [name.strip() for name in args.readers.split(",") if name.strip()] if args.readers else None
     report = agreement_report(engine=project.engine, readers=readers)
@@ -35,7 +35,7 @@ def cmd_agreement(args: argparse.Namespace, *, project: Project) -> int:
 def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
     from dataclasses import asdict, replace
 
-    from labeling.labels.reading_plan import reading_plan, set_reading_plan
+    from labeling.labels import reading_plan, set_reading_plan
 
     plan = reading_plan(engine=project.engine)
     changes = {name: value for name, value in (
@@ -55,7 +55,7 @@ def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_review(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.review import ReviewRules, review_queue
+    from labeling.labels import ReviewRules, review_queue
 
     queue = review_queue(engine=project.engine, rules=ReviewRules(dice_below=args.dice, sample_agreeing=args.sample))
     if args.json:
@@ -80,14 +80,14 @@ def _took(take: list[str]) -> dict[str, list[int] | None]:
 
 
 def cmd_review_accept(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.review import accept_reading
+    from labeling.labels import accept_reading
 
     saved = accept_reading(args.image, args.reader, engine=project.engine, reason=args.reason)
     return _print_consensus(args, saved)
 
 
 def cmd_review_merge(args: argparse.Namespace, *, project: Project) -> int:
-    from labeling.labels.review import merge_readings
+    from labeling.labels import merge_readings
 
     saved = merge_readings(args.image, _took(args.take), label_from=args.label_from, engine=project.engine,
                            reason=args.reason)

@@ -17,7 +17,7 @@ from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
 from pydicom.tag import Tag
 
-from storage.errors import InvalidWindow
+from storage import InvalidWindow
 
 # Top-level elements that the display pipeline reads; a frame view carries only these.
 VIEW_KEYWORDS = (

@@ -31,7 +31,7 @@ from pydicom.pixels.utils import _get_jpg_parameters  # parses a JPEG/JPEG-LS he
 from labeling.dicom.display import Window, frame_view, to_display, to_modality
 from labeling.dicom.header import PARSE_ERRORS, oversized_frame, read_header, transfer_syntax_of
 from labeling.dicom.sources import Content, Source, sniff
-from storage.errors import InvalidDicom, UnsupportedFile, disk_full_as, first_line, is_disk_full
+from storage import InvalidDicom, UnsupportedFile, disk_full_as, first_line, is_disk_full
 
 JPEG_SYNTAXES = frozenset({uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLossless, uid.JPEGLosslessSV1,
                            uid.JPEGLSLossless, uid.JPEGLSNearLossless})

@@ -27,8 +27,7 @@ from pydicom.uid import (
 
 from labeling.dicom.display import frame_view, functional_groups, window_presets
 from labeling.dicom.sources import Content, Source
-from storage.config import config
-from storage.errors import InvalidDicom, first_line
+from storage import InvalidDicom, config, first_line
 
 # Limits on what a header may declare; beyond them a file is refused before decoding. The pixels of
 # one frame are a setting (MEDAL_MAX_MEGAPIXELS), the same for every format: see ``oversized_frame``.

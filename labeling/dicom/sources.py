@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.config import config
-from storage.errors import SourceMissing
+from storage import SourceMissing, config
 
 ZIP_SEPARATOR = "!"
 SNIFF_BYTES = 132

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from pydicom.dataset import Dataset
 
-from labeling.dicom.frames import dicom_header
-from labeling.dicom.sources import Source, sniff
-from storage.errors import MedalError
-from storage.models import Image, SourceKind
+from labeling.dicom import Source, dicom_header, sniff
+from storage import Image, MedalError, SourceKind
 
 SECONDARY_CAPTURE = {"1.2.840.10008.5.1.4.1.1.7", *(f"1.2.840.10008.5.1.4.1.1.7.{n}" for n in range(1, 5))}
 # (matched whole: the visible-light classes, 1.2.840.10008.5.1.4.1.1.77…, start with the same characters)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from labeling.export.deid import Deidentifier
 from labeling.export.selection import ExportImage
-from storage.models import LabelClass
+from storage import LabelClass
 
 
 @dataclass

@@ -6,9 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from labeling.export.retention import zip_for_download
-from storage.db import write_session
-from storage.models import AuditEvent, User
-from storage.project import Project
+from storage import AuditEvent, Project, User, write_session
 
 
 def download_zip(name: str, *, project: Project, actor: str) -> bytes:

@@ -20,12 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from labeling.export.selection import export_key
-from labeling.labels.annotations import SHAPES, RegionInput, add_annotation, list_annotations, user_named
-from labeling.labels.taxonomy import IMAGE_LABELS
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.hierarchy import up_to_patient
-from storage.models import Image, LabelClass, Patient
+from labeling.labels import IMAGE_LABELS, SHAPES, RegionInput, add_annotation, list_annotations, user_named
+from storage import Image, LabelClass, MedalError, Patient, up_to_patient, write_session
 
 DEFAULT_ANNOTATOR = "imported"
 MEDAL_STEM = re.compile(r"^(?P<key>P[0-9A-F]{12}|I\d+)_(?P<id>\d+)$")

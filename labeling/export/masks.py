@@ -19,7 +19,7 @@ from PIL import ImageDraw
 
 from labeling.export.context import ExportContext
 from labeling.export.selection import ExportImage
-from labeling.labels.annotations import SavedAnnotation
+from labeling.labels import SavedAnnotation
 
 MANIFEST_FIELDS = ("image_file", "mask_file", "image_label", "patient_key", "study_date", "split", "annotator",
                    "sop_instance_uid", "frame", "width", "height")

@@ -27,9 +27,7 @@ from sqlmodel import Session
 from labeling.access import rights
 from labeling.export.run import zip_folder
 from labeling.export.selection import ExportError
-from storage.db import write_session
-from storage.models import AuditEvent
-from storage.project import Project
+from storage import AuditEvent, Project, write_session
 
 ZIP_RETENTION = timedelta(hours=1)  # a zip in ``exports`` older than this is deleted by the next sweep
 DOWNLOAD_PART = ".download-"  # what a temporary download zip's name holds between the export's name and ".zip"

@@ -37,12 +37,8 @@ from labeling.export.masks import write_masks
 from labeling.export.seg import write_seg
 from labeling.export.selection import ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
-from labeling.labels.pictures import render_frame
-from labeling.labels.taxonomy import list_classes
-from storage.db import write_session
-from storage.files import make_private, private_folder
-from storage.patient_key import patient_key_secret
-from storage.project import Project
+from labeling.labels import list_classes, render_frame
+from storage import Project, make_private, patient_key_secret, private_folder, write_session
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]

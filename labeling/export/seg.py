@@ -23,8 +23,7 @@ import pydicom
 from highdicom.sr.coding import CodedConcept
 from pydicom.dataset import Dataset
 
-from labeling.dicom.header import PARSE_ERRORS, transfer_syntax_of
-from labeling.dicom.sources import Source
+from labeling.dicom import PARSE_ERRORS, Source, transfer_syntax_of
 from labeling.export.context import ExportContext
 from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage

@@ -13,10 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.export.burned_in import burned_in_reason
-from labeling.labels.annotations import SavedAnnotation, list_annotations
-from storage.errors import MedalError
-from storage.hierarchy import up_to_patient
-from storage.models import Image, Patient, SourceKind, Study, as_utc
+from labeling.labels import SavedAnnotation, list_annotations
+from storage import Image, MedalError, Patient, SourceKind, Study, as_utc, up_to_patient
 
 SPLITS = ("train", "val", "test")
 

@@ -20,12 +20,11 @@ from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.access.accounts import add_user, list_users
+from labeling.access import add_user, list_users
 from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice, write_mammogram
-from labeling.labels.annotations import RegionInput, save_annotation
-from storage.models import Image, ImageStatus, Role
-from storage.project import Project
+from labeling.labels import RegionInput, save_annotation
+from storage import Image, ImageStatus, Project, Role
 
 ORACLE = "demo-oracle"
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"

@@ -28,25 +28,42 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from labeling.access import rights
-from labeling.dicom.display import frame_view, to_display, to_modality, window_presets
-from labeling.dicom.frames import (
+from labeling.dicom import (
+    Content,
     FrameCache,
+    InstanceFacts,
+    Source,
     cache_key,
+    describe,
     dicom_stored_frame,
+    frame_view,
     open_raster,
     raster_frame,
     raster_pages,
     raster_view,
+    read_header,
+    sniff,
+    to_display,
+    to_modality,
+    walk,
+    window_presets,
 )
-from labeling.dicom.header import InstanceFacts, describe, read_header
-from labeling.dicom.sources import Content, Source, sniff, walk
-from labeling.labels.queue import refresh_cold_start
-from storage.config import config
-from storage.db import storage_full_on_refused_writes
-from storage.errors import MedalError, StorageFull, disk_full_as
-from storage.models import Image, ImportProblem, Patient, Series, SourceKind, Study
-from storage.patient_key import patient_key_secret
-from storage.project import Project
+from labeling.labels import refresh_cold_start
+from storage import (
+    Image,
+    ImportProblem,
+    MedalError,
+    Patient,
+    Project,
+    Series,
+    SourceKind,
+    StorageFull,
+    Study,
+    config,
+    disk_full_as,
+    patient_key_secret,
+    storage_full_on_refused_writes,
+)
 
 BATCH_SIZE = 200
 

@@ -11,8 +11,7 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from labeling.access import rights
-from storage.errors import disk_full_as
-from storage.project import Project
+from storage import Project, disk_full_as
 
 
 def save_uploads(files: Iterable[tuple[str, bytes | BinaryIO]], *,

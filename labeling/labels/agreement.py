@@ -34,12 +34,11 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.access import rights
-from labeling.access.accounts import CONSENSUS
+from labeling.access import CONSENSUS, rights
 from labeling.labels.annotations import SavedAnnotation, SavedRegion, list_annotations
 from labeling.labels.region_masks import region_mask
 from labeling.labels.taxonomy import NORMAL_CODE
-from storage.models import Image, LabelClass
+from storage import Image, LabelClass
 
 NO_LABEL = "none"
 FINDING_IMAGE_LABELS = frozenset({"cancerous"})

@@ -15,12 +15,22 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.access import rights
-from labeling.access.accounts import CONSENSUS
+from labeling.access import CONSENSUS, rights
 from labeling.labels.reading_plan import count_reading, uncount_reading
-from storage.db import write_session
-from storage.errors import ImageNotFound, MedalError
-from storage.models import Annotation, AuditEvent, Image, ImageStatus, LabelClass, Region, User, as_utc, utcnow
+from storage import (
+    Annotation,
+    AuditEvent,
+    Image,
+    ImageNotFound,
+    ImageStatus,
+    LabelClass,
+    MedalError,
+    Region,
+    User,
+    as_utc,
+    utcnow,
+    write_session,
+)
 
 SHAPES = ("rect", "polygon", "path")
 MAX_VERTICES = 5_000  # per region: a brush or freehand outline the viewer simplified has a few hundred at most

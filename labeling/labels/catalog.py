@@ -10,9 +10,18 @@ from sqlalchemy import and_, false, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from storage.errors import ImageNotFound
-from storage.hierarchy import up_to_patient
-from storage.models import Annotation, Image, ImageStatus, Patient, Prediction, Series, Study, User
+from storage import (
+    Annotation,
+    Image,
+    ImageNotFound,
+    ImageStatus,
+    Patient,
+    Prediction,
+    Series,
+    Study,
+    User,
+    up_to_patient,
+)
 
 
 @dataclass

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from labeling.dicom.tags import header_rows
+from labeling.dicom import header_rows
 from labeling.labels.catalog import ImageSummary, TimelineStudy
-from storage.errors import about_image
-from storage.models import Image
+from storage import Image, about_image
 
 # The Images table (and its CSV download) for such a role: no path, original UID or date.
 IMAGE_FIELDS = ("id", "frame", "modality", "rows", "cols", "patient_key", "status", "probability", "uncertainty")

@@ -23,7 +23,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import approximate_polygon, find_contours
 
-from storage.errors import MedalError
+from storage import MedalError
 
 Box = tuple[float, float, float, float]
 

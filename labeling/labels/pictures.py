@@ -8,13 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from labeling.dicom.display import Window
-from labeling.dicom.frames import FrameCache, encode_png, render_source_frame
-from labeling.dicom.sources import Source
+from labeling.dicom import FrameCache, Source, Window, encode_png, render_source_frame
 from labeling.labels.catalog import get_image
-from storage.errors import about_image
-from storage.models import Image
-from storage.project import Project
+from storage import Image, Project, about_image
 
 
 def render_image(image_id: int, window: Window | int | None = None, *, project: Project) -> np.ndarray:

@@ -16,8 +16,7 @@ from sqlmodel import Session, col, select
 
 from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
-from storage.models import Image, LabelClass, Prediction
-from storage.project import Project
+from storage import Image, LabelClass, Prediction, Project
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
 MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure

@@ -27,16 +27,28 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from labeling.dicom.frames import FrameCache
+from labeling.dicom import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
 from labeling.labels.reading_plan import ReadingPlan, plan_in
 from labeling.labels.spread import cold_start, simple_features, standardise
-from storage.config import config
-from storage.db import write_session
-from storage.errors import ImageNotFound, MedalError
-from storage.hierarchy import up_to_patient
-from storage.models import Annotation, AuditEvent, Image, ImageStatus, Patient, Prediction, Study, User, as_utc, utcnow
-from storage.project import Project
+from storage import (
+    Annotation,
+    AuditEvent,
+    Image,
+    ImageNotFound,
+    ImageStatus,
+    MedalError,
+    Patient,
+    Prediction,
+    Project,
+    Study,
+    User,
+    as_utc,
+    config,
+    up_to_patient,
+    utcnow,
+    write_session,
+)
 
 COLD_START_PICKS = 50  # the first images offered: the most typical member of each of 50 clusters of image features
 COLD_START_SAMPLE = 500  # clustered among this many images of the patient round-robin (cheap at any scale)

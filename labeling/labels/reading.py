@@ -11,17 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from labeling.access import rights
-from labeling.dicom.display import Window, default_voi_lut, frame_view
-from labeling.dicom.frames import FrameCache, dicom_header, modality_frame
-from labeling.dicom.sources import Source, sniff
+from labeling.dicom import FrameCache, Source, Window, default_voi_lut, dicom_header, frame_view, modality_frame, sniff
 from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
 from labeling.labels.outline import Box, outline_in_box
 from labeling.labels.pictures import render_frame
-from storage.errors import MedalError
-from storage.hierarchy import up_to_patient
-from storage.models import Image, Patient, Series, SourceKind, Study
-from storage.project import Project
+from storage import Image, MedalError, Patient, Project, Series, SourceKind, Study, up_to_patient
 
 MAX_SLICES = 1_000  # a series longer than this is shown around the image, not whole
 

@@ -20,9 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, Image, ImageStatus, ProjectSetting, User
+from storage import AuditEvent, Image, ImageStatus, MedalError, ProjectSetting, User, write_session
 
 PLAN_KEY = "labels.reading_plan"
 MAX_READERS = 3

@@ -20,14 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.access import rights
-from labeling.access.accounts import CONSENSUS
+from labeling.access import CONSENSUS, rights
 from labeling.labels.agreement import has_finding, image_label, match_regions
 from labeling.labels.annotations import RegionInput, SavedAnnotation, add_annotation, list_annotations, user_named
 from labeling.labels.taxonomy import NORMAL_CODE
-from storage.db import write_session
-from storage.errors import ImageNotFound, MedalError
-from storage.models import Image, LabelClass
+from storage import Image, ImageNotFound, LabelClass, MedalError, write_session
 
 
 class ReviewError(MedalError):

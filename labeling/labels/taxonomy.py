@@ -8,9 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from storage.db import write_session
-from storage.errors import MedalError
-from storage.models import AuditEvent, LabelClass
+from storage import AuditEvent, LabelClass, MedalError, write_session
 
 IMAGE_LABELS = ("no finding", "healthy", "cancerous")
 # Keys the Label page uses for its own actions, and the two Streamlit keeps for itself.

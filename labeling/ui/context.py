@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 PROJECT_KEY = "medal.project"
 

@@ -33,14 +33,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import _TrustedHosts  # to recognise what uvicorn did, exactly as it does
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import Account
-from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
-from labeling.ui.access.tab_logins import browser_session_of
-from storage.config import config
+from labeling.access import COOKIE_NAME, Account, SessionEnded, browser_sessions
+from labeling.ui.access import browser_session_of
+from storage import config
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 CLIENT_HEADER = "x-medal-client"
 SECURITY_HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),

@@ -31,18 +31,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labeling.access import browser_sessions
-from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
-from labeling.access.rights import NotAllowed
-from labeling.export.downloads import download_zip
-from labeling.export.selection import ExportError
-from labeling.labels.reading import for_browser, modality_values
+from labeling.access import COOKIE_NAME, NotAllowed, SessionEnded, browser_sessions
+from labeling.export import ExportError, download_zip
+from labeling.labels import for_browser, modality_values
 from labeling.ui import download_tickets
-from labeling.ui.access.cookie_routes import cookie_routes, serving
-from storage.errors import ImageNotFound, MedalError
+from labeling.ui.access import cookie_routes, serving
+from storage import ImageNotFound, MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 PIXELS_PATH = "/medal/pixels/{image_id}"
 VIEWER_PATH = "/medal/viewer/{name:path}"
@@ -149,5 +146,5 @@ def routes(project: Project) -> list[Route]:
         Route(EXPORT_PATH, serving(export_zip, project), methods=["GET"]),
         Route(PIXELS_PATH, serving(frame_pixels, project), methods=["GET"]),
         Route(VIEWER_PATH, viewer_module, methods=["GET"]),
-        *cookie_routes(project),
+        *cookie_routes.cookie_routes(project),
     ]

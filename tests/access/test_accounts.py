@@ -7,17 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from labeling.access.accounts import (
-    FREE_FAILURES,
-    WRONG_LOGIN,
-    AccountError,
-    LoginFailed,
-    add_user,
-    authenticate,
-    list_users,
-    update_user,
-)
-from storage.models import AuditEvent, User, utcnow
+from labeling.access import LoginFailed, add_user, authenticate, list_users, update_user
+from labeling.access.accounts import FREE_FAILURES, WRONG_LOGIN, AccountError
+from storage import AuditEvent, User, utcnow
 
 
 def test_hashes_are_salted_argon2(project) -> None:
@@ -90,7 +82,8 @@ def test_parallel_guesses_are_counted_before_they_are_checked(project) -> None:
 
 
 def test_a_spray_of_names_from_one_client_slows_down_and_an_admin_unlocks(project) -> None:
-    from labeling.access.accounts import CLIENT_FREE_FAILURES, unlock_login
+    from labeling.access import unlock_login
+    from labeling.access.accounts import CLIENT_FREE_FAILURES
 
     add_user("ann", "right-password", engine=project.engine)
     now = utcnow()

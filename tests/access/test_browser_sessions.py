@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import add_user, update_user
-from labeling.access.browser_sessions import MAX_SESSION_HOURS, TICKET_SECONDS, SessionEnded
-from storage.models import utcnow
+from labeling.access import SessionEnded, add_user, browser_sessions, update_user
+from labeling.access.browser_sessions import MAX_SESSION_HOURS, TICKET_SECONDS
+from storage import utcnow
 
 
 @pytest.fixture

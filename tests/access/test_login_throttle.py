@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.access.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate, device_token, unlock_login
-from storage.models import utcnow
+from labeling.access import LoginFailed, add_user, authenticate, device_token, unlock_login
+from labeling.access.accounts import FREE_FAILURES
+from storage import utcnow
 
 
 def lock_out(name: str, project, now, client: str = "198.51.100.4") -> None:

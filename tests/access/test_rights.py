@@ -6,16 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from labeling.access.accounts import add_user, update_user
-from labeling.access.rights import NotAllowed
-from labeling.export.run import ExportOptions, export_dataset
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation, undo_last_save
-from labeling.labels.catalog import list_images
-from labeling.labels.queue import skip
-from labeling.labels.taxonomy import save_class
-from learner import jobs
-from learner.settings import set_auto_retrain_every
+from labeling.access import NotAllowed, add_user, update_user
+from labeling.export import ExportOptions, export_dataset
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_images, save_annotation, save_class, skip, undo_last_save
+from learner import jobs, set_auto_retrain_every
 from tests.conftest import pydicom_file
 
 BOX = [RegionInput("Cancerous", "rect", [[4, 4], [20, 4], [20, 20], [4, 20]])]
@@ -71,8 +66,8 @@ def test_only_admins_export_identity(project, images: list[int], tmp_path: Path)
 
 def test_only_importers_import_and_server_folders_are_an_allow_list(project, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from labeling.intake.ingest import FolderNotAllowed, server_folder
-    from labeling.intake.uploads import save_uploads
+    from labeling.intake import save_uploads, server_folder
+    from labeling.intake.ingest import FolderNotAllowed
 
     for name, role in (("ann", "annotator"), ("sam", "scientist"), ("boss", "admin")):
         add_user(name, f"{name}-password", role, engine=project.engine)

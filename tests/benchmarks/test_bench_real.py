@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from benchmarks.real import TruthError, bench_real
+from benchmarks import bench_real
+from benchmarks.real import TruthError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,10 +67,9 @@ def test_the_truths_patients_reach_the_split(project, tmp_path: Path) -> None:
     from sqlmodel import Session, select
 
     from benchmarks.real import attach_patients
-    from labeling.intake.ingest import import_paths
-    from labeling.labels.catalog import list_images
-    from storage.models import Image
-    from storage.project import current_project
+    from labeling.intake import import_paths
+    from labeling.labels import list_images
+    from storage import Image, current_project
 
     folder = lesion_folder(tmp_path / "set", count=4)
     truth = json.loads((folder / "truth.json").read_text())

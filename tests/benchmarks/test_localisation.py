@@ -8,11 +8,9 @@ import torch
 from sqlmodel import Session, col, select
 
 from benchmarks.localise import distance_to_polygon, localisation_figures
-from learner import loop
+from learner import PROJECT_CONFIG, loop, train_and_publish
 from learner.dataset import split_by_patient
-from learner.loop import PROJECT_CONFIG, train_and_publish
-from storage.models import Image, ImageStatus
-from storage.project import current_project
+from storage import Image, ImageStatus, current_project
 
 SQUARE = [[10.0, 10.0], [20.0, 10.0], [20.0, 20.0], [10.0, 20.0]]
 

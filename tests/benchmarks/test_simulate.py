@@ -62,7 +62,7 @@ def test_simulate_on_a_folder_of_class_folders(tmp_path: Path, capsys) -> None:
 
 
 def test_simulate_on_a_medal_demo_project(project, make_demo, capsys) -> None:
-    from storage.project import current_project
+    from storage import current_project
 
     def medal_home() -> Path:
         return current_project().home

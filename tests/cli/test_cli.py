@@ -13,9 +13,9 @@ import pytest
 from PIL import Image as PILImage
 
 from labeling.cli.main import main
-from labeling.dicom.display import Window
-from labeling.labels.pictures import render_image
-from storage.migrate import head_revision
+from labeling.dicom import Window
+from labeling.labels import render_image
+from storage import head_revision
 from tests.conftest import pydicom_file
 
 
@@ -138,7 +138,7 @@ def test_train_and_score_reuse_the_job_already_waiting(project, capsys) -> None:
 def test_user_add_reads_the_password_instead_of_taking_it_on_the_command_line(project, capsys, monkeypatch) -> None:
     import io
 
-    from labeling.access.accounts import authenticate
+    from labeling.access import authenticate
 
     monkeypatch.setattr("sys.stdin", io.StringIO("zoe-password\n"))
     code, out, _ = run(capsys, "user", "add", "zoe", "--role", "scientist")
@@ -154,7 +154,8 @@ def test_the_browser_is_shown_no_tracebacks() -> None:
 
 
 def test_user_unlock_clears_failed_log_ins(project, capsys) -> None:
-    from labeling.access.accounts import FREE_FAILURES, LoginFailed, add_user, authenticate
+    from labeling.access import LoginFailed, add_user, authenticate
+    from labeling.access.accounts import FREE_FAILURES
 
     add_user("ann", "ann-password", engine=project.engine)
     for _ in range(FREE_FAILURES):

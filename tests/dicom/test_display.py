@@ -11,12 +11,10 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from sqlmodel import Session, select
 
-from labeling.dicom.display import Window
-from labeling.intake.ingest import import_paths
-from labeling.labels.pictures import render_frame, render_image
-from storage.errors import InvalidWindow
-from storage.models import Image
-from storage.project import Project
+from labeling.dicom import Window
+from labeling.intake import import_paths
+from labeling.labels import render_frame, render_image
+from storage import Image, InvalidWindow, Project
 from tests.conftest import pydicom_file
 
 

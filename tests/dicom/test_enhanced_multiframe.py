@@ -9,9 +9,9 @@ import numpy as np
 import pydicom
 from sqlmodel import Session, select
 
-from labeling.intake.ingest import import_paths
-from labeling.labels.pictures import render_frame
-from storage.models import Image
+from labeling.intake import import_paths
+from labeling.labels import render_frame
+from storage import Image
 from tests.support.dicom_files import enhanced_ct
 
 

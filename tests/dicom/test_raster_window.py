@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from labeling.intake.ingest import import_paths
-from labeling.labels.catalog import get_image, list_images
-from labeling.labels.pictures import render_frame
+from labeling.intake import import_paths
+from labeling.labels import get_image, list_images, render_frame
 
 
 def ct_png(path: Path) -> None:

@@ -12,10 +12,9 @@ import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
-from labeling.export.run import ExportOptions, export_dataset
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import list_images
+from labeling.export import ExportOptions, export_dataset
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_images, save_annotation
 from tests.conftest import pydicom_file
 
 BOX = [RegionInput("Cancerous", "rect", [[5, 5], [25, 5], [25, 30], [5, 30]])]

@@ -17,14 +17,12 @@ from pycocotools.coco import COCO
 from pydicom.uid import generate_uid
 
 from labeling.cli.main import main
-from labeling.export.label_import import LabelImportError, import_labels
+from labeling.export import ExportError, ExportOptions, export_dataset, import_labels
+from labeling.export.label_import import LabelImportError
 from labeling.export.masks import region_mask
-from labeling.export.run import ExportOptions, export_dataset
-from labeling.export.selection import ExportError
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
-from labeling.labels.catalog import list_images
-from storage.project import Project, current_project
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_annotations, list_images, save_annotation
+from storage import Project, current_project
 from tests.conftest import pydicom_file
 
 # CT and MR with a Frame of Reference; NM (secondary capture) and US are left out of a de-identified
@@ -340,7 +338,7 @@ def test_seg_of_an_enhanced_multiframe_source_holds_each_labeled_frame(project, 
 def test_the_card_names_the_model_active_at_export(project, labeled: list[Path], tmp_path: Path) -> None:
     from sqlmodel import Session
 
-    from storage.models import ModelVersion
+    from storage import ModelVersion
 
     assert main(["export", "--format", "csv", "--out", str(tmp_path / "before")]) == 0
     assert json.loads((tmp_path / "before" / "dataset_card.json").read_text())["model_version_at_export"] is None

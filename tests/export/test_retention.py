@@ -13,25 +13,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from labeling.access.accounts import add_user, update_user
-from labeling.access.rights import NotAllowed
+from labeling.access import NotAllowed, add_user, update_user
 from labeling.cli.main import main
-from labeling.export.retention import (
-    ZIP_RETENTION,
-    ExportNotFound,
-    InvalidExportName,
-    delete_export,
-    exports_folder,
-    list_exports,
-    sweep_zips,
-    zip_for_download,
-)
-from labeling.export.run import ExportOptions, export_dataset, new_export_folder, zip_folder
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import list_images
-from storage.models import AuditEvent
-from storage.project import Project
+from labeling.export import ExportOptions, delete_export, export_dataset, list_exports, new_export_folder, sweep_zips
+from labeling.export.retention import ZIP_RETENTION, ExportNotFound, InvalidExportName, exports_folder, zip_for_download
+from labeling.export.run import zip_folder
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_images, save_annotation
+from storage import AuditEvent, Project
 from tests.conftest import pydicom_file
 
 BOX = [[4, 4], [20, 4], [20, 20], [4, 20]]

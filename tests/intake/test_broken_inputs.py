@@ -13,8 +13,9 @@ import pytest
 from pydicom.encaps import encapsulate
 from sqlmodel import Session, func, select
 
-from labeling.intake.ingest import import_paths, prepare
-from storage.models import Image, ImportProblem, Patient, Series, Study
+from labeling.intake import import_paths
+from labeling.intake.ingest import prepare
+from storage import Image, ImportProblem, Patient, Series, Study
 from tests.conftest import pydicom_file
 from tests.support.dicom_files import dicom_around_jpeg
 
@@ -122,8 +123,7 @@ def test_zip_archives_are_walked(project, tmp_path: Path) -> None:
     report = import_paths([archive], project=project, workers=1)
     assert report.images == 2
     assert [Path(r["path"]).name for r in report.rejected] == ["studies.zip!notes.txt"]
-    from labeling.labels.catalog import get_image, list_images
-    from labeling.labels.pictures import render_frame
+    from labeling.labels import get_image, list_images, render_frame
 
     images = list_images(engine=project.engine)
     assert {i.path for i in images} == {f"{archive}!a/ct", f"{archive}!b/j2k.bin"}
@@ -153,7 +153,7 @@ def test_a_file_name_that_is_not_utf8_is_refused_alone(project, tmp_path: Path) 
 
 
 def test_uploads_keep_every_file_under_a_safe_name(project) -> None:
-    from labeling.intake.uploads import save_uploads
+    from labeling.intake import save_uploads
 
     folder = save_uploads([("..", b"dots"), ("x.dcm", b"one"), ("x.dcm", b"two"), ("../../etc/passwd", b"p"),
                            ("C:\\scans\\y.dcm", b"y"), ("", b"empty")], project=project)
@@ -166,7 +166,8 @@ def test_uploads_given_as_files_are_copied_whole(project) -> None:
     """The Import page hands over the uploaded files themselves (copied in chunks, not duplicated in memory)."""
     import io
 
-    from labeling.intake.uploads import CHUNK_BYTES, save_uploads
+    from labeling.intake import save_uploads
+    from labeling.intake.uploads import CHUNK_BYTES
 
     data = os.urandom(CHUNK_BYTES + 12_345)
     upload = io.BytesIO(data)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pydicom
 from sqlmodel import Session, func, select
 
-from labeling.intake.demo import ORACLE, create_demo
-from storage.models import Annotation, AuditEvent, Image, ImageStatus, Patient, Region, Study, User
+from labeling.intake import create_demo
+from labeling.intake.demo import ORACLE
+from storage import Annotation, AuditEvent, Image, ImageStatus, Patient, Region, Study, User
 
 
 def test_demo_project(project) -> None:
@@ -58,8 +59,7 @@ def test_every_demo_image_shows_its_anatomy_at_the_default_window(project, make_
     MONOCHROME1 mammograms' stored window once missed their values, and they rendered black)."""
     import numpy as np
 
-    from labeling.labels.catalog import get_image, list_images
-    from labeling.labels.pictures import render_frame
+    from labeling.labels import get_image, list_images, render_frame
 
     make_demo(0)
     photometrics = set()

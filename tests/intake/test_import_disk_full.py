@@ -12,12 +12,9 @@ import pytest
 from PIL import Image as PILImage
 from sqlmodel import Session, func, select
 
-from labeling.dicom.frames import FrameCache
-from labeling.intake import ingest
-from labeling.intake.ingest import import_paths
-from storage.errors import StorageFull
-from storage.models import Image, ImportProblem
-from storage.project import Project, current_project
+from labeling.dicom import FrameCache
+from labeling.intake import import_paths, ingest
+from storage import Image, ImportProblem, Project, StorageFull, current_project
 from tests.support.full_disk import full_database, images_without_cache, integrity, leftovers, run_limited
 
 LIMIT = 1024**2  # no file may grow past 1 MiB: the big image's 2 MiB of cached values cannot be written
@@ -157,7 +154,7 @@ def test_an_upload_the_disk_cannot_hold_is_removed_whole(project: Project) -> No
 
 
 def test_a_broken_upload_stream_leaves_no_folder(project: Project) -> None:
-    from labeling.intake.uploads import save_uploads
+    from labeling.intake import save_uploads
 
     class Broken(io.BytesIO):
         def read(self, *_args) -> bytes:  # noqa: ANN002

@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.dicom.display import Window
-from labeling.dicom.frames import modality_frame
-from labeling.dicom.sources import Source
-from labeling.intake.ingest import import_paths
-from labeling.labels.pictures import render_frame
-from storage.models import Image, ImportProblem
+from labeling.dicom import Source, Window, modality_frame
+from labeling.intake import import_paths
+from labeling.labels import render_frame
+from storage import Image, ImportProblem
 from tests.conftest import TEST_FILES
 
 ALL_FILES = sorted(p for p in TEST_FILES.rglob("*") if p.is_file())

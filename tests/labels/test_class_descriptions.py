@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.labels.taxonomy import TaxonomyError, list_classes, save_class
+from labeling.labels import list_classes, save_class
+from labeling.labels.taxonomy import TaxonomyError
 from tests.support.pages import button, label_state, logged_in, viewer_data
 
 

@@ -7,13 +7,9 @@ import numpy as np
 import pytest
 
 from benchmarks.outline import demo_lesions, dice, rough_box
-from labeling.access.accounts import add_user, update_user
-from labeling.access.rights import NotAllowed
-from labeling.labels.catalog import get_image
-from labeling.labels.outline import OutlineError, outline_in_box
-from labeling.labels.reading import outline_region
-from storage.errors import MedalError
-from storage.project import current_project
+from labeling.access import NotAllowed, add_user, update_user
+from labeling.labels import OutlineError, get_image, outline_in_box, outline_region
+from storage import MedalError, current_project
 from tests.conftest import demo_lesion
 
 

@@ -13,16 +13,25 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from benchmarks.loop import write_nodule_files
-from labeling.access.accounts import add_user
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import get_image, list_images
-from labeling.labels.pictures import render_frame
-from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread, lease, next_image, peek, release, skip
-from labeling.labels.spread import cold_start, simple_features, standardise
-from storage.hierarchy import up_to_patient
-from storage.models import Image, Patient, utcnow
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import import_paths
+from labeling.labels import (
+    RegionInput,
+    cold_start,
+    get_image,
+    lease,
+    list_images,
+    next_image,
+    peek,
+    release,
+    render_frame,
+    save_annotation,
+    simple_features,
+    skip,
+    standardise,
+)
+from labeling.labels.queue import COLD_START_PICKS, UnknownUser, feature_spread
+from storage import Image, Patient, Project, up_to_patient, utcnow
 
 
 @pytest.fixture
@@ -116,8 +125,8 @@ def test_concurrent_users_never_get_the_same_image(demo) -> None:
 
 
 def test_a_save_on_an_image_leased_to_someone_else_is_refused(demo) -> None:
+    from labeling.labels import lease as take_lease
     from labeling.labels.annotations import LeasedToAnother
-    from labeling.labels.queue import lease as take_lease
 
     item = next_image("ann", engine=demo.engine)
     box = [RegionInput("Cancerous", "rect", [[1, 1], [9, 1], [9, 9], [1, 9]])]
@@ -150,7 +159,7 @@ def test_the_cold_start_order_does_not_depend_on_the_projects_patient_key_secret
 
 def _ct_series(engine) -> list[int]:
     """A CT series of the demo.engine, in anatomical order."""
-    from labeling.labels.reading import series_slices
+    from labeling.labels import series_slices
 
     with Session(engine) as session:
         first = session.exec(select(Image).where(Image.modality == "CT").order_by(Image.id)).first()
@@ -160,8 +169,9 @@ def _ct_series(engine) -> list[int]:
 def test_a_reading_saves_only_slices_of_the_series_on_screen_and_all_or_nothing(demo) -> None:
     """Issue 22 (4): a forged Save named 61 images (image 10 saved while 86 was on screen), and a refused slice
     left the others saved."""
-    from labeling.labels.annotations import LeasedToAnother, NotInSeries, list_annotations, save_reading
-    from labeling.labels.queue import lease as take_lease
+    from labeling.labels import lease as take_lease
+    from labeling.labels import list_annotations, save_reading
+    from labeling.labels.annotations import LeasedToAnother, NotInSeries
 
     series = _ct_series(demo.engine)
     on_screen, other_slice, leased_slice = series[len(series) // 2], series[0], series[-1]

@@ -10,20 +10,12 @@ import math
 import pytest
 from sqlmodel import Session, func, select
 
-from labeling.export.run import ExportOptions, export_dataset
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import (
-    MAX_REGIONS,
-    MAX_VERTICES,
-    InvalidRegion,
-    RegionInput,
-    list_annotations,
-    save_annotation,
-)
-from labeling.labels.catalog import list_images
+from labeling.export import ExportOptions, export_dataset
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_annotations, list_images, save_annotation
+from labeling.labels.annotations import MAX_REGIONS, MAX_VERTICES, InvalidRegion
 from learner.dataset import build_examples
-from storage.models import Annotation, Region
-from storage.project import Project
+from storage import Annotation, Project, Region
 from tests.conftest import pydicom_file
 
 

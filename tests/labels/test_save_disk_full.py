@@ -9,13 +9,18 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
-from labeling.labels.catalog import get_image, list_images
-from storage.db import storage_full_on_refused_writes
-from storage.errors import StorageFull
-from storage.models import Annotation, AuditEvent, ImageStatus, Region
-from storage.project import Project, current_project
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, get_image, list_annotations, list_images, save_annotation
+from storage import (
+    Annotation,
+    AuditEvent,
+    ImageStatus,
+    Project,
+    Region,
+    StorageFull,
+    current_project,
+    storage_full_on_refused_writes,
+)
 from tests.conftest import pydicom_file
 from tests.support.full_disk import full_database, integrity, run_limited
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from benchmarks.simulate import ArrayDataset
-from learner.calibration import fit_calibration, softmax_positive
-from learner.train import TrainConfig, binary_metrics, fit, predict_proba
+from learner import TrainConfig, binary_metrics, fit, predict_proba, softmax_positive
+from learner.calibration import fit_calibration
 
 
 def _overconfident(seed: int = 0, n: int = 600, scale: float = 6.0) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import get_image
-from labeling.labels.pictures import render_frame
-from labeling.labels.review import accept_reading
+from labeling.labels import RegionInput, accept_reading, get_image, render_frame, save_annotation
 from learner import dataset
 from learner.dataset import (
     Example,
@@ -29,8 +26,7 @@ from learner.dataset import (
     square_around,
     to_input,
 )
-from storage.errors import ImageNotFound
-from storage.models import Image
+from storage import Image, ImageNotFound
 
 
 @pytest.fixture

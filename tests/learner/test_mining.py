@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from benchmarks.real import bench_real
+from benchmarks import bench_real
 from learner.mining import windows_to_mine
 
 SIDE = 128

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from learner.train import TrainConfig, build_model, mixed_precision
+from learner import TrainConfig
+from learner.train import build_model, mixed_precision
 
 
 def test_the_dense_pass_gives_each_window_the_logits_a_window_sized_input_gets() -> None:

@@ -7,11 +7,9 @@ import json
 import numpy as np
 
 from labeling.cli.main import main
-from labeling.labels.catalog import get_image
-from learner import jobs
+from labeling.labels import get_image
+from learner import jobs, prediction_for, run_worker
 from learner.predictions import peak_cell
-from learner.registry import prediction_for
-from learner.worker import run_worker
 
 KEYS = {"image_id", "probability", "uncertainty", "strategy", "strategy_utility", "queue_rank", "heatmap_peak",
         "proposals"}

@@ -11,7 +11,7 @@ import numpy as np
 from learner.dataset import images_by_id
 from learner.loop import normal_maxima
 from learner.scoring import DensePass, image_ids
-from storage.models import ImageStatus
+from storage import ImageStatus
 
 
 def test_normal_maxima_leave_out_the_outlined_regions_and_their_surroundings(project, make_demo,

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from learner import TrainConfig
 from learner.model import CompactCNN
 from learner.registry import LoadedModel
 from learner.scoring import _Scaled, _windows, dense_pass, image_ids
-from learner.train import TrainConfig, build_model
-from storage.errors import ImageNotFound
-from storage.models import ImageStatus
-from storage.project import current_project
+from learner.train import build_model
+from storage import ImageNotFound, ImageStatus, current_project
 
 
 def test_the_dense_pass_is_the_same_on_one_thread_and_on_many(make_demo, tmp_path: Path, project) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeling.labels.spread import cold_start
-from learner.strategies import DEFAULT, STRATEGIES, PoolClassifier, bald_scores, resolve, utility
+from labeling.labels import cold_start
+from learner import DEFAULT, STRATEGIES, resolve
+from learner.strategies import PoolClassifier, bald_scores, utility
 
 PROBABILITIES = np.array([[0.99, 0.01], [0.5, 0.5], [0.8, 0.2], [0.6, 0.4], [0.05, 0.95]])
 

@@ -16,14 +16,11 @@ import pytest
 from sqlmodel import Session, select
 
 from labeling.cli.main import main
-from labeling.labels.queue import next_image
-from learner import jobs, registry
+from labeling.labels import next_image
+from learner import jobs, registry, run_worker, set_auto_retrain_every, set_strategy, worker_running
 from learner.loop import maybe_auto_retrain
-from learner.settings import set_auto_retrain_every, set_strategy
-from learner.supervisor import worker_running
-from learner.worker import WorkerAlreadyRunning, run_job, run_worker, worker_lock
-from storage.models import Image, ImageStatus, JobStatus, Prediction
-from storage.project import current_project
+from learner.worker import WorkerAlreadyRunning, run_job, worker_lock
+from storage import Image, ImageStatus, JobStatus, Prediction, current_project
 
 QUICK = {"config": {"max_epochs": 3, "min_steps": 10, "size": 32}}
 
@@ -200,7 +197,7 @@ def test_kill_minus_nine_during_training(labeled_demo, tmp_path: Path) -> None:
 
 
 def test_the_app_starts_one_worker_that_runs_jobs(labeled_demo, monkeypatch, project) -> None:
-    from learner.supervisor import ensure_worker
+    from learner import ensure_worker
 
     def medal_home() -> Path:
         return current_project().home

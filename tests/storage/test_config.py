@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling.intake.ingest import import_paths
-from labeling.labels.catalog import list_images
+from labeling.intake import import_paths
+from labeling.labels import list_images
+from storage import Project, current_project
 from storage.config import Config, InvalidConfig
-from storage.project import Project, current_project
 from tests.conftest import pydicom_file
 
 ROOT = Path(__file__).resolve().parents[2]

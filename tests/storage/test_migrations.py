@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, select
 
+from storage import Image, LabelClass, Patient, current_revision, head_revision, upgrade_to_head
 from storage.db import make_engine
-from storage.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
-from storage.models import Image, LabelClass, Patient
+from storage.migrate import alembic_config
 
 
 def test_first_migration_upgrades_to_head_with_data_intact(tmp_path: Path) -> None:

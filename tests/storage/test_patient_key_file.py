@@ -11,10 +11,9 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from labeling.cli.main import main
-from labeling.intake.ingest import import_paths
-from storage.models import Patient
+from labeling.intake import import_paths
+from storage import Patient, Project
 from storage.patient_key import PatientKeyUnavailable
-from storage.project import Project
 from tests.conftest import pydicom_file
 
 

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from labeling.intake.ingest import import_paths
+from labeling.intake import import_paths
+from storage import Image, LabelClass, Project, current_revision, head_revision, upgrade_to_head
 from storage.db import make_engine
-from storage.migrate import current_revision, head_revision, upgrade_to_head
-from storage.models import Image, LabelClass
-from storage.project import Project
 from tests.conftest import pydicom_file
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.dicom.frames import FrameCache
-from storage.models import Image
+from labeling.dicom import FrameCache
+from storage import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMITED = """

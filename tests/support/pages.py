@@ -7,10 +7,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from labeling.access.accounts import add_user
+from labeling.access import add_user
+from labeling.ui import LabelSession
 from labeling.ui.parts.reading_station import VIEWER_KEY
-from labeling.ui.state import LABEL_KEY, LabelSession
-from storage.project import Project
+from labeling.ui.state import LABEL_KEY
+from storage import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

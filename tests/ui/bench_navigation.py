@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from labeling.access.accounts import add_user
-from labeling.intake.demo import create_demo
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import create_demo
+from storage import Project
 from tests.support.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'

@@ -30,10 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling.access.accounts import add_user
-from labeling.intake.ingest import import_paths
-from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import SeriesPlace, SyntheticPatient, import_paths, uid, write_ct_slice
+from storage import Project
 from tests.support.app_server import label_page
 
 VIEWER = '[data-testid="medal-viewer"]'

@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from labeling.access.accounts import add_user
-from labeling.access.browser_sessions import COOKIE_NAME
-from labeling.intake.demo import create_demo
-from storage.models import Annotation, AuditEvent, Image
-from storage.project import Project
+from labeling.access import COOKIE_NAME, add_user
+from labeling.intake import create_demo
+from storage import Annotation, AuditEvent, Image, Project
 from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -11,9 +11,8 @@ import streamlit as st
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from labeling.labels.annotations import list_annotations
-from labeling.labels.catalog import list_images
-from storage.project import Project
+from labeling.labels import list_annotations, list_images
+from storage import Project
 from tests.support.pages import button, draw_rect, label_state, logged_in
 
 SAYS = "The server's disk is full or failing: the project's database could not be written; nothing was saved."

@@ -13,17 +13,16 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import authenticate, update_user
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, save_annotation
-from labeling.labels.catalog import list_images
-from labeling.ui.access.session import ACCOUNT_KEY, BROWSER_SESSION_KEY
+from labeling.access import authenticate, browser_sessions, update_user
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, list_images, save_annotation
+from labeling.ui import EXPORT_PREFIX
+from labeling.ui.access import BROWSER_SESSION_KEY
+from labeling.ui.access.session import ACCOUNT_KEY
 from labeling.ui.context import PROJECT_KEY
-from labeling.ui.parts.exports import NAME_KEY
-from labeling.ui.web_routes import EXPORT_PREFIX, _export_for
-from storage.models import AuditEvent
-from storage.project import Project, current_project
+from labeling.ui.parts import NAME_KEY
+from labeling.ui.web_routes import _export_for
+from storage import AuditEvent, Project, current_project
 from tests.conftest import pydicom_file
 from tests.support.pages import logged_in
 
@@ -32,8 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cookie_token(browser_session: int, *, project: Project) -> str:
     """The cookie the browser gets for a tab's browser session (what ``/medal/session`` hands out)."""
-    from storage.db import write_session
-    from storage.models import BrowserSession
+    from storage import BrowserSession, write_session
 
     ticket = "test-ticket-" + str(browser_session)
     with write_session(engine=project.engine) as session:  # give the session a ticket as log-in does, then redeem it

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.labels.annotations import list_annotations
+from labeling.labels import list_annotations
 from labeling.ui.parts.reading_station import VIEWER_KEY
 from tests.support.pages import button, label_state, logged_in, rect
 

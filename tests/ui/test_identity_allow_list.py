@@ -15,9 +15,9 @@ import pytest
 from pydicom.uid import generate_uid
 from streamlit.testing.v1 import AppTest
 
-from labeling.access.accounts import add_user
-from labeling.intake.ingest import import_paths
-from labeling.labels.catalog import list_images
+from labeling.access import add_user
+from labeling.intake import import_paths
+from labeling.labels import list_images
 from tests.conftest import pydicom_file
 from tests.support.pages import label_state, logged_in, viewer_data
 

@@ -8,12 +8,9 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import Session
 
-from labeling.access.accounts import add_user
-from labeling.labels.annotations import save_annotation
-from labeling.labels.catalog import list_images
-from labeling.labels.queue import next_image
-from labeling.labels.reading_plan import ReadingPlan, set_reading_plan
-from storage.models import ModelVersion, Prediction
+from labeling.access import add_user
+from labeling.labels import ReadingPlan, list_images, next_image, save_annotation, set_reading_plan
+from storage import ModelVersion, Prediction
 from tests.support.pages import label_state, logged_in
 
 

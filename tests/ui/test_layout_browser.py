@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.access.accounts import add_user
-from labeling.intake.demo import create_demo
-from storage.models import Image, ModelVersion, Prediction
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import create_demo
+from storage import Image, ModelVersion, Prediction, Project
 from tests.support.app_server import served
 from tests.support.viewer_browser import ARTIFACTS, VIEWER, has, log_in
 

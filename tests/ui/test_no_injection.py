@@ -16,10 +16,10 @@ import pydicom
 import pytest
 from pydicom import config as pydicom_config
 
-from labeling.access.accounts import add_user
-from labeling.intake.ingest import import_paths
-from labeling.labels.taxonomy import save_class
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import import_paths
+from labeling.labels import save_class
+from storage import Project
 from tests.conftest import pydicom_file
 from tests.support.app_server import CHROMIUM, served, submit_log_in
 

@@ -13,19 +13,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.access.accounts import add_user, update_user
-from labeling.intake.ingest import import_paths
-from labeling.labels.annotations import RegionInput, list_annotations, save_annotation
-from labeling.labels.catalog import get_image, list_images
-from labeling.labels.taxonomy import list_classes
+from labeling.access import add_user, update_user
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, get_image, list_annotations, list_classes, list_images, save_annotation
 from labeling.ui.access.session import SEEN_KEY
-from labeling.ui.parts.exports import NAME_KEY
+from labeling.ui.parts import NAME_KEY
 from labeling.ui.parts.reading_station import VIEWER_KEY
-from learner import jobs, registry
+from learner import jobs, prediction_for, registry, run_worker
 from learner import settings as learning_settings
-from learner.registry import prediction_for
-from learner.worker import run_worker
-from storage.project import current_project
+from storage import current_project
 from tests.conftest import demo_lesion, pydicom_file
 from tests.support.pages import (
     APP,
@@ -449,7 +445,7 @@ def test_label_shows_the_model_and_accepts_proposals(project, make_demo) -> None
 def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> None:
     from sqlmodel import Session
 
-    from storage.models import ModelVersion, Prediction
+    from storage import ModelVersion, Prediction
 
     make_demo(0)
     at = logged_in(project=project)
@@ -501,7 +497,7 @@ def test_roles_without_identity_see_no_identity(project, tmp_path: Path, role: s
 
 
 def test_label_offers_the_patients_prior_study_beside_the_image(project, make_demo) -> None:
-    from labeling.labels.reading import prior_for, series_slices
+    from labeling.labels import prior_for, series_slices
 
     make_demo(0)
     at = logged_in(project=project)
@@ -546,7 +542,7 @@ def test_undo_with_unsaved_drawing_asks_first(project, make_demo) -> None:
 
 
 def test_the_timeline_opens_a_follow_up_with_its_prior(project, make_demo) -> None:
-    from labeling.labels.catalog import patient_keys, patient_timeline
+    from labeling.labels import patient_keys, patient_timeline
 
     make_demo(0)
     at = logged_in(project=project)

@@ -4,8 +4,8 @@ re-enabled it)."""
 
 from __future__ import annotations
 
-from labeling.access.accounts import add_user, list_users, update_user
-from labeling.labels.taxonomy import list_classes
+from labeling.access import add_user, list_users, update_user
+from labeling.labels import list_classes
 from tests.support.pages import button, logged_in
 
 

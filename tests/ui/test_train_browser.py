@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling.access.accounts import add_user
-from labeling.intake.demo import create_demo
-from learner import jobs
-from learner.worker import run_worker
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import create_demo
+from learner import jobs, run_worker
+from storage import Project
 from tests.support.app_server import CHROMIUM, served, submit_log_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -10,9 +10,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from labeling.access.accounts import add_user
-from learner import jobs, registry
-from learner.worker import run_worker
+from labeling.access import add_user
+from learner import jobs, registry, run_worker
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

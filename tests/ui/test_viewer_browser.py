@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling.access.accounts import add_user
-from labeling.intake.demo import create_demo
-from labeling.labels.annotations import list_annotations
-from labeling.labels.catalog import get_image
-from labeling.labels.reading import series_slices
-from storage.project import Project
+from labeling.access import add_user
+from labeling.intake import create_demo
+from labeling.labels import get_image, list_annotations, series_slices
+from storage import Project
 from tests.conftest import lesion_truth
 from tests.support.app_server import CHROMIUM, served
 from tests.support.viewer_browser import ARTIFACTS, VIEWER, attr, has, log_in, ready, screen_point, settled
@@ -251,7 +249,7 @@ def test_a_selected_box_moves_escape_puts_a_drag_back_and_the_pan_tool_moves_the
 
 def test_the_prior_study_opens_beside_and_follows_the_scroll(app, chromium) -> None:
     url, project = app
-    from labeling.labels.reading import prior_for
+    from labeling.labels import prior_for
 
     page = log_in(chromium, url, "grace")
     for _ in range(30):  # skip to a follow-up CT (a patient with an earlier study)
@@ -396,8 +394,8 @@ def test_the_browser_renders_like_the_reference_within_two_grey_levels(chromium,
     equals the server's reference rendering (``render_frame``, pydicom's transforms) within 2 grey levels."""
     import numpy as np
 
-    from labeling.intake.ingest import import_paths
-    from labeling.labels.pictures import render_frame
+    from labeling.intake import import_paths
+    from labeling.labels import render_frame
 
     folder = tmp_path_factory.mktemp("reference-files")
     _reference_files(folder)
@@ -731,8 +729,7 @@ def test_open_in_label_and_compare_are_links_that_open_the_image_at_once(app, ch
 def test_the_queues_next_image_is_in_the_browser_before_save(app, chromium) -> None:
     """Issue 21: the next image's pixels were fetched only after Save & next. The queue's next image (another
     series) is fetched ahead, once the series on screen is in, and Save & next draws it from memory."""
-    from labeling.labels.queue import peek
-    from labeling.labels.reading import series_slices
+    from labeling.labels import peek, series_slices
 
     url, project = app
     page = log_in(chromium, url, "vera")

@@ -7,9 +7,7 @@ import asyncio
 import pytest
 from starlette.requests import Request
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import add_user
-from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
+from labeling.access import COOKIE_NAME, SessionEnded, add_user, browser_sessions
 from labeling.ui.access.cookie_routes import clear_session_cookie, create_session_cookie
 
 
@@ -75,8 +73,8 @@ def test_log_out_ends_the_session_and_clears_the_cookie(ticket: str, project) ->
 
 
 def test_the_cookie_exchange_also_makes_the_browser_a_known_one(ticket: str, project) -> None:
-    from labeling.access.accounts import FREE_FAILURES, LoginFailed, authenticate
-    from labeling.access.browser_sessions import DEVICE_COOKIE
+    from labeling.access import DEVICE_COOKIE, LoginFailed, authenticate
+    from labeling.access.accounts import FREE_FAILURES
 
     response = _call(create_session_cookie, project, _request("/medal/session", {"x-medal": "1",
                                                                                  "x-medal-ticket": ticket}))

@@ -17,12 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import device_token
-from labeling.access.browser_sessions import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded
+from labeling.access import COOKIE_NAME, DEVICE_COOKIE, DEVICE_DAYS, SessionEnded, browser_sessions, device_token
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 SESSION_PATH = "/medal/session"
 LOGOUT_PATH = "/medal/logout"

@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from labeling.access.accounts import LoginFailed, authenticate
-from labeling.access.browser_sessions import DEVICE_COOKIE
+from labeling.access import DEVICE_COOKIE, LoginFailed, authenticate
 from labeling.ui.access.session import client_address, log_in, logout_reason
-from labeling.ui.parts.text import as_text, show_error
+from labeling.ui.parts import as_text, show_error
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def show_login(*, project: Project) -> None:

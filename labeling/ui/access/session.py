@@ -22,18 +22,16 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from labeling.access import browser_sessions
-from labeling.access.accounts import Account
-from labeling.access.browser_sessions import COOKIE_NAME, SessionEnded
-from labeling.labels.queue import release
+from labeling.access import COOKIE_NAME, Account, SessionEnded, browser_sessions
+from labeling.labels import release
+from labeling.ui import CLIENT_HEADER
 from labeling.ui.access.cookie_bridge import ask_browser
 from labeling.ui.access.tab_logins import record
-from labeling.ui.parts.text import as_text
-from labeling.ui.web_guard import CLIENT_HEADER
-from storage.config import config
+from labeling.ui.parts import as_text
+from storage import config
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 ACCOUNT_KEY = "account"
 SEEN_KEY = "account_seen"  # time.time() of the session's last script run

@@ -3,15 +3,13 @@ admins also see and delete past exports."""
 
 import streamlit as st
 
-from labeling.access.accounts import list_users
-from labeling.export.retention import sweep_zips
-from labeling.export.run import FORMATS, ExportOptions, export_dataset, new_export_folder
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.exports import CARD_KEY, NAME_KEY, download_button, past_exports
-from labeling.ui.parts.text import show_error
-from learner.registry import active_summary
-from storage.errors import MedalError
+from labeling.access import list_users
+from labeling.export import FORMATS, ExportOptions, export_dataset, new_export_folder, sweep_zips
+from labeling.ui import the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import CARD_KEY, NAME_KEY, download_button, past_exports, show_error
+from learner import active_summary
+from storage import MedalError
 
 project = the_project()
 account = require_account(project=project)

@@ -2,19 +2,24 @@
 
 import streamlit as st
 
-from labeling.access.accounts import list_users
-from labeling.labels.catalog import ORDERS, get_image, list_images, patient_keys, patient_timeline
-from labeling.labels.identity import annotator_choices, image_row
-from labeling.labels.proposals import images_with_proposals, proposal_threshold
-from labeling.labels.reading_plan import blinded_for
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.gallery import thumbnail_grid
-from labeling.ui.parts.text import show_error
-from labeling.ui.parts.timeline import compare_buttons, timeline_table
-from labeling.ui.state import open_in_label
-from learner.registry import active_version
-from storage.errors import MedalError
+from labeling.access import list_users
+from labeling.labels import (
+    ORDERS,
+    annotator_choices,
+    blinded_for,
+    get_image,
+    image_row,
+    images_with_proposals,
+    list_images,
+    patient_keys,
+    patient_timeline,
+    proposal_threshold,
+)
+from labeling.ui import open_in_label, the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import compare_buttons, show_error, thumbnail_grid, timeline_table
+from learner import active_version
+from storage import MedalError
 
 ALL = "All"
 ORDER_NAMES = {"id": "Image id", "probability": "Model probability, highest first",

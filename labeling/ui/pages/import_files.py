@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from labeling.intake.ingest import import_paths, import_problems, server_folder
-from labeling.intake.uploads import save_uploads
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.text import show_error
-from storage.errors import MedalError
+from labeling.intake import import_paths, import_problems, save_uploads, server_folder
+from labeling.ui import the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import show_error
+from storage import MedalError
 
 project = the_project()
 account = require_account(project=project)

@@ -3,29 +3,29 @@ and an image label; save & next, skip, back and undo from the keyboard."""
 
 import streamlit as st
 
-from labeling.labels.annotations import undo_last_save
-from labeling.labels.catalog import get_image
-from labeling.labels.queue import SKIP_REASONS, lease, next_image
-from labeling.labels.reading import series_slices
-from labeling.labels.taxonomy import list_classes
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.panels import header_panel, model_panel, region_summary, shortcut_help, undo_confirmed
-from labeling.ui.parts.reading_station import (
+from labeling.labels import SKIP_REASONS, get_image, lease, list_classes, next_image, series_slices, undo_last_save
+from labeling.ui import label_session, take_open_request, the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import (
     SKIP_REASON_KEY,
     act_early,
+    as_text,
+    header_panel,
     image_label_radio,
     load_series,
+    model_panel,
     on_button,
     preset_names,
     reading_station,
+    region_summary,
     save_and_next,
+    shortcut_help,
+    show_error,
     skip_and_next,
+    undo_confirmed,
     viewer_data,
 )
-from labeling.ui.parts.text import as_text, show_error
-from labeling.ui.state import label_session, take_open_request
-from storage.errors import MedalError
+from storage import MedalError
 
 project = the_project()
 account, state = require_account(project=project), label_session()
@@ -73,8 +73,8 @@ with model_box:
         state.replace(image.id, state.regions_of(image.id) + model.accepted)
         st.rerun()
 with view:
-    action = reading_station(state, account.name, lambda: viewer_data(state, image, slices, account, classes, model,
-                                                                      project=project), project=project)
+    action = reading_station.reading_station(state, account.name, lambda: viewer_data(
+        state, image, slices, account, classes, model, project=project), project=project)
 with side:
     region_summary(state, state.take_outline_error())
     shortcut_help(classes, preset_names(image))

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from labeling.access.accounts import ROLE_NAMES, add_user, list_users, update_user
-from labeling.labels.taxonomy import list_classes, save_class
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.text import as_text, show_error
-from storage.errors import MedalError
+from labeling.access import ROLE_NAMES, add_user, list_users, update_user
+from labeling.labels import list_classes, save_class
+from labeling.ui import the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import as_text, show_error
+from storage import MedalError
 
 FLASH = "settings-flash"  # what was just done, shown after the rerun that shows its result
 LOG_IN = {"(unchanged)": None, "may log in": True, "may not log in": False}

@@ -2,16 +2,22 @@
 
 import streamlit as st
 
-from labeling.ui.access.session import require_account
-from labeling.ui.context import the_project
-from labeling.ui.parts.model_charts import version_charts
-from labeling.ui.parts.text import show_error
-from labeling.ui.parts.training import live_jobs
-from learner.jobs import enqueue, pending
-from learner.registry import activate, history
-from learner.settings import auto_retrain_every, set_auto_retrain_every, set_strategy, strategy
-from learner.strategies import DEFAULT, STRATEGIES
-from storage.errors import MedalError
+from labeling.ui import the_project
+from labeling.ui.access import require_account
+from labeling.ui.parts import live_jobs, show_error, version_charts
+from learner import (
+    DEFAULT,
+    STRATEGIES,
+    activate,
+    auto_retrain_every,
+    enqueue,
+    history,
+    pending,
+    set_auto_retrain_every,
+    set_strategy,
+    strategy,
+)
+from storage import MedalError
 
 project = the_project()
 account = require_account(project=project)

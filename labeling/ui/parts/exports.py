@@ -6,17 +6,15 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from labeling.access import rights
-from labeling.access.accounts import Account
-from labeling.export.retention import delete_export, list_exports
-from labeling.ui import download_tickets
-from labeling.ui.access.session import BROWSER_SESSION_KEY
+from labeling.access import Account, rights
+from labeling.export import delete_export, list_exports
+from labeling.ui import EXPORT_PREFIX, download_tickets
+from labeling.ui.access import BROWSER_SESSION_KEY
 from labeling.ui.parts.text import as_text, show_error
-from labeling.ui.web_routes import EXPORT_PREFIX
-from storage.errors import MedalError
+from storage import MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 NAME_KEY = "export_name"  # the folder name (in the project's exports) of this session's last export
 CARD_KEY = "export_card"  # its dataset card

@@ -6,16 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from labeling.labels.catalog import get_image
-from labeling.labels.identity import image_caption
-from labeling.labels.pictures import thumbnail_png
+from labeling.labels import get_image, image_caption, thumbnail_png
+from labeling.ui import label_link
 from labeling.ui.parts.text import as_text
-from labeling.ui.state import label_link
 from labeling.ui.viewer import data_url
-from storage.errors import MedalError
+from storage import MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 PER_PAGE = 24
 COLUMNS = 6

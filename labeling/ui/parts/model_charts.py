@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import altair as alt
 import streamlit as st
 
-from learner.registry import diagnostics
+from learner import diagnostics
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 
 def version_charts(version_id: int, *, project: Project) -> None:

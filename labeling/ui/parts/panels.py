@@ -7,17 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from labeling.access.accounts import Account
-from labeling.labels import identity
-from labeling.labels.annotations import RegionInput, save_reading
-from labeling.labels.proposals import SURE, as_outlines, proposals_for
+from labeling.access import Account
+from labeling.labels import SURE, RegionInput, as_outlines, identity, proposals_for, save_reading
+from labeling.ui import LabelSession
 from labeling.ui.parts.text import as_text, show_error
-from labeling.ui.state import LabelSession
-from learner.registry import active_metrics, prediction_for
-from storage.errors import MedalError
+from learner import active_metrics, prediction_for
+from storage import MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 SHORTCUTS = [("s", "Save & next"), ("k", "Skip (with the reason chosen)"), ("b", "Back to the previous image"),
              ("u", "Undo your last save (asks first when you have unsaved drawing)"),

@@ -10,21 +10,30 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from labeling.access.accounts import Account
-from labeling.labels.annotations import RegionInput, current_annotations, undo_last_save
-from labeling.labels.catalog import get_image
-from labeling.labels.outline import OutlineError
-from labeling.labels.pictures import heatmap_png
-from labeling.labels.queue import next_image, peek, skip
-from labeling.labels.reading import corners, outline_region, prior_for, voi_lut
-from labeling.labels.taxonomy import IMAGE_LABELS
+from labeling.access import Account
+from labeling.labels import (
+    IMAGE_LABELS,
+    OutlineError,
+    RegionInput,
+    corners,
+    current_annotations,
+    get_image,
+    heatmap_png,
+    next_image,
+    outline_region,
+    peek,
+    prior_for,
+    skip,
+    undo_last_save,
+    voi_lut,
+)
+from labeling.ui import LabelSession
 from labeling.ui.parts.panels import ModelHelp, save_series
-from labeling.ui.state import LabelSession
 from labeling.ui.viewer import ViewerEvents, data_url, parse_events, show_viewer, standard_presets
-from storage.errors import MedalError
+from storage import MedalError
 
 if TYPE_CHECKING:
-    from storage.project import Project
+    from storage import Project
 
 VIEWER_KEY = "viewer"
 SKIP_REASON_KEY = "skip-reason"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labeling.labels.catalog import TimelineStudy
-from labeling.labels.identity import study_name, timeline_rows
+from labeling.labels import TimelineStudy, study_name, timeline_rows
+from labeling.ui import label_link
 from labeling.ui.parts.text import as_text
-from labeling.ui.state import label_link
 
 
 def timeline_table(timeline: list[TimelineStudy], *, sees_identity: bool) -> None:

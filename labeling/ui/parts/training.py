@@ -5,9 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from labeling.ui.parts.text import as_text
-from learner.jobs import ACTIVE, JobStatus, JobView, cancel, list_jobs
-from learner.supervisor import ensure_worker, worker_running
-from storage.project import Project
+from learner import ACTIVE, JobStatus, JobView, cancel, ensure_worker, list_jobs, worker_running
+from storage import Project
 
 REFRESH_S = 1.5
 WATCHED_KEY = "train_jobs_watched"  # ids of the jobs this session saw running or queued

@@ -18,7 +18,9 @@ from typing import Any
 
 import streamlit as st
 
-from labeling.labels.annotations import SHAPES, RegionInput
+from labeling.labels import SHAPES, RegionInput
+
+__all__ = ["ViewerEvents", "data_url", "parse_events", "show_viewer", "standard_presets"]  # the face other rooms use
 
 _HERE = Path(__file__).parent
 STANDARD_CT_PRESETS = (("Lung", -600.0, 1500.0), ("Mediastinum", 40.0, 400.0), ("Bone", 400.0, 1800.0),
