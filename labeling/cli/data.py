@@ -115,6 +115,7 @@ def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from learner import active_summary
 
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
+                            readings=args.readings,
                             pseudonymise_annotators=args.pseudonymise_annotators,
                             annotator=args.annotator, since=args.since, include_burned_in=args.include_burned_in)
     report = export_dataset(args.out, options, progress=progress_bar("Exporting", "image"),
@@ -198,6 +199,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--pseudonymise-annotators", action="store_true",
                          help="annotator names become stable pseudonyms in every file of the export")
     command.add_argument("--annotator", help="only this annotator's labels")
+    command.add_argument("--readings", default="each", choices=("each", "consensus", "all"),
+                         help="each: an image's consensus where a reviewer made one, else every reading (default); "
+                              "consensus: adjudicated images only; all: every reading, the consensus as its own")
     command.add_argument("--since", type=_date, help="only labels saved on or after this date (YYYY-MM-DD)")
     command.add_argument("--include-burned-in", action="store_true",
                          help="keep images that may show burned-in text in a de-identified export")

@@ -35,9 +35,9 @@ def cmd_agreement(args: argparse.Namespace, *, project: Project) -> int:
 def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
     from dataclasses import asdict, replace
 
-    from labeling.labels import reading_plan, set_reading_plan
+    from labeling.labels import current_plan, set_reading_plan
 
-    plan = reading_plan(engine=project.engine)
+    plan = current_plan(engine=project.engine)
     changes = {name: value for name, value in (
         ("readers", args.readers), ("qa_fraction", args.qa),
         ("blinded", None if args.blinded is None else args.blinded == "yes"),

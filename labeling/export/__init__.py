@@ -10,6 +10,6 @@ _FACE = {
     "label_import": ("import_labels",),
     "retention": ("delete_export", "list_exports", "sweep_zips"),
     "run": ("ExportOptions", "FORMATS", "export_dataset", "new_export_folder"),
-    "selection": ("ExportError",),
+    "selection": ("READINGS", "READING_NAMES", "ExportError"),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

@@ -6,6 +6,7 @@ Patients appear only by their pseudonymous key; images by the export's file stem
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import version
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from labeling.export.context import ExportContext
 from labeling.export.deid import SHIFT_DAYS
 from labeling.export.selection import SPLITS, ExportImage, Selection
+from labeling.labels import AgreementReport, Estimate
 
 
 def counts(items: list[ExportImage]) -> dict[str, Any]:
@@ -62,4 +64,29 @@ def dataset_card(context: ExportContext, selection: Selection, *, formats: list[
             "private_tags": "removed",
         } if deid else None,
         "left_out": selection.left_out,
+    }
+
+
+def agreement_summary(report: AgreementReport, name: Callable[[str], str]) -> dict[str, Any] | None:
+    """How the readers of the exported project agree (``medal agreement``), their names as ``name`` gives
+    them (pseudonyms when the export pseudonymises annotators); None with fewer than two readers of one image."""
+    if not report.pairs and not report.against_consensus:
+        return None
+
+    def estimate(value: Estimate) -> dict[str, Any]:
+        return {"value": value.value, "ci95": [value.low, value.high], "n": value.n}
+
+    return {
+        "readers": [name(reader) for reader in report.readers], "images_read_twice": report.images_read_twice,
+        "krippendorff_alpha_image_labels": estimate(report.alpha),
+        "pairs": [{"readers": [name(p.first), name(p.second)], "images": p.images,
+                   "cohen_kappa_image_labels": estimate(p.label_kappa), "same_image_label": p.label_agreement,
+                   "findings": {"both": p.findings["both"], "only_first": p.findings["only_first"],
+                                "only_second": p.findings["only_second"], "neither": p.findings["neither"]},
+                   "regions_matched": p.regions.matched, "regions_unmatched": [p.regions.only_first,
+                                                                               p.regions.only_second],
+                   "region_dice": estimate(p.regions.dice)} for p in report.pairs],
+        "against_consensus": [{"reader": name(entry.reader), "sensitivity": estimate(entry.sensitivity),
+                               "precision": estimate(entry.precision), "region_dice": estimate(entry.pair.regions.dice)}
+                              for entry in report.against_consensus],
     }

@@ -15,21 +15,13 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageDraw
 
 from labeling.export.context import ExportContext
 from labeling.export.selection import ExportImage
-from labeling.labels import SavedAnnotation
+from labeling.labels import SavedAnnotation, region_mask
 
 MANIFEST_FIELDS = ("image_file", "mask_file", "image_label", "patient_key", "study_date", "split", "annotator",
                    "sop_instance_uid", "frame", "width", "height")
-
-
-def region_mask(points: list[list[float]], rows: int, cols: int) -> np.ndarray:
-    """The pixels inside a region's outline (a rect, polygon or freehand path, closed), as booleans."""
-    canvas = PILImage.new("1", (cols, rows), 0)
-    ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in points], fill=1, outline=1)
-    return np.asarray(canvas, dtype=bool)
 
 
 def label_map(annotation: SavedAnnotation, rows: int, cols: int, context: ExportContext) -> np.ndarray:

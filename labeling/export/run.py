@@ -29,15 +29,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from labeling.access import rights
-from labeling.export.card import dataset_card
+from labeling.export.card import agreement_summary, dataset_card
 from labeling.export.coco import write_coco
 from labeling.export.context import ExportContext, annotator_tags
 from labeling.export.deid import Deidentifier
 from labeling.export.masks import write_masks
 from labeling.export.seg import write_seg
-from labeling.export.selection import ExportError, parse_split, select_labeled
+from labeling.export.selection import READINGS, ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
-from labeling.labels import list_classes, render_frame
+from labeling.labels import agreement_report, list_classes, render_frame
 from storage import Project, make_private, patient_key_secret, private_folder, write_session
 
 FORMATS = ("coco", "masks", "seg", "csv")
@@ -53,6 +53,9 @@ class ExportOptions:
     since: date | None = None
     include_burned_in: bool = False
     pseudonymise_annotators: bool = False  # annotator names become stable pseudonyms everywhere in the export
+    # Which readings: "each" (an image's consensus where a reviewer made one, else every reader's reading),
+    # "consensus" (adjudicated images only, their consensus), "all" (every reading, the consensus as its own).
+    readings: str = "each"
 
     def __post_init__(self) -> None:
         if "all" in self.formats:
@@ -62,6 +65,8 @@ class ExportOptions:
             raise ExportError(f"Unknown export format(s) {', '.join(unknown) or '(none)'}; "
                               f"choose from {', '.join(FORMATS)} or all.")
         self.formats = [f for f in FORMATS if f in self.formats]
+        if self.readings not in READINGS:
+            raise ExportError(f"Unknown readings {self.readings!r}; choose from {', '.join(READINGS)}.")
 
 
 @dataclass
@@ -105,7 +110,7 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
     out = Path(out)
     shares = parse_split(options.split)
     selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,
-                                exclude_burned_in=options.deidentify and not options.include_burned_in, engine=engine)
+                               readings=options.readings, exclude_burned_in=options.deidentify and not options.include_burned_in, engine=engine)
     if not selection.items:
         raise ExportError("No labeled image matches this export's filters; label some images or widen the filters.")
     _prepare_folder(out)
@@ -147,9 +152,11 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
     filters = {"annotator": _deidentifier(engine).annotator(options.annotator) if named else options.annotator,
                "since": options.since.isoformat() if options.since else None,
                "include_burned_in": options.include_burned_in,
-               "pseudonymise_annotators": options.pseudonymise_annotators}
+               "pseudonymise_annotators": options.pseudonymise_annotators, "readings": options.readings}
     card = dataset_card(context, selection, formats=options.formats, files=files, filters=filters,
                         shares=shares, model=model)
+    card["agreement"] = agreement_summary(agreement_report(engine=engine),
+                                          _deidentifier(engine).annotator if options.pseudonymise_annotators else str)
     (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
     if progress:
         progress(total, total)

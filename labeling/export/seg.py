@@ -25,8 +25,8 @@ from pydicom.dataset import Dataset
 
 from labeling.dicom import PARSE_ERRORS, Source, transfer_syntax_of
 from labeling.export.context import ExportContext
-from labeling.export.masks import region_mask
 from labeling.export.selection import ExportImage
+from labeling.labels import region_mask
 
 # Type 2 attributes of the Patient and General Study modules that highdicom copies into the SEG:
 # sources that lack them get them empty (which the IOD allows) instead of a refused SEG.

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from labeling.access import CONSENSUS
 from labeling.export.burned_in import burned_in_reason
 from labeling.labels import SavedAnnotation, list_annotations
 from storage import Image, MedalError, Patient, SourceKind, Study, as_utc, up_to_patient
@@ -70,14 +71,21 @@ def export_key(patient_key: str | None, image_id: int) -> str:
     return patient_key or f"I{image_id}"
 
 
+READINGS = ("each", "consensus", "all")  # which readings an export holds (ExportOptions.readings)
+READING_NAMES = {"each": "Consensus where adjudicated, else every reading", "consensus": "Consensus only",
+                 "all": "Every reading (the consensus as its own)"}
+
+
 def select_labeled(*, engine: Engine, annotator: str | None = None, since: date | None = None,
-                   split: tuple[float, float, float], exclude_burned_in: bool) -> Selection:
-    """Every image with a current annotation (by ``annotator``, saved on or after ``since``)."""
+                   split: tuple[float, float, float], exclude_burned_in: bool, readings: str = "each") -> Selection:
+    """Every image with a current annotation (by ``annotator``, saved on or after ``since``), with the readings
+    ``readings`` asks for (``READINGS``; see ``ExportOptions``)."""
     start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
     by_image: dict[int, list[SavedAnnotation]] = defaultdict(list)
     for annotation in list_annotations(engine=engine, annotator=annotator):
         if start is None or as_utc(annotation.created_at) >= start:
             by_image[annotation.image_id].append(annotation)
+    by_image = _readings(by_image, readings)
     rows = []
     with Session(engine) as session:
         ids = sorted(by_image)
@@ -97,6 +105,19 @@ def select_labeled(*, engine: Engine, annotator: str | None = None, since: date 
             selection.items.append(item)
     assign_splits(selection.items, split)
     return selection
+
+
+def _readings(by_image: dict[int, list[SavedAnnotation]], readings: str) -> dict[int, list[SavedAnnotation]]:
+    """Each image's readings as ``readings`` asks: all of them; only adjudicated images' consensus; or each
+    image's consensus where it has one, else every reading."""
+    if readings == "all":
+        return by_image
+    chosen = {}
+    for image_id, found in by_image.items():
+        consensus = [a for a in found if a.annotator == CONSENSUS]
+        if consensus or readings == "each":
+            chosen[image_id] = consensus or found
+    return chosen
 
 
 def _drop_unwritable_regions(annotations: list[SavedAnnotation]) -> int:

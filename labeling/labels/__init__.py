@@ -6,7 +6,7 @@ from storage import lazy_face
 
 # The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
 _FACE = {
-    "agreement": ("agreement_report",),
+    "agreement": ("AgreementReport", "Estimate", "agreement_report"),
     "annotations": ("RegionInput", "SHAPES", "SavedAnnotation", "add_annotation", "current_annotations",
                     "list_annotations", "save_annotation", "save_reading", "undo_last_save", "user_named"),
     "catalog": ("ORDERS", "TimelineStudy", "get_image", "list_images", "patient_keys", "patient_timeline"),
@@ -17,7 +17,8 @@ _FACE = {
                   "proposals_for"),
     "queue": ("SKIP_REASONS", "lease", "next_image", "peek", "refresh_cold_start", "release", "set_priorities", "skip",
               "write_priorities"),
-    "reading_plan": ("InvalidPlan", "ReadingPlan", "blinded_for", "reading_plan", "set_reading_plan"),
+    "region_masks": ("region_mask",),
+    "reading_plan": ("InvalidPlan", "ReadingPlan", "blinded_for", "current_plan", "set_reading_plan"),
     "review": ("ReviewRules", "accept_reading", "merge_readings", "review_queue"),
     "reading": ("corners", "for_browser", "modality_values", "outline_region", "prior_for", "series_slices", "voi_lut"),
     "spread": ("cold_start", "simple_features", "standardise"),

@@ -59,7 +59,8 @@ def in_qa_sample(image_id: int, fraction: float) -> bool:
     return int.from_bytes(digest, "big") / 2**64 < fraction
 
 
-def reading_plan(*, engine: Engine) -> ReadingPlan:
+def current_plan(*, engine: Engine) -> ReadingPlan:
+    """The project's reading plan (one reader, blinded, no QA sample until someone sets one)."""
     with Session(engine) as session:
         return plan_in(session)
 

@@ -19,9 +19,8 @@ from pydicom.uid import generate_uid
 from labeling.cli.main import main
 from labeling.export import ExportError, ExportOptions, export_dataset, import_labels
 from labeling.export.label_import import LabelImportError
-from labeling.export.masks import region_mask
 from labeling.intake import import_paths
-from labeling.labels import RegionInput, list_annotations, list_images, save_annotation
+from labeling.labels import RegionInput, list_annotations, list_images, region_mask, save_annotation
 from storage import Project, current_project
 from tests.conftest import pydicom_file
 

@@ -25,8 +25,8 @@ from labeling.labels.reading_plan import (
     InvalidPlan,
     ReadingPlan,
     blinded_for,
+    current_plan,
     in_qa_sample,
-    reading_plan,
     set_reading_plan,
 )
 from storage.db import make_engine
@@ -94,7 +94,7 @@ def test_changing_the_plan_holds_every_read_image_to_it_and_is_audited(project, 
         set_reading_plan(ReadingPlan(readers=4), engine=engine)
     with pytest.raises(InvalidPlan, match="QA sample"):
         set_reading_plan(ReadingPlan(qa_fraction=0.9), engine=engine)
-    assert reading_plan(engine=engine) == ReadingPlan(readers=1)
+    assert current_plan(engine=engine) == ReadingPlan(readers=1)
 
 
 def test_the_qa_sample_sends_a_share_of_single_read_images_to_a_second_reader(project, make_demo) -> None:
@@ -129,7 +129,7 @@ def test_medal_plan_sets_and_shows_the_plan(project, make_demo, capsys) -> None:
     make_demo(0)
     assert main(["plan", "--readers", "2", "--qa", "0.05", "--blinded", "yes"]) == 0
     assert "2 readers per image" in capsys.readouterr().out
-    assert reading_plan(engine=project.engine) == ReadingPlan(readers=2, qa_fraction=0.05)
+    assert current_plan(engine=project.engine) == ReadingPlan(readers=2, qa_fraction=0.05)
     assert main(["plan", "--readers", "5"]) == 2
     assert "1 to 3 readers" in capsys.readouterr().err
 

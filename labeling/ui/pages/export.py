@@ -4,7 +4,15 @@ admins also see and delete past exports."""
 import streamlit as st
 
 from labeling.access import list_users
-from labeling.export import FORMATS, ExportOptions, export_dataset, new_export_folder, sweep_zips
+from labeling.export import (
+    FORMATS,
+    READING_NAMES,
+    READINGS,
+    ExportOptions,
+    export_dataset,
+    new_export_folder,
+    sweep_zips,
+)
 from labeling.ui import the_project
 from labeling.ui.access import require_account
 from labeling.ui.parts import CARD_KEY, NAME_KEY, download_button, past_exports, show_error
@@ -33,6 +41,7 @@ with st.form("export"):
     include_burned_in = st.checkbox("Keep images that may show identity in their pixels (burned-in text, "
                                     "screen captures, faces, photographs, US, PNG/JPEG) in a de-identified export")
     pseudonymise = st.checkbox("Pseudonymise annotators (stable pseudonyms instead of names in every file)")
+    readings = st.radio("Readings", READINGS, horizontal=True, format_func=READING_NAMES.get)
     submitted = st.form_submit_button("Export", type="primary")
 
 if submitted:
@@ -41,7 +50,7 @@ if submitted:
         options = ExportOptions(formats=formats, deidentify=deidentify or not account.sees_identity,
                                 split=split, annotator=None if annotator == "everyone" else annotator,
                                 since=since, include_burned_in=include_burned_in,
-                                pseudonymise_annotators=pseudonymise)
+                                pseudonymise_annotators=pseudonymise, readings=readings)
         report = export_dataset(new_export_folder(project=project), options,
                                 model=active_summary(engine=project.engine), actor=account.name,
                                 progress=lambda done, total: bar.progress(done / total,
