@@ -10,6 +10,7 @@ from storage import lazy_face
 _FACE = {
     "accounts": ("CONSENSUS", "Account", "LoginFailed", "ROLE_NAMES", "add_user", "authenticate", "device_token",
                  "list_users", "unlock_login", "update_user"),
+    "audit": ("AuditEntry", "audit_trail"),
     "browser_sessions": ("browser_sessions", "COOKIE_NAME", "DEVICE_COOKIE", "DEVICE_DAYS", "SessionEnded"),
     "rights": ("rights", "NotAllowed"),
 }

@@ -101,6 +101,16 @@ class Account:
         return rights.allows(rights.EXPORT, self.role)
 
     @property
+    def sees_agreement(self) -> bool:
+        """Reviewers, data scientists and admins see how readers agree."""
+        return rights.allows(rights.SEE_AGREEMENT, self.role)
+
+    @property
+    def audits(self) -> bool:
+        """Admins see the audit trail."""
+        return rights.allows(rights.AUDIT, self.role)
+
+    @property
     def is_admin(self) -> bool:
         return rights.allows(rights.USERS, self.role)
 

@@ -35,6 +35,7 @@ PAST_EXPORTS = Right("list or delete past exports", frozenset({Role.ADMIN}))  # 
 IMPORT = Right("import images", frozenset({Role.SCIENTIST, Role.ADMIN}))
 IMPORT_SERVER_FOLDER = Right("import folders on the server", frozenset({Role.ADMIN}))
 TAXONOMY = Right("edit the label classes", frozenset({Role.SCIENTIST, Role.ADMIN}))
+AUDIT = Right("see the audit trail", frozenset({Role.ADMIN}))
 REVIEW = Right("review readings and adjudicate a consensus", frozenset({Role.REVIEWER, Role.ADMIN}))
 SEE_ALL_READINGS = Right("see every reader's readings", frozenset({Role.REVIEWER, Role.ADMIN}))
 READING_PLAN = Right("change the reading plan", frozenset({Role.SCIENTIST, Role.ADMIN}))

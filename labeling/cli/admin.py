@@ -1,5 +1,5 @@
 """The admin commands of ``medal``: the database schema (``db``), past exports (``exports list|delete``), the
-patient-key secret (``secret move-out``) and the benchmarks (``bench``)."""
+patient-key secret (``secret move-out``), the audit trail (``audit``) and the benchmarks (``bench``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labeling.cli.output import print_json
+from labeling.cli.output import iso_date, print_json
 
 if TYPE_CHECKING:
     from storage import Project
@@ -43,6 +43,23 @@ def cmd_exports(args: argparse.Namespace, *, project: Project) -> int:
         kept = {True: "de-identified", False: "keeps identity", None: "no card"}[entry.deidentified]
         print(f"{entry.name}  {entry.created:%Y-%m-%d %H:%M} UTC  {images:>6} image(s)  "
               f"{entry.size / 1e6:>9.1f} MB  {kept}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, *, project: Project) -> int:
+    from datetime import datetime, timezone
+
+    from labeling.access import audit_trail
+
+    since = datetime.combine(args.since, datetime.min.time(), timezone.utc) if args.since else None
+    entries = audit_trail(engine=project.engine, user=args.user, image_id=args.image, action=args.action, since=since,
+                          limit=args.limit)
+    if args.json:
+        print_json([entry.as_json() for entry in entries])
+        return 0
+    for entry in entries:
+        image = f" image {entry.image_id}" if entry.image_id is not None else ""
+        print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.user or '-':16} {entry.action:24}{image}  {entry.detail}")
     return 0
 
 
@@ -122,6 +139,15 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     delete = exports.add_parser("delete", help="delete an export's folder and its zips for good")
     delete.add_argument("name", help="as `medal exports list` names it")
     command.set_defaults(run=cmd_exports)
+
+    command = commands.add_parser("audit", parents=[json_parent],
+                                  help="who did what and when, newest first (saves, reviews, log-ins, exports …)")
+    command.add_argument("--user", help="only this account's actions")
+    command.add_argument("--image", type=int, metavar="ID", help="only events on this image")
+    command.add_argument("--action", help="an action or its family, e.g. annotation.save or annotation")
+    command.add_argument("--since", type=iso_date, metavar="DATE", help="on or after this date, e.g. 2026-12-01")
+    command.add_argument("--limit", type=int, default=500)
+    command.set_defaults(run=cmd_audit)
 
     command = commands.add_parser("secret", help="`secret move-out FILE`: keep the patient-key secret outside "
                                                  "the database (then set MEDAL_PATIENT_KEY_FILE=FILE)")

@@ -5,21 +5,13 @@ labeling.export)."""
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labeling.cli.output import print_json, progress_bar
+from labeling.cli.output import iso_date, print_json, progress_bar
 
 if TYPE_CHECKING:
     from storage import Project
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-01-31") from error
 
 
 def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
@@ -202,7 +194,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--readings", default="each", choices=("each", "consensus", "all"),
                          help="each: an image's consensus where a reviewer made one, else every reading (default); "
                               "consensus: adjudicated images only; all: every reading, the consensus as its own")
-    command.add_argument("--since", type=_date, help="only labels saved on or after this date (YYYY-MM-DD)")
+    command.add_argument("--since", type=iso_date, help="only labels saved on or after this date (YYYY-MM-DD)")
     command.add_argument("--include-burned-in", action="store_true",
                          help="keep images that may show burned-in text in a de-identified export")
     command.set_defaults(run=cmd_export)

@@ -1,10 +1,12 @@
-"""What every ``medal`` command module shares: JSON output and a terminal progress bar."""
+"""What every ``medal`` command module shares: JSON output, a terminal progress bar and date arguments."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 
@@ -28,3 +30,11 @@ def progress_bar(total_label: str, unit: str = "file") -> Callable[[int, int], N
             bar.close()
 
     return update
+
+
+def iso_date(text: str) -> date:
+    """A command-line date such as 2026-01-31 (argparse reports anything else as the option's error)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-01-31") from error

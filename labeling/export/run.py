@@ -38,7 +38,7 @@ from labeling.export.seg import write_seg
 from labeling.export.selection import READINGS, ExportError, parse_split, select_labeled
 from labeling.export.tables import write_labels_csv
 from labeling.labels import agreement_report, list_classes, render_frame
-from storage import Project, make_private, patient_key_secret, private_folder, write_session
+from storage import AuditEvent, Project, make_private, patient_key_secret, private_folder, write_session
 
 FORMATS = ("coco", "masks", "seg", "csv")
 Progress = Callable[[int, int], None]
@@ -158,6 +158,13 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
     card["agreement"] = agreement_summary(agreement_report(engine=engine),
                                           _deidentifier(engine).annotator if options.pseudonymise_annotators else str)
     (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
+    with write_session(engine=engine) as session:
+        user = rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
+        session.add(AuditEvent(user_id=user.id if user else None, username=actor, action="export.create",
+                               entity="export", detail={"folder": out.name, "images": len(items),
+                                                        "formats": options.formats, "deidentified": options.deidentify,
+                                                        "readings": options.readings}))
+        session.commit()
     if progress:
         progress(total, total)
     return ExportReport(out, card)
