@@ -12,6 +12,7 @@ _FACE = {
     "panels": ("header_panel", "model_panel", "region_summary", "shortcut_help", "undo_confirmed"),
     "reading_station": ("reading_station", "SKIP_REASON_KEY", "act_early", "image_label_radio", "load_series",
                         "on_button", "preset_names", "save_and_next", "skip_and_next", "viewer_data"),
+    "team": ("agreement_tables", "dice_histogram", "kappa_matrix", "plan_form"),
     "text": ("as_text", "show_error"),
     "timeline": ("compare_buttons", "timeline_table"),
     "training": ("live_jobs", "start_worker_once"),
