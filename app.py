@@ -31,6 +31,8 @@ def _pages(account: Account | None) -> list[st.Page]:
         pages.append(page("export.py", "Export", "download"))
     if account is None or account.edits_taxonomy or account.is_admin:
         pages.append(page("settings.py", "Settings", "settings"))
+    if account is None or account.reviews:
+        pages.append(page("review.py", "Review", "rate_review"))
     if account is None or account.sees_agreement:
         pages.append(page("team.py", "Team reading", "groups"))
     if account is None or account.audits:

@@ -106,6 +106,11 @@ class Account:
         return rights.allows(rights.SEE_AGREEMENT, self.role)
 
     @property
+    def reviews(self) -> bool:
+        """Reviewers and admins review readings and adjudicate a consensus."""
+        return rights.allows(rights.REVIEW, self.role)
+
+    @property
     def audits(self) -> bool:
         """Admins see the audit trail."""
         return rights.allows(rights.AUDIT, self.role)

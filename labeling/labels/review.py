@@ -14,17 +14,22 @@ reviewer accepts one reading, merges regions taken from several, or saves region
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 from dataclasses import dataclass
 
+from PIL import Image as PILImage
+from PIL import ImageDraw
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.access import CONSENSUS, rights
 from labeling.labels.agreement import has_finding, image_label, match_regions
 from labeling.labels.annotations import RegionInput, SavedAnnotation, add_annotation, list_annotations, user_named
+from labeling.labels.catalog import get_image
+from labeling.labels.pictures import render_frame
 from labeling.labels.taxonomy import NORMAL_CODE
-from storage import Image, ImageNotFound, LabelClass, MedalError, write_session
+from storage import Image, ImageNotFound, LabelClass, MedalError, Project, write_session
 
 
 class ReviewError(MedalError):
@@ -108,6 +113,49 @@ def readings_of(image_id: int, *, engine: Engine, actor: str | None = None) -> d
     with Session(engine) as session:
         rights.check(session, actor, rights.REVIEW)
     return {a.annotator: a for a in list_annotations(engine=engine, image_id=image_id)}
+
+
+READER_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4")  # told apart at a glance
+
+
+def reader_colours(readers: list[str]) -> dict[str, str]:
+    """A colour for each reader of an image (in name order; the consensus in white)."""
+    ordered = sorted(name for name in readers if name != CONSENSUS)
+    colours = {name: READER_COLOURS[n % len(READER_COLOURS)] for n, name in enumerate(ordered)}
+    return colours | ({CONSENSUS: "#ffffff"} if CONSENSUS in readers else {})
+
+
+def region_rows(readings: dict[str, SavedAnnotation]) -> list[dict[str, object]]:
+    """A table of an image's readings for a reviewer: a row per region, numbered as ``merge_readings`` counts
+    them and as ``readings_png`` labels them (the reader's initial and the number), one row for a reading
+    without regions."""
+    rows: list[dict[str, object]] = []
+    for name in sorted(readings):
+        label = readings[name].image_label or "none"
+        rows += [{"reader": name, "region": f"{name[:1]}{n}", "class": region.label,
+                  "box [x, y, w, h]": [round(v) for v in region.bbox], "image label": label}
+                 for n, region in enumerate(readings[name].regions)] or [
+            {"reader": name, "region": "—", "class": "—", "box [x, y, w, h]": None, "image label": label}]
+    return rows
+
+
+def readings_png(image_id: int, readers: list[str], *, project: Project, actor: str | None = None) -> bytes:
+    """The image (its default rendering) with the regions of ``readers`` outlined in their colours
+    (``reader_colours``) and numbered as ``merge_readings`` counts them, as a PNG."""
+    readings = readings_of(image_id, engine=project.engine, actor=actor)
+    picture = PILImage.fromarray(render_frame(get_image(image_id, engine=project.engine), project=project))
+    picture = picture.convert("RGB")
+    scale = max(1, round(768 / max(picture.size)))  # small pictures are enlarged so outlines stay visible
+    picture = picture.resize((picture.width * scale, picture.height * scale), PILImage.NEAREST)
+    draw, colours = ImageDraw.Draw(picture), reader_colours(list(readings))
+    for reader in readers:
+        for number, region in enumerate(readings[reader].regions if reader in readings else []):
+            points = [(x * scale, y * scale) for x, y in region.points]
+            draw.line([*points, points[0]], fill=colours[reader], width=max(2, scale + 1))
+            draw.text((points[0][0] + 3, points[0][1] + 2), f"{reader[:1]}{number}", fill=colours[reader])
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def adjudicate(image_id: int, *, engine: Engine, regions: list[RegionInput], image_label: str | None,

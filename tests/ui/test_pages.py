@@ -61,7 +61,8 @@ def test_navigation_offers_each_role_only_its_pages(project, role: str, manages:
         else:
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 at.switch_page(f"labeling/ui/pages/{page}")
-    for page, roles in (("team.py", {"reviewer", "scientist", "admin"}), ("audit.py", {"admin"})):
+    for page, roles in (("team.py", {"reviewer", "scientist", "admin"}), ("review.py", {"reviewer", "admin"}),
+                        ("audit.py", {"admin"})):
         if role in roles:
             at.switch_page(f"labeling/ui/pages/{page}").run()
             assert not at.exception, (role, page)
