@@ -13,6 +13,7 @@ from numbers import Real
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from labeling.access import CONSENSUS, rights
@@ -91,12 +92,18 @@ class RegionInput:
 
 
 def user_named(session: Session, name: str) -> User:
-    """The user called ``name``, added (without a password: annotations only) when new."""
+    """The user called ``name``, added (without a password: annotations only) when new. Two sessions adding the
+    same name at once (two reviewers' first consensus) both get the one row: the loser's insert is rolled back to
+    a savepoint and the winner's row read."""
     user = session.exec(select(User).where(User.name == name)).first()
-    if user is None:
-        user = User(name=name)
-        session.add(user)
-        session.flush()
+    if user is not None:
+        return user
+    try:
+        with session.begin_nested():
+            user = User(name=name)
+            session.add(user)
+    except IntegrityError:
+        user = session.exec(select(User).where(User.name == name)).one()
     return user
 
 
@@ -132,7 +139,9 @@ def _save_all(image_id: int, username: str, regions_by_image: dict[int, list[Reg
     is written; ``image_label`` goes with ``image_id``'s annotation."""
     with write_session(engine=engine) as session:
         rights.check(session, username, rights.LABEL)
-        images = {i: session.get(Image, i) for i in regions_by_image}
+        # Each image's row locked (PostgreSQL; SQLite writes one at a time): its readings count and its current
+        # annotation are read and written by one save at a time.
+        images = {i: session.get(Image, i, with_for_update=True) for i in sorted(regions_by_image)}
         if missing := sorted(i for i, image in images.items() if image is None):
             raise ImageNotFound(f"There is no image {missing[0]} in this project.")
         classes = {c.name.lower(): c for c in session.exec(select(LabelClass)).all()}

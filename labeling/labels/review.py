@@ -167,7 +167,7 @@ def adjudicate(image_id: int, *, engine: Engine, regions: list[RegionInput], ima
         raise ReviewError("Say why this is the consensus (e.g. 'ann's outline; bob missed the lesion').")
     with write_session(engine=engine) as session:
         reviewer = rights.check(session, actor, rights.REVIEW)
-        image = session.get(Image, image_id)
+        image = session.get(Image, image_id, with_for_update=True)  # two reviewers at once: one after the other
         if image is None:
             raise ImageNotFound(f"There is no image {image_id} in this project.")
         readings = {a.id: a for a in list_annotations(engine=engine, image_id=image_id) if a.annotator != CONSENSUS}

@@ -29,6 +29,7 @@ from labeling.labels.reading_plan import (
     in_qa_sample,
     set_reading_plan,
 )
+from labeling.labels.review import ReviewRules, accept_reading, review_queue
 from storage.db import make_engine
 from storage.migrate import upgrade_to_head
 from storage.models import Annotation, AuditEvent, Image, ImageStatus, User
@@ -142,10 +143,14 @@ def write_slices(folder: Path, count: int) -> None:
         write_ct_slice(folder / f"{index:03d}.dcm", rng.normal(0, 20, (32, 32)).astype(np.float32), place, index=index)
 
 
-def read_at_once(engine, names: list[str]) -> None:
+def read_at_once(engine, names: list[str], reviewers: tuple[str, ...] = ()) -> None:
     """Every reader takes and reads images, all at once, until nothing is left that they could read (as readers
-    who come back later: an image leased to another when they asked may need them once it is read)."""
+    who come back later: an image leased to another when they asked may need them once it is read); meanwhile
+    each reviewer adjudicates every complete image the review queue shows them (the sample takes them all),
+    until the readers are done and the queue is empty."""
     failures: list[BaseException] = []
+    reading = threading.Event()
+    reading.set()
 
     def open_to(name: str) -> bool:
         """Whether some image is still unread, or waits for a reader other than ``name`` (maybe leased now)."""
@@ -155,17 +160,33 @@ def read_at_once(engine, names: list[str]) -> None:
                 (Image.status == ImageStatus.UNLABELED) | (col(Image.wants_reading) & col(Image.id).not_in(mine)))
                 .limit(1)).first() is not None
 
-    def work(name: str) -> None:
+    def read(name: str) -> None:
         try:
             while read_next(name, engine) is not None or open_to(name):  # a leased image may come back to the queue
                 time.sleep(0.01)
         except BaseException as error:  # noqa: BLE001 (reported below, in the test's thread)
             failures.append(error)
 
-    threads = [threading.Thread(target=work, args=(name,)) for name in names]
-    for thread in threads:
+    def review(name: str) -> None:
+        try:
+            while True:
+                queue = review_queue(engine=engine, actor=name, rules=ReviewRules(sample_agreeing=1.0))
+                if not queue and not reading.is_set():
+                    return
+                for item in queue[:3]:
+                    accept_reading(item.image_id, item.readers[0], engine=engine, actor=name, reason="agreed")
+                time.sleep(0.02)
+        except BaseException as error:  # noqa: BLE001 (reported below, in the test's thread)
+            failures.append(error)
+
+    readers = [threading.Thread(target=read, args=(name,)) for name in names]
+    adjudicators = [threading.Thread(target=review, args=(name,)) for name in reviewers]
+    for thread in readers + adjudicators:
         thread.start()
-    for thread in threads:
+    for thread in readers:
+        thread.join(timeout=300)
+    reading.clear()
+    for thread in adjudicators:
         thread.join(timeout=300)
     assert not failures, failures
 
@@ -173,7 +194,7 @@ def read_at_once(engine, names: list[str]) -> None:
 def check_every_image_read_by_two(engine) -> None:
     with Session(engine) as session:
         rows = session.exec(select(Annotation.image_id, User.name).join(User, Annotation.user_id == User.id)
-                            .where(col(Annotation.is_current))).all()
+                            .where(col(Annotation.is_current), User.name != "consensus")).all()
         images = session.exec(select(Image.id, Image.readings)).all()
     per_image = Counter(image_id for image_id, _ in rows)
     assert len(rows) == len(set(rows))  # no reader read an image twice
@@ -181,7 +202,7 @@ def check_every_image_read_by_two(engine) -> None:
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_six_readers_at_once_give_every_image_exactly_the_plans_readings(database, tmp_path, request) -> None:
+def test_six_readers_and_two_reviewers_at_once_lose_nothing(database, tmp_path, request) -> None:
     folder = tmp_path / "slices"
     folder.mkdir()
     write_slices(folder, 40)
@@ -195,9 +216,14 @@ def test_six_readers_at_once_give_every_image_exactly_the_plans_readings(databas
     import_paths([folder], project=project, workers=1)
     names = [f"reader{n}" for n in range(6)]
     readers(engine, names)
+    readers(engine, ("rita", "rob"), role="reviewer")
     set_reading_plan(ReadingPlan(readers=2), engine=engine)
-    read_at_once(engine, names)
+    read_at_once(engine, names, reviewers=("rita", "rob"))
     check_every_image_read_by_two(engine)
+    with Session(engine) as session:  # every image adjudicated once or more (two reviewers may both): one current
+        consensus = session.exec(select(Annotation.image_id).join(User, Annotation.user_id == User.id)
+                                 .where(col(Annotation.is_current), User.name == "consensus")).all()
+        assert sorted(consensus) == sorted(session.exec(select(Image.id)).all())
     if database == "postgresql":
         engine.dispose()
 
