@@ -1,7 +1,9 @@
 """Training examples from the project's labels, a patient-level split, and datasets that stream pictures.
 
-How labels become examples (one ``Example`` each). Which readings count: an image's consensus reading where a
-reviewer adjudicated one (``labeling.labels.review``), else every current reading of every reader.
+How labels become examples (one ``Example`` each). Which readings count (``_readings_to_learn``): an image's
+consensus where a reviewer adjudicated one (``labeling.labels.review``); else its readings when they agree on
+whether there is a finding; else as the reading plan's ``disagreeing`` rule says (every reading, the majority's,
+or none until a reviewer decides).
 
 - **Regions** give patches: a square around the region with a quarter of its size as context on each
   side (at least an eighth of the image's short side), labelled 1 when the region's class is a finding
@@ -46,7 +48,7 @@ from torch.utils.data import Dataset
 from labeling.access import CONSENSUS
 
 # NORMAL_CODE: regions of a "Normal" class are negatives
-from labeling.labels import NORMAL_CODE, get_image, render_frame
+from labeling.labels import NORMAL_CODE, current_plan, get_image, render_frame
 from storage import (
     Annotation,
     Image,
@@ -133,8 +135,8 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
                    readings: dict[str, int] | None = None) -> list[Example]:
     """Every training example the current labels give, in a stable order (see the module docstring). A region
     that cannot be trained on (``usable_region``) is left out, its id added to ``skipped``: one bad region
-    never fails every training run. ``readings`` hears how many images gave their consensus and how many each
-    of their readings (``{"consensus": n, "each": n}``), to be recorded with the model version."""
+    never fails every training run. ``readings`` hears how many images gave which readings (``_kind_of``:
+    consensus, one_reading, every_reading, majority, left_out), to be recorded with the model version."""
     with Session(engine) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
         found = session.exec(
@@ -142,15 +144,14 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
                           .join(Image, Annotation.image_id == Image.id).join(User, Annotation.user_id == User.id))
             .where(Annotation.is_current, Image.status == ImageStatus.LABELED)
             .order_by(Annotation.image_id, Annotation.id)).all()
-        adjudicated = {annotation.image_id for annotation, _, _, name in found if name == CONSENSUS}
-        rows = [(annotation, image, key) for annotation, image, key, name in found
-                if annotation.image_id not in adjudicated or name == CONSENSUS]
-        if readings is not None:
-            readings.update(consensus=len(adjudicated), each=len({a.image_id for a, _, _ in rows} - adjudicated))
         regions: dict[int, list[Region]] = defaultdict(list)
         for region in session.exec(select(Region).where(
-                Region.annotation_id.in_([annotation.id for annotation, _, _ in rows]))).all():
+                Region.annotation_id.in_([annotation.id for annotation, _, _, _ in found]))).all():
             regions[region.annotation_id].append(region)
+    kept = _readings_to_learn(found, regions, classes, current_plan(engine=engine).disagreeing)
+    rows = [(annotation, image, key) for annotation, image, key, _ in kept]
+    if readings is not None:
+        readings.update(Counter(_kind_of(image_id, found, kept) for image_id in {a.image_id for a, *_ in found}))
     examples: list[Example] = []
     for annotation, image, key in rows:
         patient = patient_of(image.id, key)
@@ -182,6 +183,50 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
     if any(example.source == "region" for example in examples):  # a patch model: whole images are another scale
         examples = [example for example in examples if example.source != "image"]
     return examples
+
+
+ReadingRow = tuple[Annotation, Image, str | None, str]  # an annotation, its image, its patient key, its reader
+
+
+def _readings_to_learn(found: list[ReadingRow], regions: dict[int, list[Region]], classes: dict[int, bool],
+                       disagreeing: str) -> list[ReadingRow]:
+    """The readings training learns from: an image's consensus where a reviewer made one; else its readings
+    when they agree on whether there is a finding; else, by the reading plan's ``disagreeing`` rule, every
+    reading ("each"), those of a strict majority ("majority"; none without one), or none ("leave-out")."""
+    by_image: dict[int, list[ReadingRow]] = defaultdict(list)
+    for row in found:
+        by_image[row[0].image_id].append(row)
+    kept: list[ReadingRow] = []
+    for group in by_image.values():
+        consensus = [row for row in group if row[3] == CONSENSUS]
+        if consensus:
+            kept += consensus
+            continue
+        says = [_finds(row[0], regions[row[0].id], classes) for row in group]
+        if len(set(says)) <= 1 or disagreeing == "each":
+            kept += group
+        elif disagreeing == "majority" and (votes := Counter(says).most_common(1)[0])[1] * 2 > len(says):
+            kept += [row for row, said in zip(group, says) if said == votes[0]]
+    return sorted(kept, key=lambda row: (row[0].image_id, row[0].id))
+
+
+def _finds(annotation: Annotation, drawn: list[Region], classes: dict[int, bool]) -> bool:
+    """Whether a reading marks a finding: the image label *cancerous*, or a region of a finding class."""
+    return (annotation.image_label or "").lower() in POSITIVE_IMAGE_LABELS or any(
+        classes.get(region.label_class_id, True) for region in drawn)
+
+
+def _kind_of(image_id: int, found: list[ReadingRow], kept: list[ReadingRow]) -> str:
+    """How an image's readings were taken, for the model version's record."""
+    readers = {row[3] for row in found if row[0].image_id == image_id}
+    taken = sum(row[0].image_id == image_id for row in kept)
+    if CONSENSUS in readers:
+        return "consensus"
+    if len(readers) == 1:
+        return "one_reading"
+    if taken == 0:
+        return "left_out"
+    return "every_reading" if taken == len(readers) else "majority"
 
 
 def salient_boxes(grey: np.ndarray, side: int, avoid: tuple[tuple[float, float, float, float], ...],

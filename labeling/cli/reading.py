@@ -41,7 +41,8 @@ def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
     changes = {name: value for name, value in (
         ("readers", args.readers), ("qa_fraction", args.qa),
         ("blinded", None if args.blinded is None else args.blinded == "yes"),
-        ("second_readings_first", None if args.second_first is None else args.second_first == "yes"))
+        ("second_readings_first", None if args.second_first is None else args.second_first == "yes"),
+        ("disagreeing", args.disagreeing))
         if value is not None}
     if changes:
         plan = set_reading_plan(replace(plan, **changes), engine=project.engine)
@@ -50,7 +51,8 @@ def cmd_plan(args: argparse.Namespace, *, project: Project) -> int:
         return 0
     print(f"{plan.readers} reader{'s' if plan.readers > 1 else ''} per image, "
           f"{'blinded' if plan.blinded else 'not blinded'}; QA sample {plan.qa_fraction:.0%} of single-read images; "
-          f"{'second readings before new images' if plan.second_readings_first else 'in priority order'}")
+          f"{'second readings before new images' if plan.second_readings_first else 'in priority order'}; "
+          f"training takes disagreeing readings as: {plan.disagreeing}")
     return 0
 
 
@@ -117,6 +119,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--blinded", choices=("yes", "no"), help="readers see no other reading until it is done")
     command.add_argument("--second-first", choices=("yes", "no"),
                          help="an image waiting for its next reader comes before new images")
+    command.add_argument("--disagreeing", choices=("each", "majority", "leave-out"),
+                         help="what training learns from readings that disagree until a reviewer's consensus")
     command.set_defaults(run=cmd_plan)
 
     command = commands.add_parser("review", parents=[json_parent],

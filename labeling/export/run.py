@@ -110,7 +110,8 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
     out = Path(out)
     shares = parse_split(options.split)
     selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,
-                               readings=options.readings, exclude_burned_in=options.deidentify and not options.include_burned_in, engine=engine)
+                               readings=options.readings,
+                               exclude_burned_in=options.deidentify and not options.include_burned_in, engine=engine)
     if not selection.items:
         raise ExportError("No labeled image matches this export's filters; label some images or widen the filters.")
     _prepare_folder(out)

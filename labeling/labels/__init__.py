@@ -18,7 +18,7 @@ _FACE = {
     "queue": ("SKIP_REASONS", "lease", "next_image", "peek", "refresh_cold_start", "release", "set_priorities", "skip",
               "write_priorities"),
     "region_masks": ("region_mask",),
-    "reading_plan": ("InvalidPlan", "ReadingPlan", "blinded_for", "current_plan", "set_reading_plan"),
+    "reading_plan": ("DISAGREEING", "InvalidPlan", "ReadingPlan", "blinded_for", "current_plan", "set_reading_plan"),
     "review": ("ReviewRules", "accept_reading", "merge_readings", "reader_colours", "readings_of", "readings_png",
                "region_rows", "review_queue"),
     "reading": ("corners", "for_browser", "modality_values", "outline_region", "prior_for", "series_slices", "voi_lut"),

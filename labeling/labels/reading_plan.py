@@ -25,6 +25,7 @@ from storage import AuditEvent, Image, ImageStatus, MedalError, ProjectSetting, 
 PLAN_KEY = "labels.reading_plan"
 MAX_READERS = 3
 MAX_QA_FRACTION = 0.5
+DISAGREEING = ("each", "majority", "leave-out")  # until a reviewer's consensus: every reading, the majority's, none
 
 
 class InvalidPlan(MedalError):
@@ -37,6 +38,7 @@ class ReadingPlan:
     blinded: bool = True  # while an image still needs readings, a reader sees no other reader's work
     qa_fraction: float = 0.0  # of single-read images, the share a second reader reads anyway
     second_readings_first: bool = True  # an image waiting for its next reader comes before new images
+    disagreeing: str = "each"  # what training learns from readings that disagree: each, majority or leave-out
 
     def check(self) -> ReadingPlan:
         if self.readers not in range(1, MAX_READERS + 1):
@@ -44,6 +46,9 @@ class ReadingPlan:
         if not 0 <= self.qa_fraction <= MAX_QA_FRACTION:
             raise InvalidPlan(f"The QA sample is a share of images from 0 to {MAX_QA_FRACTION} (e.g. 0.05), not "
                               f"{self.qa_fraction}.")
+        if self.disagreeing not in DISAGREEING:
+            raise InvalidPlan(f"Training takes disagreeing readings as {', '.join(DISAGREEING)}, not "
+                              f"{self.disagreeing!r}.")
         return self
 
     def needed(self, image_id: int) -> int:

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from labeling.labels import RegionInput, accept_reading, get_image, render_frame, save_annotation
+from labeling.labels import (
+    ReadingPlan,
+    RegionInput,
+    accept_reading,
+    get_image,
+    render_frame,
+    save_annotation,
+    set_reading_plan,
+)
 from learner import dataset
 from learner.dataset import (
     Example,
@@ -130,11 +138,31 @@ def test_a_consensus_reading_replaces_the_readers_readings(demo) -> None:
     readings: dict[str, int] = {}
     assert sorted(e.label for e in build_examples(engine=demo.engine, readings=readings)
                   if e.source == "image") == [0, 0, 0, 1]  # each reading, the disagreeing ones too
-    assert readings == {"consensus": 0, "each": 2}
+    assert readings == {"every_reading": 2}
     accept_reading(first.id, "ann", engine=demo.engine, reason="the lesion is there")
     by_image = sorted((e.image_id, e.label) for e in build_examples(engine=demo.engine, readings=readings)
                       if e.source == "image")
-    assert by_image == [(first.id, 1), (second.id, 0), (second.id, 0)] and readings == {"consensus": 1, "each": 1}
+    assert by_image == [(first.id, 1), (second.id, 0), (second.id, 0)]
+    assert readings == {"consensus": 1, "every_reading": 1}
+
+
+def test_disagreeing_readings_follow_the_plans_rule(demo) -> None:
+    first, second = _ct_images(demo.engine, 2)
+    for name, label in (("ann", "cancerous"), ("bob", "cancerous"), ("cy", "healthy")):  # two against one
+        save_annotation(first.id, name, [], image_label=label, engine=demo.engine)
+    for name, label in (("ann", "cancerous"), ("bob", "healthy")):  # one against one: no majority
+        save_annotation(second.id, name, [], image_label=label, engine=demo.engine)
+
+    def learnt(rule: str) -> tuple[list[tuple[int, int]], dict[str, int]]:
+        set_reading_plan(ReadingPlan(readers=2, disagreeing=rule), engine=demo.engine)
+        readings: dict[str, int] = {}
+        examples = build_examples(engine=demo.engine, readings=readings)
+        return sorted((e.image_id, e.label) for e in examples if e.source == "image"), readings
+
+    assert learnt("each") == ([(first.id, 0), (first.id, 1), (first.id, 1), (second.id, 0), (second.id, 1)],
+                              {"every_reading": 2})
+    assert learnt("majority") == ([(first.id, 1), (first.id, 1)], {"majority": 1, "left_out": 1})
+    assert learnt("leave-out") == ([], {"left_out": 2})
 
 
 def test_split_keeps_patients_whole_and_both_classes_on_each_side() -> None:

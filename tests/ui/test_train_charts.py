@@ -55,7 +55,7 @@ def test_the_train_page_shows_the_versions_loss_curves_and_reliability(project, 
     assert len(found["curves"]["train_loss"]) == len(found["curves"]["val_loss"]) == epochs
     assert version.config["data"]["mined_negatives"] > 0  # both rounds ran: the curves and epochs are both rounds'
     assert (version.config["max_epochs"], version.config["min_steps"]) == (4, 10)  # the schedule asked for
-    assert version.config["data"]["readings"] == {"consensus": 0, "each": 40}  # which readings it learnt from
+    assert version.config["data"]["readings"] == {"one_reading": 40}  # which readings it learnt from
     calibrated = found["reliability"]["calibrated"]
     assert sum(b["count"] for b in calibrated) == version.metrics["n"]  # every validation example in a bin
     assert all(0 <= b["predicted"] <= 1 and 0 <= b["observed"] <= 1 for b in calibrated)

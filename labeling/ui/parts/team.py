@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import altair as alt
 import streamlit as st
 
-from labeling.labels import AgreementReport, ReadingPlan, current_plan, set_reading_plan
+from labeling.labels import DISAGREEING, AgreementReport, ReadingPlan, current_plan, set_reading_plan
 
 if TYPE_CHECKING:
     from labeling.access import Account
@@ -25,8 +25,11 @@ def plan_form(account: Account, *, project: Project) -> None:
                                  step=0.05, format="%.2f")
         blinded = right.toggle("Blinded", plan.blinded, help="Readers see no other reading until the image is done")
         first = right.toggle("Second readings before new images", plan.second_readings_first)
+        disagreeing = left.selectbox("Training, where readings disagree (until a consensus)", DISAGREEING,
+                                     index=DISAGREEING.index(plan.disagreeing))
         if st.form_submit_button("Save the plan", disabled=not account.runs_training):
-            set_reading_plan(ReadingPlan(readers, blinded, qa, first), engine=project.engine, actor=account.name)
+            set_reading_plan(ReadingPlan(readers, blinded, qa, first, disagreeing), engine=project.engine,
+                             actor=account.name)
             st.toast("Reading plan saved.")
 
 
