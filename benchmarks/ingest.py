@@ -51,11 +51,11 @@ def write_bench_files(folder: Path, count: int, seed: int = 0) -> None:
 
 
 @contextmanager
-def fresh_project() -> Iterator[Project]:
+def fresh_project(database_url: str | None = None) -> Iterator[Project]:
     """A new, empty project in a temporary home, for the duration of the block (the process's
-    configured project is left alone)."""
+    configured project is left alone); its database at ``database_url`` (an empty one) instead of SQLite."""
     with tempfile.TemporaryDirectory(prefix="medal-bench-") as home:
-        project = Project.open(home)
+        project = Project.open(home, database_url)
         try:
             yield project
         finally:
@@ -122,12 +122,14 @@ def _fill_queue(engine: Engine, total: int, seed: int = 0) -> None:
     set_priorities(dict(zip(ids, rng.random(len(ids)).tolist())), engine=engine)
 
 
-def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None, readers: int = 1) -> dict[str, Any]:
+def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None, readers: int = 1,
+               database_url: str | None = None) -> dict[str, Any]:
     """Server-side time of one Label-page step: save an annotation with a region, lease the next
     image and load its picture ready to show, over ``saves`` steps on ``images`` images. With ``readers``
     per image (the reading plan), as many readers take turns: after the first, each gets the images the
-    others read (a second reading comes before new images)."""
-    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, fresh_project() as project:
+    others read (a second reading comes before new images). ``database_url``: an empty PostgreSQL database
+    instead of SQLite."""
+    with tempfile.TemporaryDirectory(prefix="medal-bench-files-") as scratch, fresh_project(database_url) as project:
         folder = Path(scratch)
         write_bench_files(folder, 200)
         engine = project.engine
@@ -151,7 +153,7 @@ def bench_next(images: int = 100_000, saves: int = 300, out: Path | None = None,
                 raise RuntimeError(f"image {item.image_id} rendered empty")
         with Session(engine) as session:
             count = session.exec(select(func.count()).select_from(Image)).one()
-    result = {"images": count, "readers": readers, "saves": saves,
+    result = {"images": count, "readers": readers, "database": project.engine.dialect.name, "saves": saves,
               "p50_ms": round(float(np.percentile(timings, 50)), 2),
               "p95_ms": round(float(np.percentile(timings, 95)), 2), "max_ms": round(max(timings), 2)}
     _write_result(result, out)

@@ -91,7 +91,8 @@ def cmd_bench_ingest(args: argparse.Namespace) -> int:
 def cmd_bench_next(args: argparse.Namespace) -> int:
     from benchmarks import bench_next
 
-    return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out, readers=args.readers))
+    return _print_figures(args, bench_next(images=args.images, saves=args.saves, out=args.out, readers=args.readers,
+                                              database_url=args.database_url))
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
@@ -173,6 +174,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--saves", type=int, default=300, help="steps timed")
     bench.add_argument("--readers", type=int, default=1, choices=(1, 2, 3),
                        help="readers per image (the reading plan); as many readers take turns")
+    bench.add_argument("--database-url", help="an empty PostgreSQL database to run on instead of SQLite")
     bench.set_defaults(run=cmd_bench_next)
 
     bench = benchmarks.add_parser("loop", parents=[figures], help="retrain and rescore on a generated project")

@@ -113,6 +113,13 @@ def test_bench_next_prints_figures(project, tmp_path: Path, capsys) -> None:
     assert code == 0 and json.loads(out)["readers"] == 2
 
 
+def test_bench_next_runs_on_postgresql(postgres_url: str, capsys) -> None:
+    code, out, _ = run(capsys, "bench", "next", "--images", "1000", "--saves", "20", "--readers", "2", "--json",
+                       "--database-url", postgres_url)
+    result = json.loads(out)
+    assert code == 0 and (result["database"], result["images"], result["readers"]) == ("postgresql", 1000, 2)
+
+
 def test_mistakes_in_learning_commands_are_one_line(project, capsys) -> None:
     code, _, err = run(capsys, "train", "--strategy", "nonsense")  # was a ValueError traceback
     assert code == 2 and err.strip() == ("medal: Unknown strategy 'nonsense'; choose from default, random, "
