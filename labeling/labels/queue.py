@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from labeling.dicom import FrameCache
 from labeling.labels.annotations import refuse_if_leased_to_another
-from labeling.labels.reading_plan import ReadingPlan, plan_in
+from labeling.labels.reading_plan import ReadingPlan, blinded_for, plan_in
 from labeling.labels.spread import cold_start, simple_features, standardise
 from storage import (
     Annotation,
@@ -172,7 +172,9 @@ def lease(image_id: int, username: str, *, engine: Engine) -> LeaseHolder | None
         until = image.lease_until
         if image.leased_by not in (None, user_id) and until is not None and as_utc(until) > now:
             holder = session.get(User, image.leased_by)
-            return LeaseHolder(holder.name if holder else "someone", as_utc(until))
+            if holder is None or blinded_for(username, engine=engine):  # a blinded reader learns no other reader
+                return LeaseHolder("Another reader", as_utc(until))
+            return LeaseHolder(holder.name, as_utc(until))
         image.leased_by, image.lease_until = user_id, now + timedelta(minutes=config().lease_minutes)
         session.add(image)
         _release(session, user_id, keep=image_id)

@@ -77,10 +77,12 @@ def plan_in(session: Session) -> ReadingPlan:
 
 
 def blinded_for(reader: str, *, engine: Engine) -> bool:
-    """Whether ``reader`` reads blinded now: the plan is blinded and their role may not see every reading
-    (reviewers and admins may, ``rights.SEE_ALL_READINGS``); checked against the account as it is now."""
+    """Whether ``reader`` reads blinded now: the plan is blinded, some image is read more than once (two readers
+    or more, or a QA sample), and their role may not see every reading (reviewers and admins may,
+    ``rights.SEE_ALL_READINGS``); checked against the account as it is now."""
     with Session(engine) as session:
-        if not plan_in(session).blinded:
+        plan = plan_in(session)
+        if not plan.blinded or (plan.readers == 1 and plan.qa_fraction == 0):
             return False
         role = session.exec(select(User.role).where(User.name == reader)).first()
     return role is None or not rights.allows(rights.SEE_ALL_READINGS, role)

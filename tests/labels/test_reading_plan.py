@@ -20,7 +20,7 @@ from labeling.intake.ingest import import_paths
 from labeling.intake.synthetic import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 from labeling.labels.annotations import save_annotation, undo_last_save
 from labeling.labels.catalog import list_images
-from labeling.labels.queue import next_image, peek, skip
+from labeling.labels.queue import lease, next_image, peek, skip
 from labeling.labels.reading_plan import (
     InvalidPlan,
     ReadingPlan,
@@ -247,3 +247,17 @@ def test_a_blinded_reader_does_not_learn_that_another_reading_exists(project, ma
     assert status_for("cy")[first] == "labeled"  # read as the plan wants: no longer hidden
     set_reading_plan(ReadingPlan(readers=3, blinded=False), engine=engine)
     assert not blinded_for("cy", engine=engine)
+    set_reading_plan(ReadingPlan(readers=1), engine=engine)
+    assert not blinded_for("cy", engine=engine)  # one reader per image: there is nobody to be blinded to
+
+
+def test_a_blinded_reader_does_not_learn_who_holds_an_image(project, make_demo) -> None:
+    make_demo(0)
+    engine = project.engine
+    readers(engine)
+    add_user("rita", "rita-password", "reviewer", engine=engine)
+    taken = next_image("ann", engine=engine).image_id
+    assert lease(taken, "bob", engine=engine).name == "ann"  # one reader per image: names help coordinate
+    set_reading_plan(ReadingPlan(readers=2), engine=engine)
+    assert lease(taken, "bob", engine=engine).name == "Another reader"
+    assert lease(taken, "rita", engine=engine).name == "ann"  # reviewers see every reading
