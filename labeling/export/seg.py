@@ -151,6 +151,8 @@ def _write_one(context: ExportContext, source: Dataset, group: list[ExportImage]
             if not context.deidentifier else "Medal labels")
     except (ValueError, TypeError, AttributeError) as error:
         return f"highdicom refused a SEG for this source: {error}"
+    if "ImageOrientationPatient" not in source:  # General Image: Type 2C without a plane (projection images)
+        seg.PatientOrientation = copy.deepcopy(source.get("PatientOrientation", ""))
     if context.deidentifier:
         for keyword in DEID_ATTRIBUTES:
             setattr(seg, keyword, copy.deepcopy(source.get(keyword)))

@@ -55,6 +55,7 @@ def write_ct_slice(path: Path, hu: np.ndarray, place: SeriesPlace, *, index: int
     rows, cols = hu.shape
     ds.ImagePositionPatient = [-spacing * cols / 2, -spacing * rows / 2, -index * thickness]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.PatientPosition, ds.AcquisitionNumber = "HFS", 1  # head first supine; one acquisition
     ds.SliceThickness, ds.PixelSpacing = thickness, [spacing, spacing]
     ds.SliceLocation = -index * thickness
     ds.KVP, ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 120, -1024, 1, "HU"
@@ -77,6 +78,16 @@ def write_mammogram(path: Path, stored: np.ndarray, place: SeriesPlace, *, index
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
     ds.PresentationIntentType = "FOR PRESENTATION"
     ds.ImageLaterality, ds.ViewPosition = laterality, view
+    # What dciodvfy asks of a digital mammogram for presentation (the Mammography Image and DX modules).
+    ds.ViewCodeSequence = [_code(*MG_VIEW_CODES[view])]
+    ds.ViewCodeSequence[0].ViewModifierCodeSequence = []  # Type 2: no modifier (no spot or magnification view)
+    ds.AnatomicRegionSequence = [_code("76752008", "Breast")]
+    ds.PatientOrientation = MG_ORIENTATION[(laterality, view)]
+    ds.OrganExposed, ds.PositionerType, ds.DetectorType = "BREAST", "MAMMOGRAPHIC", "DIRECT"
+    ds.AcquisitionContextSequence = []
+    ds.LossyImageCompression = "00"
+    ds.PixelIntensityRelationship, ds.PixelIntensityRelationshipSign = "LOG", -1 if monochrome1 else 1
+    ds.PresentationLUTShape = "INVERSE" if monochrome1 else "IDENTITY"
     ds.PixelSpacing = ds.ImagerPixelSpacing = [0.2, 0.2]
     # MONOCHROME1 stores the values inverted: its window sits where the inverted values are (4095 − 1600)
     ds.WindowCenter, ds.WindowWidth = (4095 - MG_WINDOW_CENTER if monochrome1 else MG_WINDOW_CENTER), MG_WINDOW_WIDTH
@@ -86,6 +97,18 @@ def write_mammogram(path: Path, stored: np.ndarray, place: SeriesPlace, *, index
     _set_pixels(ds, stored, "MONOCHROME1" if monochrome1 else "MONOCHROME2", bits=12)
     _save(ds, path)
     return sop_uid
+
+
+MG_VIEW_CODES = {"CC": ("399162004", "cranio-caudal"), "MLO": ("399368009", "medio-lateral oblique")}
+# The direction of the rows and of the columns, as IHE Mammography Image displays each view.
+MG_ORIENTATION = {("R", "CC"): ["P", "L"], ("L", "CC"): ["A", "R"], ("R", "MLO"): ["P", "FL"], ("L", "MLO"): ["A", "FR"]}
+
+
+def _code(value: str, meaning: str) -> Dataset:
+    """A SNOMED CT code item."""
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "SCT", meaning
+    return item
 
 
 def _base_dataset(sop_class: str, sop_uid: str, place: SeriesPlace) -> Dataset:
