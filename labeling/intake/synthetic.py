@@ -101,7 +101,8 @@ def write_mammogram(path: Path, stored: np.ndarray, place: SeriesPlace, *, index
 
 MG_VIEW_CODES = {"CC": ("399162004", "cranio-caudal"), "MLO": ("399368009", "medio-lateral oblique")}
 # The direction of the rows and of the columns, as IHE Mammography Image displays each view.
-MG_ORIENTATION = {("R", "CC"): ["P", "L"], ("L", "CC"): ["A", "R"], ("R", "MLO"): ["P", "FL"], ("L", "MLO"): ["A", "FR"]}
+MG_ORIENTATION = {("R", "CC"): ["P", "L"], ("L", "CC"): ["A", "R"],
+                  ("R", "MLO"): ["P", "FL"], ("L", "MLO"): ["A", "FR"]}
 
 
 def _code(value: str, meaning: str) -> Dataset:
