@@ -83,10 +83,10 @@ def disagreements(readings: dict[str, SavedAnnotation], shape: tuple[int, int], 
     reasons = []
     for first, second in itertools.combinations(sorted(readings), 2):
         a, b = readings[first], readings[second]
+        if has_finding(a, normal) != has_finding(b, normal):  # first: what a reviewer must see at once
+            reasons.append(f"a finding marked by {first if has_finding(a, normal) else second} only")
         if image_label(a) != image_label(b):
             reasons.append(f"image labels differ: {first} {image_label(a)}, {second} {image_label(b)}")
-        if has_finding(a, normal) != has_finding(b, normal):
-            reasons.append(f"a finding marked by {first if has_finding(a, normal) else second} only")
         for label, (pairs, only_first, only_second) in match_regions(a.regions, b.regions, shape).items():
             if low := [dice for dice, _ in pairs if dice < rules.dice_below]:
                 reasons.append(f"{label} regions of {first} and {second} overlap with Dice {min(low):.2f}")
@@ -182,7 +182,9 @@ def adjudicate(image_id: int, *, engine: Engine, regions: list[RegionInput], ima
         session.add(annotation)
         session.commit()
         saved_id = annotation.id
-    return next(a for a in list_annotations(engine=engine, image_id=image_id) if a.id == saved_id)
+    # With its history: another reviewer may already have saved a newer consensus over this one.
+    return next(a for a in list_annotations(engine=engine, image_id=image_id, include_history=True)
+                if a.id == saved_id)
 
 
 def accept_reading(image_id: int, reader: str, *, engine: Engine, reason: str,

@@ -39,7 +39,7 @@ def test_a_reviewer_accepts_one_reading_then_merges_regions(disagreeing) -> None
     at = logged_in("rita", "reviewer", project=disagreeing)
     at.switch_page("labeling/ui/pages/review.py").run()
     assert not at.exception, at.exception
-    assert at.selectbox[0].options[0].startswith("Image 1: image labels differ: ann healthy, bob cancerous")
+    assert at.selectbox[0].options[0].startswith("Image 1: a finding marked by bob only (+2)")
     assert len(at.selectbox[0].options) == 2
     assert list(at.dataframe[0].value["reader"]) == ["ann", "bob"]  # ann has no region: one row
     at.selectbox[1].set_value("bob")  # the reading to accept
