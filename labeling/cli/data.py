@@ -102,6 +102,28 @@ def cmd_annotations(args: argparse.Namespace, *, project: Project) -> int:
     return 0
 
 
+def cmd_listen(args: argparse.Namespace, *, project: Project) -> int:
+    import threading
+
+    from labeling.intake import listen
+
+    allowed = [title for title in (args.allow or "").split(",") if title.strip()]
+
+    def report(found) -> None:  # noqa: ANN001 (an ImportReport)
+        print(f"Imported {found.images} image(s) from {found.imported} received file(s); "
+              f"{len(found.rejected)} refused, {found.duplicates} already here.", flush=True)
+
+    listener = listen(project=project, ae_title=args.ae, port=args.port, bind=args.bind, allowed=allowed,
+                      on_import=report)
+    print(f"Listening as {args.ae} on {args.bind}:{args.port}; calling AE titles allowed: "
+          f"{', '.join(allowed) if allowed else 'any (give --allow to restrict)'}. Ctrl-C stops.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        listener.stop()
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export import ExportOptions, export_dataset
     from learner import active_summary
@@ -181,6 +203,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--image", type=int)
     command.add_argument("--history", action="store_true", help="include replaced versions")
     command.set_defaults(run=cmd_annotations)
+
+    command = commands.add_parser("listen", help="a DICOM Storage SCP: modalities and PACS push studies (C-STORE)")
+    command.add_argument("--ae", default="MEDAL", help="this listener's AE title")
+    command.add_argument("--port", type=int, default=11112)
+    command.add_argument("--bind", default="0.0.0.0", help="the address to listen on")
+    command.add_argument("--allow", help="calling AE titles allowed to push (comma-separated); default: any")
+    command.set_defaults(run=cmd_listen)
 
     command = commands.add_parser("export", parents=[json_parent],
                                   help="export labels as COCO, PNG masks, DICOM SEG and CSV")

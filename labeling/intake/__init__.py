@@ -8,6 +8,7 @@ from storage import lazy_face
 _FACE = {
     "demo": ("create_demo", "demo_folder"),
     "ingest": ("import_paths", "import_problems", "server_folder"),
+    "storage_scp": ("listen",),
     "synthetic": ("SeriesPlace", "SyntheticPatient", "uid", "write_ct_slice"),
     "uploads": ("save_uploads",),
 }

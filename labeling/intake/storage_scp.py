@@ -1,0 +1,97 @@
+"""A DICOM Storage SCP (``medal listen``): modalities and PACS push studies to Medal (C-STORE; C-ECHO answers
+a verification), and each association's instances are imported when it ends, through the same checks as a
+file import (decode, size, header against codestream).
+
+Only the calling AE titles on the allow-list may associate (pynetdicom refuses the others with an
+A-ASSOCIATE-RJ); an empty list allows any, and says so when the listener starts. A received instance is written
+once, unmodified, under ``<home>/received/<StudyInstanceUID>/<SOPInstanceUID>.dcm`` (the names are checked UIDs,
+never paths the sender chose); an instance larger than ``MEDAL_MAX_FILE_MB`` is refused with "out of resources"
+before it is decoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom.sop_class import Verification
+
+from labeling.intake.ingest import ImportReport, import_paths
+from storage import Project, config
+
+log = logging.getLogger(__name__)
+SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC000
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+@dataclass
+class Received:
+    """What one association brought: the files written, and each import's report."""
+
+    files: list[Path] = field(default_factory=list)
+    reports: list[ImportReport] = field(default_factory=list)
+
+
+@dataclass
+class Listener:
+    """A running Storage SCP; ``stop()`` ends it."""
+
+    server: object
+    received: Received
+    lock: threading.Lock
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind: str = "0.0.0.0",
+           allowed: list[str] | None = None, on_import: Callable[[ImportReport], None] | None = None) -> Listener:
+    """Start the Storage SCP for ``project`` on its own threads (see the module docstring); ``on_import`` hears
+    each association's import report."""
+    ae = AE(ae_title=ae_title)
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    ae.add_supported_context(Verification)
+    if allowed:
+        ae.require_calling_aet = [title.strip() for title in allowed if title.strip()]
+    received, lock = Received(), threading.Lock()
+    pending: dict[int, list[Path]] = {}
+    folder = project.folder("received")
+
+    def on_store(event: evt.Event) -> int:
+        size = len(event.request.DataSet.getvalue()) if event.request.DataSet is not None else 0
+        if size > config().max_file_mb * 1024**2:
+            log.warning("refused an instance of %.1f MB (MEDAL_MAX_FILE_MB %s)", size / 1024**2, config().max_file_mb)
+            return OUT_OF_RESOURCES
+        dataset = event.dataset
+        dataset.file_meta = event.file_meta
+        study, sop = str(dataset.get("StudyInstanceUID", "")), str(dataset.get("SOPInstanceUID", ""))
+        if not (_UID.match(study) and _UID.match(sop)):
+            return CANNOT_UNDERSTAND
+        path = folder / study / f"{sop}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            dataset.save_as(path, enforce_file_format=True)
+        pending.setdefault(id(event.assoc), []).append(path)
+        return SUCCESS
+
+    def on_end(event: evt.Event) -> None:
+        files = pending.pop(id(event.assoc), [])
+        if not files:
+            return
+        report = import_paths(files, project=project, workers=1)
+        with lock:
+            received.files += files
+            received.reports.append(report)
+        if on_import:
+            on_import(report)
+
+    handlers = [(evt.EVT_C_STORE, on_store), (evt.EVT_RELEASED, on_end), (evt.EVT_ABORTED, on_end)]
+    server = ae.start_server((bind, port), block=False, evt_handlers=handlers)
+    return Listener(server, received, lock)
+

@@ -1,0 +1,63 @@
+"""``medal listen``: pynetdicom's storage SCU pushes real DICOM files to Medal's Storage SCP, which imports them;
+a calling AE title not on the allow-list is refused."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pydicom
+import pytest
+from pynetdicom import AE
+from pynetdicom.sop_class import CTImageStorage, MRImageStorage, Verification
+
+from labeling.intake import listen
+from labeling.labels import list_images
+from tests.conftest import pydicom_file
+
+FILES = ("CT_small.dcm", "MR_small.dcm")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def listener(project):
+    imported = threading.Event()
+    port = free_port()
+    running = listen(project=project, ae_title="MEDAL", port=port, bind="127.0.0.1", allowed=["CT_SCANNER"],
+                     on_import=lambda report: imported.set())
+    yield port, imported, running
+    running.stop()
+
+
+def scu(calling: str) -> AE:
+    ae = AE(ae_title=calling)
+    for context in (CTImageStorage, MRImageStorage, Verification):
+        ae.add_requested_context(context)
+    return ae
+
+
+def test_a_modality_pushes_a_study_and_medal_imports_it(project, listener) -> None:
+    port, imported, running = listener
+    association = scu("CT_SCANNER").associate("127.0.0.1", port, ae_title="MEDAL")
+    assert association.is_established
+    assert association.send_c_echo().Status == 0x0000
+    for name in FILES:
+        assert association.send_c_store(pydicom.dcmread(pydicom_file(name))).Status == 0x0000
+    association.release()
+    assert imported.wait(60)
+    uids = {image.sop_instance_uid for image in list_images(engine=project.engine)}
+    assert uids == {str(pydicom.dcmread(pydicom_file(name)).SOPInstanceUID) for name in FILES}
+    assert sorted(p.name for p in running.received.files) == sorted(f"{uid}.dcm" for uid in uids)
+    assert all(p.is_relative_to(project.home / "received") for p in running.received.files)
+
+
+def test_a_calling_ae_not_on_the_list_is_refused(project, listener) -> None:
+    port, _, _ = listener
+    association = scu("INTRUDER").associate("127.0.0.1", port, ae_title="MEDAL")
+    assert not association.is_established and association.is_rejected
+    assert list_images(engine=project.engine) == []
