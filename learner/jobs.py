@@ -107,9 +107,12 @@ def pending(kind: str, *, engine: Engine) -> int | None:
 
 
 def claim(worker: str, *, engine: Engine) -> JobView | None:
-    """Take the oldest queued job for ``worker`` (atomically), or None when there is none."""
+    """Take the oldest queued job for ``worker`` (atomically), or None when there is none. On PostgreSQL the
+    candidate row is locked with SKIP LOCKED, so workers on several machines each take a different job at once;
+    the conditional update makes a job run exactly once on any database."""
     with write_session(engine=engine) as session:
-        job_id = session.exec(select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id)).first()
+        job_id = session.exec(select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(1)
+                              .with_for_update(skip_locked=True)).first()
         if job_id is None:
             return None
         now = utcnow()
