@@ -1,6 +1,6 @@
 """A DICOM Storage SCP (``medal listen``): modalities and PACS push studies to Medal (C-STORE; C-ECHO answers
-a verification), and each association's instances are imported when it ends, through the same checks as a
-file import (decode, size, header against codestream).
+a verification), and the instances are imported as they come — every ``IMPORT_BATCH`` of an association, and
+the rest when it ends — through the same checks as a file import (decode, size, header against codestream).
 
 Only the calling AE titles on the allow-list may associate (pynetdicom refuses the others with an
 A-ASSOCIATE-RJ); an empty list allows any, and says so when the listener starts. A received instance is written
@@ -26,6 +26,7 @@ from storage import Project, config
 
 log = logging.getLogger(__name__)
 SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC000
+IMPORT_BATCH = 64  # received instances imported together while an association goes on
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
@@ -52,7 +53,7 @@ class Listener:
 def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind: str = "0.0.0.0",
            allowed: list[str] | None = None, on_import: Callable[[ImportReport], None] | None = None) -> Listener:
     """Start the Storage SCP for ``project`` on its own threads (see the module docstring); ``on_import`` hears
-    each association's import report."""
+    each batch's import report."""
     ae = AE(ae_title=ae_title)
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
@@ -77,11 +78,16 @@ def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             dataset.save_as(path, enforce_file_format=True)
-        pending.setdefault(id(event.assoc), []).append(path)
+        waiting = pending.setdefault(id(event.assoc), [])
+        waiting.append(path)
+        if len(waiting) >= IMPORT_BATCH:
+            take(pending.pop(id(event.assoc)))
         return SUCCESS
 
     def on_end(event: evt.Event) -> None:
-        files = pending.pop(id(event.assoc), [])
+        take(pending.pop(id(event.assoc), []))
+
+    def take(files: list[Path]) -> None:
         if not files:
             return
         report = import_paths(files, project=project, workers=1)

@@ -61,3 +61,12 @@ def test_a_calling_ae_not_on_the_list_is_refused(project, listener) -> None:
     association = scu("INTRUDER").associate("127.0.0.1", port, ae_title="MEDAL")
     assert not association.is_established and association.is_rejected
     assert list_images(engine=project.engine) == []
+
+
+def test_instances_are_imported_as_they_come(project, listener, monkeypatch) -> None:
+    monkeypatch.setattr("labeling.intake.storage_scp.IMPORT_BATCH", 1)  # a batch of one: imported before the answer
+    port, _, _ = listener
+    association = scu("CT_SCANNER").associate("127.0.0.1", port, ae_title="MEDAL")
+    assert association.send_c_store(pydicom.dcmread(pydicom_file(FILES[0]))).Status == 0x0000
+    assert len(list_images(engine=project.engine)) == 1  # while the association goes on
+    association.release()
