@@ -23,6 +23,6 @@ _FACE = {
     "supervisor": ("ensure_worker", "worker_running"),
     "train": ("DEVICE", "TooFewLabels", "TrainConfig", "binary_metrics", "fit", "predict_logits", "predict_proba",
               "to_device"),
-    "worker": ("run_worker",),
+    "worker": ("check_gpu_worker", "run_worker"),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

@@ -18,12 +18,29 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO
 
+import torch
 from sqlalchemy.engine import Engine
 
 from learner import jobs
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, maybe_auto_retrain, rescore, train_and_publish
 from learner.supervisor import lock_path, locked
 from storage import JobStatus, MedalError, Project
+
+
+class NoGpuWorkerHere(MedalError):
+    """``medal worker --device cuda`` where a GPU worker cannot run."""
+
+
+def check_gpu_worker(*, project: Project, cuda_available: bool | None = None) -> None:
+    """A GPU worker (``--device cuda``: one on a GPU node, beside the annotators' machine) needs the project's
+    database on PostgreSQL — SQLite is one file on one machine — and a CUDA device torch can see."""
+    if project.engine.dialect.name == "sqlite":
+        raise NoGpuWorkerHere("A worker on a GPU node needs the project on PostgreSQL (MEDAL_DATABASE_URL): SQLite is "
+                              "one file on one machine. On the machine that holds it, `medal worker` uses a GPU by "
+                              "itself when torch sees one.")
+    if not (torch.cuda.is_available() if cuda_available is None else cuda_available):
+        raise NoGpuWorkerHere("torch sees no CUDA device on this machine; install the CUDA build of torch for its "
+                              "driver, or run `medal worker` without --device.")
 
 
 class WorkerAlreadyRunning(MedalError):

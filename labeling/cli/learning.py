@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
 
 def cmd_worker(args: argparse.Namespace, *, project: Project) -> int:
-    from learner import run_worker
+    from learner import check_gpu_worker, run_worker
 
+    if args.device == "cuda":
+        check_gpu_worker(project=project)
     count = run_worker(once=args.once, poll_s=args.poll, parent=args.parent, project=project)
     if args.once:
         print(f"{count} job(s) run")
@@ -164,6 +166,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--once", action="store_true", help="exit when no job is queued")
     command.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the jobs table")
     command.add_argument("--parent", type=int, help=argparse.SUPPRESS)
+    command.add_argument("--device", choices=("auto", "cuda"), default="auto",
+                         help="cuda: a worker on a GPU node (the project on PostgreSQL); auto: a GPU if torch sees one")
     command.set_defaults(run=cmd_worker)
 
     command = commands.add_parser("train", parents=[json_parent], help="queue a training job (the worker runs it)")

@@ -1,5 +1,6 @@
-"""Job claims from several workers at once: every queued job is claimed by exactly one of them, on SQLite and on
-a real PostgreSQL server (where claims skip the rows another worker has locked)."""
+"""Workers on several machines: job claims from several workers at once (every queued job claimed by exactly one
+of them, on SQLite and on a real PostgreSQL server, where claims skip the rows another worker has locked), and a
+GPU worker refused where it cannot run."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from learner import JobStatus
+from labeling.cli.main import main
+from learner import JobStatus, check_gpu_worker
 from learner.jobs import claim, enqueue, finish
+from learner.worker import NoGpuWorkerHere
 from storage import Job, Project, upgrade_to_head
 from storage.db import make_engine
 
@@ -51,3 +54,13 @@ def _queued(engine) -> bool:
     """Whether a job is still queued (a worker whose claim lost a race looks again)."""
     with Session(engine) as session:
         return session.exec(select(Job.id).where(Job.status == JobStatus.QUEUED).limit(1)).first() is not None
+
+
+def test_a_gpu_worker_needs_postgresql_and_a_gpu(project, tmp_path, request, capsys) -> None:
+    assert main(["worker", "--device", "cuda", "--once"]) == 2  # the test's project is on SQLite
+    assert "needs the project on PostgreSQL" in capsys.readouterr().err
+    engine = make_engine(request.getfixturevalue("postgres_url"))
+    with pytest.raises(NoGpuWorkerHere, match="no CUDA device"):
+        check_gpu_worker(project=Project(tmp_path, engine), cuda_available=False)
+    check_gpu_worker(project=Project(tmp_path, engine), cuda_available=True)  # a GPU node on PostgreSQL: fine
+    engine.dispose()
