@@ -135,7 +135,7 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
                    readings: dict[str, int] | None = None) -> list[Example]:
     """Every training example the current labels give, in a stable order (see the module docstring). A region
     that cannot be trained on (``usable_region``) is left out, its id added to ``skipped``: one bad region
-    never fails every training run. ``readings`` hears how many images gave which readings (``_kind_of``:
+    never fails every training run. ``readings`` hears how many images gave which readings (``_kind``:
     consensus, one_reading, every_reading, majority, left_out), to be recorded with the model version."""
     with Session(engine) as session:
         classes = {c.id: c.type_code != NORMAL_CODE for c in session.exec(select(LabelClass)).all()}
@@ -148,10 +148,10 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
         for region in session.exec(select(Region).where(
                 Region.annotation_id.in_([annotation.id for annotation, _, _, _ in found]))).all():
             regions[region.annotation_id].append(region)
-    kept = _readings_to_learn(found, regions, classes, current_plan(engine=engine).disagreeing)
+    kept, kinds = _readings_to_learn(found, regions, classes, current_plan(engine=engine).disagreeing)
     rows = [(annotation, image, key) for annotation, image, key, _ in kept]
     if readings is not None:
-        readings.update(Counter(_kind_of(image_id, found, kept) for image_id in {a.image_id for a, *_ in found}))
+        readings.update(kinds)
     examples: list[Example] = []
     for annotation, image, key in rows:
         patient = patient_of(image.id, key)
@@ -189,25 +189,35 @@ ReadingRow = tuple[Annotation, Image, str | None, str]  # an annotation, its ima
 
 
 def _readings_to_learn(found: list[ReadingRow], regions: dict[int, list[Region]], classes: dict[int, bool],
-                       disagreeing: str) -> list[ReadingRow]:
-    """The readings training learns from: an image's consensus where a reviewer made one; else its readings
-    when they agree on whether there is a finding; else, by the reading plan's ``disagreeing`` rule, every
-    reading ("each"), those of a strict majority ("majority"; none without one), or none ("leave-out")."""
+                       disagreeing: str) -> tuple[list[ReadingRow], Counter[str]]:
+    """The readings training learns from, and how many images gave which (consensus, one_reading, every_reading,
+    majority, left_out): an image's consensus where a reviewer made one; else its readings when they agree on
+    whether there is a finding; else, by the reading plan's ``disagreeing`` rule, every reading ("each"), those
+    of a strict majority ("majority"; none without one), or none ("leave-out")."""
     by_image: dict[int, list[ReadingRow]] = defaultdict(list)
     for row in found:
         by_image[row[0].image_id].append(row)
     kept: list[ReadingRow] = []
+    kinds: Counter[str] = Counter()
     for group in by_image.values():
-        consensus = [row for row in group if row[3] == CONSENSUS]
-        if consensus:
-            kept += consensus
-            continue
-        says = [_finds(row[0], regions[row[0].id], classes) for row in group]
-        if len(set(says)) <= 1 or disagreeing == "each":
-            kept += group
-        elif disagreeing == "majority" and (votes := Counter(says).most_common(1)[0])[1] * 2 > len(says):
-            kept += [row for row, said in zip(group, says) if said == votes[0]]
-    return sorted(kept, key=lambda row: (row[0].image_id, row[0].id))
+        taken = _taken(group, regions, classes, disagreeing)
+        kept += taken
+        kinds[_kind(group, taken)] += 1
+    return sorted(kept, key=lambda row: (row[0].image_id, row[0].id)), kinds
+
+
+def _taken(group: list[ReadingRow], regions: dict[int, list[Region]], classes: dict[int, bool],
+           disagreeing: str) -> list[ReadingRow]:
+    """The readings of one image that training learns from (see ``_readings_to_learn``)."""
+    consensus = [row for row in group if row[3] == CONSENSUS]
+    if consensus:
+        return consensus
+    says = [_finds(row[0], regions[row[0].id], classes) for row in group]
+    if len(set(says)) <= 1 or disagreeing == "each":
+        return group
+    if disagreeing == "majority" and (votes := Counter(says).most_common(1)[0])[1] * 2 > len(says):
+        return [row for row, said in zip(group, says) if said == votes[0]]
+    return []
 
 
 def _finds(annotation: Annotation, drawn: list[Region], classes: dict[int, bool]) -> bool:
@@ -216,17 +226,15 @@ def _finds(annotation: Annotation, drawn: list[Region], classes: dict[int, bool]
         classes.get(region.label_class_id, True) for region in drawn)
 
 
-def _kind_of(image_id: int, found: list[ReadingRow], kept: list[ReadingRow]) -> str:
+def _kind(group: list[ReadingRow], taken: list[ReadingRow]) -> str:
     """How an image's readings were taken, for the model version's record."""
-    readers = {row[3] for row in found if row[0].image_id == image_id}
-    taken = sum(row[0].image_id == image_id for row in kept)
-    if CONSENSUS in readers:
+    if any(row[3] == CONSENSUS for row in group):
         return "consensus"
-    if len(readers) == 1:
+    if len(group) == 1:
         return "one_reading"
-    if taken == 0:
+    if not taken:
         return "left_out"
-    return "every_reading" if taken == len(readers) else "majority"
+    return "every_reading" if len(taken) == len(group) else "majority"
 
 
 def salient_boxes(grey: np.ndarray, side: int, avoid: tuple[tuple[float, float, float, float], ...],
