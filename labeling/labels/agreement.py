@@ -128,7 +128,7 @@ def agreement_report(*, engine: Engine, actor: str | None = None, readers: list[
     consensus = {i: found for i, found in by_image.items() if CONSENSUS in found}
     shared = {image_id: {name: r for name, r in found.items() if name != CONSENSUS}
               for image_id, found in by_image.items() if len(set(found) - {CONSENSUS}) >= 2}
-    shapes = _shapes(engine, sorted(set(shared) | set(consensus)))
+    shapes = image_shapes(sorted(set(shared) | set(consensus)), engine=engine)
     names = sorted({name for found in shared.values() for name in found})
     rng = np.random.default_rng(SEED)
     pairs = [_pair(first, second, shared, shapes, normal, rng, bootstrap)
@@ -163,7 +163,8 @@ def _readings(engine: Engine, readers: list[str] | None) -> list[SavedAnnotation
     return [a for a in found if readers is None or a.annotator in readers]
 
 
-def _shapes(engine: Engine, image_ids: list[int]) -> dict[int, tuple[int, int]]:
+def image_shapes(image_ids: list[int], *, engine: Engine) -> dict[int, tuple[int, int]]:
+    """Each image's (rows, columns), 500 ids a query."""
     shapes: dict[int, tuple[int, int]] = {}
     with Session(engine) as session:
         for start in range(0, len(image_ids), 500):
@@ -217,8 +218,9 @@ def match_regions(first: list[SavedRegion], second: list[SavedRegion],
     matched none. Regions match one to one, by overlap, the pairing with the largest total IoU."""
     found: dict[str, tuple[list[tuple[float, float]], int, int]] = {}
     for label in sorted({r.label for r in first} | {r.label for r in second}):
-        left = [region_mask(r.points, *shape) for r in first if r.label == label]
-        right = [region_mask(r.points, *shape) for r in second if r.label == label]
+        window = _window([r for r in first + second if r.label == label], shape)
+        left = [_mask_in(r, window) for r in first if r.label == label]
+        right = [_mask_in(r, window) for r in second if r.label == label]
         iou = np.zeros((len(left), len(right)))
         dice = np.zeros_like(iou)
         for p, q in itertools.product(range(len(left)), range(len(right))):
@@ -231,6 +233,21 @@ def match_regions(first: list[SavedRegion], second: list[SavedRegion],
         pairs = [(float(dice[p, q]), float(iou[p, q])) for p, q in zip(rows, cols) if iou[p, q] > 0]
         found[label] = (pairs, len(left) - len(pairs), len(right) - len(pairs))
     return found
+
+
+def _window(regions: list[SavedRegion], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part of the image (x0, y0, width, height) that holds every one of ``regions``: masks are drawn there,
+    not over the whole picture (the same pixels: a shift by whole pixels rasterises alike)."""
+    xs = [x for region in regions for x, _ in region.points]
+    ys = [y for region in regions for _, y in region.points]
+    x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
+    x1, y1 = min(shape[1], math.ceil(max(xs)) + 1), min(shape[0], math.ceil(max(ys)) + 1)
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
+def _mask_in(region: SavedRegion, window: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, width, height = window
+    return region_mask([[x - x0, y - y0] for x, y in region.points], height, width)
 
 
 def _counts(pairs: list[tuple[float, float]], only_first: int, only_second: int, rng: np.random.Generator,

@@ -58,9 +58,14 @@ class ReadingPlan:
 
 def in_qa_sample(image_id: int, fraction: float) -> bool:
     """Whether the image is in a QA sample of ``fraction`` of all images (a stable hash of its id)."""
+    return in_sample(str(image_id), fraction)
+
+
+def in_sample(key: str, fraction: float) -> bool:
+    """Whether ``key`` falls in a sample of ``fraction`` of all keys: a stable hash, the same on any database."""
     if fraction <= 0:
         return False
-    digest = hashlib.blake2b(str(image_id).encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < fraction
 
 

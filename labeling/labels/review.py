@@ -13,7 +13,6 @@ reviewer accepts one reading, merges regions taken from several, or saves region
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from labeling.labels.agreement import has_finding, image_label, match_regions
 from labeling.labels.annotations import RegionInput, SavedAnnotation, add_annotation, list_annotations, user_named
 from labeling.labels.catalog import get_image
 from labeling.labels.pictures import render_frame
+from labeling.labels.reading_plan import in_sample
 from labeling.labels.taxonomy import NORMAL_CODE
 from storage import Image, ImageNotFound, LabelClass, MedalError, Project, write_session
 
@@ -61,13 +61,14 @@ def review_queue(*, engine: Engine, actor: str | None = None, rules: ReviewRules
     with Session(engine) as session:
         rights.check(session, actor, rights.REVIEW)
         normal = {c.name for c in session.exec(select(LabelClass)).all() if c.type_code == NORMAL_CODE}
-        waiting = set(session.exec(select(Image.id).where(col(Image.wants_reading))).all())
+        shapes = {i: (rows, cols) for i, rows, cols in session.exec(  # read by two or more, and complete
+            select(Image.id, Image.rows, Image.cols).where(col(Image.readings) >= 2, ~col(Image.wants_reading)))}
+    ids = sorted(shapes)
     by_image: dict[int, dict[str, SavedAnnotation]] = {}
-    for reading in list_annotations(engine=engine):
-        by_image.setdefault(reading.image_id, {})[reading.annotator] = reading
-    candidates = {i: found for i, found in by_image.items()
-                  if CONSENSUS not in found and len(found) >= 2 and i not in waiting}
-    shapes = _shapes(engine, list(candidates))
+    for start in range(0, len(ids), 500):
+        for reading in list_annotations(engine=engine, image_ids=ids[start:start + 500]):
+            by_image.setdefault(reading.image_id, {})[reading.annotator] = reading
+    candidates = {i: found for i, found in by_image.items() if CONSENSUS not in found}
     items = []
     for image_id in sorted(candidates):
         readings = candidates[image_id]
@@ -98,14 +99,7 @@ def disagreements(readings: dict[str, SavedAnnotation], shape: tuple[int, int], 
 
 
 def _sampled(image_id: int, share: float) -> bool:
-    digest = hashlib.blake2b(f"review:{image_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < share
-
-
-def _shapes(engine: Engine, image_ids: list[int]) -> dict[int, tuple[int, int]]:
-    with Session(engine) as session:
-        return {i: (rows, cols) for i, rows, cols in session.exec(
-            select(Image.id, Image.rows, Image.cols).where(col(Image.id).in_(image_ids))).all()}
+    return in_sample(f"review:{image_id}", share)  # not the QA sample's images: another key
 
 
 def readings_of(image_id: int, *, engine: Engine, actor: str | None = None) -> dict[str, SavedAnnotation]:
