@@ -106,7 +106,8 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
     """
     engine = project.engine
     with Session(engine) as session:
-        rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
+        user = rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
+        user_id = user.id if user else None
     out = Path(out)
     shares = parse_split(options.split)
     selection = select_labeled(annotator=options.annotator, since=options.since, split=shares,
@@ -160,8 +161,7 @@ def export_dataset(out: Path | str, options: ExportOptions, *, project: Project,
                                           _deidentifier(engine).annotator if options.pseudonymise_annotators else str)
     (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
     with write_session(engine=engine) as session:
-        user = rights.check(session, actor, rights.EXPORT if options.deidentify else rights.EXPORT_IDENTITY)
-        session.add(AuditEvent(user_id=user.id if user else None, username=actor, action="export.create",
+        session.add(AuditEvent(user_id=user_id, username=actor, action="export.create",
                                entity="export", detail={"folder": out.name, "images": len(items),
                                                         "formats": options.formats, "deidentified": options.deidentify,
                                                         "readings": options.readings}))

@@ -65,7 +65,7 @@ def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind
     folder = project.folder("received")
 
     def on_store(event: evt.Event) -> int:
-        size = len(event.request.DataSet.getvalue()) if event.request.DataSet is not None else 0
+        size = event.request.DataSet.getbuffer().nbytes if event.request.DataSet is not None else 0  # no copy
         if size > config().max_file_mb * 1024**2:
             log.warning("refused an instance of %.1f MB (MEDAL_MAX_FILE_MB %s)", size / 1024**2, config().max_file_mb)
             return OUT_OF_RESOURCES

@@ -70,3 +70,12 @@ def test_instances_are_imported_as_they_come(project, listener, monkeypatch) -> 
     assert association.send_c_store(pydicom.dcmread(pydicom_file(FILES[0]))).Status == 0x0000
     assert len(list_images(engine=project.engine)) == 1  # while the association goes on
     association.release()
+
+
+def test_an_instance_over_the_size_limit_is_refused_before_it_is_decoded(project, listener, monkeypatch) -> None:
+    monkeypatch.setenv("MEDAL_MAX_FILE_MB", "0.001")  # 1 kB: CT_small.dcm is ~39 kB
+    port, _, running = listener
+    association = scu("CT_SCANNER").associate("127.0.0.1", port, ae_title="MEDAL")
+    assert association.send_c_store(pydicom.dcmread(pydicom_file(FILES[0]))).Status == 0xA700  # out of resources
+    association.release()
+    assert running.received.files == [] and list((project.home / "received").glob("*/*.dcm")) == []
