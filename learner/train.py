@@ -25,7 +25,7 @@ from learner.model import CompactCNN
 from storage import MedalError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
-ON_GPU = DEVICE.type == "cuda"  # then: bfloat16 mixed precision, pinned host memory, a larger network (project_config)
+ON_GPU = DEVICE.type == "cuda"  # then: bfloat16 mixed precision, pinned host memory, a wider network (learner.loop.project_config)
 # A CPU with native bfloat16 instructions (AVX-512 BF16, AMX) trains and scores in bfloat16 (mixed_precision)
 CPU_BFLOAT16 = DEVICE.type == "cpu" and bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
 MIN_EPOCHS = 3  # large label sets: at least this many passes, then validation decides

@@ -13,7 +13,7 @@ from learner import TrainConfig
 from learner.model import CompactCNN
 from learner.registry import LoadedModel
 from learner.scoring import _Scaled, _windows, dense_pass, image_ids
-from learner.train import build_model
+from learner.train import build_model, to_device
 from storage import ImageNotFound, ImageStatus, current_project
 
 
@@ -70,7 +70,7 @@ def test_windows_at_the_picture_edge_see_the_picture_continued_not_a_dark_frame(
     """A picture that changes only from left to right gives every row of windows the same embeddings, the top
     and bottom rows too (and, turned, every column): the convolutions' zero padding stays out of them."""
     config = TrainConfig(context=16, width=8)
-    model = _edge_sensitive(config)
+    model = to_device(_edge_sensitive(config))  # where the dense pass puts it (a GPU when there is one)
     ramp = torch.linspace(0.5, 2.0, 96)
     for picture in (ramp.expand(1, 128, 96).clone(), ramp.expand(1, 128, 96).transpose(1, 2).clone()):
         _, embedded = _windows(model, [_Scaled(picture, (1.0, 1.0), tuple(picture.shape[1:]))], config.size)
