@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
@@ -21,6 +21,22 @@ _WORKER_OFF = ("off", "0", "no", "external")
 
 class InvalidConfig(MedalError):
     """A ``MEDAL_*`` environment variable with a value Medal cannot use."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A password or token: its value is read where it is used (``reveal()``), never printed, logged or shown."""
+
+    value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return "***" if self.value else ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,11 @@ class Config:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     upload_session_mb: float = 1024.0  # MEDAL_UPLOAD_SESSION_MB: what one tab's uploads may hold in memory at once
     upload_total_mb: float = 2048.0  # MEDAL_UPLOAD_TOTAL_MB: what every tab's uploads together may hold
+    # The PACS's DICOMweb service (medal import --dicomweb, medal export --stow): a bearer token, or a user and
+    # password (HTTP basic), each from MEDAL_DICOMWEB_<NAME> or the file MEDAL_DICOMWEB_<NAME>_FILE names
+    dicomweb_user: str = ""  # MEDAL_DICOMWEB_USER
+    dicomweb_password: Secret = Secret("")  # MEDAL_DICOMWEB_PASSWORD(_FILE)
+    dicomweb_token: Secret = Secret("")  # MEDAL_DICOMWEB_TOKEN(_FILE)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -67,6 +88,9 @@ class Config:
             trusted_proxies=_networks(environ, "MEDAL_TRUSTED_PROXIES"),
             upload_session_mb=_positive(environ, "MEDAL_UPLOAD_SESSION_MB", cls.upload_session_mb),
             upload_total_mb=_positive(environ, "MEDAL_UPLOAD_TOTAL_MB", cls.upload_total_mb),
+            dicomweb_user=environ.get("MEDAL_DICOMWEB_USER", "").strip(),
+            dicomweb_password=_secret(environ, "MEDAL_DICOMWEB_PASSWORD"),
+            dicomweb_token=_secret(environ, "MEDAL_DICOMWEB_TOKEN"),
         )
 
 
@@ -86,6 +110,19 @@ def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
     if not number > 0:
         raise InvalidConfig(f"{name}={value!r} must be a positive number.")
     return number
+
+
+def _secret(environ: Mapping[str, str], name: str) -> Secret:
+    """``name``'s value, or the content of the file ``name``_FILE names (its last line break dropped)."""
+    value, file = environ.get(name, ""), environ.get(f"{name}_FILE", "").strip()
+    if value and file:
+        raise InvalidConfig(f"Both {name} and {name}_FILE are set; keep one.")
+    if not file:
+        return Secret(value.strip())
+    try:
+        return Secret(Path(file).expanduser().read_text(encoding="utf-8").strip())
+    except OSError as error:
+        raise InvalidConfig(f"{name}_FILE={file!r} cannot be read ({error.strerror}); give a readable file.") from error
 
 
 def _networks(environ: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
