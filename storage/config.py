@@ -64,6 +64,13 @@ class Config:
     dicomweb_user: str = ""  # MEDAL_DICOMWEB_USER
     dicomweb_password: Secret = Secret("")  # MEDAL_DICOMWEB_PASSWORD(_FILE)
     dicomweb_token: Secret = Secret("")  # MEDAL_DICOMWEB_TOKEN(_FILE)
+    # Single sign-on (Streamlit's st.login, configured in .streamlit/secrets.toml's [auth] section)
+    password_login: bool = True  # MEDAL_PASSWORD_LOGIN: "off" and only single sign-on logs in
+    sso_name_claim: str = "email"  # MEDAL_SSO_NAME_CLAIM: the identity's claim that names its Medal account
+    sso_role_claim: str = "groups"  # MEDAL_SSO_ROLE_CLAIM: the claim listing the identity's groups
+    # MEDAL_SSO_ROLES: "group=role" pairs separated by ";" (a group may hold "=" and ","): a member of a group
+    # signs in with its role (the most rights of all its groups), an account made on first sign-in if needed
+    sso_roles: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Config:
@@ -91,6 +98,10 @@ class Config:
             dicomweb_user=environ.get("MEDAL_DICOMWEB_USER", "").strip(),
             dicomweb_password=_secret(environ, "MEDAL_DICOMWEB_PASSWORD"),
             dicomweb_token=_secret(environ, "MEDAL_DICOMWEB_TOKEN"),
+            password_login=_switch(environ, "MEDAL_PASSWORD_LOGIN", cls.password_login),
+            sso_name_claim=environ.get("MEDAL_SSO_NAME_CLAIM", "").strip() or cls.sso_name_claim,
+            sso_role_claim=environ.get("MEDAL_SSO_ROLE_CLAIM", "").strip() or cls.sso_role_claim,
+            sso_roles=_group_roles(environ, "MEDAL_SSO_ROLES"),
         )
 
 
@@ -142,3 +153,30 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise InvalidConfig(f"{name}={value!r} is not one of {', '.join(choices)}.")
     return value
+
+
+SSO_ROLE_NAMES = ("annotator", "reviewer", "scientist", "admin")  # storage.models.Role's values, fewest rights first
+_ON, _OFF = ("on", "1", "yes", "true"), ("off", "0", "no", "false")
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in _ON + _OFF:
+        raise InvalidConfig(f"{name}={value!r} is neither on nor off; give on or off.")
+    return value in _ON
+
+
+def _group_roles(environ: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """``group=role`` pairs separated by ``;``; the role is after the last ``=``."""
+    pairs = []
+    for part in environ.get(name, "").split(";"):
+        if not part.strip():
+            continue
+        group, _, role = part.strip().rpartition("=")
+        if not group.strip() or role.strip().lower() not in SSO_ROLE_NAMES:
+            raise InvalidConfig(f"{name}: {part.strip()!r} is not group=role; give pairs like radiology=annotator "
+                                f"separated by ';', each role one of {', '.join(SSO_ROLE_NAMES)}.")
+        pairs.append((group.strip(), role.strip().lower()))
+    return tuple(pairs)

@@ -13,5 +13,6 @@ _FACE = {
     "audit": ("AuditEntry", "audit_trail"),
     "browser_sessions": ("browser_sessions", "COOKIE_NAME", "DEVICE_COOKIE", "DEVICE_DAYS", "SessionEnded"),
     "rights": ("rights", "NotAllowed"),
+    "sso": ("SignInRefused", "sign_in"),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

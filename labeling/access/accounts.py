@@ -42,6 +42,7 @@ from storage import (
     Role,
     User,
     as_utc,
+    config,
     utcnow,
     write_session,
 )
@@ -54,6 +55,8 @@ DEVICE_SECRET = "accounts.device_secret"  # the project setting holding the devi
 MAX_BLOCK_S = 300
 MIN_PASSWORD_LENGTH = 8
 WRONG_LOGIN = "Wrong username or password."
+PASSWORD_LOGIN_OFF = ("Password log-in is switched off on this server (MEDAL_PASSWORD_LOGIN); "
+                      "sign in with your hospital account.")
 ROLE_NAMES = tuple(role.value for role in Role)
 
 _hasher = PasswordHasher()
@@ -235,6 +238,8 @@ def authenticate(name: str, password: str, now: datetime | None = None, *, engin
     ``client`` is where the attempt comes from (the browser's address), when known; ``device`` the
     browser's device token (``device_token``), when it has one: a genuine token for this name's user makes
     the attempt count on that browser alone, not on the name or the client."""
+    if not config().password_login:
+        raise LoginFailed(PASSWORD_LOGIN_OFF)
     now = now or utcnow()
     name = name.strip()[:64]
     keys = [name] + ([f"{CLIENT_KEY}{client}"[:64]] if client else [])
