@@ -18,7 +18,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -39,10 +39,10 @@ def _wait_healthy(url: str, process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def served(home: Path, **settings: str) -> Iterator[str]:
-    """The app serving the project at ``home`` (plus any ``MEDAL_*`` settings) on a free loopback port;
-    yields its URL. The server's output goes to ``home/streamlit.log``."""
-    port = _free_port()
+def served(home: Path, port: int | None = None, **settings: str) -> Iterator[str]:
+    """The app serving the project at ``home`` (plus any ``MEDAL_*`` settings) on ``port`` (a free loopback
+    port when None); yields its URL. The server's output goes to ``home/streamlit.log``."""
+    port = port or free_port()
     with (home / "streamlit.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

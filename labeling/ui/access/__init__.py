@@ -12,6 +12,7 @@ _FACE = {
     "cookie_routes": ("cookie_routes", "serving"),
     "login_form": ("show_login",),
     "session": ("BROWSER_SESSION_KEY", "current_account", "require_account", "sidebar_account"),
+    "sso_login": ("sign_in_button",),
     "tab_logins": ("browser_session_of",),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

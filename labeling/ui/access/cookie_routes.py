@@ -4,7 +4,8 @@ cannot, and must not read it).
 ``POST /medal/session`` exchanges a one-time ticket (header ``X-Medal-Ticket``) for the session cookie
 (and the device cookie that makes the browser a known one for the user's next log-ins);
 ``POST /medal/logout`` ends the cookie's session and clears it. Both ask for the header ``X-Medal: 1``:
-a form on another site cannot send it, so no other site can log a browser in or out.
+a form on another site cannot send it, so no other site can log a browser in or out. Both also delete
+Streamlit's single sign-on identity cookie: an identity logs in once (``labeling.ui.access.sso_login``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from storage import Project
 
 SESSION_PATH = "/medal/session"
+IDENTITY_COOKIE = "_streamlit_user"  # st.login's identity cookie; its tokens and chunks add "_..." to the name
 LOGOUT_PATH = "/medal/logout"
 
 
@@ -55,6 +57,7 @@ async def create_session_cookie(request: Request, *, project: Project) -> Respon
     response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, path="/", httponly=True,
                         samesite="strict", secure=_is_https(request))
     response.headers["Cache-Control"] = "no-store"
+    _drop_identity(request, response)
     return response
 
 
@@ -66,7 +69,15 @@ async def clear_session_cookie(request: Request, *, project: Project) -> Respons
         await run_in_threadpool(lambda: browser_sessions.end(token=token, engine=project.engine))
     response = JSONResponse({"ok": True})
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=_is_https(request))
+    _drop_identity(request, response)
     return response
+
+
+def _drop_identity(request: Request, response: Response) -> None:
+    """Delete Streamlit's identity cookies (``st.login``'s), whose identity was used or refused already."""
+    for name in request.cookies:
+        if name == IDENTITY_COOKIE or name.startswith(f"{IDENTITY_COOKIE}_"):
+            response.delete_cookie(name, path="/")
 
 
 def cookie_routes(project: Project) -> list[Route]:

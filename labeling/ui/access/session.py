@@ -22,10 +22,11 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from labeling.access import COOKIE_NAME, Account, SessionEnded, browser_sessions
+from labeling.access import COOKIE_NAME, Account, SessionEnded, SignInRefused, browser_sessions, sign_in
 from labeling.labels import release
 from labeling.ui import CLIENT_HEADER
 from labeling.ui.access.cookie_bridge import ask_browser
+from labeling.ui.access.sso_login import REFUSED_KEY, forget_identity, identity
 from labeling.ui.access.tab_logins import record
 from labeling.ui.parts import as_text
 from storage import config
@@ -84,7 +85,8 @@ def log_in(account: Account, browser_session: int | None = None, *, project: Pro
     the browser to store its cookie."""
     if browser_session is None:
         browser_session, ticket = browser_sessions.start(account, engine=project.engine)
-        ask_browser("login", ticket)
+        ask_browser("login", ticket)  # (the route also drops a single sign-on identity's cookie)
+    forget_identity()  # an identity this connection still carries logs nobody in after this log-in ends
     st.session_state[ACCOUNT_KEY], st.session_state[SEEN_KEY] = account, time.time()
     st.session_state[BROWSER_SESSION_KEY] = browser_session
     _remember_connection(CONNECTION_KEY)
@@ -117,7 +119,7 @@ def current_account(*, project: Project) -> Account | None:
     logged in yet is let in by a live session cookie (a reload, a deep link, another tab)."""
     account = st.session_state.get(ACCOUNT_KEY)
     if not isinstance(account, Account):
-        return _from_cookie(project=project)
+        return _from_cookie(project=project) or _from_identity(project=project)
     if not _on_remembered_connection(CONNECTION_KEY) and not _cookie_is(st.session_state.get(BROWSER_SESSION_KEY),
                                                                         project=project):
         _forget(RECONNECTED, cookie_stale=False)  # a session id alone is no log-in; a live cookie may be
@@ -162,6 +164,24 @@ def _from_cookie(*, project: Project) -> Account | None:
         ask_browser("logout")  # a dead cookie: let the browser forget it
         return None
     log_in(account, browser_session, project=project)
+    return account
+
+
+def _from_identity(*, project: Project) -> Account | None:
+    """The account of the identity provider's sign-in this connection brought (``st.login``), used once: the
+    library maps and audits it, and the tab is logged in through the same session as a password log-in."""
+    claims = identity()
+    if claims is None:
+        return None
+    forget_identity()
+    try:
+        account = sign_in(claims, engine=project.engine, client=client_address())
+    except SignInRefused as error:
+        st.session_state[REFUSED_KEY] = str(error)
+        ask_browser("logout")  # the browser drops the identity's cookie too
+        return None
+    log_in(account, project=project)
+    st.session_state.pop(REASON_KEY, None)  # (a stale cookie's reason, from this same run)
     return account
 
 
