@@ -58,6 +58,7 @@ WRONG_LOGIN = "Wrong username or password."
 PASSWORD_LOGIN_OFF = ("Password log-in is switched off on this server (MEDAL_PASSWORD_LOGIN); "
                       "sign in with your hospital account.")
 ROLE_NAMES = tuple(role.value for role in Role)
+SSO_ONLY = "!sso"  # the password hash of an account that logs in only through single sign-on: no password matches it
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, only spends the same time")
@@ -140,15 +141,18 @@ def _check_password(password: str) -> None:
 CONSENSUS = "consensus"  # the annotator of consensus readings (labeling.labels.review): no account may take the name
 
 
-def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, engine: Engine,
+def add_user(name: str, password: str | None, role: Role | str = Role.ANNOTATOR, *, engine: Engine,
              actor: str | None = None) -> Account:
-    """Create an account that can log in. A name that only has annotations so far gets the password."""
+    """Create an account that can log in. A name that only has annotations so far gets the password. With
+    ``password`` None the account logs in only through single sign-on (``labeling.access.sso``), as the
+    identity whose name claim is ``name``, with the role given here (unless its groups map to one)."""
     name = name.strip()
     if not name or len(name) > 64:
         raise AccountError("A user name needs 1 to 64 characters.")
     if name.lower() == CONSENSUS:
         raise AccountError(f"{name!r} is the name Medal gives consensus readings; choose another user name.")
-    _check_password(password)
+    if password is not None:
+        _check_password(password)
     role = parse_role(role)
     with Session(engine) as session:
         rights.check(session, actor, rights.USERS)
@@ -156,11 +160,13 @@ def add_user(name: str, password: str, role: Role | str = Role.ANNOTATOR, *, eng
         if user is not None and user.password_hash:
             raise AccountError(f"User {name!r} exists already; change the password in Settings instead.")
         user = user or User(name=name)
-        user.password_hash, user.role, user.active = _hasher.hash(password), role, True
+        user.password_hash = _hasher.hash(password) if password is not None else SSO_ONLY
+        user.role, user.active = role, True
         session.add(user)
         session.flush()
+        detail = {"name": name, "role": role.value} | ({} if password is not None else {"via": "sso"})
         session.add(AuditEvent(username=actor or name, action="user.add", entity="user", entity_id=user.id,
-                               detail={"name": name, "role": role.value}))
+                               detail=detail))
         session.commit()
         return Account(user.id, user.name, user.role)
 
@@ -198,7 +204,7 @@ def list_users(*, engine: Engine) -> list[dict[str, object]]:
     with Session(engine) as session:
         users = session.exec(select(User).order_by(User.name)).all()
     return [{"name": u.name, "role": u.role.value, "active": u.active, "can_log_in": bool(u.password_hash),
-             "created_at": u.created_at} for u in users]
+             "sso_only": u.password_hash == SSO_ONLY, "created_at": u.created_at} for u in users]
 
 
 def device_token(user_id: int, *, engine: Engine) -> str:

@@ -8,8 +8,8 @@ only sees the identity token's claims, as a mapping. ``sign_in`` names the accou
    ``MEDAL_SSO_ROLES`` (``group=role`` pairs): the most rights of all its mapped groups. An account of that
    name is made on the first sign-in (it has no password: it logs in only through the provider), and an
    existing account takes the mapped role;
-2. failing that, from an admin: an account of that name that exists already (made with ``medal user add``
-   or on the Settings page) signs in with the role it has.
+2. failing that, from an admin: an account of that name that exists already (made with ``medal user add``,
+   ``--sso`` for one without a password, or on the Settings page) signs in with the role it has.
 
 An identity with neither is refused (``SignInRefused``), and so is one whose account an admin disabled
 (the provider cannot switch it back on), one whose name claim is missing or unusable, and one whose
@@ -28,10 +28,9 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from labeling.access.accounts import CONSENSUS, Account
+from labeling.access.accounts import CONSENSUS, SSO_ONLY, Account
 from storage import AuditEvent, MedalError, Role, User, config, utcnow, write_session
 
-SSO_ONLY = "!sso"  # the password hash of an account made by a sign-in: no password matches it
 MAX_SIGN_IN_AGE_S = 600  # an identity token issued longer ago than this no longer logs in
 RANK = (Role.ANNOTATOR, Role.REVIEWER, Role.SCIENTIST, Role.ADMIN)  # fewest rights first
 

@@ -31,8 +31,11 @@ def cmd_user(args: argparse.Namespace, *, project: Project) -> int:
     if args.action == "add":
         if not args.name:
             raise MedalError("`medal user add NAME [--role ROLE]` needs a name; it asks for the password.")
-        account = add_user(args.name, args.password or _read_password(), args.role, engine=project.engine)
-        print(f"Added {account.name} ({account.role.value}).")
+        if args.sso and args.password:
+            raise MedalError("An account added with --sso has no password; leave out --password.")
+        account = add_user(args.name, None if args.sso else args.password or _read_password(), args.role,
+                           engine=project.engine)
+        print(f"Added {account.name} ({account.role.value}{', single sign-on only' if args.sso else ''}).")
         return 0
     if args.action == "unlock":
         if not args.name:
@@ -47,6 +50,7 @@ def cmd_user(args: argparse.Namespace, *, project: Project) -> int:
     for user in users:
         state = "" if user["active"] else " (disabled)"
         state += "" if user["can_log_in"] else " (no password: annotations only)"
+        state += " (single sign-on only)" if user["sso_only"] else ""
         print(f"{user['name']:24} {user['role']:10}{state}")
     return 0
 
@@ -73,6 +77,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--password", help="better left out: then it is asked for (or read from standard "
                          "input), and stays out of the shell's history")
     command.add_argument("--role", default="annotator", choices=["annotator", "reviewer", "scientist", "admin"])
+    command.add_argument("--sso", action="store_true", help="an account without a password, for the identity "
+                         "whose name claim (MEDAL_SSO_NAME_CLAIM, the e-mail address) is NAME: it logs in only "
+                         "through single sign-on")
     command.set_defaults(run=cmd_user)
 
     command = commands.add_parser("next", parents=[json_parent],

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from labeling.access import LoginFailed, SignInRefused, add_user, authenticate, browser_sessions, sign_in, update_user
-from labeling.access.accounts import PASSWORD_LOGIN_OFF
-from labeling.access.sso import MAX_SIGN_IN_AGE_S, SSO_ONLY
+from labeling.access import LoginFailed, SignInRefused, add_user, authenticate, browser_sessions, sign_in
+from labeling.access.accounts import PASSWORD_LOGIN_OFF, SSO_ONLY, list_users, update_user
+from labeling.access.sso import MAX_SIGN_IN_AGE_S
 from storage import AuditEvent, Role, User, config, utcnow
 from storage.config import SSO_ROLE_NAMES, InvalidConfig
 
@@ -151,3 +151,14 @@ def test_password_log_in_can_be_switched_off(project, monkeypatch) -> None:
     assert str(error.value) == PASSWORD_LOGIN_OFF and not events(project, "user.login")
     monkeypatch.setenv("MEDAL_PASSWORD_LOGIN", "on")
     assert authenticate("ann", "right-password", engine=project.engine).name == "ann"
+
+
+def test_an_admin_adds_an_account_for_single_sign_on_only(mapped) -> None:
+    add_user("boss", "boss-password", "admin", engine=mapped.engine)
+    add_user("rita@hospital.example", None, "reviewer", engine=mapped.engine, actor="boss")
+    assert events(mapped, "user.add")[-1].detail == {"name": "rita@hospital.example", "role": "reviewer", "via": "sso"}
+    listed = {user["name"]: user for user in list_users(engine=mapped.engine)}
+    assert listed["rita@hospital.example"]["sso_only"] and not listed["boss"]["sso_only"]
+    with pytest.raises(LoginFailed):
+        authenticate("rita@hospital.example", SSO_ONLY, engine=mapped.engine)
+    assert sign_in(claims("rita@hospital.example", "visitors"), engine=mapped.engine).role is Role.REVIEWER
