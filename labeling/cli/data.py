@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.intake import import_paths
 
+    if args.dicomweb:
+        return _import_dicomweb(args, project=project)
+    if not args.paths:
+        raise SystemExit("medal import: give files, folders or zip archives, or --dicomweb URL")
     report = import_paths(args.paths, previews=not args.no_previews, workers=args.workers,
                           progress=progress_bar("Importing"), project=project)
     if args.json:
@@ -25,6 +29,25 @@ def cmd_import(args: argparse.Namespace, *, project: Project) -> int:
     print(f"Imported {report.imported} file(s): {report.images} new image(s), "
           f"{report.duplicates} already indexed, {len(report.rejected)} refused.")
     for item in report.rejected:
+        print(f"  refused {item['path']}: {item['reason']}")
+    return 0
+
+
+def _import_dicomweb(args: argparse.Namespace, *, project: Project) -> int:
+    from labeling.intake import DicomwebQuery, import_dicomweb
+
+    query = DicomwebQuery(study_uid=args.study or "", series_uid=args.series or "", modality=args.modality or "",
+                          accession_number=args.accession or "", date_from=args.date_from, date_to=args.date_to)
+    bar = progress_bar("Retrieving", "‰")
+    report = import_dicomweb(args.dicomweb, query, project=project,
+                             progress=(lambda fraction, message: bar(round(fraction * 1000), 1000)) if bar else None)
+    found = report.as_dict()
+    if args.json:
+        print_json(found)
+        return 0
+    print(f"Found {found['found']} instance(s) at the PACS: {found['retrieved']} retrieved, {found['already_held']} "
+          f"already in the project; {found['images']} new image(s), {len(found['refused'])} refused.")
+    for item in found["refused"]:
         print(f"  refused {item['path']}: {item['reason']}")
     return 0
 
@@ -169,9 +192,17 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("import", parents=[json_parent],
                                   help="import DICOM/PNG/JPEG/TIFF files, folders and zip archives")
-    command.add_argument("paths", nargs="+")
+    command.add_argument("paths", nargs="*", help="files, folders or zip archives (or --dicomweb)")
     command.add_argument("--no-previews", action="store_true", help="index only; render previews on first view")
     command.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    pacs = command.add_argument_group("from a PACS over DICOMweb (credentials: MEDAL_DICOMWEB_* settings)")
+    pacs.add_argument("--dicomweb", metavar="URL", help="the service's root, e.g. https://pacs.example.org/dicom-web")
+    pacs.add_argument("--study", metavar="UID", help="one study (StudyInstanceUID)")
+    pacs.add_argument("--series", metavar="UID", help="one series (SeriesInstanceUID; with --study)")
+    pacs.add_argument("--modality", help="e.g. CT, MR")
+    pacs.add_argument("--accession", help="the study's accession number")
+    pacs.add_argument("--date-from", type=iso_date, metavar="YYYY-MM-DD", help="studies on or after this day")
+    pacs.add_argument("--date-to", type=iso_date, metavar="YYYY-MM-DD", help="studies on or before this day")
     command.set_defaults(run=cmd_import)
 
     command = commands.add_parser("images", parents=[json_parent], help="list indexed images")
