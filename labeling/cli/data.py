@@ -151,6 +151,10 @@ def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export import ExportOptions, export_dataset
     from learner import active_summary
 
+    if args.stow:
+        return _stow(args, project=project)
+    if not args.out:
+        raise SystemExit("medal export: give --out FOLDER, or --stow URL to send the SEGs to a PACS")
     options = ExportOptions(formats=args.format.split(","), deidentify=args.deidentify, split=args.split,
                             readings=args.readings,
                             pseudonymise_annotators=args.pseudonymise_annotators,
@@ -171,6 +175,24 @@ def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
     for item in (card["files"].get("seg") or {}).get("skipped", []):
         print(f"  no SEG for {item['image']}: {item['reason']}")
     return 0
+
+
+def _stow(args: argparse.Namespace, *, project: Project) -> int:
+    from labeling.export import stow_segs
+
+    bar = progress_bar("Sending", "‰")
+    report = stow_segs(args.stow, readings=args.readings, project=project,
+                       progress=(lambda fraction, message: bar(round(fraction * 1000), 1000)) if bar else None)
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(f"The PACS stored {len(report.stored)} SEG(s); {len(report.refused)} refused, "
+          f"{len(report.not_sent)} image(s) had no SEG to send.")
+    for item in report.refused:
+        print(f"  refused {item['sop_instance_uid']}: {item['reason']}")
+    for item in report.not_sent:
+        print(f"  no SEG for {item['image']}: {item['reason']}")
+    return 0 if not report.refused else 1
 
 
 def cmd_labels(args: argparse.Namespace, *, project: Project) -> int:
@@ -245,7 +267,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command = commands.add_parser("export", parents=[json_parent],
                                   help="export labels as COCO, PNG masks, DICOM SEG and CSV")
     command.add_argument("--format", default="all", help="coco, masks, seg, csv or all (comma-separated)")
-    command.add_argument("--out", required=True, help="a new or empty folder")
+    command.add_argument("--out", help="a new or empty folder")
+    command.add_argument("--stow", metavar="URL", help="instead of a folder: send each labeled image's DICOM SEG "
+                         "(original UIDs, identities kept) to this DICOMweb service with STOW-RS")
     command.add_argument("--deidentify", action="store_true", help="DICOM PS3.15 Annex E basic profile")
     command.add_argument("--split", help="train,val,test shares by patient, e.g. 70,15,15")
     command.add_argument("--pseudonymise-annotators", action="store_true",

@@ -11,5 +11,6 @@ _FACE = {
     "retention": ("delete_export", "list_exports", "sweep_zips"),
     "run": ("ExportOptions", "FORMATS", "export_dataset", "new_export_folder"),
     "selection": ("READINGS", "READING_NAMES", "ExportError"),
+    "stow": ("stow_segs",),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

@@ -22,6 +22,7 @@ import numpy as np
 import pydicom
 from highdicom.sr.coding import CodedConcept
 from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
 from labeling.dicom import PARSE_ERRORS, Source, transfer_syntax_of
 from labeling.export.context import ExportContext
@@ -141,11 +142,12 @@ def _write_one(context: ExportContext, source: Dataset, group: list[ExportImage]
                descriptions: list[hd.seg.SegmentDescription], path: Path) -> str | None:
     """Write and read back one SEG; a one-line reason when highdicom refuses it or it reads back wrong."""
     masks = _masks(context, source, group, annotator)
+    series_uid, instance_uid = seg_uids(context, source, group, annotator)
     try:
         seg = hd.seg.Segmentation(
             source_images=[as_seg_source(source)], pixel_array=masks, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-            segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=900,
-            sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Medal",
+            segment_descriptions=descriptions, series_instance_uid=series_uid, series_number=900,
+            sop_instance_uid=instance_uid, instance_number=1, manufacturer="Medal",
             manufacturer_model_name="Medal", software_versions=version("medal-labeling"),
             device_serial_number="medal", series_description=f"Medal labels ({annotator})"[:64]
             if not context.deidentifier else "Medal labels")
@@ -161,6 +163,19 @@ def _write_one(context: ExportContext, source: Dataset, group: list[ExportImage]
     path.parent.mkdir(parents=True, exist_ok=True)
     seg.save_as(path)
     return _check(path, source, masks)
+
+
+def seg_uids(context: ExportContext, source: Dataset, group: list[ExportImage], annotator: str) -> tuple[str, str]:
+    """The SEG's Series and SOP Instance UIDs. Keeping identities (the export a PACS gets back, ``medal export
+    --stow``): derived from the source's study and instance, the reader and the versions of the reading, so the
+    same reading sent twice is the same object (a PACS replaces it, never duplicates it) and an edited reading a
+    new one, in one series per reader and study. De-identified: new random UIDs, linked to nothing."""
+    if context.deidentifier:
+        return hd.UID(), hd.UID()
+    versions = sorted(str(annotation.id) for item in group for annotation in item.annotations
+                      if annotation.annotator == annotator)
+    series = generate_uid(entropy_srcs=["medal-seg-series", str(source.StudyInstanceUID), annotator])
+    return series, generate_uid(entropy_srcs=["medal-seg", str(source.SOPInstanceUID), annotator, *versions])
 
 
 def _check(path: Path, source: Dataset, masks: np.ndarray) -> str | None:

@@ -7,7 +7,7 @@ from storage import lazy_face
 # The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
 _FACE = {
     "demo": ("create_demo", "demo_folder"),
-    "dicomweb": ("DicomwebQuery", "DicomwebUnavailable", "import_dicomweb"),
+    "dicomweb": ("DicomwebQuery", "import_dicomweb"),
     "ingest": ("import_paths", "import_problems", "server_folder"),
     "storage_scp": ("listen",),
     "synthetic": ("SeriesPlace", "SyntheticPatient", "uid", "write_ct_slice"),

@@ -30,18 +30,15 @@ from pydicom.dataset import Dataset
 from sqlmodel import Session, col, select
 
 from labeling.access import rights
+from labeling.dicom import client_for, unavailable
 from labeling.intake.ingest import ImportReport, import_paths
-from storage import Image, MedalError, Project, config
+from storage import Image, Project, config
 
 IMPORT_BATCH = 64  # retrieved instances imported together
 QIDO_PAGE = 500  # studies or series asked for in one QIDO-RS request
 ORIGINAL = (("application/dicom", "*"),)  # WADO-RS: each instance in the transfer syntax the PACS holds it in
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 Progress = Callable[[float, str], None]
-
-
-class DicomwebUnavailable(MedalError):
-    """The DICOMweb service cannot be reached, refuses Medal's credentials, or answers with an error."""
 
 
 @dataclass(frozen=True)
@@ -84,20 +81,6 @@ class DicomwebReport:
         return {"found": self.found, "retrieved": self.retrieved, "already_held": self.already_held,
                 "refused": (self.refused or []) + imported.get("rejected", []),
                 "images": imported.get("images", 0), "duplicates": imported.get("duplicates", 0)}
-
-
-def client_for(url: str) -> DICOMwebClient:
-    """A client of the service at ``url`` with the configured credentials: a bearer token, else HTTP basic with
-    the user and password, else none."""
-    if not re.match(r"^https?://", url.strip(), re.IGNORECASE):
-        raise DicomwebUnavailable(f"{url!r} is not a DICOMweb address; give its http:// or https:// URL, such as "
-                                  "https://pacs.example.org/dicom-web.")
-    settings, session = config(), requests.Session()
-    if settings.dicomweb_token:
-        session.headers["Authorization"] = f"Bearer {settings.dicomweb_token.reveal()}"
-    elif settings.dicomweb_user:
-        session.auth = (settings.dicomweb_user, settings.dicomweb_password.reveal())
-    return DICOMwebClient(url.strip().rstrip("/"), session=session)
 
 
 def import_dicomweb(url: str, query: DicomwebQuery = DicomwebQuery(), *, project: Project,
@@ -209,7 +192,7 @@ def _retrieve(client: DICOMwebClient, study_uid: str, series_uid: str, wanted: l
             for sop in wanted:
                 yield client.retrieve_instance(study_uid, series_uid, sop, media_types=ORIGINAL)
     except requests.RequestException as error:
-        raise _unavailable(error) from error
+        raise unavailable(error) from error
 
 
 def _write(folder: Path, study_uid: str, series_uid: str, dataset: Dataset) -> Path | None:
@@ -257,28 +240,7 @@ def _qido(search: Callable[..., list[dict[str, Any]]], *args: Any, **kwargs: Any
     try:
         return search(*args, **kwargs)
     except requests.RequestException as error:
-        raise _unavailable(error) from error
-
-
-def _unavailable(error: requests.RequestException) -> DicomwebUnavailable:
-    response = getattr(error, "response", None)
-    where = _service(getattr(error, "request", None) or getattr(response, "request", None))
-    if response is not None and response.status_code in (401, 403):
-        return DicomwebUnavailable(f"The DICOMweb service at {where} refused Medal's credentials (HTTP "
-                                   f"{response.status_code}); set MEDAL_DICOMWEB_USER and "
-                                   "MEDAL_DICOMWEB_PASSWORD(_FILE) or MEDAL_DICOMWEB_TOKEN(_FILE) to an account it "
-                                   "accepts.")
-    if response is not None:
-        return DicomwebUnavailable(f"The DICOMweb service at {where} answered HTTP {response.status_code}; check the "
-                                   "address (it ends where /studies begins) and the service's log.")
-    return DicomwebUnavailable(f"The DICOMweb service at {where} cannot be reached ({type(error).__name__}); check "
-                               "the address and that the PACS is up.")
-
-
-def _service(request: Any) -> str:
-    """The service's address in an error: the request's URL without its query (no credentials are in it)."""
-    url = str(getattr(request, "url", "") or "")
-    return url.split("?")[0].split("/studies")[0] or "the configured address"
+        raise unavailable(error) from error
 
 
 def _first(item: dict[str, Any], tag: str) -> str:

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from sqlmodel import Session, func, select
 
+from labeling.dicom import DicomwebUnavailable, client_for
 from labeling.intake import (
     DicomwebQuery,
-    DicomwebUnavailable,
     SeriesPlace,
     SyntheticPatient,
     import_dicomweb,
@@ -95,8 +95,6 @@ def test_wrong_credentials_and_no_service_are_one_sentence_that_holds_no_secret(
 
 
 def test_a_bearer_token_goes_in_the_authorization_header(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from labeling.intake.dicomweb import client_for
-
     (tmp_path / "token").write_text("t0ken-123\n")
     monkeypatch.setenv("MEDAL_DICOMWEB_TOKEN_FILE", str(tmp_path / "token"))
     monkeypatch.setenv("MEDAL_DICOMWEB_USER", "ignored")
