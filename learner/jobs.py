@@ -165,7 +165,8 @@ def cancel(job_id: int, *, engine: Engine, actor: str | None = None) -> JobView:
         if job is None:
             raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")
         if job.status not in FINISHED:
-            job.status, job.finished_at, job.message = JobStatus.CANCELLED, utcnow(), f"cancelled by {actor or 'a user'}"
+            job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
+            job.message = f"cancelled by {actor or 'a user'}"
             session.add(job)
             session.add(AuditEvent(username=actor, action="job.cancel", entity="job", entity_id=job_id))
             session.commit()
@@ -173,11 +174,14 @@ def cancel(job_id: int, *, engine: Engine, actor: str | None = None) -> JobView:
 
 
 def reap_stale(timeout_s: float | None = None, *, engine: Engine) -> list[int]:
-    """Fail every running job whose heartbeat is older than the timeout; returns their ids."""
+    """Fail every running job whose heartbeat is older than the timeout; returns their ids. The stale rows are
+    locked as they are read (on PostgreSQL; SQLite's write lock does it there), and a row another worker is failing
+    at that moment is skipped: a dead worker's job is failed once, by one of the workers that see it."""
     timeout_s = heartbeat_timeout() if timeout_s is None else timeout_s
     cutoff = utcnow() - timedelta(seconds=timeout_s)
     with write_session(engine=engine) as session:
-        stale = session.exec(select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)).all()
+        stale = session.exec(select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)
+                             .with_for_update(skip_locked=True)).all()
         for job in stale:
             last = as_utc(job.heartbeat_at)
             job.status, job.finished_at = JobStatus.FAILED, utcnow()
