@@ -61,6 +61,7 @@ class Config:
     upload_total_mb: float = 2048.0  # MEDAL_UPLOAD_TOTAL_MB: what every tab's uploads together may hold
     # The PACS's DICOMweb service (medal import --dicomweb, medal export --stow): a bearer token, or a user and
     # password (HTTP basic), each from MEDAL_DICOMWEB_<NAME> or the file MEDAL_DICOMWEB_<NAME>_FILE names
+    dicomweb_url: str = ""  # MEDAL_DICOMWEB_URL: the PACS the Import and Export pages reach (the CLI takes any)
     dicomweb_user: str = ""  # MEDAL_DICOMWEB_USER
     dicomweb_password: Secret = Secret("")  # MEDAL_DICOMWEB_PASSWORD(_FILE)
     dicomweb_token: Secret = Secret("")  # MEDAL_DICOMWEB_TOKEN(_FILE)
@@ -95,6 +96,7 @@ class Config:
             trusted_proxies=_networks(environ, "MEDAL_TRUSTED_PROXIES"),
             upload_session_mb=_positive(environ, "MEDAL_UPLOAD_SESSION_MB", cls.upload_session_mb),
             upload_total_mb=_positive(environ, "MEDAL_UPLOAD_TOTAL_MB", cls.upload_total_mb),
+            dicomweb_url=environ.get("MEDAL_DICOMWEB_URL", "").strip(),
             dicomweb_user=environ.get("MEDAL_DICOMWEB_USER", "").strip(),
             dicomweb_password=_secret(environ, "MEDAL_DICOMWEB_PASSWORD"),
             dicomweb_token=_secret(environ, "MEDAL_DICOMWEB_TOKEN"),

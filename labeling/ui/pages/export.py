@@ -1,5 +1,5 @@
 """Export: labeled datasets as COCO, PNG masks, DICOM SEG and CSV, de-identified on request, as a zip;
-admins also see and delete past exports."""
+admins also send the SEGs back to the configured PACS and see and delete past exports."""
 
 import streamlit as st
 
@@ -15,7 +15,7 @@ from labeling.export import (
 )
 from labeling.ui import the_project
 from labeling.ui.access import require_account
-from labeling.ui.parts import CARD_KEY, NAME_KEY, download_button, past_exports, show_error
+from labeling.ui.parts import CARD_KEY, NAME_KEY, download_button, past_exports, send_to_pacs, show_error
 from learner import active_summary
 from storage import MedalError
 
@@ -75,4 +75,5 @@ if card:
     if skipped:
         st.dataframe(skipped, hide_index=True)
     download_button()
+send_to_pacs(account, project=project)
 past_exports(account, project=project)

@@ -1,11 +1,12 @@
-"""Import: upload files or a zip archive (admins: an allowed folder on the server); see what was refused and why."""
+"""Import: upload files or a zip archive (admins: an allowed folder on the server), or search the configured PACS
+over DICOMweb; see what was refused and why."""
 
 import streamlit as st
 
 from labeling.intake import import_paths, import_problems, save_uploads, server_folder
 from labeling.ui import the_project
 from labeling.ui.access import require_account
-from labeling.ui.parts import show_error
+from labeling.ui.parts import dicomweb_import, show_error
 from storage import MedalError
 
 project = the_project()
@@ -30,6 +31,8 @@ if st.button("Import", type="primary", disabled=not (uploads or folder)):
     else:
         st.success(f"{report.images} new image(s) from {report.imported} file(s); "
                    f"{report.duplicates} already indexed; {len(report.rejected)} refused.")
+
+dicomweb_import(account, project=project)
 
 st.subheader("Refused files")
 problems = import_problems(engine=project.engine)

@@ -9,6 +9,7 @@ _FACE = {
     "exports": ("CARD_KEY", "NAME_KEY", "download_button", "past_exports"),
     "gallery": ("thumbnail_grid",),
     "model_charts": ("version_charts",),
+    "pacs": ("dicomweb_import", "send_to_pacs"),
     "panels": ("header_panel", "model_panel", "region_summary", "shortcut_help", "undo_confirmed"),
     "reading_station": ("reading_station", "SKIP_REASON_KEY", "act_early", "image_label_radio", "load_series",
                         "on_button", "preset_names", "save_and_next", "skip_and_next", "viewer_data"),
