@@ -13,6 +13,7 @@ _FACE = {
     "localise": ("bench_localise",),
     "loop": ("bench_loop",),
     "outline": ("bench_outline",),
+    "pacs": ("bench_dicomweb", "bench_stow"),
     "real": ("bench_real",),
     "simulate": ("simulate",),
 }

@@ -127,6 +127,19 @@ def cmd_bench_outline(args: argparse.Namespace) -> int:
     return _print_figures(args, bench_outline(out=args.out))
 
 
+def cmd_bench_dicomweb(args: argparse.Namespace) -> int:
+    from benchmarks import bench_dicomweb
+
+    return _print_figures(args, bench_dicomweb(instances=args.instances, size=args.size, traced=args.tracemalloc,
+                                               out=args.out))
+
+
+def cmd_bench_stow(args: argparse.Namespace) -> int:
+    from benchmarks import bench_stow
+
+    return _print_figures(args, bench_stow(segs=args.segs, size=args.size, out=args.out))
+
+
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                 json_parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("db", help="database schema")
@@ -206,3 +219,19 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench = benchmarks.add_parser("outline", parents=[figures],
                                   help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")
     bench.set_defaults(run=cmd_bench_outline)
+
+    bench = benchmarks.add_parser("dicomweb", parents=[figures],
+                                  help="import by DICOMweb from a throw-away Orthanc (orthanc orthanc-dicomweb): "
+                                       "instances per second, peak memory, a second run that fetches nothing")
+    bench.add_argument("--instances", type=int, default=1000, help="CT slices in the PACS (100 to a series)")
+    bench.add_argument("--size", type=int, default=256, choices=(256, 512), help="rows and columns of each slice")
+    bench.add_argument("--tracemalloc", action="store_true",
+                       help="also import once more under tracemalloc (untimed) for Python's peak allocations")
+    bench.set_defaults(run=cmd_bench_dicomweb)
+
+    bench = benchmarks.add_parser("stow", parents=[figures],
+                                  help="send labeled images' SEGs back to a throw-away Orthanc with STOW-RS: SEGs "
+                                       "per second, what the PACS stored, a second send")
+    bench.add_argument("--segs", type=int, default=100, help="CT slices imported and labeled, one SEG each")
+    bench.add_argument("--size", type=int, default=256, choices=(256, 512), help="rows and columns of each slice")
+    bench.set_defaults(run=cmd_bench_stow)
