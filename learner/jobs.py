@@ -141,9 +141,11 @@ def beat(job_id: int, progress: float | None = None, message: str | None = None,
 
 def finish(job_id: int, status: JobStatus, *, engine: Engine, message: str | None = None, error: str | None = None,
            result: dict[str, Any] | None = None) -> None:
-    """Close a running job (a job someone cancelled meanwhile stays cancelled)."""
+    """Close a running job (a job someone cancelled meanwhile stays cancelled, one a reaper failed meanwhile
+    stays failed: the row is locked while it is read and written, so a worker judged dead that finishes after
+    all never writes over the reaper's end, nor the reaper over its)."""
     with write_session(engine=engine) as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.status != JobStatus.RUNNING:
             return
         job.status, job.finished_at, job.heartbeat_at = status, utcnow(), utcnow()
@@ -161,7 +163,7 @@ def cancel(job_id: int, *, engine: Engine, actor: str | None = None) -> JobView:
     """Cancel a queued or running job; a finished one is left as it is."""
     with write_session(engine=engine) as session:
         rights.check(session, actor, rights.TRAIN)
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)
         if job is None:
             raise JobNotFound(f"There is no job {job_id}; `medal jobs` lists them.")
         if job.status not in FINISHED:

@@ -190,6 +190,46 @@ def test_two_workers_that_see_a_dead_job_at_once_fail_it_once(postgres_url, tmp_
     project.close()
 
 
+def test_a_worker_judged_dead_that_finishes_meanwhile_does_not_write_over_the_reaper(postgres_url, tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    """A live worker whose heartbeat came late finishes its job while a reaper fails it: one end is written (the
+    reaper's, whose lock the finishing worker waits for); without the lock in finish both were, the last won."""
+    project = Project.open(tmp_path / "home", postgres_url)
+    engine = project.engine
+    with engine.begin() as connection:
+        connection.execute(text(TRANSITIONS))
+    job_id = jobs.enqueue("score", engine=engine)
+    jobs.claim("slow-worker", engine=engine)
+    time.sleep(0.3)  # its heartbeat goes stale
+    seen, finished = threading.Event(), threading.Event()
+    reaper = threading.current_thread()
+    as_utc = jobs.as_utc
+
+    def slow_as_utc(value):  # the reaper pauses between finding the job (locked) and writing it
+        if threading.current_thread() is reaper:
+            seen.set()
+            finished.wait(timeout=1)
+        return as_utc(value)
+
+    monkeypatch.setattr(jobs, "as_utc", slow_as_utc)
+
+    def worker() -> None:
+        seen.wait(timeout=5)
+        jobs.finish(job_id, jobs.JobStatus.SUCCEEDED, engine=engine, message="done")
+        finished.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert jobs.reap_stale(0.2, engine=engine) == [job_id]
+    thread.join(timeout=30)
+    with engine.connect() as connection:
+        ends = connection.execute(text("SELECT new_status FROM job_transition WHERE job_id = :id "
+                                       "AND new_status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')"), {"id": job_id}).all()
+    assert [end[0] for end in ends] == ["FAILED"], ends
+    assert jobs.get_job(job_id, engine=engine).status == "failed"
+    project.close()
+
+
 def _running(engine, names, worker: str | None = None) -> tuple[int, str] | None:
     """A scoring job that one of the workers runs (that worker's, when ``worker`` is given): (id, worker)."""
     with engine.connect() as connection:
