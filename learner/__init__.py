@@ -11,6 +11,7 @@ from storage import lazy_face
 _FACE = {
     "calibration": ("softmax_positive",),
     "dataset": ("PoolDataset",),
+    "export_job": ("export_in_background", "queue_export"),
     "jobs": ("ACTIVE", "FINISHED", "JobStatus", "JobView", "cancel", "enqueue", "get_job", "list_jobs", "pending",
              "request"),
     "loop": ("PROJECT_CONFIG", "train_and_publish"),

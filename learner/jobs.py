@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from storage import AuditEvent, Job, JobStatus, MedalError, as_utc, config, utcnow, write_session
 
-KINDS = ("train", "score")
+KINDS = ("train", "score", "export")
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)  # a JobView's status string compares equal
 
@@ -66,7 +66,7 @@ def _view(job: Job) -> JobView:
 
 
 def enqueue(kind: str, params: dict[str, Any] | None = None, *, engine: Engine, actor: str | None = None) -> int:
-    """Queue a new job of ``kind`` (train or score) for the worker; audited."""
+    """Queue a new job of ``kind`` (train, score or export) for the worker; audited."""
     return _queue(kind, params, actor, engine, reuse=False)[0]
 
 
@@ -83,7 +83,7 @@ def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: 
         raise ValueError(f"Unknown job kind {kind!r}; one of {', '.join(KINDS)}.")
     params = params or {}
     with write_session(engine=engine) as session:  # one transaction: two requests at once still make one job
-        rights.check(session, actor, rights.TRAIN)
+        rights.check(session, actor, _right(kind, params))
         if reuse:
             waiting = session.exec(select(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
                                    .order_by(Job.id)).all()
@@ -97,6 +97,13 @@ def _queue(kind: str, params: dict[str, Any] | None, actor: str | None, engine: 
                                detail={"kind": kind, **params}))
         session.commit()
         return int(job.id), True
+
+
+def _right(kind: str, params: dict[str, Any]) -> rights.Right:
+    """What the account asking for a job must be allowed: training and scoring, or the export it asks for."""
+    if kind == "export":
+        return rights.EXPORT if params.get("deidentify", True) else rights.EXPORT_IDENTITY
+    return rights.TRAIN
 
 
 def pending(kind: str, *, engine: Engine) -> int | None:

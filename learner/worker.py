@@ -22,6 +22,7 @@ import torch
 from sqlalchemy.engine import Engine
 
 from learner import jobs
+from learner.export_job import run_export
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, maybe_auto_retrain, rescore, train_and_publish
 from learner.supervisor import lock_path, locked
 from storage import JobStatus, MedalError, Project
@@ -109,6 +110,9 @@ def run_job(job: jobs.JobView, heartbeat_s: float, *, project: Project) -> None:
                 if skipped := result.get("skipped_regions"):
                     message += (f"; {len(skipped)} region(s) left out (outside their image or without finite "
                                 f"coordinates): region ids {', '.join(map(str, skipped[:10]))}")
+            elif job.kind == "export":
+                result = run_export(project, beats.progress, job.params)
+                message = f"export {result['name']}: {result['images']} image(s)"
             elif job.params.get("heatmaps"):
                 result = finish_heatmaps(project, beats.progress, job.params.get("version_id"))
                 message = f"{result['heatmaps']} heatmaps"

@@ -8,7 +8,7 @@ from storage import lazy_face
 _FACE = {
     "downloads": ("download_zip",),
     "label_import": ("import_labels",),
-    "retention": ("delete_export", "list_exports", "sweep_zips"),
+    "retention": ("delete_export", "export_card", "list_exports", "sweep_zips"),
     "run": ("ExportOptions", "FORMATS", "export_dataset", "new_export_folder"),
     "selection": ("READINGS", "READING_NAMES", "ExportError"),
     "stow": ("stow_segs",),

@@ -94,6 +94,18 @@ def delete_export(name: str, *, project: Project, actor: str | None) -> PastExpo
     return entry
 
 
+def export_card(name: str, *, project: Project, actor: str | None) -> dict[str, Any]:
+    """The dataset card of the export ``name`` (what the Export page shows of an export a job finished); ``actor``
+    must be allowed to export (to keep identity, for one that keeps it)."""
+    folder = _export_path(exports_folder(project=project), name)
+    card = _card(folder)
+    with Session(project.engine) as session:
+        rights.check(session, actor, rights.EXPORT if card.get("deidentified") is True else rights.EXPORT_IDENTITY)
+    if not card:
+        raise ExportNotFound(f"There is no finished export {name!r}; export again.")
+    return card
+
+
 def zip_for_download(name: str, *, project: Project, actor: str | None) -> bytes:
     """The export ``name`` as the bytes of a zip, for a download. The zip is written to a private temporary
     file beside the folder, read and deleted at once. ``actor`` must still be allowed to export (and, for

@@ -15,8 +15,18 @@ from labeling.export import (
 )
 from labeling.ui import the_project
 from labeling.ui.access import require_account
-from labeling.ui.parts import CARD_KEY, NAME_KEY, download_button, past_exports, send_to_pacs, show_error
-from learner import active_summary
+from labeling.ui.parts import (
+    CARD_KEY,
+    JOB_KEY,
+    NAME_KEY,
+    download_button,
+    export_job_failure,
+    export_job_progress,
+    past_exports,
+    send_to_pacs,
+    show_error,
+)
+from learner import active_summary, export_in_background, queue_export
 from storage import MedalError
 
 project = the_project()
@@ -51,17 +61,24 @@ if submitted:
                                 split=split, annotator=None if annotator == "everyone" else annotator,
                                 since=since, include_burned_in=include_burned_in,
                                 pseudonymise_annotators=pseudonymise, readings=readings)
-        report = export_dataset(new_export_folder(project=project), options,
-                                model=active_summary(engine=project.engine), actor=account.name,
-                                progress=lambda done, total: bar.progress(done / total,
-                                                                          text=f"{done} of {total}"), project=project)
+        if export_in_background(engine=project.engine):  # a large export: the worker runs it, the page follows
+            st.session_state[JOB_KEY] = queue_export(options, actor=account.name, engine=project.engine)
+            report = None
+        else:
+            report = export_dataset(new_export_folder(project=project), options,
+                                    model=active_summary(engine=project.engine), actor=account.name,
+                                    progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"),
+                                    project=project)
     except MedalError as error:
         bar.empty()
         show_error(error)
         st.stop()
-    st.session_state[NAME_KEY], st.session_state[CARD_KEY] = report.out.name, report.card
+    st.session_state[NAME_KEY] = report.out.name if report else None
+    st.session_state[CARD_KEY] = report.card if report else None
     bar.empty()
 
+export_job_progress(account, project=project)
+export_job_failure()
 card = st.session_state.get(CARD_KEY)
 if card:
     images = card["counts"]["images"]

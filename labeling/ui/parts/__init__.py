@@ -6,7 +6,8 @@ from storage import lazy_face
 
 # The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
 _FACE = {
-    "exports": ("CARD_KEY", "NAME_KEY", "download_button", "past_exports"),
+    "exports": ("CARD_KEY", "JOB_KEY", "NAME_KEY", "download_button", "export_job_failure", "export_job_progress",
+                "past_exports"),
     "gallery": ("thumbnail_grid",),
     "model_charts": ("version_charts",),
     "pacs": ("dicomweb_import", "send_to_pacs"),

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from labeling.access import Account, rights
-from labeling.export import delete_export, list_exports
+from labeling.export import delete_export, export_card, list_exports
 from labeling.ui import EXPORT_PREFIX, download_tickets
 from labeling.ui.access import BROWSER_SESSION_KEY
 from labeling.ui.parts.text import as_text, show_error
+from learner import ACTIVE, JobStatus, get_job, worker_running
 from storage import MedalError
 
 if TYPE_CHECKING:
@@ -20,6 +21,40 @@ NAME_KEY = "export_name"  # the folder name (in the project's exports) of this s
 CARD_KEY = "export_card"  # its dataset card
 TICKET_KEY = "export_ticket"  # the one-time download ticket the page shows for it
 SHOWN = 20  # past exports listed on the page; `medal exports list` lists them all
+FAILED_KEY = "export_failed"  # why it failed, shown once
+JOB_KEY = "export_job"  # the id of this session's export running in the worker
+
+
+@st.fragment(run_every=1)
+def export_job_progress(account: Account, *, project: Project) -> None:
+    """This session's background export: its progress while the worker runs it; when it is done, its card and
+    download (the whole page is drawn again), or why it failed."""
+    job_id = st.session_state.get(JOB_KEY)
+    job = get_job(job_id, engine=project.engine) if isinstance(job_id, int) else None
+    if job is None:
+        return
+    if job.status in ACTIVE:
+        st.progress(job.progress, text=f"Exporting in the background — {as_text(job.message or '')}")
+        if not worker_running(project=project):
+            st.warning("No worker is running for this project: start one with `medal worker` "
+                       "(the app starts one itself unless MEDAL_WORKER=off).")
+        return
+    del st.session_state[JOB_KEY]
+    if job.status != JobStatus.SUCCEEDED or not job.result:
+        st.session_state[FAILED_KEY] = job.error or job.message or "the export did not finish"
+    else:
+        try:
+            st.session_state[CARD_KEY] = export_card(job.result["name"], actor=account.name, project=project)
+            st.session_state[NAME_KEY] = job.result["name"]
+        except MedalError as error:
+            st.session_state[FAILED_KEY] = str(error)
+    st.rerun(scope="app")
+
+
+def export_job_failure() -> None:
+    """Why this session's background export failed, once."""
+    if reason := st.session_state.pop(FAILED_KEY, None):
+        show_error(f"The export failed: {reason}")
 
 
 @st.fragment(run_every=2)
