@@ -4,6 +4,8 @@ re-enabled it)."""
 
 from __future__ import annotations
 
+import pytest
+
 from labeling.access import add_user, list_users, update_user
 from labeling.labels import list_classes
 from tests.support.pages import button, logged_in
@@ -47,3 +49,19 @@ def test_changing_only_a_disabled_users_role_keeps_them_disabled(project) -> Non
     button(at, "Save user").click().run()
     assert [u["active"] for u in list_users(engine=project.engine) if u["name"] == "dora"] == [True]
     assert "dora (reviewer, may log in)" in next(s for s in at.selectbox if s.label == "User (as it is now)").options
+
+
+def test_an_admin_adds_a_single_sign_on_account_without_a_password(project) -> None:
+    from labeling.access import LoginFailed, authenticate
+
+    admin = logged_in("boss", "admin", project=project)
+    admin.switch_page("labeling/ui/pages/settings.py").run()
+    next(t for t in admin.text_input if t.label == "User name").set_value("anna@hospital.example")
+    next(t for t in admin.text_input if t.label == "Initial password").set_value("typed-by-habit")
+    next(c for c in admin.checkbox if c.label.startswith("Single sign-on only")).check()
+    button(admin, "Add user").click().run()
+    assert not admin.exception and not admin.error
+    (anna,) = [u for u in list_users(engine=project.engine) if u["name"] == "anna@hospital.example"]
+    assert anna["sso_only"] is True
+    with pytest.raises(LoginFailed):
+        authenticate("anna@hospital.example", "typed-by-habit", engine=project.engine)

@@ -56,9 +56,12 @@ with add.form("add-user", clear_on_submit=True):
     new_name = st.text_input("User name")
     new_password = st.text_input("Initial password", type="password")
     new_role = st.selectbox("Role", ROLE_NAMES)
+    sso_only = st.checkbox("Single sign-on only: no password (one typed above is not kept); the account signs in "
+                           "through the hospital's identity provider")
     if st.form_submit_button("Add user"):
         try:
-            add_user(new_name, new_password, new_role, actor=account.name, engine=project.engine)
+            add_user(new_name, None if sso_only else new_password, new_role, actor=account.name,
+                     engine=project.engine)
         except MedalError as error:
             show_error(error)
         else:
