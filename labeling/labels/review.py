@@ -181,6 +181,43 @@ def adjudicate(image_id: int, *, engine: Engine, regions: list[RegionInput], ima
                 if a.id == saved_id)
 
 
+@dataclass(frozen=True)
+class ConsensusStart:
+    """What a reviewer edits into the consensus: the regions and image label to start from, and the readings
+    shown beside them (their annotation ids are the consensus's sources)."""
+
+    regions: list[RegionInput]
+    image_label: str | None
+    sources: list[int]
+
+
+def consensus_start(image_id: int, *, engine: Engine, take: dict[str, list[int] | None] | None = None,
+                    label_from: str | None = None, actor: str | None = None) -> ConsensusStart:
+    """Where editing the consensus of an image starts: the current consensus when there is one; else the regions
+    ``take`` picks (as ``merge_readings`` counts them; None: every reader's regions) with the image label of
+    ``label_from`` (else the label the readers share, else none). The sources are every current reading of the
+    image. Only reviewers and admins (``readings_of``)."""
+    readings = readings_of(image_id, engine=engine, actor=actor)
+    readers = sorted(set(readings) - {CONSENSUS})
+    if not readers:
+        raise ReviewError(f"Image {image_id} has no reading to make a consensus from.")
+    sources = sorted(readings[name].id for name in readers)
+    if CONSENSUS in readings:
+        return ConsensusStart(readings[CONSENSUS].region_inputs(), readings[CONSENSUS].image_label, sources)
+    take = {name: None for name in readers} if take is None else take
+    if missing := [name for name in [*take, *([label_from] if label_from else [])] if name not in readers]:
+        raise ReviewError(f"{missing[0]!r} has no reading of image {image_id}; readers: {', '.join(readers)}.")
+    regions: list[RegionInput] = []
+    for reader, positions in take.items():
+        own = readings[reader].region_inputs()
+        if bad := [p for p in (positions or []) if not 0 <= p < len(own)]:
+            raise ReviewError(f"{reader} drew {len(own)} region(s) on image {image_id}; there is no region {bad[0]}.")
+        regions += [own[p] for p in positions] if positions is not None else own
+    labels = {readings[name].image_label for name in readers}
+    label = readings[label_from].image_label if label_from else (labels.pop() if len(labels) == 1 else None)
+    return ConsensusStart(regions, label, sources)
+
+
 def accept_reading(image_id: int, reader: str, *, engine: Engine, reason: str,
                    actor: str | None = None) -> SavedAnnotation:
     """The consensus is ``reader``'s reading as it is."""
