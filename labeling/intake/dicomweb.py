@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from labeling.dicom import client_for, unavailable
 from labeling.intake.ingest import ImportReport, import_paths
+from labeling.labels import refresh_cold_start
 from storage import Image, Project, config
 
 IMPORT_BATCH = 64  # retrieved instances imported together
@@ -113,11 +114,13 @@ def import_dicomweb(url: str, query: DicomwebQuery = DicomwebQuery(), *, project
             batch.append(path)
             report.retrieved += 1
             if len(batch) >= IMPORT_BATCH:
-                imports.append(import_paths(batch, project=project, workers=1, actor=actor))
+                imports.append(import_paths(batch, project=project, workers=1, actor=actor, rank=False))
                 batch = []
     if batch:
-        imports.append(import_paths(batch, project=project, workers=1, actor=actor))
+        imports.append(import_paths(batch, project=project, workers=1, actor=actor, rank=False))
     report.imported = _merged(imports)
+    if report.imported.images:
+        refresh_cold_start(project=project)  # once, over everything this run brought (not after every batch)
     tell(1.0, f"{report.retrieved} instance(s) retrieved, {report.already_held} already held")
     return report
 

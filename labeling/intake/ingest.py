@@ -331,11 +331,14 @@ def import_paths(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     actor: str | None = None,
+    rank: bool = True,
 ) -> ImportReport:
     """Import every file under ``paths`` into ``project`` (rows in its database, previews in its cache); never
     raises for a bad file (see the report).
     ``actor``, the account asking, must be allowed to import. A full disk raises ``StorageFull``: the
-    batches written before it are kept, nothing of the current batch is, and no temporary file is left."""
+    batches written before it are kept, nothing of the current batch is, and no temporary file is left.
+    ``rank``: re-rank the cold-start queue over the new images at the end (a caller importing in many small
+    calls, such as the DICOMweb import, says False and ranks once when it is done)."""
     engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.IMPORT)
@@ -346,7 +349,7 @@ def import_paths(
     try:
         with disk_full_as("the project's files", "nothing half-written was kept"), storage_full_on_refused_writes():
             _index_all(Project(project.home, engine), names, walk_refusals, report,
-                       previews=previews, workers=workers, progress=progress)
+                       previews=previews, workers=workers, progress=progress, rank=rank)
     except StorageFull as error:
         outcome = (f"the import stopped after {report.files} of {total} file(s), which are kept; "
                    "nothing half-written was kept")
@@ -367,7 +370,7 @@ def _walk(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[Refu
 
 
 def _index_all(project: Project, names: list[str], walk_refusals: list[Refused], report: ImportReport, *,
-               previews: bool, workers: int, progress: Callable[[int, int], None] | None) -> None:
+               previews: bool, workers: int, progress: Callable[[int, int], None] | None, rank: bool = True) -> None:
     """Prepare ``names`` and write them in batches of ``BATCH_SIZE``, one transaction each, into ``report``."""
     engine, batch_id = project.engine, str(uuid.uuid4())
     done, total = len(walk_refusals), len(names) + len(walk_refusals)
@@ -391,7 +394,7 @@ def _index_all(project: Project, names: list[str], walk_refusals: list[Refused],
         done += len(batch)
     if progress:
         progress(done, total)
-    if report.images:
+    if report.images and rank:
         refresh_cold_start(project=project)
 
 
