@@ -8,7 +8,8 @@ from storage import lazy_face
 _FACE = {
     "context": ("hand_over", "the_project"),
     "download_tickets": ("download_tickets",),
-    "state": ("LabelSession", "label_link", "label_session", "open_in_label", "take_open_request"),
+    "state": ("ConsensusSession", "LabelSession", "consensus_session", "label_link", "label_session", "open_in_label",
+              "take_open_request"),
     "web_guard": ("CLIENT_HEADER", "MedalGuard"),
     "web_routes": ("EXPORT_PREFIX", "routes"),
 }

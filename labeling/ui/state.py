@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 LABEL_KEY = "label"
+CONSENSUS_KEY = "consensus-station"  # not "consensus": the Review page's form has that key
 
 
 @dataclass
@@ -92,6 +93,22 @@ class LabelSession:
     def take_outline_error(self) -> str | None:
         error, self.outline_error = self.outline_error, None
         return error
+
+
+@dataclass
+class ConsensusSession(LabelSession):
+    """The Review page's reading station: a reviewer edits the consensus of ``image_id``, starting from what
+    ``labeling.labels.consensus_start`` gave, beside every reader's regions; no queue, no lease."""
+
+    sources: list[int] = field(default_factory=list)  # the readings shown (annotation ids): the consensus's sources
+    start: tuple[list[Any], str | None] | None = None  # (regions, image label) to load when the viewer opens
+
+
+def consensus_session() -> ConsensusSession:
+    """This browser session's consensus editor (created on first use; closed until a reviewer opens it)."""
+    if not isinstance(st.session_state.get(CONSENSUS_KEY), ConsensusSession):
+        st.session_state[CONSENSUS_KEY] = ConsensusSession()
+    return st.session_state[CONSENSUS_KEY]
 
 
 def label_session() -> LabelSession:

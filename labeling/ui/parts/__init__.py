@@ -6,6 +6,7 @@ from storage import lazy_face
 
 # The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
 _FACE = {
+    "consensus": ("consensus_saved", "consensus_station", "open_consensus"),
     "exports": ("CARD_KEY", "JOB_KEY", "NAME_KEY", "download_button", "export_job_failure", "export_job_progress",
                 "past_exports"),
     "gallery": ("thumbnail_grid",),

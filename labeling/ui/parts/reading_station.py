@@ -170,6 +170,12 @@ def on_button(state: LabelSession, user: str, act: Callable[..., None], project:
     act(state, user, project=project)
 
 
+def take_reports(state: LabelSession, key: str = VIEWER_KEY) -> None:
+    """Fold the viewer's last reports (regions, window, tool, class, label) into ``state``: what a button's
+    callback does first, since it runs before the viewer is drawn."""
+    _fold(state, parse_events(st.session_state.get(key)), state.loaded_modality)
+
+
 def save_and_next(state: LabelSession, user: str, *, project: Project) -> None:
     """Save & next: the next image of the queue on success; else the reason is in ``state.error``."""
     image_id = state.image_id
@@ -189,21 +195,21 @@ def _show_next(state: LabelSession, user: str, done: int, *, project: Project) -
     state.show(item.image_id if item else None)
 
 
-def image_label_radio(state: LabelSession) -> None:
+def image_label_radio(state: LabelSession, prefix: str = "image-label") -> None:
     """The image label's radio. One image label: the state; the viewer's keys change it too, and then the radio
     is a new one showing it (setting the old radio's value would race with the value the browser still reports
     for it). A report from a radio that is no longer on the page is not taken: the last action wins."""
-    key, labels = label_radio_key(state), ["none", *IMAGE_LABELS]
+    key, labels = label_radio_key(state, prefix), ["none", *IMAGE_LABELS]
     st.radio("Image label", labels, index=labels.index(state.image_label), horizontal=True, key=key,
-             on_change=_take_radio, args=(state, key))
+             on_change=_take_radio, args=(state, key, prefix))
 
 
-def label_radio_key(state: LabelSession) -> str:
-    return f"image-label-{state.revision}-{state.label_version}"
+def label_radio_key(state: LabelSession, prefix: str = "image-label") -> str:
+    return f"{prefix}-{state.revision}-{state.label_version}"
 
 
-def _take_radio(state: LabelSession, key: str) -> None:
-    if key == label_radio_key(state) and st.session_state.get(key) in ("none", *IMAGE_LABELS):
+def _take_radio(state: LabelSession, key: str, prefix: str = "image-label") -> None:
+    if key == label_radio_key(state, prefix) and st.session_state.get(key) in ("none", *IMAGE_LABELS):
         state.image_label = st.session_state[key]
 
 
@@ -233,18 +239,18 @@ def _take(state: LabelSession, events: ViewerEvents) -> str | None:
 
 
 def reading_station(state: LabelSession, user: str, build_data: Callable[[], dict[str, Any]], *,
-                    project: Project) -> str | None:
+                    project: Project, key: str = VIEWER_KEY) -> str | None:
     """Show the viewer and fold what it reported into ``state``; returns an action key pressed in it (one not
     taken by ``early_action``). What the browser reported is folded in before the data is built, so the
     viewer is never sent back the tool, class or label it has just left; a quick-outline request is answered
     in the data of this same run."""
     modality = state.loaded_modality
-    events = parse_events(st.session_state.get(VIEWER_KEY))
+    events = parse_events(st.session_state.get(key))
     _fold(state, events, modality)
     data = build_data()
     answer_outline(state, events.outline, data, user, project=project)
     data["outline"] = state.outline  # the answer to the last quick-outline request (this run's, if any)
-    events = show_viewer(data, VIEWER_KEY)
+    events = show_viewer(data, key)
     _fold(state, events, data["modality"])
     return _take(state, events)
 

@@ -269,7 +269,7 @@ export class Input {
       return false;
     }
     if (key === "Escape") return this.escape();
-    if (lower === "u") {
+    if (lower === "u" && this.allows("undo")) {
       if (e.repeat) return true;
       this.undoLastSave();
       return true;
@@ -289,7 +289,7 @@ export class Input {
       return true;
     }
     if (LABEL_KEYS[lower]) { this.toggleImageLabel(LABEL_KEYS[lower]); return true; }
-    if (ACTION_KEYS[lower]) {
+    if (ACTION_KEYS[lower] && this.allows(ACTION_KEYS[lower])) {
       if (!e.repeat) this.sendAction(ACTION_KEYS[lower]);
       return true;
     }

@@ -60,6 +60,7 @@ export class Rendering {
       ready = drawn.ready;
       message = drawn.message;
       this.drawProposals(t);
+      this.drawReaders(t);
       this.drawRegions(t);
       this.drawDraft(t);
       this.drawBrushPreview(t);
@@ -378,6 +379,7 @@ export class Rendering {
       measure: this.measureText,
       brush: String(this.brushSize),
       outline: this.outlineStatus,
+      readerRegions: String(this.shownReaderRegions().length),
       proposals: this.proposals && this.current && this.current.image_id === this.proposals.image_id
         ? String(this.proposals.regions.length) : "0",
     };

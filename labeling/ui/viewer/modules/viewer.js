@@ -19,6 +19,7 @@ import { Viewport } from "./viewport.js";
 import { Rendering } from "./render.js";
 import { Regions } from "./regions.js";
 import { Input } from "./input.js";
+import { ReaderOverlays } from "./readers.js";
 
 /** One viewer per component instance; its methods are written in the modules mixed in below. */
 class Viewer {
@@ -74,6 +75,9 @@ class Viewer {
     this.layers = { current: new Layer(), prior: new Layer() };
     this.shownId = null; // the slice the main canvas shows (the current one, or a nearer loaded placeholder)
     this.shownPriorId = null; // the same for the prior pane
+
+    this.readers = []; // other readers' regions, read-only (data.readers)
+    this.hiddenReaders = new Set(); // the readers whose toggle is off
 
     this.frameRequested = 0;
     this.bindEvents();
@@ -301,6 +305,7 @@ class Viewer {
     }
     this.showClass();
     this.updateUnsaved();
+    this.updateReaders(data);
     this.proposals = validProposals(data.proposals);
     const message = data.message;
     if (message && typeof message.nonce === "string" && typeof message.text === "string"
@@ -338,6 +343,12 @@ class Viewer {
       }
     }
     this.priorIndex = clamp(this.priorIndex, 0, Math.max(this.priorSlices.length - 1, 0));
+  }
+
+  /** Whether an action key sends its action (`data.actions`; all four when absent). */
+  allows(type) {
+    const actions = this.data && this.data.actions;
+    return !Array.isArray(actions) || actions.includes(type);
   }
 
   /** Whether the prior pane is on screen. */
@@ -379,7 +390,7 @@ class Viewer {
   }
 }
 
-mixin(Viewer, SliceLoading, Viewport, Rendering, Regions, Input);
+mixin(Viewer, SliceLoading, Viewport, Rendering, Regions, Input, ReaderOverlays);
 
 // ---------------------------------------------------------------------------------------------------------
 // Module-level glue
