@@ -111,3 +111,14 @@ def test_a_reader_cannot_open_the_consensus(disagreeing) -> None:
         at.switch_page("labeling/ui/pages/review.py")
     with pytest.raises(NotAllowed):  # the library refuses her, whatever the page
         open_consensus(1, SimpleNamespace(name="cara"), project=disagreeing)
+
+
+def test_regions_on_another_slice_are_refused_with_the_slice_named(disagreeing) -> None:
+    from labeling.ui.parts.consensus import save_consensus
+    from labeling.ui.state import ConsensusSession
+
+    add_user("rita", "rita-password", "reviewer", engine=disagreeing.engine)
+    state = ConsensusSession(image_id=1, loaded_for=1, slice_numbers={1: 1, 2: 2},
+                             edits={1: [square(20, 20)], 2: [square(40, 40)]}, sources=[1, 2])
+    assert not save_consensus(state, "rita", project=disagreeing)
+    assert "remove the regions on slice(s) 2" in state.error and stored(disagreeing) is None
