@@ -27,13 +27,13 @@ from typing import Any
 import requests
 from dicomweb_client import DICOMwebClient
 from pydicom.dataset import Dataset
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from labeling.access import rights
 from labeling.dicom import client_for, unavailable
 from labeling.intake.ingest import ImportReport, import_paths
 from labeling.labels import refresh_cold_start
-from storage import Image, Project, config
+from storage import Image, Project, Series, config
 
 IMPORT_BATCH = 64  # retrieved instances imported together
 QIDO_PAGE = 500  # studies or series asked for in one QIDO-RS request
@@ -93,14 +93,17 @@ def import_dicomweb(url: str, query: DicomwebQuery = DicomwebQuery(), *, project
         rights.check(session, actor, rights.IMPORT)
     tell = progress or (lambda fraction, message: None)
     client, folder = client_for(url), project.folder("dicomweb")
-    report, held = DicomwebReport(refused=[]), _held_instances(project)
+    report, held, held_by_series = DicomwebReport(refused=[]), _held_instances(project), _held_by_series(project)
     written = _written_not_imported(folder, held)  # an interrupted run's files: imported, not fetched again
     tell(0.0, "searching the PACS")
     series = list(_series(client, query))
     batch: list[Path] = list(written)
     imports: list[ImportReport] = []
-    for number, (study_uid, series_uid) in enumerate(series):
+    for number, (study_uid, series_uid, count) in enumerate(series):
         tell(number / max(len(series), 1), f"series {number + 1} of {len(series)}")
+        if count and held_by_series.get(series_uid, 0) >= count:  # all held: its metadata is not even read
+            report.found, report.already_held = report.found + count, report.already_held + count
+            continue
         wanted, refused, total = _wanted(client, study_uid, series_uid, held | {path.stem for path in written})
         report.found += total
         report.already_held += total - len(wanted) - len(refused)
@@ -125,33 +128,35 @@ def import_dicomweb(url: str, query: DicomwebQuery = DicomwebQuery(), *, project
     return report
 
 
-def _series(client: DICOMwebClient, query: DicomwebQuery) -> Iterator[tuple[str, str]]:
-    """(study UID, series UID) of every series the query finds."""
+def _series(client: DICOMwebClient, query: DicomwebQuery) -> Iterator[tuple[str, str, int | None]]:
+    """(study UID, series UID, its number of instances where the PACS says) of every series the query finds."""
     if query.study_uid and query.series_uid:
-        yield query.study_uid, query.series_uid
+        yield query.study_uid, query.series_uid, None
         return
-    for study_uid in _every(client.search_for_studies, "0020000D", search_filters=query.study_filters()):
-        for series_uid in _every(client.search_for_series, "0020000E", study_uid,
-                                 search_filters=query.series_filters()):
-            yield study_uid, series_uid
+    for study_uid, _ in _every(client.search_for_studies, "0020000D", search_filters=query.study_filters()):
+        for series_uid, item in _every(client.search_for_series, "0020000E", study_uid,
+                                       search_filters=query.series_filters()):
+            count = _first(item, "00201209")  # NumberOfSeriesRelatedInstances
+            yield study_uid, series_uid, int(count) if count.isdigit() else None
 
 
-def _every(search: Callable[..., list[dict[str, Any]]], uid_tag: str, *args: Any, **kwargs: Any) -> Iterator[str]:
-    """The UIDs of every match, page by page (``QIDO_PAGE`` at a time). It stops at a short page or at a page
-    that brings no new UID: a server that ignores ``offset`` would
-    otherwise be asked forever (Orthanc 1.10 ignores ``offset`` without ``limit`` on a filtered search, and
-    dicomweb-client's own ``get_remaining``, which sends no limit, asks it forever)."""
+def _every(search: Callable[..., list[dict[str, Any]]], uid_tag: str, *args: Any,
+           **kwargs: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The UID and attributes of every match, page by page (``QIDO_PAGE`` at a time). It stops at a short page
+    or at a page that brings no new UID: a server that ignores ``offset`` would otherwise be asked forever
+    (Orthanc 1.10 ignores ``offset`` without ``limit`` on a filtered search, and dicomweb-client's own
+    ``get_remaining``, which sends no limit, asks it forever)."""
     seen: set[str] = set()
     offset = 0
     while True:
-        page = [uid for item in _qido(search, *args, limit=QIDO_PAGE, offset=offset, **kwargs)
-                if (uid := _first(item, uid_tag))]
-        fresh = [uid for uid in dict.fromkeys(page) if uid not in seen]
-        seen.update(fresh)
+        items = _qido(search, *args, limit=QIDO_PAGE, offset=offset, **kwargs)
+        page = {uid: item for item in items if (uid := _first(item, uid_tag))}
+        fresh = [(uid, item) for uid, item in page.items() if uid not in seen]
+        seen.update(uid for uid, _ in fresh)
         yield from fresh
-        if len(page) < QIDO_PAGE or not fresh:
+        if len(items) < QIDO_PAGE or not fresh:
             return
-        offset += len(page)
+        offset += len(items)
 
 
 def _wanted(client: DICOMwebClient, study_uid: str, series_uid: str,
@@ -221,6 +226,14 @@ def _held_instances(project: Project) -> set[str]:
     with Session(project.engine) as session:
         return set(session.exec(select(Image.sop_instance_uid).where(col(Image.sop_instance_uid).is_not(None))
                                 .distinct()).all())
+
+
+def _held_by_series(project: Project) -> dict[str, int]:
+    """How many distinct instances the project holds of each series (by Series Instance UID)."""
+    with Session(project.engine) as session:
+        rows = session.exec(select(Series.series_instance_uid, func.count(func.distinct(Image.sop_instance_uid)))
+                            .join(Image, col(Image.series_id) == Series.id).group_by(Series.series_instance_uid)).all()
+    return {uid: int(count) for uid, count in rows}
 
 
 def _written_not_imported(folder: Path, held: set[str]) -> list[Path]:
