@@ -22,6 +22,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification
 
 from labeling.intake.ingest import ImportReport, import_paths
+from labeling.labels import refresh_cold_start
 from storage import Project, config
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind
         ae.require_calling_aet = [title.strip() for title in allowed if title.strip()]
     received, lock = Received(), threading.Lock()
     pending: dict[int, list[Path]] = {}
+    new_images: dict[int, int] = {}  # images each association brought so far (the queue is ranked at its end)
     folder = project.folder("received")
 
     def on_store(event: evt.Event) -> int:
@@ -81,19 +83,22 @@ def listen(*, project: Project, ae_title: str = "MEDAL", port: int = 11112, bind
         waiting = pending.setdefault(id(event.assoc), [])
         waiting.append(path)
         if len(waiting) >= IMPORT_BATCH:
-            take(pending.pop(id(event.assoc)))
+            take(id(event.assoc), pending.pop(id(event.assoc)))
         return SUCCESS
 
     def on_end(event: evt.Event) -> None:
-        take(pending.pop(id(event.assoc), []))
+        take(id(event.assoc), pending.pop(id(event.assoc), []))
+        if new_images.pop(id(event.assoc), 0):  # the queue is ranked once, when the association ends (ranking
+            refresh_cold_start(project=project)  # reads up to 500 previews and clusters them)
 
-    def take(files: list[Path]) -> None:
+    def take(association: int, files: list[Path]) -> None:
         if not files:
             return
-        report = import_paths(files, project=project, workers=1)
+        report = import_paths(files, project=project, workers=1, rank=False)
         with lock:
             received.files += files
             received.reports.append(report)
+            new_images[association] = new_images.get(association, 0) + report.images
         if on_import:
             on_import(report)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pydicom
 import pytest
@@ -70,6 +71,24 @@ def test_instances_are_imported_as_they_come(project, listener, monkeypatch) -> 
     assert association.send_c_store(pydicom.dcmread(pydicom_file(FILES[0]))).Status == 0x0000
     assert len(list_images(engine=project.engine)) == 1  # while the association goes on
     association.release()
+
+
+def test_the_queue_is_ranked_once_when_an_association_ends(project, listener, monkeypatch) -> None:
+    """Not after every batch of it: ranking reads up to 500 previews and clusters them (0.7 s a time)."""
+    ranked: list[int] = []
+    monkeypatch.setattr("labeling.intake.storage_scp.IMPORT_BATCH", 1)
+    monkeypatch.setattr("labeling.intake.storage_scp.refresh_cold_start", lambda **kwargs: ranked.append(1))
+    monkeypatch.setattr("labeling.intake.ingest.refresh_cold_start", lambda **kwargs: ranked.append(2))
+    port, _, _ = listener
+    association = scu("CT_SCANNER").associate("127.0.0.1", port, ae_title="MEDAL")
+    for name in FILES:
+        assert association.send_c_store(pydicom.dcmread(pydicom_file(name))).Status == 0x0000
+    assert ranked == [] and len(list_images(engine=project.engine)) == len(FILES)
+    association.release()
+    deadline = time.monotonic() + 10
+    while not ranked and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ranked == [1]
 
 
 def test_an_instance_over_the_size_limit_is_refused_before_it_is_decoded(project, listener, monkeypatch) -> None:
