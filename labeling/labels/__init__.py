@@ -20,7 +20,7 @@ _FACE = {
     "region_masks": ("region_mask",),
     "reading_plan": ("DISAGREEING", "InvalidPlan", "ReadingPlan", "blinded_for", "current_plan", "set_reading_plan"),
     "review": ("ConsensusStart", "ReviewRules", "accept_reading", "adjudicate", "consensus_start", "merge_readings",
-               "reader_colours", "readings_of", "readings_png", "region_rows", "review_queue"),
+               "reader_colours", "readings_of", "readings_png", "region_rows", "review_item", "review_queue"),
     "reading": ("corners", "for_browser", "modality_values", "outline_region", "prior_for", "series_slices", "voi_lut"),
     "spread": ("cold_start", "simple_features", "standardise"),
     "taxonomy": ("IMAGE_LABELS", "NORMAL_CODE", "list_classes", "save_class"),

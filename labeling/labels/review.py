@@ -78,6 +78,23 @@ def review_queue(*, engine: Engine, actor: str | None = None, rules: ReviewRules
     return sorted(items, key=lambda item: (not item.disagrees, item.image_id))
 
 
+def review_item(image_id: int, *, engine: Engine, actor: str | None = None,
+                rules: ReviewRules = ReviewRules()) -> ReviewItem:
+    """Any image with a reading, opened by its id — in the queue or not (one with a consensus to revise, one read
+    once): its readers and why it would be reviewed; :class:`ReviewError` when nobody has read it."""
+    readings = readings_of(image_id, engine=engine, actor=actor)
+    readers = {name: reading for name, reading in readings.items() if name != CONSENSUS}
+    if not readers:
+        raise ReviewError(f"Image {image_id} has no reading to review; pick an image that readers have read.")
+    with Session(engine) as session:
+        normal = {c.name for c in session.exec(select(LabelClass)).all() if c.type_code == NORMAL_CODE}
+        image = session.get(Image, image_id)
+    reasons = disagreements(readers, (image.rows, image.cols), normal, rules) if image else []
+    if CONSENSUS in readings:
+        reasons.insert(0, f"has a consensus (version {readings[CONSENSUS].version}): revise it")
+    return ReviewItem(image_id, sorted(readers), reasons or ["the readings agree"])
+
+
 def disagreements(readings: dict[str, SavedAnnotation], shape: tuple[int, int], normal: set[str],
                   rules: ReviewRules) -> list[str]:
     """Why these readings of one image disagree, one sentence per pair of readers and rule (none: they agree)."""

@@ -122,3 +122,26 @@ def test_regions_on_another_slice_are_refused_with_the_slice_named(disagreeing) 
                              edits={1: [square(20, 20)], 2: [square(40, 40)]}, sources=[1, 2])
     assert not save_consensus(state, "rita", project=disagreeing)
     assert "remove the regions on slice(s) 2" in state.error and stored(disagreeing) is None
+
+
+def test_a_consensus_is_revised_by_opening_its_image_by_id(disagreeing) -> None:
+    """An adjudicated image leaves the review queue; a reviewer opens it by its id, starts from its consensus
+    and saves a new version of it."""
+    from labeling.labels import accept_reading
+
+    at = logged_in("rita", "reviewer", project=disagreeing)
+    accept_reading(1, "bob", engine=disagreeing.engine, reason="bob's nodule", actor="rita")
+    at.switch_page("labeling/ui/pages/review.py").run()
+    assert any("Nothing to review" in s.value for s in at.success)
+    at.number_input[0].set_value(999).run()
+    assert any("has no reading to review" in e.value for e in at.error)
+    at.number_input[0].set_value(1).run()
+    assert not at.exception and any(t.value.startswith("• has a consensus (version 1)") for t in at.text)
+    button(at, "Edit the consensus in the viewer").click().run()
+    assert consensus_data(at)["regions"] == {"1": [rect(20, 20, 30, 30)]}  # it starts from the consensus
+    report(at, [rect(24, 24, 20, 20)])
+    at.text_input(key="consensus-reason").set_value("tighter outline")
+    button(at, "Save the consensus").click().run()
+    assert not at.exception, at.exception
+    (consensus,) = [a for a in list_annotations(engine=disagreeing.engine, image_id=1) if a.annotator == "consensus"]
+    assert consensus.version == 2 and [r.bbox for r in consensus.regions] == [[24, 24, 20, 20]]

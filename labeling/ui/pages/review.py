@@ -12,6 +12,7 @@ from labeling.labels import (
     readings_of,
     readings_png,
     region_rows,
+    review_item,
     review_queue,
 )
 from labeling.ui import the_project
@@ -31,12 +32,20 @@ try:
 except MedalError as error:
     show_error(error)
     st.stop()
-if not queue:
+wanted = st.number_input("Or an image by its id (to revise its consensus)", min_value=1, value=None, step=1)
+if wanted is not None:
+    try:
+        item = review_item(int(wanted), engine=project.engine, actor=account.name)
+    except MedalError as error:
+        show_error(error)
+        st.stop()
+elif not queue:
     st.success("Nothing to review: every image read twice agrees, or has its consensus.")
     st.stop()
-item = st.selectbox(f"{len(queue)} image(s) to review", queue,
-                    format_func=lambda i: f"Image {i.image_id}: {i.reasons[0]}"  # options are plain text
-                    + (f" (+{len(i.reasons) - 1})" if len(i.reasons) > 1 else ""))
+else:
+    item = st.selectbox(f"{len(queue)} image(s) to review", queue,
+                        format_func=lambda i: f"Image {i.image_id}: {i.reasons[0]}"  # options are plain text
+                        + (f" (+{len(i.reasons) - 1})" if len(i.reasons) > 1 else ""))
 if consensus_station(item.image_id, account, project=project):  # the viewer, editing this image's consensus
     st.stop()
 readings = readings_of(item.image_id, engine=project.engine, actor=account.name)
