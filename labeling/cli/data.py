@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labeling.cli.output import iso_date, print_json, progress_bar
+from labeling.cli.output import fraction_bar, iso_date, print_json, progress_bar
 
 if TYPE_CHECKING:
     from storage import Project
@@ -38,9 +38,7 @@ def _import_dicomweb(args: argparse.Namespace, *, project: Project) -> int:
 
     query = DicomwebQuery(study_uid=args.study or "", series_uid=args.series or "", modality=args.modality or "",
                           accession_number=args.accession or "", date_from=args.date_from, date_to=args.date_to)
-    bar = progress_bar("Retrieving", "‰")
-    report = import_dicomweb(args.dicomweb, query, project=project,
-                             progress=(lambda fraction, message: bar(round(fraction * 1000), 1000)) if bar else None)
+    report = import_dicomweb(args.dicomweb, query, project=project, progress=fraction_bar("Retrieving"))
     found = report.as_dict()
     if args.json:
         print_json(found)
@@ -180,9 +178,7 @@ def cmd_export(args: argparse.Namespace, *, project: Project) -> int:
 def _stow(args: argparse.Namespace, *, project: Project) -> int:
     from labeling.export import stow_segs
 
-    bar = progress_bar("Sending", "‰")
-    report = stow_segs(args.stow, readings=args.readings, project=project,
-                       progress=(lambda fraction, message: bar(round(fraction * 1000), 1000)) if bar else None)
+    report = stow_segs(args.stow, readings=args.readings, project=project, progress=fraction_bar("Sending"))
     if args.json:
         print_json(report.as_dict())
         return 0

@@ -32,6 +32,12 @@ def progress_bar(total_label: str, unit: str = "file") -> Callable[[int, int], N
     return update
 
 
+def fraction_bar(total_label: str) -> Callable[[float, str], None] | None:
+    """``progress_bar`` for library calls that report a fraction done and a message (DICOMweb, STOW)."""
+    bar = progress_bar(total_label, "‰")
+    return (lambda fraction, message: bar(round(fraction * 1000), 1000)) if bar else None
+
+
 def iso_date(text: str) -> date:
     """A command-line date such as 2026-01-31 (argparse reports anything else as the option's error)."""
     try:

@@ -224,15 +224,22 @@ def consensus_start(image_id: int, *, engine: Engine, take: dict[str, list[int] 
     take = {name: None for name in readers} if take is None else take
     if missing := [name for name in [*take, *([label_from] if label_from else [])] if name not in readers]:
         raise ReviewError(f"{missing[0]!r} has no reading of image {image_id}; readers: {', '.join(readers)}.")
+    regions = _picked(readings, take, image_id)
+    labels = {readings[name].image_label for name in readers}
+    label = readings[label_from].image_label if label_from else (labels.pop() if len(labels) == 1 else None)
+    return ConsensusStart(regions, label, sources)
+
+
+def _picked(readings: dict[str, SavedAnnotation], take: dict[str, list[int] | None],
+            image_id: int) -> list[RegionInput]:
+    """From each reader in ``take``, the regions at the given positions (None: all of them), in that order."""
     regions: list[RegionInput] = []
     for reader, positions in take.items():
         own = readings[reader].region_inputs()
         if bad := [p for p in (positions or []) if not 0 <= p < len(own)]:
             raise ReviewError(f"{reader} drew {len(own)} region(s) on image {image_id}; there is no region {bad[0]}.")
         regions += [own[p] for p in positions] if positions is not None else own
-    labels = {readings[name].image_label for name in readers}
-    label = readings[label_from].image_label if label_from else (labels.pop() if len(labels) == 1 else None)
-    return ConsensusStart(regions, label, sources)
+    return regions
 
 
 def accept_reading(image_id: int, reader: str, *, engine: Engine, reason: str,
@@ -250,12 +257,7 @@ def merge_readings(image_id: int, take: dict[str, list[int] | None], *, label_fr
     if missing:
         raise ReviewError(f"{missing[0]!r} has no reading of image {image_id}; readers: "
                           f"{', '.join(sorted(set(readings) - {CONSENSUS})) or 'none'}.")
-    regions: list[RegionInput] = []
-    for reader, positions in take.items():
-        own = readings[reader].region_inputs()
-        if bad := [p for p in (positions or []) if not 0 <= p < len(own)]:
-            raise ReviewError(f"{reader} drew {len(own)} region(s) on image {image_id}; there is no region {bad[0]}.")
-        regions += [own[p] for p in positions] if positions is not None else own
+    regions = _picked(readings, take, image_id)
     sources = sorted({readings[name].id for name in [*take, label_from]})
     return adjudicate(image_id, engine=engine, regions=regions, image_label=readings[label_from].image_label,
                       sources=sources, reason=reason, actor=actor)
