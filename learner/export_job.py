@@ -19,8 +19,7 @@ from sqlalchemy.engine import Engine
 
 from labeling.export import ExportOptions, export_dataset, new_export_folder
 from learner.jobs import enqueue
-from learner.loop import labeled_count
-from learner.registry import active_summary
+from learner.registry import active_summary, labeled_count
 from storage import Project
 
 BACKGROUND_EXPORT_IMAGES = 200  # an export of more labeled images than this runs in the worker

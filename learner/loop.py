@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from labeling.labels import MIN_THRESHOLD
 from learner import jobs, registry, scoring
@@ -57,13 +57,6 @@ SECOND_ROUND_SHARE = 2  # the second round (with the mined negatives) goes on fr
 # at most 1/this of its minimum steps
 PROPOSAL_FALSE_RATE = 0.05  # validation images without a finding that may still get a proposal
 Progress = Callable[[float, str], None]
-
-
-def labeled_count(engine: Engine) -> int:
-    """How many of the project's images are labeled (a version records it; auto-retrain compares it)."""
-    with Session(engine) as session:
-        return int(session.exec(select(func.count()).select_from(Image).where(
-            Image.status == ImageStatus.LABELED)).one())
 
 
 def _labeled_images(engine: Engine) -> dict[int, tuple[int, int, str]]:
@@ -117,7 +110,7 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     data.update(train_s=round(train_s, 2), device=str(DEVICE), curves=result.curves, reliability=result.reliability)
     result.metrics.update(validation_images(result, data, split.val, project))
     version = registry.register(result, data,
-                                labeled_count(engine), job_id=job_id, project=project)
+                                registry.labeled_count(engine), job_id=job_id, project=project)
     loaded = registry.load(version)
     progress(0.66, f"version {version.id} trained (AUC {result.metrics.get('auc', float('nan')):.3f}); scoring")
     started = time.monotonic()
@@ -252,6 +245,6 @@ def maybe_auto_retrain(*, engine: Engine) -> int | None:
     every = auto_retrain_every(engine=engine)
     if every <= 0 or jobs.pending("train", engine=engine) is not None:
         return None
-    if labeled_count(engine) - registry.last_label_count(engine=engine) < every:
+    if registry.labeled_count(engine) - registry.last_label_count(engine=engine) < every:
         return None
     return jobs.enqueue("train", {"reason": f"{every} new labels"}, actor="auto-retrain", engine=engine)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from storage import AuditEvent, MedalError, ModelVersion, Prediction, Project, write_session
+from storage import AuditEvent, Image, ImageStatus, MedalError, ModelVersion, Prediction, Project, write_session
 
 if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
     from learner.model import CompactCNN
@@ -147,6 +147,13 @@ def active_summary(*, engine: Engine) -> dict[str, Any] | None:
         return None
     return {"id": version.id, "created_at": version.created_at.isoformat(), "label_count": version.label_count,
             "metrics": dict(version.metrics or {})}
+
+
+def labeled_count(engine: Engine) -> int:
+    """How many of the project's images are labeled (a version records it; auto-retrain compares it)."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(Image).where(
+            Image.status == ImageStatus.LABELED)).one())
 
 
 def last_label_count(*, engine: Engine) -> int:

@@ -69,3 +69,14 @@ def test_the_export_page_follows_a_background_export_to_its_download(labeled: Pr
     assert "Exported 2 image(s)" in admin.success[0].value
     (link,) = admin.get("link_button")
     assert _export_folders(labeled)[0] in link.proto.label
+
+
+def test_the_export_page_s_job_helpers_load_no_torch() -> None:
+    """The Export page asks whether an export goes to the worker: that must not import torch into the page (it
+    did through learner.loop, ~1 s and ~300 MB on the page's first run)."""
+    import subprocess
+    import sys
+
+    probe = "import sys, learner; learner.export_in_background, learner.queue_export; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
