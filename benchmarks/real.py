@@ -44,7 +44,7 @@ from sklearn.metrics import roc_auc_score
 from sqlmodel import Session, select
 
 from benchmarks.ingest import fresh_project
-from benchmarks.outline import mask_dice, rasterise, rough_box
+from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box
 from labeling.intake import import_paths
 from labeling.labels import RegionInput, as_outlines, outline_in_box, render_frame, save_annotation
 from learner import prediction_rows, train_and_publish
@@ -100,16 +100,6 @@ def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
         step = max(1, len(contour) // 200)
         polygons.append([[float(c), float(r)] for r, c in contour[::step]])
     return polygons
-
-
-def box_mask(box: tuple[float, float, float, float], shape: tuple[int, int], ellipse: bool,
-             scale: float = 1.0) -> np.ndarray:
-    """The box filled, or the ellipse inscribed in it (shrunk about its centre by ``scale``)."""
-    x, y, w, h = box
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
-    if ellipse:
-        return ((cols - x - w / 2) / (scale * w / 2)) ** 2 + ((rows - y - h / 2) / (scale * h / 2)) ** 2 <= 1
-    return (cols >= x) & (cols <= x + w) & (rows >= y) & (rows <= y + h)
 
 
 def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | None = None,

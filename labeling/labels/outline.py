@@ -1,15 +1,21 @@
 """Quick outline: the lesion inside a rough box the clinician drew, as an editable polygon.
 
-Classical and local (scikit-image and SciPy; nothing is downloaded). The box plus a margin is cropped
-(and thinned out when it is large, so the time stays bounded) and smoothed lightly. Whether the lesion
-is brighter or darker than its surroundings is read from the box's centre against its border. A
-two-class (Otsu) threshold, computed on the box's pixels between the border's and the centre's levels,
-separates the lesion from its surroundings; holes are filled, the part on (or nearest) the box's centre
-is kept, an opening half as wide as that part is thick cuts it from what it only touches (a vessel, a
-wall, a clump of tissue), and what reaches well outside the box is left out. The contour, one pixel
-outside the lesion's edge (where a hand-drawn outline runs, and the demo's truth does), is simplified
-to at most ``max_vertices`` points. When nothing stands out in the box (a flat area), the answer is
-the ellipse inscribed in the box.
+Classical and local (scikit-image and SciPy; nothing is downloaded), in two ways, and the picture says which:
+
+- **A sharp edge: a threshold.** The box plus a margin is cropped (thinned out when it is large) and smoothed
+  lightly. Whether the lesion is brighter or darker than its surroundings is read from the box's centre
+  against its border; a two-class (Otsu) threshold between those levels separates it; holes are filled, the
+  part on (or nearest) the centre is kept, an opening half as wide as that part is thick cuts it from what
+  it only touches (a vessel, a wall), and what reaches well outside the box is left out. This is kept when
+  the found edge is sharp: the grey levels just inside and just outside it differ by at least
+  ``SHARP_EDGE`` times their spread (a clean phantom, a contrast-enhanced lesion).
+- **Otherwise: the box's shape as a prior, the grey levels as evidence** (``labeling.labels.box_prior``).
+  On clinical pictures the threshold spills into tissue of the lesion's density (a sarcoma in muscle on CT)
+  or breaks up in speckle (ultrasound); the prior-guided answer then keeps to what the box and the picture
+  together support, and falls back to the prior's ellipse where the picture shows nothing.
+
+The contour runs one pixel outside the lesion's edge (where a hand-drawn outline runs, and the demo's truth
+does) and is simplified to at most ``max_vertices`` points.
 
 Points are ``[x, y]`` in image pixels: x the column, y the row, a pixel's centre at whole numbers.
 """
@@ -23,6 +29,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import approximate_polygon, find_contours
 
+from labeling.labels.box_prior import prior_guided_mask, thinned
 from storage import MedalError
 
 Box = tuple[float, float, float, float]
@@ -33,6 +40,7 @@ GROW = 1.0  # pixels between the lesion's edge and the outline
 NECK = 0.5  # opening radius, as a fraction of the lesion's thickness (largest inner distance to its edge)
 REACH = 1.5  # kept: inside the box's inscribed ellipse scaled by √REACH (~1.22)
 WORK_SIDE = 400  # a crop longer than this (pixels) is thinned out to about this before segmenting
+SHARP_EDGE = 4.0  # inside-vs-outside difference of the threshold's edge (smoothed), in units of their spread
 
 
 class OutlineError(MedalError, ValueError):
@@ -64,22 +72,24 @@ def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> 
                            "image: draw it around a lesion on the image.")
     clipped = (left, top, right - left, bottom - top)
     max_vertices = max(3, int(max_vertices))
-    points = _segment(grey, clipped)
+    found = _sharp_lesion(grey, clipped) or prior_guided_mask(grey, clipped)
+    points = None if found is None else _contour(*found)
     if points is None:
         points = _ellipse(clipped, max_vertices)
     points = np.column_stack([np.clip(points[:, 0], 0, cols - 1), np.clip(points[:, 1], 0, rows - 1)])
     return _simplify(points, max_vertices)
 
 
-def _segment(grey: np.ndarray, box: Box) -> np.ndarray | None:
-    """The lesion's contour as (x, y) image points, or None when nothing stands out in the box."""
+def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int] | None:
+    """The lesion a threshold finds in the box as ``(mask, c0, r0, step)`` (pixel (i, j) of ``mask`` is image
+    pixel (r0 + i·step, c0 + j·step)), or None when nothing stands out or the edge it finds is not sharp."""
     x, y, w, h = box
     rows, cols = grey.shape
     pad_x, pad_y = max(3.0, MARGIN * w), max(3.0, MARGIN * h)
     c0, r0 = int(max(0, math.floor(x - pad_x))), int(max(0, math.floor(y - pad_y)))
     c1, r1 = int(min(cols, math.ceil(x + w + pad_x) + 1)), int(min(rows, math.ceil(y + h + pad_y) + 1))
     step = max(1, math.ceil(max(r1 - r0, c1 - c0) / WORK_SIDE))
-    crop = _thinned(grey[r0:r1, c0:c1], step)
+    crop = thinned(grey[r0:r1, c0:c1], step)
     if not np.isfinite(crop).all():
         crop = np.nan_to_num(crop, nan=float(np.nanmedian(crop)) if np.isfinite(crop).any() else 0.0,
                              posinf=0.0, neginf=0.0)
@@ -107,8 +117,26 @@ def _segment(grey: np.ndarray, box: Box) -> np.ndarray | None:
     values = np.clip(signed[inside], low, high)
     level = float(threshold_otsu(values)) if float(values.max() - values.min()) > 0 else (low + high) / 2
     mask = _lesion(signed > level, centre, ellipse)
-    if mask is None:
+    if mask is None or _edge_contrast(smooth, mask) < SHARP_EDGE:
         return None
+    return mask, c0, r0, step
+
+
+def _edge_contrast(crop: np.ndarray, mask: np.ndarray) -> float:
+    """How far the grey levels just inside the edge of ``mask`` are from those just outside it, in units of
+    their spread (pooled standard deviation): a band one pixel in from the edge against a ring a few pixels
+    wide one pixel out."""
+    inner = ndimage.distance_transform_edt(mask) > 1
+    outside = ndimage.distance_transform_edt(~mask)
+    ring = (outside > 1) & (outside <= 1 + max(2.0, 0.15 * math.sqrt(float(mask.sum()))))
+    if inner.sum() < 3 or ring.sum() < 3:
+        return 0.0
+    spread = math.sqrt(0.5 * (float(crop[inner].var()) + float(crop[ring].var())))
+    return abs(float(crop[inner].mean()) - float(crop[ring].mean())) / (spread + 1e-6)
+
+
+def _contour(mask: np.ndarray, c0: int, r0: int, step: int) -> np.ndarray | None:
+    """The outline of ``mask`` one pixel (``GROW``) outside its edge, as (x, y) image points."""
     if GROW > 0:
         mask = ndimage.distance_transform_edt(~mask) <= GROW / step
     contours = find_contours(np.pad(mask, 1).astype(np.float32), 0.5)
@@ -116,18 +144,6 @@ def _segment(grey: np.ndarray, box: Box) -> np.ndarray | None:
         return None
     contour = max(contours, key=len) - 1
     return np.column_stack([c0 + contour[:, 1] * step, r0 + contour[:, 0] * step])
-
-
-def _thinned(crop: np.ndarray, step: int) -> np.ndarray:
-    """``crop`` as float32, each ``step``×``step`` block averaged into one pixel (centred on its first)."""
-    if step == 1:
-        return crop.astype(np.float32)
-    rows, cols = crop.shape
-    padded = np.pad(crop.astype(np.float32), ((step // 2, -rows % step + step), (step // 2, -cols % step + step)),
-                    mode="edge")
-    rows_out, cols_out = -(-rows // step), -(-cols // step)
-    blocks = padded[:rows_out * step, :cols_out * step].reshape(rows_out, step, cols_out, step)
-    return blocks.mean(axis=(1, 3))
 
 
 def _lesion(mask: np.ndarray, centre: np.ndarray, ellipse: np.ndarray) -> np.ndarray | None:

@@ -3,13 +3,19 @@ clinician sees them), on flat areas, and refusing boxes it cannot outline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from sqlmodel import Session, select
 
-from benchmarks.outline import demo_lesions, dice, rough_box
+from benchmarks.outline import box_mask, demo_lesions, dice, mask_dice, rasterise, rough_box
+from benchmarks.real import lesion_mask, read_truth
+from benchmarks.speckle import lesion_box, speckled_lesion
 from labeling.access import NotAllowed, add_user, update_user
-from labeling.labels import OutlineError, get_image, outline_in_box, outline_region
-from storage import MedalError, current_project
+from labeling.intake import import_paths
+from labeling.labels import OutlineError, get_image, outline_in_box, outline_region, render_frame
+from storage import Image, MedalError, current_project
 from tests.conftest import demo_lesion
 
 
@@ -42,6 +48,64 @@ def test_outline_finds_a_dark_lesion_on_a_float_picture() -> None:
     found = outline_in_box(picture, (100, 55, 64, 70), max_vertices=12)
     assert len(found) <= 12
     assert dice(found, truth, picture.shape) >= 0.9
+
+
+def test_outline_finds_dark_lesions_in_speckle_better_than_the_box_alone() -> None:
+    """Ultrasound-like pictures (hypoechoic lesions with soft edges in speckle): a threshold breaks up in the
+    speckle or spills into dark tissue (mean Dice 0.70 here before the prior-guided outline; 0.86 with it)."""
+    rng = np.random.default_rng(7)
+    found, inscribed = [], []
+    for _ in range(20):
+        picture, mask = speckled_lesion(rng)
+        box = rough_box(lesion_box(mask), rng)
+        found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
+        inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
+    assert np.mean(found) >= 0.8, (np.mean(found), np.mean(inscribed))
+    assert np.mean(found) >= np.mean(inscribed) + 0.15, (np.mean(found), np.mean(inscribed))
+    assert min(found) >= 0.6, sorted(found)[:3]
+
+
+def test_a_lesion_as_dense_as_the_tissue_around_it_does_not_spill_into_it() -> None:
+    """A sarcoma in muscle on CT: the lesion barely differs from the muscle it lies in, the fat around the limb
+    is dark. A threshold takes much of the limb inside the box (mean Dice 0.69 over these four boxes before);
+    the box's shape is then the better guide (0.81)."""
+    yy, xx = np.mgrid[0:256, 0:256]
+    lesion = ((xx - 120) / 34.0) ** 2 + ((yy - 135) / 26.0) ** 2 <= 1
+    scores = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        picture = np.full(yy.shape, 40.0)  # fat
+        picture[(xx - 128) ** 2 + (yy - 128) ** 2 <= 100**2] = 120.0  # the limb's muscle
+        picture[lesion] = 123.0
+        picture = np.clip(picture + rng.normal(0, 8, picture.shape), 0, 255).astype(np.uint8)
+        box = rough_box((86.0, 109.0, 68.0, 52.0), rng)
+        scores.append(mask_dice(rasterise(outline_in_box(picture, box), picture.shape), lesion))
+    assert np.mean(scores) >= 0.77, scores
+
+
+REAL_LESIONS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-lesions"
+
+
+@pytest.mark.skipif(not (REAL_LESIONS / "truth.json").is_file(), reason="../shared/data/real-lesions is not here")
+def test_outline_on_real_ct_and_mr_lesions_beats_the_box(project) -> None:
+    """Real soft-tissue sarcomas (CT and MR) as the product renders them, 60 lesions: mean Dice 0.61 before (the
+    threshold spilled into muscle), 0.77 with the prior-guided outline; the inscribed ellipse gives 0.60."""
+    truth = read_truth(REAL_LESIONS)
+    names = sorted(name for name, entry in truth.items() if entry["has_finding"] and name.startswith("sts_"))[::4][:60]
+    import_paths([str(REAL_LESIONS / truth[name]["image"]) for name in names], project=project)
+    with Session(project.engine) as session:
+        by_path = {Path(image.path).resolve(): image for image in session.exec(select(Image)).all()}
+    rng = np.random.default_rng(0)
+    found, inscribed = [], []
+    for name in names:
+        image = by_path[(REAL_LESIONS / truth[name]["image"]).resolve()]
+        picture = render_frame(image, project=project)
+        mask = lesion_mask(REAL_LESIONS, truth[name], picture.shape[:2])
+        box = rough_box(lesion_box(mask), rng)
+        found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
+        inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
+    assert np.mean(found) >= 0.72, (np.mean(found), np.mean(inscribed))
+    assert np.mean(found) >= np.mean(inscribed) + 0.1, (np.mean(found), np.mean(inscribed))
 
 
 @pytest.mark.parametrize("flat", ["constant", "noise"])
