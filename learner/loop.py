@@ -169,19 +169,24 @@ def validation_images(result: TrainResult, data: dict[str, Any], val: list[Examp
       PROPOSAL_FALSE_RATE of the validation images — the images without a finding, and the parts of fully
       outlined images away from their regions (with 80 labels a validation split holds only 3 or 4 images
       without a finding: their hottest window alone set the threshold, and proposals on lesion-free clinical
-      pictures were 20–70%)."""
+      pictures were 20–70%);
+    - ``proposal_window_min`` and ``proposal_window_mid``: the smallest and the middle window side of the dense
+      pass, as fractions of the short side: a proposal's size lies between them (``labeling.labels.proposals``)."""
     floor = max(MIN_THRESHOLD, float(result.metrics.get("threshold", MIN_THRESHOLD)))
+    fractions = sorted(scoring.window_fractions(data))
+    windows = {"proposal_window_min": round(fractions[0], 4),
+               "proposal_window_mid": round(fractions[len(fractions) // 2], 4)}
     with_finding = {e.image_id for e in val if e.label == 1}
     images = sorted({e.image_id for e in val})
     if not images:
-        return {"proposal_threshold": round(floor, 4)}
+        return {"proposal_threshold": round(floor, 4), **windows}
     with tempfile.TemporaryDirectory(dir=project.folder("training")) as folder:
         found = scoring.dense_pass(registry.LoadedModel(0, result.model, result.config, data), images,
                                    project=project, folder=Path(folder))
         normal = normal_maxima(found, images, with_finding, judged_images(val), data, project)
     probability = found.probabilities[:, 1]
     truth = np.asarray([image in with_finding for image in images])
-    figures = {"proposal_threshold": round(floor, 4)}
+    figures = {"proposal_threshold": round(floor, 4), **windows}
     if normal:
         figures["proposal_threshold"] = round(max(floor, float(np.quantile(normal, 1 - PROPOSAL_FALSE_RATE))), 4)
     if truth.any() and (~truth).any():

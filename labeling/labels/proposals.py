@@ -1,8 +1,15 @@
 """Pre-annotation: regions proposed from the active model's heatmap, for the annotator to accept, edit
-or reject. A proposal is the bounding box, in image pixels, of a connected area of the heatmap at or
-above the version's proposal threshold (never below its decision threshold, nor below 0.85, where the
-model is sure; set so that few validation images without a finding get one), tagged with the first
-finding class."""
+or reject. A proposal is a box, in image pixels, for each connected area of the heatmap at or above the
+version's proposal threshold (never below its decision threshold, nor below 0.85, where the model is sure;
+set so that few validation images without a finding get one), tagged with the first finding class.
+
+Where the version says which windows its dense pass looked through (``proposal_window_min`` and
+``proposal_window_mid``, fractions of the picture's short side), the box is centred on the area's hottest
+part and as large as the area, but no smaller than the smallest window and no larger than the middle one,
+less the context a window holds around a lesion: the lesion the model points at. On clinical pictures the
+heat is often high over much of the picture (the whole 5-cm crop around a sarcoma), and the area's bounding
+box was the whole picture — an outline in it meant nothing. Versions without those figures propose the
+area's bounding box."""
 
 from __future__ import annotations
 
@@ -20,6 +27,9 @@ from storage import Image, LabelClass, Prediction, Project
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
 MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure
+PROPOSAL_MARGIN = 0.25  # a proposal's box grows by this much of its size on each side before it is outlined (a
+# model's window holds this much context around a lesion: learner.dataset.CONTEXT) …
+MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
 
 
 @dataclass(frozen=True)
@@ -28,16 +38,47 @@ class Proposals:
     threshold: float
 
 
-def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, label: str) -> list[RegionInput]:
-    """One rectangle per connected area of ``heat`` ≥ ``threshold``, scaled from heatmap cells to image pixels."""
+def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, label: str,
+                    windows: tuple[float, float] | None = None) -> list[RegionInput]:
+    """One rectangle per connected area of ``heat`` ≥ ``threshold``, in image pixels: the area's bounding box,
+    or with ``windows`` (the smallest and the middle window side, as fractions of the short side) a square on
+    its hottest part sized between them (see the module docstring)."""
     areas, count = ndimage.label(heat >= threshold)
     scale_y, scale_x = rows / heat.shape[0], cols / heat.shape[1]
     regions = []
-    for found in ndimage.find_objects(areas)[:count]:
+    for index, found in enumerate(ndimage.find_objects(areas)[:count], start=1):
         top, bottom = found[0].start * scale_y, min(rows, found[0].stop * scale_y)
         left, right = found[1].start * scale_x, min(cols, found[1].stop * scale_x)
+        if windows is not None:
+            short = min(rows, cols)
+            side = float(np.clip(max(right - left, bottom - top), windows[0] * short, windows[1] * short))
+            side /= 1 + 2 * PROPOSAL_MARGIN  # the window less its context: the lesion's extent
+            centre_row, centre_col = _hottest_part(heat, areas == index)
+            middle_y, middle_x = (centre_row + 0.5) * scale_y, (centre_col + 0.5) * scale_x
+            top, bottom = max(0.0, middle_y - side / 2), min(float(rows), middle_y + side / 2)
+            left, right = max(0.0, middle_x - side / 2), min(float(cols), middle_x + side / 2)
         regions.append(RegionInput(label, "rect", [[left, top], [right, top], [right, bottom], [left, bottom]]))
     return regions
+
+
+HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
+
+
+def _hottest_part(heat: np.ndarray, area: np.ndarray) -> tuple[float, float]:
+    """The (row, column) centre of the cells of ``area`` about as hot as its hottest, connected to it."""
+    inside = np.where(area, heat, -np.inf)
+    hottest = np.unravel_index(int(np.argmax(inside)), heat.shape)
+    top = float(heat[hottest])
+    part, _ = ndimage.label(area & (heat >= top - HOTTEST_SHARE * max(top - float(heat.min()), 1e-6)))
+    row, column = ndimage.center_of_mass(part == part[hottest])
+    return float(row), float(column)
+
+
+def proposal_windows(metrics: dict[str, float]) -> tuple[float, float] | None:
+    """The smallest and the middle window side of a version's dense pass, as fractions of the short side (its
+    validation ``metrics`` keep them); None for a version trained before they were kept."""
+    low, middle = metrics.get("proposal_window_min"), metrics.get("proposal_window_mid")
+    return None if low is None or middle is None else (float(low), float(middle))
 
 
 def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass],
@@ -49,7 +90,8 @@ def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass
         return None
     threshold = proposal_threshold(metrics)
     heat = np.load(prediction.heatmap_path).astype(np.float32)
-    return Proposals(propose_regions(heat, image.rows, image.cols, threshold, label), threshold)
+    return Proposals(propose_regions(heat, image.rows, image.cols, threshold, label, proposal_windows(metrics)),
+                     threshold)
 
 
 def images_with_proposals(image_ids: list[int], model_version_id: int, threshold: float, *, engine: Engine) -> set[int]:
@@ -68,10 +110,6 @@ def images_with_proposals(image_ids: list[int], model_version_id: int, threshold
 def proposal_threshold(metrics: dict[str, float]) -> float:
     """The heat a region needs to be proposed, for a model version with these validation ``metrics``."""
     return max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))
-
-
-PROPOSAL_MARGIN = 0.5  # a proposal's box grows by this much of its size on each side before it is outlined …
-MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
 
 
 def as_outlines(image: Image, regions: list[RegionInput], *, project: Project, actor: str | None,

@@ -43,6 +43,8 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     # the image AUC of the validation images, by the image probability the Label page shows (the patch AUC
     # is over drawn regions and normal patches of the same images, and overstates it on real pictures)
     assert 0.8 <= result["metrics"]["image_auc"] <= 1.0 and result["metrics"]["auc"] >= 0.8, result["metrics"]
+    # the windows a proposal's size lies between (labeling.labels.proposals), as fractions of the short side
+    assert 0 < result["metrics"]["proposal_window_min"] <= result["metrics"]["proposal_window_mid"] <= 1
     figures = localisation_figures(current_project())
     assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
     assert figures["peak_in_finding"] >= 0.7, figures

@@ -1,4 +1,5 @@
-"""Pre-annotation: connected areas of a heatmap become rectangles in image pixels."""
+"""Pre-annotation: connected areas of a heatmap become rectangles in image pixels, sized by the model's windows
+where the version says what they were."""
 
 from __future__ import annotations
 
@@ -20,3 +21,26 @@ def test_two_areas_give_two_boxes_in_image_pixels() -> None:
 
 def test_nothing_above_the_threshold_proposes_nothing() -> None:
     assert propose_regions(np.full((8, 8), 0.3, np.float32), 100, 100, 0.5, "Cancerous") == []
+
+
+def test_a_picture_hot_all_over_proposes_the_lesion_sized_box_on_its_hottest_part_not_the_whole_picture() -> None:
+    """On a clinical crop around a sarcoma the heat passed the threshold over most of the picture, and the
+    proposal was the whole picture (256×256 for a 34-px lesion): an outline in it meant nothing."""
+    heat = np.full((64, 64), 0.96, np.float32)
+    heat[:4, :] = 0.2  # a cold strip at the top
+    heat[40:44, 20:24] = 0.995  # the hottest part: rows 160–176, columns 80–96 of a 256×256 picture
+    (region,) = propose_regions(heat, 256, 256, 0.95, "Cancerous", windows=(0.125, 0.5))
+    x, y, w, h = region.bbox()
+    assert abs(x + w / 2 - 88) <= 2 and abs(y + h / 2 - 168) <= 2  # on the hottest part
+    assert w == h and abs(w - 0.5 * 256 / 1.5) <= 1  # the middle window less its context, not 256
+    (old,) = propose_regions(heat, 256, 256, 0.95, "Cancerous")  # a version without windows: the bounding box
+    assert old.bbox() == (0.0, 16.0, 256.0, 240.0)
+
+
+def test_a_one_cell_area_proposes_at_least_the_smallest_window() -> None:
+    heat = np.zeros((64, 64), np.float32)
+    heat[10, 50] = 0.99  # 4 × 4 image pixels
+    (region,) = propose_regions(heat, 256, 256, 0.9, "Cancerous", windows=(0.125, 0.5))
+    x, y, w, h = region.bbox()
+    assert abs(w - 0.125 * 256 / 1.5) <= 1 and abs(h - w) <= 1e-6
+    assert abs(x + w / 2 - 202) <= 1 and abs(y + h / 2 - 42) <= 1
