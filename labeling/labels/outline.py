@@ -72,7 +72,8 @@ def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> 
                            "image: draw it around a lesion on the image.")
     clipped = (left, top, right - left, bottom - top)
     max_vertices = max(3, int(max_vertices))
-    found = _sharp_lesion(grey, clipped) or prior_guided_mask(grey, clipped)
+    # The prior takes the box as drawn: a box partly off the image still says where the lesion's middle is.
+    found = _sharp_lesion(grey, clipped) or prior_guided_mask(grey, (x, y, w, h))
     points = None if found is None else _contour(*found)
     if points is None:
         points = _ellipse(clipped, max_vertices)
@@ -93,7 +94,8 @@ def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int
     if not np.isfinite(crop).all():
         crop = np.nan_to_num(crop, nan=float(np.nanmedian(crop)) if np.isfinite(crop).any() else 0.0,
                              posinf=0.0, neginf=0.0)
-    smooth = ndimage.gaussian_filter(crop, float(np.clip(min(w, h) / step / 80, 0.7, 2.0)))
+    blur = float(np.clip(min(w, h) / step / 80, 0.7, 2.0))
+    smooth = ndimage.gaussian_filter(crop, blur)
     # The box in work coordinates (pixel (i, j) of ``smooth`` is image pixel (r0 + i·step, c0 + j·step)).
     bx, by, bw, bh = (x - c0) / step, (y - r0) / step, w / step, h / step
     yy, xx = np.mgrid[0:smooth.shape[0], 0:smooth.shape[1]].astype(np.float32)
@@ -117,22 +119,22 @@ def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int
     values = np.clip(signed[inside], low, high)
     level = float(threshold_otsu(values)) if float(values.max() - values.min()) > 0 else (low + high) / 2
     mask = _lesion(signed > level, centre, ellipse)
-    if mask is None or _edge_contrast(smooth, mask) < SHARP_EDGE:
+    if mask is None or _edge_contrast(smooth, mask, gap=2 * blur) < SHARP_EDGE:
         return None
     return mask, c0, r0, step
 
 
-def _edge_contrast(crop: np.ndarray, mask: np.ndarray) -> float:
+def _edge_contrast(picture: np.ndarray, mask: np.ndarray, gap: float = 1.0) -> float:
     """How far the grey levels just inside the edge of ``mask`` are from those just outside it, in units of
-    their spread (pooled standard deviation): a band one pixel in from the edge against a ring a few pixels
-    wide one pixel out."""
-    inner = ndimage.distance_transform_edt(mask) > 1
+    their spread (pooled standard deviation): what lies more than ``gap`` pixels inside the edge (the
+    smoothing's blur is left out) against a ring a few pixels wide ``gap`` pixels out."""
+    inner = ndimage.distance_transform_edt(mask) > gap
     outside = ndimage.distance_transform_edt(~mask)
-    ring = (outside > 1) & (outside <= 1 + max(2.0, 0.15 * math.sqrt(float(mask.sum()))))
+    ring = (outside > gap) & (outside <= gap + max(2.0, 0.15 * math.sqrt(float(mask.sum()))))
     if inner.sum() < 3 or ring.sum() < 3:
         return 0.0
-    spread = math.sqrt(0.5 * (float(crop[inner].var()) + float(crop[ring].var())))
-    return abs(float(crop[inner].mean()) - float(crop[ring].mean())) / (spread + 1e-6)
+    spread = math.sqrt(0.5 * (float(picture[inner].var()) + float(picture[ring].var())))
+    return abs(float(picture[inner].mean()) - float(picture[ring].mean())) / (spread + 1e-6)
 
 
 def _contour(mask: np.ndarray, c0: int, r0: int, step: int) -> np.ndarray | None:

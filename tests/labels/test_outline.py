@@ -52,7 +52,7 @@ def test_outline_finds_a_dark_lesion_on_a_float_picture() -> None:
 
 def test_outline_finds_dark_lesions_in_speckle_better_than_the_box_alone() -> None:
     """Ultrasound-like pictures (hypoechoic lesions with soft edges in speckle): a threshold breaks up in the
-    speckle or spills into dark tissue (mean Dice 0.70 here before the prior-guided outline; 0.86 with it)."""
+    speckle or spills into dark tissue (mean Dice 0.68 here before the prior-guided outline; 0.88 with it)."""
     rng = np.random.default_rng(7)
     found, inscribed = [], []
     for _ in range(20):
@@ -60,7 +60,7 @@ def test_outline_finds_dark_lesions_in_speckle_better_than_the_box_alone() -> No
         box = rough_box(lesion_box(mask), rng)
         found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
         inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
-    assert np.mean(found) >= 0.8, (np.mean(found), np.mean(inscribed))
+    assert np.mean(found) >= 0.82, (np.mean(found), np.mean(inscribed))
     assert np.mean(found) >= np.mean(inscribed) + 0.15, (np.mean(found), np.mean(inscribed))
     assert min(found) >= 0.6, sorted(found)[:3]
 
@@ -68,7 +68,7 @@ def test_outline_finds_dark_lesions_in_speckle_better_than_the_box_alone() -> No
 def test_a_lesion_as_dense_as_the_tissue_around_it_does_not_spill_into_it() -> None:
     """A sarcoma in muscle on CT: the lesion barely differs from the muscle it lies in, the fat around the limb
     is dark. A threshold takes much of the limb inside the box (mean Dice 0.69 over these four boxes before);
-    the box's shape is then the better guide (0.81)."""
+    the box's shape is then the better guide (0.83)."""
     yy, xx = np.mgrid[0:256, 0:256]
     lesion = ((xx - 120) / 34.0) ** 2 + ((yy - 135) / 26.0) ** 2 <= 1
     scores = []
@@ -89,7 +89,7 @@ REAL_LESIONS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 @pytest.mark.skipif(not (REAL_LESIONS / "truth.json").is_file(), reason="../shared/data/real-lesions is not here")
 def test_outline_on_real_ct_and_mr_lesions_beats_the_box(project) -> None:
     """Real soft-tissue sarcomas (CT and MR) as the product renders them, 60 lesions: mean Dice 0.61 before (the
-    threshold spilled into muscle), 0.77 with the prior-guided outline; the inscribed ellipse gives 0.60."""
+    threshold spilled into muscle), 0.79 with the prior-guided outline; the inscribed ellipse gives 0.58."""
     truth = read_truth(REAL_LESIONS)
     names = sorted(name for name, entry in truth.items() if entry["has_finding"] and name.startswith("sts_"))[::4][:60]
     import_paths([str(REAL_LESIONS / truth[name]["image"]) for name in names], project=project)
@@ -104,7 +104,7 @@ def test_outline_on_real_ct_and_mr_lesions_beats_the_box(project) -> None:
         box = rough_box(lesion_box(mask), rng)
         found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
         inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
-    assert np.mean(found) >= 0.72, (np.mean(found), np.mean(inscribed))
+    assert np.mean(found) >= 0.74, (np.mean(found), np.mean(inscribed))
     assert np.mean(found) >= np.mean(inscribed) + 0.1, (np.mean(found), np.mean(inscribed))
 
 
