@@ -9,7 +9,12 @@ part and as large as the area, but no smaller than the smallest window and no la
 less the context a window holds around a lesion: the lesion the model points at. On clinical pictures the
 heat is often high over much of the picture (the whole 5-cm crop around a sarcoma), and the area's bounding
 box was the whole picture — an outline in it meant nothing. Versions without those figures propose the
-area's bounding box."""
+area's bounding box.
+
+A heatmap at or above the threshold over more than ``MAX_HOT_SHARE`` of the picture singles nothing out: it
+proposes no region (the image's probability still says how likely a finding is). On real-lesions most
+proposals on lesion-free pictures were of that kind (the whole heatmap saturated), and so were many on
+pictures with a lesion, where the box then sat on the picture's middle whatever the model saw."""
 
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, la
     """One rectangle per connected area of ``heat`` ≥ ``threshold``, in image pixels: the area's bounding box,
     or with ``windows`` (the smallest and the middle window side, as fractions of the short side) a square on
     its hottest part sized between them (see the module docstring)."""
+    if not singles_out(heat, threshold):
+        return []
     areas, count = ndimage.label(heat >= threshold)
     scale_y, scale_x = rows / heat.shape[0], cols / heat.shape[1]
     regions = []
@@ -61,7 +68,14 @@ def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, la
     return regions
 
 
+MAX_HOT_SHARE = 0.5  # of the heatmap's cells: hotter than the threshold over more singles nothing out
 HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
+
+
+def singles_out(heat: np.ndarray, threshold: float) -> bool:
+    """Whether ``heat`` reaches ``threshold`` somewhere but not over more than MAX_HOT_SHARE of the picture."""
+    hot = heat >= threshold
+    return bool(hot.any()) and float(hot.mean()) <= MAX_HOT_SHARE
 
 
 def _hottest_part(heat: np.ndarray, area: np.ndarray) -> tuple[float, float]:
@@ -96,13 +110,13 @@ def proposals_for(image: Image, prediction: Prediction, classes: list[LabelClass
 
 def images_with_proposals(image_ids: list[int], model_version_id: int, threshold: float, *, engine: Engine) -> set[int]:
     """Which of the images the model version proposes a region on: its heatmap reaches ``threshold`` somewhere
-    (``propose_regions`` then gives at least one); an image without a heatmap has none."""
+    and singles it out (``propose_regions`` then gives at least one); an image without a heatmap has none."""
     wanted, found = set(image_ids), set()
     with Session(engine) as session:
         rows = session.exec(select(Prediction.image_id, Prediction.heatmap_path).where(
             Prediction.model_version_id == model_version_id, col(Prediction.heatmap_path).is_not(None))).all()
     for image_id, path in rows:
-        if image_id in wanted and Path(path).exists() and float(np.load(path).max()) >= threshold:
+        if image_id in wanted and Path(path).exists() and singles_out(np.load(path).astype(np.float32), threshold):
             found.add(image_id)
     return found
 

@@ -16,18 +16,21 @@ from tests.support.pages import label_state, logged_in
 
 def scored(project, folder: Path) -> list[int]:
     """A model version that scored four demo images: probabilities 0.2, 0.95, 0.6, 0.9 and uncertainties
-    0.9, 0.1, 0.8, 0.3; hot heatmaps (a proposal) on the 2nd only, a cool one on the 4th."""
+    0.9, 0.1, 0.8, 0.3; a hot spot (a proposal) on the 2nd's heatmap, the 4th's cool; the 3rd's hot all over, which
+    singles nothing out (no proposal)."""
     ids = [image.id for image in list_images(engine=project.engine)][:4]
     with Session(project.engine) as session:
         version = ModelVersion(checkpoint_path="v1.pt", metrics={"threshold": 0.5, "proposal_threshold": 0.9},
                                config={}, active=True)
         session.add(version)
         session.flush()
-        for image_id, p, u, heat in zip(ids, (0.2, 0.95, 0.6, 0.9), (0.9, 0.1, 0.8, 0.3), (None, 0.97, None, 0.7)):
+        for image_id, p, u, heat in zip(ids, (0.2, 0.95, 0.6, 0.9), (0.9, 0.1, 0.8, 0.3), (None, 0.97, 0.98, 0.7)):
             path = None
             if heat is not None:
                 path = folder / f"{image_id}.npy"
-                np.save(path, np.full((8, 8), heat, np.float16))
+                cells = np.full((8, 8), heat if heat != 0.97 else 0.2, np.float16)
+                cells[2:4, 2:4] = heat
+                np.save(path, cells)
             session.add(Prediction(model_version_id=version.id, image_id=image_id, probability=p, uncertainty=u,
                                    heatmap_path=str(path) if path else None))
         session.commit()
