@@ -43,16 +43,25 @@ def prior_guided_mask(grey: np.ndarray, box: tuple[float, float, float, float]
     """The lesion in ``box`` = (x, y, w, h) on ``grey`` as ``(mask, c0, r0, step)``: pixel (i, j) of ``mask``
     is image pixel (r0 + i·step, c0 + j·step); None when no part of the box is lesion."""
     x, y, w, h = box
-    rows, cols = grey.shape
-    pad_x, pad_y = max(3.0, MARGIN * w), max(3.0, MARGIN * h)
-    c0, r0 = int(max(0, math.floor(x - pad_x))), int(max(0, math.floor(y - pad_y)))
-    c1, r1 = int(min(cols, math.ceil(x + w + pad_x) + 1)), int(min(rows, math.ceil(y + h + pad_y) + 1))
-    step = max(1, math.ceil(max(r1 - r0, c1 - c0) / WORK_SIDE))
+    r0, r1, c0, c1, step = work_window(grey.shape, box, MARGIN, WORK_SIDE)
     crop = thinned(np.nan_to_num(grey[r0:r1, c0:c1].astype(np.float32)), step)
     yy, xx = np.mgrid[0:crop.shape[0], 0:crop.shape[1]].astype(np.float32)
     radius = np.sqrt(((xx * step + c0 - x - w / 2) / (w / 2)) ** 2 + ((yy * step + r0 - y - h / 2) / (h / 2)) ** 2)
     mask = lesion_mask(crop, radius, smoothing=float(np.clip(min(w, h) / step / 40, 0.7, 3.0)))
     return None if mask is None else (mask, c0, r0, step)
+
+
+def work_window(shape: tuple[int, ...], box: tuple[float, float, float, float], margin: float, work_side: int
+                ) -> tuple[int, int, int, int, int]:
+    """The part of a picture of ``shape`` to segment ``box`` = (x, y, w, h) on: rows r0:r1 and columns c0:c1 (the
+    box with ``margin`` of its side, at least 3 px, around it, inside the picture), and the ``step`` that thins
+    it out to about ``work_side`` pixels a side."""
+    x, y, w, h = box
+    rows, cols = shape[:2]
+    pad_x, pad_y = max(3.0, margin * w), max(3.0, margin * h)
+    c0, r0 = int(max(0, math.floor(x - pad_x))), int(max(0, math.floor(y - pad_y)))
+    c1, r1 = int(min(cols, math.ceil(x + w + pad_x) + 1)), int(min(rows, math.ceil(y + h + pad_y) + 1))
+    return r0, r1, c0, c1, max(1, math.ceil(max(r1 - r0, c1 - c0) / work_side))
 
 
 def lesion_mask(crop: np.ndarray, radius: np.ndarray, *, smoothing: float = 1.0) -> np.ndarray | None:

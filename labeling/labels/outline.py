@@ -29,7 +29,7 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import approximate_polygon, find_contours
 
-from labeling.labels.box_prior import prior_guided_mask, thinned
+from labeling.labels.box_prior import prior_guided_mask, thinned, work_window
 from storage import MedalError
 
 Box = tuple[float, float, float, float]
@@ -85,11 +85,7 @@ def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int
     """The lesion a threshold finds in the box as ``(mask, c0, r0, step)`` (pixel (i, j) of ``mask`` is image
     pixel (r0 + i·step, c0 + j·step)), or None when nothing stands out or the edge it finds is not sharp."""
     x, y, w, h = box
-    rows, cols = grey.shape
-    pad_x, pad_y = max(3.0, MARGIN * w), max(3.0, MARGIN * h)
-    c0, r0 = int(max(0, math.floor(x - pad_x))), int(max(0, math.floor(y - pad_y)))
-    c1, r1 = int(min(cols, math.ceil(x + w + pad_x) + 1)), int(min(rows, math.ceil(y + h + pad_y) + 1))
-    step = max(1, math.ceil(max(r1 - r0, c1 - c0) / WORK_SIDE))
+    r0, r1, c0, c1, step = work_window(grey.shape, box, MARGIN, WORK_SIDE)
     crop = thinned(grey[r0:r1, c0:c1], step)
     if not np.isfinite(crop).all():
         crop = np.nan_to_num(crop, nan=float(np.nanmedian(crop)) if np.isfinite(crop).any() else 0.0,
