@@ -12,6 +12,7 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
 - ``peak_on_lesion``: of the lesion images, how often the heatmap's peak is within 8 px of a lesion pixel;
 - ``proposals_without_lesion``: of the lesion-free images, how often a proposal appears at all;
 - ``peaks_at_edge``: of all images, how often the heatmap's peak is within 16 px of the picture's edge;
+- ``proposal_recall``: of the lesion images, how often an accepted proposal's outline touches a lesion;
 - ``proposal_dice``: where a proposal hits a lesion, the Dice of the outlines Accept makes (the product's
   own ``as_outlines``) against that lesion's mask;
 - ``outline_dice``: the quick outline from rough boxes (each lesion's box grown by 10–40% per side and
@@ -117,7 +118,8 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                               progress or (lambda message: None)))
     report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
                               "seeds": seeds, "runs": runs}
-    for key in ("image_auc", "peak_on_lesion", "peaks_at_edge", "proposals_without_lesion", "proposal_dice",
+    for key in ("image_auc", "peak_on_lesion", "peaks_at_edge", "proposals_without_lesion", "proposal_recall",
+                "proposal_dice",
                 "outline_dice",
                 "box_dice", "ellipse_dice", "shrunk_ellipse_dice", "outline_ms", "train_s", "score_ms_per_image"):
         values = [run[key] for run in runs if run.get(key) is not None]
@@ -201,7 +203,7 @@ def attach_patients(project: Project, images: dict[str, Image], truth: dict[str,
 def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, np.ndarray],
                    images: dict[str, Image]) -> dict[str, Any]:
     """Image AUC, peak on a lesion, proposals without one, and the Dice of accepted proposals."""
-    truth, scores, hits, lesions, proposed, clean, dices = [], [], 0, 0, 0, 0, []
+    truth, scores, hits, lesions, proposed, clean, dices, found_lesion = [], [], 0, 0, 0, 0, [], 0
     peaks = edge_peaks = 0
     for row in prediction_rows(engine=project.engine):
         name = held_out.get(row.image_id)
@@ -236,10 +238,12 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
             hit = np.unique(components[drawn & mask])
             if hit.size and hit.max() > 0:
                 dices.append(mask_dice(drawn, np.isin(components, hit[hit > 0])))
+                found_lesion += 1
     both = 0 < sum(truth) < len(truth)
     return {"image_auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
             "peak_on_lesion": round(hits / max(lesions, 1), 4), "lesion_images": lesions,
             "proposals_without_lesion": round(proposed / max(clean, 1), 4), "lesion_free_images": clean,
+            "proposal_recall": round(found_lesion / max(lesions, 1), 4),
             "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices),
             "peaks_at_edge": round(edge_peaks / max(peaks, 1), 4)}
 

@@ -44,8 +44,8 @@ def lesion_folder(folder: Path, count: int = 40) -> Path:
 def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> None:
     report = bench_real(lesion_folder(tmp_path / "set"), labels=25, seeds=1)
     (run,) = report["runs"]
-    for key in ("image_auc", "peak_on_lesion", "proposals_without_lesion", "outline_dice", "box_dice",
-                "ellipse_dice", "shrunk_ellipse_dice"):
+    for key in ("image_auc", "peak_on_lesion", "proposals_without_lesion", "proposal_recall", "outline_dice",
+                "box_dice", "ellipse_dice", "shrunk_ellipse_dice"):
         assert 0 <= run[key] <= 1, (key, run[key])
     assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25
     assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
