@@ -53,17 +53,21 @@ def prediction_rows(image_id: int | None = None, *, engine: Engine) -> list[Pred
     return [_row(prediction, image, rank.get(image.id), classes, metrics) for prediction, image in rows]
 
 
-PEAK_TIE = 0.02  # heatmap cells within this share of the heat's range below the hottest are as hot as it
+PEAK_TIE = 0.02  # heatmap cells within this share of the heat's range below the hottest are as hot as it …
+PEAK_TIE_MIN = 0.01  # … and always those within this much probability: a heatmap that varies by less is flat
 
 
 def peak_cell(heat: np.ndarray) -> tuple[float, float]:
     """Where the heatmap peaks, as a (row, column) cell position: the middle of the hottest plateau (the cells
     about as hot as the hottest, connected to it). Not the first hottest cell: a plateau — a window's heat
     spread over the cells it covers, the stored half floats — then always gave its top-left cell, which put
-    the peak of a flat or uncertain heatmap on the picture's top edge or corner."""
+    the peak of a flat or uncertain heatmap on the picture's top edge or corner. Differences under PEAK_TIE_MIN
+    are no peak: a lesion-free picture's heatmap at 0.000–0.002 put its "peak" wherever the windows that
+    overhang the picture's edge were a thousandth hotter."""
     hottest = np.unravel_index(int(np.argmax(heat)), heat.shape)
     top = float(heat[hottest])
-    plateau, _ = ndimage.label(heat >= top - PEAK_TIE * max(top - float(heat.min()), 1e-6))
+    tie = max(PEAK_TIE * (top - float(heat.min())), PEAK_TIE_MIN)
+    plateau, _ = ndimage.label(heat >= top - tie)
     row, column = ndimage.center_of_mass(plateau == plateau[hottest])
     return float(row), float(column)
 

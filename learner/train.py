@@ -25,7 +25,8 @@ from learner.model import CompactCNN
 from storage import MedalError
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # chosen once
-ON_GPU = DEVICE.type == "cuda"  # then: bfloat16 mixed precision, pinned host memory, a wider network (learner.loop.project_config)
+# On a GPU: bfloat16 mixed precision, pinned host memory, a wider network (learner.loop.project_config)
+ON_GPU = DEVICE.type == "cuda"
 # A CPU with native bfloat16 instructions (AVX-512 BF16, AMX) trains and scores in bfloat16 (mixed_precision)
 CPU_BFLOAT16 = DEVICE.type == "cpu" and bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
 MIN_EPOCHS = 3  # large label sets: at least this many passes, then validation decides
@@ -72,7 +73,9 @@ class TrainConfig:
     size: int = 32  # images/patches are resized to size×size before they reach the network
     context: int = 0  # pixels of the picture around each patch (a multiple of 16): trained as the dense pass sees it
     in_channels: int = 1
-    width: int = 16  # channels of the first conv block (then ×2, ×4, ×6)
+    width: int = 16  # channels of the first conv block …
+    multipliers: tuple[int, ...] = (1, 2, 4, 6)  # … and of each block, as multiples of it
+    first_convs: int = 2  # convolutions in the first block (full resolution: the costliest)
     dropout: float = 0.3  # in the head; also what BALD samples
     batch_size: int = 32
     max_epochs: int = 200
@@ -106,7 +109,8 @@ class TrainResult:
 
 def build_model(config: TrainConfig) -> CompactCNN:
     """The network ``config`` describes (untrained)."""
-    model = CompactCNN(config.in_channels, 2, config.width, config.dropout)
+    model = CompactCNN(config.in_channels, 2, config.width, config.dropout, tuple(config.multipliers),
+                       config.first_convs)
     model.window = config.size if config.context else 0
     return model
 

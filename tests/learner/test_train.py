@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 
 from learner.loop import project_config
-from learner.train import augment
+from learner.train import TrainConfig, augment, build_model
 
 
 def test_augment_keeps_the_batch_on_its_device() -> None:
@@ -27,3 +29,20 @@ def test_a_gpu_trains_the_network_of_a_cpu_on_the_same_windows_only_wider() -> N
     cpu, gpu = project_config(on_gpu=False), project_config(on_gpu=True)
     assert (gpu.size, gpu.context) == (cpu.size, cpu.context) == (32, 16)
     assert gpu.width == 2 * cpu.width
+
+
+def test_the_cpu_network_is_the_slim_one_and_a_checkpoint_of_the_former_still_loads() -> None:
+    """On 2 cores the loop's 1,000-label benchmark needs a cheaper pass (issue 21): one convolution at full
+    resolution and narrower deep blocks, the same windows (a stride of 16, 32×32 windows) and the same heatmaps'
+    geometry; a version trained with the former network (two convolutions per block, ×1, 2, 4, 6) loads as it was."""
+    cpu = project_config(on_gpu=False)
+    assert (cpu.width, tuple(cpu.multipliers), cpu.first_convs) == (8, (1, 2, 3, 4), 1)
+    slim, former = build_model(cpu), build_model(TrainConfig(context=16, width=8))
+    count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
+    assert count(slim) < 0.6 * count(former)
+    pictures = torch.randn(2, 1, 96, 128)
+    for model in (slim, former):
+        assert model.eval().window_embeddings(pictures, 32).shape[1:3] == (5, 7)  # (96-32)/16+1, (128-32)/16+1
+    assert "features.0.3.weight" in former.state_dict() and "features.0.3.weight" not in slim.state_dict()
+    again = build_model(TrainConfig(**asdict(TrainConfig(context=16, width=8))))  # a checkpoint's config
+    again.load_state_dict(former.state_dict())
