@@ -77,6 +77,16 @@ def submit_log_in(page: object, name: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def open_as(browser: object, url: str, name: str, path: str = "") -> object:
+    """A page of a new browser context (its own cookies: its own log-in) logged in as ``name``."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url + path)
+    submit_log_in(page, name, f"{name}-password")
+    return page
+
+
 @contextmanager
 def label_page(home: Path, name: str, password: str) -> Iterator[object]:
     """The benchmarks' browser: the app serving ``home`` (no worker), a 1600×1000 Chromium page logged in as

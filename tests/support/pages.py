@@ -8,6 +8,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from labeling.access import add_user
+from labeling.labels import RegionInput
 from labeling.ui import LabelSession
 from labeling.ui.parts.reading_station import VIEWER_KEY
 from labeling.ui.state import LABEL_KEY
@@ -25,6 +26,21 @@ def logged_in(name: str = "ann", role: str = "annotator", *, project: Project) -
     at.button[0].click().run()
     assert not at.exception, at.exception
     return at
+
+
+def square(x: float, y: float, side: float = 30, label: str = "Cancerous") -> RegionInput:
+    """A square region to save, top-left corner at (x, y)."""
+    return RegionInput(label, "rect", [[x, y], [x + side, y], [x + side, y + side], [x, y + side]])
+
+
+def ann_and_bob_disagree(project: Project) -> None:
+    """Annotators ann and bob on a demo project; on image 1 ann saw nothing (healthy), bob a nodule (cancerous)."""
+    from labeling.labels import save_annotation
+
+    for name in ("ann", "bob"):
+        add_user(name, f"{name}-password", "annotator", engine=project.engine)
+    save_annotation(1, "ann", [], image_label="healthy", engine=project.engine)
+    save_annotation(1, "bob", [square(20, 20)], image_label="cancerous", engine=project.engine)
 
 
 def rect(x: float, y: float, w: float, h: float, label: str = "Cancerous") -> dict:

@@ -11,18 +11,15 @@ import pytest
 from sqlmodel import Session, select
 
 from labeling.access import add_user
-from labeling.labels import RegionInput, get_image, list_annotations, save_annotation
+from labeling.labels import get_image, list_annotations, save_annotation
 from storage.models import Annotation, User
-from tests.support.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, open_as, served
+from tests.support.pages import square
 from tests.support.viewer_browser import VIEWER, attr, has, ready, screen_point, settled
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="Debian's chromium is missing: the README's test command installs it")
-
-
-def square(x: float, y: float, side: float = 30) -> RegionInput:
-    return RegionInput("Cancerous", "rect", [[x, y], [x + side, y], [x + side, y + side], [x, y + side]])
 
 
 @pytest.fixture
@@ -34,15 +31,6 @@ def disagreeing(project, make_demo):
     save_annotation(1, "ann", [square(20, 20)], image_label="cancerous", engine=project.engine)
     save_annotation(1, "bob", [square(120, 120)], image_label="healthy", engine=project.engine)
     return project
-
-
-def open_as(chromium: object, url: str, name: str, path: str) -> object:
-    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url + path)
-    submit_log_in(page, name, f"{name}-password")
-    return page
 
 
 def test_a_reviewer_edits_the_consensus_in_the_viewer(disagreeing, chromium) -> None:

@@ -12,25 +12,18 @@ from sqlmodel import Session, select
 
 from labeling.access import add_user
 from labeling.access.rights import NotAllowed
-from labeling.labels import RegionInput, get_image, list_annotations, reader_colours, save_annotation
+from labeling.labels import get_image, list_annotations, reader_colours
 from labeling.ui.parts.consensus import CONSENSUS_VIEWER_KEY, open_consensus
 from labeling.ui.state import CONSENSUS_KEY, LABEL_KEY
 from storage.models import Annotation, User
-from tests.support.pages import button, logged_in, rect
-
-
-def square(x: float, y: float) -> RegionInput:
-    return RegionInput("Cancerous", "rect", [[x, y], [x + 30, y], [x + 30, y + 30], [x, y + 30]])
+from tests.support.pages import ann_and_bob_disagree, button, logged_in, rect, square
 
 
 @pytest.fixture
 def disagreeing(project, make_demo):
     """Image 1: ann saw nothing (healthy), bob a nodule (cancerous)."""
     make_demo(0)
-    for name in ("ann", "bob"):
-        add_user(name, f"{name}-password", "annotator", engine=project.engine)
-    save_annotation(1, "ann", [], image_label="healthy", engine=project.engine)
-    save_annotation(1, "bob", [square(20, 20)], image_label="cancerous", engine=project.engine)
+    ann_and_bob_disagree(project)
     return project
 
 

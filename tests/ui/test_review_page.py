@@ -9,23 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from labeling.access import add_user
-from labeling.labels import RegionInput, list_annotations, readings_png, save_annotation
-from tests.support.pages import logged_in
-
-
-def square(x: float, y: float) -> RegionInput:
-    return RegionInput("Cancerous", "rect", [[x, y], [x + 30, y], [x + 30, y + 30], [x, y + 30]])
+from labeling.labels import list_annotations, readings_png, save_annotation
+from tests.support.pages import ann_and_bob_disagree, logged_in, square
 
 
 @pytest.fixture
 def disagreeing(project, make_demo):
     """Image 1: ann saw nothing, bob a nodule; image 2: two nodules, bob outlined only the first."""
     make_demo(0)
-    for name in ("ann", "bob"):
-        add_user(name, f"{name}-password", "annotator", engine=project.engine)
-    save_annotation(1, "ann", [], image_label="healthy", engine=project.engine)
-    save_annotation(1, "bob", [square(20, 20)], image_label="cancerous", engine=project.engine)
+    ann_and_bob_disagree(project)
     save_annotation(2, "ann", [square(20, 20), square(120, 120)], image_label="cancerous", engine=project.engine)
     save_annotation(2, "bob", [square(20, 20)], image_label="cancerous", engine=project.engine)
     return project

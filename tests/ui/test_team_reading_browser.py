@@ -17,7 +17,7 @@ from labeling.access import add_user
 from labeling.export import ExportOptions, export_dataset
 from labeling.labels import ReadingPlan, get_image, list_annotations, list_images, review_queue, set_reading_plan
 from labeling.labels.review import SAMPLED
-from tests.support.app_server import CHROMIUM, served, submit_log_in
+from tests.support.app_server import CHROMIUM, open_as, served
 from tests.support.viewer_browser import VIEWER, attr, has, ready, screen_point, settled
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -34,16 +34,6 @@ def team(project, make_demo):
         add_user(name, f"{name}-password", role, engine=project.engine)
     set_reading_plan(ReadingPlan(readers=2), engine=project.engine)
     return project
-
-
-def open_as(chromium: object, url: str, name: str, path: str = "") -> object:
-    """A page of a new browser context (its own cookies: its own log-in) logged in as ``name``."""
-    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url + path)
-    submit_log_in(page, name, f"{name}-password")
-    return page
 
 
 def save_and_next(page: object) -> int:
