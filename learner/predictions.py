@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from labeling.labels import list_classes, proposals_for
+from labeling.labels.proposals import hottest_part
 from learner.registry import active_metrics, active_version
 from storage import Image, ImageNotFound, ImageStatus, Prediction
 
@@ -53,8 +53,8 @@ def prediction_rows(image_id: int | None = None, *, engine: Engine) -> list[Pred
     return [_row(prediction, image, rank.get(image.id), classes, metrics) for prediction, image in rows]
 
 
-PEAK_TIE = 0.02  # heatmap cells within this share of the heat's range below the hottest are as hot as it …
-PEAK_TIE_MIN = 0.01  # … and always those within this much probability: a heatmap that varies by less is flat
+PEAK_TIE_MIN = 0.01  # heatmap cells within this much probability of the hottest are always as hot as it (and
+# those within labeling.labels.proposals.HOTTEST_SHARE of the heat's range): a heatmap that varies by less is flat
 
 
 def peak_cell(heat: np.ndarray) -> tuple[float, float]:
@@ -64,12 +64,7 @@ def peak_cell(heat: np.ndarray) -> tuple[float, float]:
     the peak of a flat or uncertain heatmap on the picture's top edge or corner. Differences under PEAK_TIE_MIN
     are no peak: a lesion-free picture's heatmap at 0.000–0.002 put its "peak" wherever the windows that
     overhang the picture's edge were a thousandth hotter."""
-    hottest = np.unravel_index(int(np.argmax(heat)), heat.shape)
-    top = float(heat[hottest])
-    tie = max(PEAK_TIE * (top - float(heat.min())), PEAK_TIE_MIN)
-    plateau, _ = ndimage.label(heat >= top - tie)
-    row, column = ndimage.center_of_mass(plateau == plateau[hottest])
-    return float(row), float(column)
+    return hottest_part(heat, least_tie=PEAK_TIE_MIN)
 
 
 def _row(prediction: Prediction, image: Image, rank: int | None, classes: list[Any],

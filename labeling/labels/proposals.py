@@ -35,6 +35,8 @@ MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none w
 PROPOSAL_MARGIN = 0.25  # a proposal's box grows by this much of its size on each side before it is outlined (a
 # model's window holds this much context around a lesion: learner.dataset.CONTEXT) …
 MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
+MAX_HOT_SHARE = 0.5  # of the heatmap's cells: hotter than the threshold over more singles nothing out
+HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
 
 
 @dataclass(frozen=True)
@@ -60,16 +62,12 @@ def propose_regions(heat: np.ndarray, rows: int, cols: int, threshold: float, la
             short = min(rows, cols)
             side = float(np.clip(max(right - left, bottom - top), windows[0] * short, windows[1] * short))
             side /= 1 + 2 * PROPOSAL_MARGIN  # the window less its context: the lesion's extent
-            centre_row, centre_col = _hottest_part(heat, areas == index)
+            centre_row, centre_col = hottest_part(heat, areas == index)
             middle_y, middle_x = (centre_row + 0.5) * scale_y, (centre_col + 0.5) * scale_x
             top, bottom = max(0.0, middle_y - side / 2), min(float(rows), middle_y + side / 2)
             left, right = max(0.0, middle_x - side / 2), min(float(cols), middle_x + side / 2)
         regions.append(RegionInput(label, "rect", [[left, top], [right, top], [right, bottom], [left, bottom]]))
     return regions
-
-
-MAX_HOT_SHARE = 0.5  # of the heatmap's cells: hotter than the threshold over more singles nothing out
-HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
 
 
 def singles_out(heat: np.ndarray, threshold: float) -> bool:
@@ -78,12 +76,14 @@ def singles_out(heat: np.ndarray, threshold: float) -> bool:
     return bool(hot.any()) and float(hot.mean()) <= MAX_HOT_SHARE
 
 
-def _hottest_part(heat: np.ndarray, area: np.ndarray) -> tuple[float, float]:
-    """The (row, column) centre of the cells of ``area`` about as hot as its hottest, connected to it."""
-    inside = np.where(area, heat, -np.inf)
+def hottest_part(heat: np.ndarray, area: np.ndarray | None = None, *, least_tie: float = 0.0) -> tuple[float, float]:
+    """The (row, column) centre of the cells (of ``area``, else of the whole heatmap) about as hot as the hottest
+    — within HOTTEST_SHARE of the heat's range, and at least ``least_tie`` — connected to it."""
+    inside = heat if area is None else np.where(area, heat, -np.inf)
     hottest = np.unravel_index(int(np.argmax(inside)), heat.shape)
     top = float(heat[hottest])
-    part, _ = ndimage.label(area & (heat >= top - HOTTEST_SHARE * max(top - float(heat.min()), 1e-6)))
+    tie = max(HOTTEST_SHARE * max(top - float(heat.min()), 1e-6), least_tie)
+    part, _ = ndimage.label((heat >= top - tie) if area is None else area & (heat >= top - tie))
     row, column = ndimage.center_of_mass(part == part[hottest])
     return float(row), float(column)
 
