@@ -11,8 +11,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.labels import list_classes, proposals_for
-from labeling.labels.proposals import hottest_part
+from labeling.labels import hottest_part, list_classes, proposals_for
 from learner.registry import active_metrics, active_version
 from storage import Image, ImageNotFound, ImageStatus, Prediction
 

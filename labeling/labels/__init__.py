@@ -13,7 +13,7 @@ _FACE = {
     "identity": ("identity", "annotator_choices", "image_caption", "image_row", "study_name", "timeline_rows"),
     "outline": ("OutlineError", "outline_in_box"),
     "pictures": ("heatmap_png", "render_frame", "render_image", "thumbnail_png", "write_png"),
-    "proposals": ("MIN_THRESHOLD", "SURE", "as_outlines", "images_with_proposals", "proposal_threshold",
+    "proposals": ("MIN_THRESHOLD", "SURE", "as_outlines", "hottest_part", "images_with_proposals", "proposal_threshold",
                   "proposals_for"),
     "queue": ("SKIP_REASONS", "lease", "next_image", "peek", "refresh_cold_start", "release", "set_priorities", "skip",
               "write_priorities"),
