@@ -124,17 +124,28 @@ def _spread_over_groups(order: np.ndarray, groups: np.ndarray | None, n: int) ->
     return np.asarray(chosen + rest[:n - len(chosen)], dtype=int)
 
 
+def entropy_draw(classifier: PoolClassifier) -> np.ndarray:
+    """The pool in the order of a draw without replacement where each image's chance is proportional to its
+    predictive entropy (Gumbel top-k: log entropy plus Gumbel noise, sorted; Kirsch et al. 2023, "Stochastic
+    batch acquisition"). Seeded by the classifier's seed and the pool's size: the same pool gives the same
+    order."""
+    worth = _entropy_of(classifier.probabilities)
+    noise = np.random.default_rng([classifier.seed, len(worth)]).gumbel(size=len(worth))
+    return np.argsort(-(np.log(np.clip(worth, 1e-12, None)) + noise), kind="stable")
+
+
 def uncertain_diverse(classifier: PoolClassifier, X: np.ndarray, n: int) -> np.ndarray:
-    """Uncertain **and** diverse: images in order of predictive entropy, each taken unless it is a near
-    duplicate of one already in the batch (closer, in the normalised CNN embedding, than NEAR_DUPLICATE × the
-    median distance between the PREFILTER × n most uncertain images) or its series already gives
-    MAX_PER_GROUP of the batch. Redundancy is removed, uncertainty is not traded away: with
-    no near duplicates it is entropy sampling, and neighbouring slices of one series never fill the top."""
+    """Uncertain **and** diverse: images drawn without replacement with a chance proportional to their
+    predictive entropy (power sampling, ``entropy_draw``), each taken unless it is a near duplicate of one
+    already in the batch (closer, in the normalised CNN embedding, than NEAR_DUPLICATE × the median distance
+    between the PREFILTER × n first drawn) or its series already gives MAX_PER_GROUP of the batch. The draw
+    instead of the plain top of the entropy keeps a batch from being only the hardest cases of one kind (which
+    skewed what the model learnt: `medal simulate`, README), redundancy is removed, and neighbouring slices of
+    one series never fill the top."""
     n = min(n, len(X))
     if n == 0:
         return np.zeros(0, dtype=int)
-    worth = _entropy_of(classifier.probabilities)
-    order = np.argsort(-worth, kind="stable")
+    order = entropy_draw(classifier)
     points = np.asarray(X, dtype=np.float64)
     points = points / (np.linalg.norm(points, axis=1, keepdims=True) + 1e-12)
     head = points[order[:max(PREFILTER * n, 2)]]

@@ -85,6 +85,7 @@ class TrainConfig:
     min_val_for_stopping: int = 8  # fewer validation examples than this: run the whole schedule
     ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
     lr: float = 1e-3  # peak of the one-cycle schedule
+    feature_lr: float = 1.0  # the features' peak as a share of ``lr`` when training starts from pre-trained weights
     weight_decay: float = 1e-4
     augment: bool = True  # flips, small shifts, contrast jitter
     class_weighting: bool = True  # inverse class frequency in the loss, for rare findings
@@ -155,8 +156,12 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     batches = loader(train, config.batch_size, shuffle=True, generator=generator, drop_last=False)
     steps_per_epoch = max(1, len(batches))
     epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), MIN_EPOCHS))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.lr, total_steps=epochs * steps_per_epoch)
+    feature_lr = config.lr * (config.feature_lr if start_from is not None else 1.0)
+    groups = [{"params": list(model.features.parameters()), "lr": feature_lr},
+              {"params": list(model.head.parameters()), "lr": config.lr}]
+    optimiser = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, [feature_lr, config.lr],
+                                                   total_steps=epochs * steps_per_epoch)
     # Small validation sets make the loss jumpy: follow its moving average, and only from a third of
     # the schedule on (before that the one-cycle learning rate is still warming up).
     average = torch.optim.swa_utils.AveragedModel(

@@ -144,7 +144,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
     log = None if args.json else (lambda s, k, n, auc: print(f"{s:17} seed {k}  {n:5} labels  AUC {auc:.4f}",
                                                              flush=True))
-    results = simulate.simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log)
+    results = simulate.simulate(data, strategies, args.seeds, args.initial, args.step, args.budget, on_step=log,
+                                pretrain_steps=simulate.PRETRAIN_STEPS if args.pretrain_steps is None
+                                else args.pretrain_steps)
     summary = simulate.summarise(results)
     if args.plot:
         simulate.plot(summary, Path(args.plot))
@@ -213,4 +215,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command.add_argument("--budget", type=int, default=300)
     command.add_argument("--seeds", type=int, default=5)
     command.add_argument("--plot", help="write the mean curves with bands to this PNG")
+    command.add_argument("--pretrain-steps", type=int,
+                         help="contrastive pre-training steps on the pool per seed before the first label "
+                              "(default 1000; 0: every round trains from scratch)")
     command.set_defaults(run=cmd_simulate, own_project=True)

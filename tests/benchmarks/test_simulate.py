@@ -32,9 +32,11 @@ def test_simulate_json_and_text(tmp_path: Path, capsys) -> None:
     data = tmp_path / "toy.npz"
     write_npz(data)
     args = ["simulate", "--data", str(data), "--strategies", "random,stratified-random,default", "--initial", "10",
-            "--step", "10", "--budget", "30", "--seeds", "1"]
+            "--step", "10", "--budget", "30", "--seeds", "1", "--pretrain-steps", "0"]
     assert main([*args, "--json"]) == 0
-    results = json.loads(capsys.readouterr().out)["results"]
+    output = json.loads(capsys.readouterr().out)
+    results = output["results"]
+    assert output["pretrain_steps"] == 0
     assert [(r["strategy"], r["seed"]) for r in results] == [("random", 0), ("stratified-random", 0), ("default", 0)]
     for result in results:
         assert [n for n, _ in result["curve"]] == [10, 20, 30]
@@ -56,7 +58,7 @@ def test_simulate_on_a_folder_of_class_folders(tmp_path: Path, capsys) -> None:
                 image[y - 3:y + 3, x - 3:x + 3] += 100
             Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(tmp_path / "data" / name / f"{index}.png")
     assert main(["simulate", "--data", str(tmp_path / "data"), "--strategies", "random", "--initial", "10",
-                 "--step", "10", "--budget", "20", "--seeds", "1", "--json"]) == 0
+                 "--step", "10", "--budget", "20", "--seeds", "1", "--pretrain-steps", "0", "--json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert [n for n, _ in result["curve"]] == [10, 20] and result["curve"][-1][1] > 0.7
 
@@ -69,9 +71,10 @@ def test_simulate_on_a_medal_demo_project(project, make_demo, capsys) -> None:
 
     make_demo(0)
     assert main(["simulate", "--data", str(medal_home()), "--strategies", "default", "--initial", "20",
-                 "--step", "20", "--budget", "40", "--seeds", "1", "--json"]) == 0
-    (result,) = json.loads(capsys.readouterr().out)["results"]
-    assert [n for n, _ in result["curve"]] == [20, 40]
+                 "--step", "20", "--budget", "40", "--seeds", "1", "--pretrain-steps", "30", "--json"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    (result,) = output["results"]
+    assert [n for n, _ in result["curve"]] == [20, 40] and output["pretrain_steps"] == 30
     assert main(["simulate", "--data", str(medal_home() / "nothing-here"), "--strategies", "random"]) == 2
     assert "Cannot use --data" in capsys.readouterr().err
 
