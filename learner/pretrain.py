@@ -12,7 +12,6 @@ tells apart. Training then starts from these features (``fit(start_from=...)``) 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import torch
@@ -93,7 +92,6 @@ def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, 
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, LR, total_steps=max(steps, 1), pct_start=0.1)
     batch = min(BATCH, len(images))
     model.train()
-    started = time.monotonic()
     for step in range(steps):
         chosen = images[torch.randint(0, len(images), (batch,), generator=generator)]
         pair = to_device(torch.cat([views(chosen, generator), views(chosen, generator)]))
@@ -106,5 +104,4 @@ def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, 
         if progress and (step % 50 == 0 or step == steps - 1):
             progress(step + 1, steps, float(loss.detach()))
     model.eval()
-    model.pretrain_s = round(time.monotonic() - started, 2)  # type: ignore[assignment]
     return model
