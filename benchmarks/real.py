@@ -48,7 +48,7 @@ from benchmarks.ingest import fresh_project
 from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box
 from labeling.intake import import_paths
 from labeling.labels import RegionInput, as_outlines, outline_in_box, render_frame, save_annotation
-from learner import prediction_rows, train_and_publish
+from learner import PROJECT_CONFIG, prediction_rows, pretrain_project, train_and_publish
 from storage import Image, MedalError, Patient, Project, Series, Study
 
 FINDING = "Cancerous"
@@ -104,7 +104,8 @@ def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
 
 
 def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | None = None,
-               progress: Callable[[str], None] | None = None, out: Path | None = None) -> dict[str, Any]:
+               progress: Callable[[str], None] | None = None, out: Path | None = None,
+               pretrain_steps: int = 0) -> dict[str, Any]:
     """Run the benchmark for ``seeds`` seeds on ``folder`` (on ``images`` of its images, drawn by the seed, or all
     of them); per-seed figures and their spread."""
     folder = folder.resolve()
@@ -115,13 +116,12 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         if images is not None and images < len(names):
             names = sorted(np.random.default_rng(1000 + seed).choice(names, images, replace=False))
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
-                              progress or (lambda message: None)))
+                              progress or (lambda message: None), pretrain_steps))
     report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
-                              "seeds": seeds, "runs": runs}
+                              "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "peaks_at_edge", "proposals_without_lesion", "proposal_recall",
-                "proposal_dice",
-                "outline_dice",
-                "box_dice", "ellipse_dice", "shrunk_ellipse_dice", "outline_ms", "train_s", "score_ms_per_image"):
+                "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice", "outline_ms",
+                "train_s", "pretrain_s", "score_ms_per_image"):
         values = [run[key] for run in runs if run.get(key) is not None]
         if values:
             report[key] = {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
@@ -133,7 +133,7 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
 
 
 def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed: int,
-              progress: Callable[[str], None]) -> dict[str, Any]:
+              progress: Callable[[str], None], pretrain_steps: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     with fresh_project() as project:
         progress(f"seed {seed}: importing {len(truth)} images")
@@ -153,13 +153,19 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
             regions = [RegionInput(FINDING, "polygon", points) for points in outlines_of(masks[name])]
             save_annotation(images[name].id, EXPERT, regions, image_label=None if regions else "no finding",
                             engine=project.engine)
+        pretrain_s = None
+        if pretrain_steps:
+            progress(f"seed {seed}: pre-training the features on the pool ({pretrain_steps} steps)")
+            started = time.monotonic()
+            pretrain_project(PROJECT_CONFIG, pretrain_steps, seed, project=project)
+            pretrain_s = round(time.monotonic() - started, 1)
         progress(f"seed {seed}: training on {len(chosen)} labels")
         result = train_and_publish(project, lambda fraction, message: None, strategy_name="default")
         held_out = {images[name].id: name for name in images if name not in set(chosen)}
         figures = _model_figures(project, held_out, masks, images)
         progress(f"seed {seed}: quick outlines")
         figures |= _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng)
-        return {"seed": seed, "train_s": result["train_s"],
+        return {"seed": seed, "train_s": result["train_s"], "pretrain_s": pretrain_s,
                 "score_ms_per_image": round(1000 * result["ready_s"] / max(result["scored"], 1), 2),
                 "validation_auc": round(result["metrics"].get("auc", float("nan")), 4),
                 "validation_image_auc": round(result["metrics"].get("image_auc", float("nan")), 4), **figures}

@@ -37,6 +37,7 @@ from learner.dataset import (
     split_by_patient,
 )
 from learner.mining import judged_images, mine_hard_negatives
+from learner.pretrain import PRETRAINED_FEATURE_LR, pretrained_features
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
@@ -141,7 +142,10 @@ def _train_in_rounds(split: Split, data: dict[str, Any], config: TrainConfig, fo
     train_set = materialise(split.train, config.size, folder / "train.npy", config.context, project=project)
     val_set = (materialise(split.val, config.size, folder / "val.npy", config.context, project=project)
                if split.val else None)
-    first = fit(train_set, labels, val_set, config, epochs_from(0.05, ""))
+    start = pretrained_features(config, project=project)
+    data["pretrained"] = start is not None
+    first = fit(train_set, labels, val_set, replace(config, feature_lr=PRETRAINED_FEATURE_LR) if start else config,
+                epochs_from(0.05, ""), start_from=start)
     if not any(e.source == "region" for e in split.train):
         return first
     progress(0.36, "finding where the first model is wrong away from the drawn regions")

@@ -12,14 +12,21 @@ tells apart. Training then starts from these features (``fit(start_from=...)``) 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
 
+import numpy as np
 import torch
+from sqlmodel import Session, select
 from torch import nn
 from torch.nn import functional
 
+from learner.dataset import Example, materialise
 from learner.model import CompactCNN
 from learner.train import DEVICE, TrainConfig, build_model, mixed_precision, set_seeds, to_device
+from storage import Image, Project
 
 BATCH = 256  # images per step (512 views): the negatives NT-Xent compares against
 TEMPERATURE = 0.2
@@ -89,7 +96,7 @@ def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, 
                                nn.Linear(128, 64)).to(DEVICE)
     parameters = list(model.features.parameters()) + list(projection.parameters())
     optimiser = torch.optim.AdamW(parameters, lr=LR, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, LR, total_steps=max(steps, 1), pct_start=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, LR, total_steps=max(steps, 20), pct_start=0.1)
     batch = min(BATCH, len(images))
     model.train()
     for step in range(steps):
@@ -104,4 +111,71 @@ def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, 
         if progress and (step % 50 == 0 or step == steps - 1):
             progress(step + 1, steps, float(loss.detach()))
     model.eval()
+    return model
+
+
+# Pre-training on a project's own pool: windows of its pictures at the scales lesions come in.
+WINDOW_FRACTIONS = (0.08, 0.6)  # a window's side as a share of the picture's short side: drawn log-uniform between
+WINDOWS_PER_IMAGE = 8
+MAX_PRETRAIN_IMAGES = 1000  # pictures of the pool the windows come from (drawn by the seed)
+CHECKPOINT = "pretrained-features.pt"
+ARCHITECTURE = ("size", "context", "in_channels", "width", "multipliers", "first_convs")
+
+
+def window_examples(shapes: dict[int, tuple[int, int]], per_image: int, seed: int) -> list[Example]:
+    """``per_image`` square windows of every picture (rows, cols in ``shapes``), of a side drawn log-uniform in
+    WINDOW_FRACTIONS of its short side and anywhere inside it: what the dense pass looks at, unlabeled."""
+    rng = np.random.default_rng(seed)
+    low, high = (math.log(f) for f in WINDOW_FRACTIONS)
+    examples = []
+    for image_id, (rows, cols) in shapes.items():
+        short = min(rows, cols)
+        for _ in range(per_image):
+            side = max(4, int(round(short * math.exp(rng.uniform(low, high)))))
+            x, y = int(rng.integers(0, cols - side + 1)), int(rng.integers(0, rows - side + 1))
+            examples.append(Example(image_id, "", 0, (x, y, side), "window"))
+    return examples
+
+
+def pool_windows(config: TrainConfig, seed: int, *, project: Project, per_image: int = WINDOWS_PER_IMAGE,
+                 max_images: int = MAX_PRETRAIN_IMAGES) -> torch.Tensor:
+    """Network inputs (with ``config``'s context) of random windows of up to ``max_images`` pictures of the
+    project: (n, 1, H, W) float32."""
+    with Session(project.engine) as session:
+        shapes = {i: (r, c) for i, r, c in session.exec(select(Image.id, Image.rows, Image.cols)).all()
+                  if r and c}
+    chosen = sorted(shapes)
+    if len(chosen) > max_images:
+        chosen = sorted(np.random.default_rng(seed).choice(chosen, max_images, replace=False).tolist())
+    examples = window_examples({i: shapes[i] for i in chosen}, per_image, seed)
+    with tempfile.TemporaryDirectory(dir=project.folder("training")) as folder:
+        inputs = materialise(examples, config.size, Path(folder) / "windows.npy", config.context, project=project)
+        return torch.from_numpy(np.asarray(inputs.inputs, dtype=np.float32))
+
+
+def pretrain_project(config: TrainConfig, steps: int, seed: int = 0, *, project: Project,
+                     progress: Callable[[int, int, float], None] | None = None,
+                     max_images: int = MAX_PRETRAIN_IMAGES) -> Path:
+    """Pre-train ``config``'s features on windows of the project's pictures and keep them in its models folder,
+    where training finds them (``pretrained_features``). Returns the checkpoint's path."""
+    windows = pool_windows(config, seed, project=project, max_images=max_images)
+    model = contrastive_pretrain(windows, config, steps, seed, progress)
+    path = project.folder("models") / CHECKPOINT
+    torch.save({"architecture": {key: list(v) if isinstance(v, tuple) else v
+                                 for key, v in asdict(config).items() if key in ARCHITECTURE},
+                "state_dict": model.state_dict(), "windows": len(windows), "steps": steps}, path)
+    return path
+
+
+def pretrained_features(config: TrainConfig, *, project: Project) -> CompactCNN | None:
+    """The project's pre-trained network where one of ``config``'s architecture is kept, else None."""
+    path = project.folder("models") / CHECKPOINT
+    if not path.is_file():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    wanted = {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(config).items() if key in ARCHITECTURE}
+    if saved.get("architecture") != wanted:
+        return None
+    model = build_model(config)
+    model.load_state_dict(saved["state_dict"])
     return model

@@ -117,7 +117,7 @@ def cmd_bench_real(args: argparse.Namespace) -> int:
     from benchmarks import bench_real
 
     return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
-                                           out=args.out,
+                                           out=args.out, pretrain_steps=args.pretrain_steps,
                                            progress=lambda message: print(message, file=sys.stderr)))
 
 
@@ -214,6 +214,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--labels", type=int, default=80, help="images labeled from the truth (80%% with a lesion)")
     bench.add_argument("--seeds", type=int, default=1, help="runs with different labeled images, for a spread")
     bench.add_argument("--images", type=int, default=None, help="use this many of the folder's images (by seed)")
+    bench.add_argument("--pretrain-steps", type=int, default=0,
+                       help="pre-train the features contrastively on windows of the pool first (0: from scratch)")
     bench.set_defaults(run=cmd_bench_real)
 
     bench = benchmarks.add_parser("outline", parents=[figures],
