@@ -1,6 +1,7 @@
 """``medal bench real DIR``: the model's help on a folder of real labeled images — anyone's own data.
 
-DIR holds the images and ``truth.json``: ``{name: {"image": relative path, "mask": relative path of a
+DIR holds the images and ``truth.json`` (or a COCO file: ``benchmarks.coco_truth``; DIR may also be the COCO
+file itself): ``{name: {"image": relative path, "mask": relative path of a
 lesion mask (0 = background, anything else = lesion; optional), "boxes": [[x, y, w, h], ...] (used where
 there is no mask), "has_finding": bool, "patient": optional}}`` — the layout of
 ``../shared/data/real-lesions``. For each seed a fresh, temporary project imports every image with the
@@ -44,6 +45,7 @@ from skimage.measure import find_contours
 from sklearn.metrics import roc_auc_score
 from sqlmodel import Session, select
 
+from benchmarks.coco_truth import coco_truth, is_coco, segmentation_mask
 from benchmarks.ingest import fresh_project
 from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box
 from labeling.intake import import_paths
@@ -62,27 +64,65 @@ EXPERT = "bench-expert"
 
 
 class TruthError(MedalError):
-    """A folder ``medal bench real`` cannot read: no ``truth.json``, or entries that name no image."""
+    """A folder ``medal bench real`` cannot read: no ``truth.json`` or COCO file, or entries that name no image."""
+
+
+TRUTH_FILE = "truth.json"
+COCO_NAMES = ("coco.json", "annotations.json", "instances.json")
+
+
+def locate_truth(path: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The folder the images are named from and the truth of ``path``: a folder with a ``truth.json``, a COCO
+    file, or a folder holding one (``coco.json``, ``annotations.json``, ``instances.json``, or its only COCO
+    ``.json``). Every entry names an existing image."""
+    if path.is_file():
+        folder, truth = path.parent, _coco_file(path)
+    elif (path / TRUTH_FILE).is_file():
+        folder, truth = path, json.loads((path / TRUTH_FILE).read_text())
+    else:
+        folder, truth = path, _coco_file(_coco_in(path))
+    missing = [name for name, entry in truth.items() if not (folder / entry.get("image", name)).is_file()]
+    if missing:
+        raise TruthError(f"The truth names {len(missing)} image(s) that are not in {folder}, e.g. {missing[0]}.")
+    return folder, truth
 
 
 def read_truth(folder: Path) -> dict[str, dict[str, Any]]:
-    """``truth.json`` of ``folder``, every entry with an existing image."""
-    path = folder / "truth.json"
-    if not path.is_file():
-        raise TruthError(f"{folder} has no truth.json: give a folder of images with a truth.json "
+    """The truth of ``folder`` (``locate_truth``'s), every entry with an existing image."""
+    return locate_truth(folder)[1]
+
+
+def _coco_in(folder: Path) -> Path:
+    named = [folder / name for name in COCO_NAMES if (folder / name).is_file()]
+    found = named or [path for path in sorted(folder.glob("*.json")) if is_coco(_json_or_none(path))]
+    if len(found) != 1:
+        raise TruthError(f"{folder} has no truth.json and {'no' if not found else 'more than one'} COCO .json: "
+                         "give a folder of images with a truth.json or one COCO file, or the COCO file itself "
                          "(see `medal bench real --help`).")
-    truth = json.loads(path.read_text())
-    missing = [name for name, entry in truth.items() if not (folder / entry.get("image", name)).is_file()]
-    if missing:
-        raise TruthError(f"truth.json names {len(missing)} image(s) that are not in {folder}, e.g. {missing[0]}.")
-    return truth
+    return found[0]
+
+
+def _json_or_none(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _coco_file(path: Path) -> dict[str, dict[str, Any]]:
+    document = _json_or_none(path)
+    if not is_coco(document):
+        raise TruthError(f"{path} is not a COCO file (a JSON object with images and annotations lists).")
+    return coco_truth(document)
 
 
 def lesion_mask(folder: Path, entry: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
-    """The lesion pixels of an image: its mask file, else its boxes filled."""
+    """The lesion pixels of an image: its mask file, else its COCO segmentations, else its boxes filled."""
     if entry.get("mask"):
         with PILImage.open(folder / entry["mask"]) as stored:
             return np.asarray(stored) > 0
+    if "segmentations" in entry:
+        return segmentation_mask(entry["segmentations"], shape)
     mask = np.zeros(shape, bool)
     for x, y, w, h in entry.get("boxes", []):
         mask[int(y):int(y + h) + 1, int(x):int(x + w) + 1] = True
@@ -108,8 +148,7 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                pretrain_steps: int = 0) -> dict[str, Any]:
     """Run the benchmark for ``seeds`` seeds on ``folder`` (on ``images`` of its images, drawn by the seed, or all
     of them); per-seed figures and their spread."""
-    folder = folder.resolve()
-    truth = read_truth(folder)
+    folder, truth = locate_truth(folder.resolve())
     runs = []
     for seed in range(seeds):
         names = sorted(truth)

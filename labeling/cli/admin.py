@@ -210,7 +210,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench = benchmarks.add_parser("real", parents=[figures],
                                   help="the model's help on your own labeled folder (images + truth.json): AUC, "
                                        "heatmap peak on lesions, proposals, quick-outline Dice, times")
-    bench.add_argument("folder", type=Path, help="images and a truth.json (the layout of shared/data/real-lesions)")
+    bench.add_argument("folder", type=Path, help="images and a truth.json (the layout of shared/data/real-lesions) "
+                                                 "or a COCO file; or the COCO file itself")
     bench.add_argument("--labels", type=int, default=80, help="images labeled from the truth (80%% with a lesion)")
     bench.add_argument("--seeds", type=int, default=1, help="runs with different labeled images, for a spread")
     bench.add_argument("--images", type=int, default=None, help="use this many of the folder's images (by seed)")

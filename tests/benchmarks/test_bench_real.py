@@ -89,3 +89,76 @@ def test_bench_real_can_pre_train_the_features_on_the_pool_first(tmp_path: Path)
     (run,) = report["runs"]
     assert report["pretrain_steps"] == 2 and run["pretrain_s"] > 0
     assert 0 <= run["image_auc"] <= 1 and run["lesion_images"] + run["lesion_free_images"] == 40 - 25
+
+
+def coco_folder(folder: Path) -> Path:
+    """``lesion_folder`` with its truth as a COCO file instead of truth.json: polygons, one lesion run-length
+    encoded (compressed) and one not, and a *Healthy* region that is no lesion. Returns the COCO file."""
+    from pycocotools import mask as coco_mask
+
+    from benchmarks.real import outlines_of
+
+    lesion_folder(folder)
+    truth = json.loads((folder / "truth.json").read_text())
+    (folder / "truth.json").unlink()
+    images, annotations = [], []
+    for number, (name, entry) in enumerate(sorted(truth.items()), 1):
+        images.append({"id": number, "file_name": entry["image"], "width": 96, "height": 96,
+                       "patient_key": f"P{number % 7}"})
+        mask = np.asarray(PILImage.open(folder / entry["mask"])) > 0
+        if number == 2:
+            segmentation = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+            segmentation["counts"] = segmentation["counts"].decode()
+            segmentations = [segmentation] if mask.any() else []
+        elif number == 3 and mask.any():
+            flat = mask.astype(np.uint8).flatten(order="F")
+            changes = np.flatnonzero(np.diff(np.concatenate([[0], flat, [1 - flat[-1]]])))
+            segmentations = [{"size": [96, 96], "counts": np.diff(np.concatenate([[0], changes])).tolist()}]
+        else:
+            segmentations = [[v for point in outline for v in point] for outline in outlines_of(mask)]
+            segmentations = [[polygon] for polygon in segmentations]
+        for segmentation in segmentations:
+            annotations.append({"id": len(annotations) + 1, "image_id": number, "category_id": 2,
+                                "segmentation": segmentation, "bbox": [0, 0, 1, 1], "iscrowd": 0})
+        annotations.append({"id": len(annotations) + 1, "image_id": number, "category_id": 1,
+                            "segmentation": [[1, 1, 20, 1, 20, 20, 1, 20]], "bbox": [1, 1, 19, 19], "iscrowd": 0})
+    document = {"images": images, "annotations": annotations,
+                "categories": [{"id": 1, "name": "Healthy"}, {"id": 2, "name": "Cancerous"}]}
+    path = folder / "export.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_a_coco_file_is_a_truth_with_the_same_lesions(tmp_path: Path) -> None:
+    from benchmarks.real import lesion_mask, locate_truth
+
+    path = coco_folder(tmp_path / "set")
+    folder, truth = locate_truth(path)
+    assert folder == path.parent and locate_truth(path.parent)[1] == truth  # the file, or the folder holding it
+    assert len(truth) == 40 and truth["images/case_01.png"]["patient"] == "P2"
+    for name, entry in truth.items():
+        expected = np.asarray(PILImage.open(folder / name.replace("images/", "masks/"))) > 0
+        found = lesion_mask(folder, entry, (96, 96))
+        assert entry["has_finding"] == expected.any()  # the Healthy region is no lesion
+        if expected.any():
+            assert 2 * (found & expected).sum() / (found.sum() + expected.sum()) >= 0.9, name
+        else:
+            assert not found.any()
+    assert (lesion_mask(folder, truth["images/case_01.png"], (96, 96)) ==
+            (np.asarray(PILImage.open(folder / "masks/case_01.png")) > 0)).all()  # run-length encoded: exact
+    assert (lesion_mask(folder, truth["images/case_02.png"], (96, 96)) ==
+            (np.asarray(PILImage.open(folder / "masks/case_02.png")) > 0)).all()
+
+    (path.parent / "other.json").write_text(path.read_text())
+    with pytest.raises(TruthError, match="more than one COCO"):
+        locate_truth(path.parent)
+    (path.parent / "notes.json").write_text("[1, 2]")
+    with pytest.raises(TruthError, match="is not a COCO file"):
+        locate_truth(path.parent / "notes.json")
+
+
+def test_bench_real_runs_on_a_coco_file(tmp_path: Path) -> None:
+    report = bench_real(coco_folder(tmp_path / "set"), labels=25, seeds=1)
+    (run,) = report["runs"]
+    assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25 and 0 <= run["image_auc"] <= 1
+    assert run["outline_dice"] >= 0.85
