@@ -40,8 +40,22 @@ from learner.mining import judged_images, mine_hard_negatives
 from learner.pretrain import PRETRAINED_FEATURE_LR, pretrained_features
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
-from learner.train import DEVICE, MIN_IMAGES_PER_CLASS, ON_GPU, TrainConfig, TrainResult, fit, require_both_classes
+from learner.train import (
+    DEVICE,
+    MIN_IMAGES_PER_CLASS,
+    ON_GPU,
+    TrainConfig,
+    TrainResult,
+    fit,
+    planned_steps,
+    require_both_classes,
+)
 from storage import Image, ImageStatus, Project
+
+# Optimiser steps a small training set gets (``TrainConfig.small_set_steps``: up to 400 examples, fewer beyond, a
+# 1,000-label set as before). On real-lesions with 80 labels (3 seeds; the 200-epoch cap binds first) image AUC
+# 0.55 → 0.59 and heatmap peak on a lesion 50% → 55% against 400 steps, training 17 → 23 s (README "Model").
+SMALL_SET_STEPS = 1200
 
 
 def project_config(on_gpu: bool) -> TrainConfig:
@@ -53,10 +67,10 @@ def project_config(on_gpu: bool) -> TrainConfig:
     wide (width 16, blocks of 16, 32, 64, 96), which a GPU trains in a quarter of a CPU's time. Measured on
     real-lesions (3 seeds, H200): width 16 gave AUC 0.59 and peak-on-lesion 49% against 0.53 and 51% at width 8,
     and 0.54 and 27% for the 64×64, width-32 network used before (README "Model"). The checkpoint keeps the
-    config, so a version loads the same anywhere."""
+    config, so a version loads the same anywhere. A small label set trains for up to SMALL_SET_STEPS steps."""
     if on_gpu:
-        return TrainConfig(context=16, width=16)
-    return TrainConfig(context=16, width=8, multipliers=(1, 2, 3, 4), first_convs=1)
+        return TrainConfig(context=16, width=16, small_set_steps=SMALL_SET_STEPS)
+    return TrainConfig(context=16, width=8, multipliers=(1, 2, 3, 4), first_convs=1, small_set_steps=SMALL_SET_STEPS)
 
 
 PROJECT_CONFIG = project_config(ON_GPU)
@@ -155,13 +169,14 @@ def _train_in_rounds(split: Split, data: dict[str, Any], config: TrainConfig, fo
         return first
     progress(0.37, f"training again with {len(mined)} windows it took for findings as negatives")
     train_set = materialise(split.train + mined, config.size, folder / "train2.npy", config.context, project=project)
-    steps = config.min_steps // SECOND_ROUND_SHARE
+    steps = planned_steps(config, len(split.train)) // SECOND_ROUND_SHARE
     per_epoch = math.ceil((len(split.train) + len(mined)) / config.batch_size)
-    again = replace(config, min_steps=steps,
+    again = replace(config, min_steps=steps, small_set_steps=0,
                     max_epochs=max(1, min(first.epochs // SECOND_ROUND_SHARE, math.ceil(steps / per_epoch))))
     second = fit(train_set, labels + [0] * len(mined), val_set, again, epochs_from(0.36, "second round: "),
                  start_from=first.model)
-    second.config = replace(second.config, min_steps=config.min_steps, max_epochs=config.max_epochs)
+    second.config = replace(second.config, min_steps=config.min_steps, max_epochs=config.max_epochs,
+                            small_set_steps=config.small_set_steps)
     second.curves = {key: first.curves.get(key, []) + values for key, values in second.curves.items()}
     second.epochs += first.epochs
     return second

@@ -81,6 +81,8 @@ class TrainConfig:
     max_epochs: int = 200
     min_steps: int = 400  # small label sets still get enough optimiser steps to converge …
     min_steps_before_stopping: int = 300  # … but stop after this many once validation stops improving
+    small_set_steps: int = 0  # a small training set gets up to this many steps (0: min_steps for all; planned_steps)
+    small_set_examples: int = 400  # … up to this many examples, the extra falling as 1/n beyond
     patience: int = 8  # epochs without a better (smoothed) validation loss before stopping
     min_val_for_stopping: int = 8  # fewer validation examples than this: run the whole schedule
     ema_decay: float = 0.98  # the model kept is an exponential moving average of the weights (steadier)
@@ -137,6 +139,16 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return batch * scale + shift
 
 
+def planned_steps(config: TrainConfig, examples: int) -> int:
+    """The optimiser steps ``fit`` plans for ``examples`` training examples, at least (``max_epochs`` and early
+    stopping still bound them): ``min_steps``; with ``small_set_steps`` set, that many up to ``small_set_examples``
+    examples, falling as 1/n beyond, so that a large set trains as it would with ``min_steps`` alone."""
+    if not config.small_set_steps:
+        return config.min_steps
+    shrunk = round(config.small_set_steps * config.small_set_examples / max(examples, 1))
+    return max(config.min_steps, min(config.small_set_steps, shrunk))
+
+
 def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: TrainConfig = TrainConfig(),
         progress: Callable[[int, int, float, float], None] | None = None,
         start_from: CompactCNN | None = None) -> TrainResult:
@@ -155,7 +167,7 @@ def fit(train: Dataset, labels: Sequence[int], val: Dataset | None, config: Trai
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(DEVICE) if weights is not None else None)
     batches = loader(train, config.batch_size, shuffle=True, generator=generator, drop_last=False)
     steps_per_epoch = max(1, len(batches))
-    epochs = min(config.max_epochs, max(math.ceil(config.min_steps / steps_per_epoch), MIN_EPOCHS))
+    epochs = min(config.max_epochs, max(math.ceil(planned_steps(config, len(train)) / steps_per_epoch), MIN_EPOCHS))
     feature_lr = config.lr * (config.feature_lr if start_from is not None else 1.0)
     groups = [{"params": list(model.features.parameters()), "lr": feature_lr},
               {"params": list(model.head.parameters()), "lr": config.lr}]
