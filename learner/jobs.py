@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from labeling.access import rights
 from storage import AuditEvent, Job, JobStatus, MedalError, as_utc, config, utcnow, write_session
 
-KINDS = ("train", "score", "export")
+KINDS = ("train", "score", "export", "pretrain")
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)  # a JobView's status string compares equal
 
@@ -66,7 +66,7 @@ def _view(job: Job) -> JobView:
 
 
 def enqueue(kind: str, params: dict[str, Any] | None = None, *, engine: Engine, actor: str | None = None) -> int:
-    """Queue a new job of ``kind`` (train, score or export) for the worker; audited."""
+    """Queue a new job of ``kind`` (train, score, export or pretrain) for the worker; audited."""
     return _queue(kind, params, actor, engine, reuse=False)[0]
 
 

@@ -37,7 +37,7 @@ from learner.dataset import (
     split_by_patient,
 )
 from learner.mining import judged_images, mine_hard_negatives
-from learner.pretrain import PRETRAINED_FEATURE_LR, pretrained_features
+from learner.pretrain import pretrained_features
 from learner.settings import auto_retrain_every, strategy
 from learner.strategies import resolve
 from learner.train import (
@@ -158,8 +158,9 @@ def _train_in_rounds(split: Split, data: dict[str, Any], config: TrainConfig, fo
                if split.val else None)
     start = pretrained_features(config, project=project)
     data["pretrained"] = start is not None
-    first = fit(train_set, labels, val_set, replace(config, feature_lr=PRETRAINED_FEATURE_LR) if start else config,
-                epochs_from(0.05, ""), start_from=start)
+    # from the pool's pre-trained features where `medal pretrain` kept some, at the head's learning rate (a tenth of
+    # it, as on PneumoniaMNIST, put the heatmap's peak on a lesion in 28% of real-lesions' pictures against 48%)
+    first = fit(train_set, labels, val_set, config, epochs_from(0.05, ""), start_from=start)
     if not any(e.source == "region" for e in split.train):
         return first
     progress(0.36, "finding where the first model is wrong away from the drawn regions")

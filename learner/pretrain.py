@@ -26,7 +26,7 @@ from torch.nn import functional
 from learner.dataset import Example, materialise
 from learner.model import CompactCNN
 from learner.train import DEVICE, TrainConfig, build_model, mixed_precision, set_seeds, to_device
-from storage import Image, Project
+from storage import Image, MedalError, Project
 
 BATCH = 256  # images per step (512 views): the negatives NT-Xent compares against
 TEMPERATURE = 0.2
@@ -38,8 +38,10 @@ MAX_ROTATION = math.radians(10)
 PRETRAINED_FEATURE_LR = 0.1
 
 
-def views(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One randomly altered view of each image (n, C, H, W), the same size; random numbers from ``generator``."""
+def views(images: torch.Tensor, generator: torch.Generator, intensity: bool = True) -> torch.Tensor:
+    """One randomly altered view of each image (n, C, H, W), the same size; random numbers from ``generator``.
+    ``intensity`` False keeps each pixel's grey level (no contrast, brightness or blur change): windows of CT and
+    MR pictures, where a lesion is a difference of grey level the network must not learn to ignore."""
     n, channels, height, width = images.shape
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -59,6 +61,8 @@ def views(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     theta[:, 1, 2] = uniform(-1, 1) * (1 - scale_y)
     grid = functional.affine_grid(theta, [n, channels, height, width], align_corners=False)
     out = functional.grid_sample(images, grid.to(images.device), padding_mode="border", align_corners=False)
+    if not intensity:
+        return out + 0.1 * torch.randn(out.shape, generator=generator).to(images.device)
     contrast = (1 + 0.8 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)).to(images.device)
     brightness = (0.8 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)).to(images.device)
     out = out * contrast + brightness
@@ -83,10 +87,11 @@ def nt_xent(projections: torch.Tensor, temperature: float = TEMPERATURE) -> torc
 
 
 def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, seed: int = 0,
-                         progress: Callable[[int, int, float], None] | None = None) -> CompactCNN:
+                         progress: Callable[[int, int, float], None] | None = None,
+                         intensity: bool = True) -> CompactCNN:
     """A network of ``config``'s shape whose features were trained for ``steps`` contrastive steps on ``images``
     (n, C, H, W float32, standardised as training sees them; drawn with replacement, so any n ≥ 2 works). Its head
-    is untrained. ``progress(step, steps, loss)`` every 50 steps."""
+    is untrained. ``progress(step, steps, loss)`` every 50 steps; ``intensity`` as in ``views``."""
     if len(images) < 2:
         raise ValueError("contrastive pre-training needs at least 2 images")
     set_seeds(seed)
@@ -101,7 +106,7 @@ def contrastive_pretrain(images: torch.Tensor, config: TrainConfig, steps: int, 
     model.train()
     for step in range(steps):
         chosen = images[torch.randint(0, len(images), (batch,), generator=generator)]
-        pair = to_device(torch.cat([views(chosen, generator), views(chosen, generator)]))
+        pair = to_device(torch.cat([views(chosen, generator, intensity), views(chosen, generator, intensity)]))
         with mixed_precision():
             loss = nt_xent(projection(model.features(pair)))
         optimiser.zero_grad(set_to_none=True)
@@ -119,7 +124,13 @@ WINDOW_FRACTIONS = (0.08, 0.6)  # a window's side as a share of the picture's sh
 WINDOWS_PER_IMAGE = 8
 MAX_PRETRAIN_IMAGES = 1000  # pictures of the pool the windows come from (drawn by the seed)
 CHECKPOINT = "pretrained-features.pt"
+POOL_PRETRAIN_STEPS = 300  # `medal pretrain`'s default: ~2 minutes on 2 cores for the project's CPU network
+MAX_PRETRAIN_STEPS = 100_000
 ARCHITECTURE = ("size", "context", "in_channels", "width", "multipliers", "first_convs")
+
+
+class PretrainError(MedalError):
+    """Pre-training asked for what cannot be done: no pictures in the pool, or a number of steps out of range."""
 
 
 def window_examples(shapes: dict[int, tuple[int, int]], per_image: int, seed: int) -> list[Example]:
@@ -156,10 +167,14 @@ def pool_windows(config: TrainConfig, seed: int, *, project: Project, per_image:
 def pretrain_project(config: TrainConfig, steps: int, seed: int = 0, *, project: Project,
                      progress: Callable[[int, int, float], None] | None = None,
                      max_images: int = MAX_PRETRAIN_IMAGES) -> Path:
-    """Pre-train ``config``'s features on windows of the project's pictures and keep them in its models folder,
-    where training finds them (``pretrained_features``). Returns the checkpoint's path."""
+    """Pre-train ``config``'s features on windows of the project's pictures (views that keep grey levels) and keep
+    them in its models folder, where training finds them (``pretrained_features``). Returns the checkpoint's path."""
+    if not 1 <= steps <= MAX_PRETRAIN_STEPS:
+        raise PretrainError(f"Pre-training takes 1 to {MAX_PRETRAIN_STEPS} steps, not {steps}.")
     windows = pool_windows(config, seed, project=project, max_images=max_images)
-    model = contrastive_pretrain(windows, config, steps, seed, progress)
+    if len(windows) < 2:
+        raise PretrainError("There are no pictures to pre-train on: import images first.")
+    model = contrastive_pretrain(windows, config, steps, seed, progress, intensity=False)
     path = project.folder("models") / CHECKPOINT
     torch.save({"architecture": {key: list(v) if isinstance(v, tuple) else v
                                  for key, v in asdict(config).items() if key in ARCHITECTURE},

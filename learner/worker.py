@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from learner import jobs
 from learner.export_job import run_export
 from learner.loop import PROJECT_CONFIG, finish_heatmaps, maybe_auto_retrain, rescore, train_and_publish
+from learner.pretrain import POOL_PRETRAIN_STEPS, pretrain_project
 from learner.supervisor import lock_path, locked
 from storage import JobStatus, MedalError, Project
 
@@ -110,6 +111,12 @@ def run_job(job: jobs.JobView, heartbeat_s: float, *, project: Project) -> None:
                 if skipped := result.get("skipped_regions"):
                     message += (f"; {len(skipped)} region(s) left out (outside their image or without finite "
                                 f"coordinates): region ids {', '.join(map(str, skipped[:10]))}")
+            elif job.kind == "pretrain":
+                steps = int(job.params.get("steps", POOL_PRETRAIN_STEPS))
+                pretrain_project(PROJECT_CONFIG, steps, project=project, progress=lambda step, total, loss:
+                                 beats.progress(step / total, f"pre-training step {step}/{total}: loss {loss:.3f}"))
+                result = {"steps": steps}
+                message = f"features pre-trained on the pool ({steps} steps): the next training starts from them"
             elif job.kind == "export":
                 result = run_export(project, beats.progress, job.params)
                 message = f"export {result['name']}: {result['images']} image(s)"

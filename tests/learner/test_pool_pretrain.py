@@ -3,19 +3,14 @@ starts from them where their architecture is the one being trained."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import torch
 
-from learner import loop, registry, train_and_publish
-from learner.pretrain import (
-    PRETRAINED_FEATURE_LR,
-    WINDOW_FRACTIONS,
-    pool_windows,
-    pretrain_project,
-    pretrained_features,
-    window_examples,
-)
+from labeling.cli.main import main
+from learner import PROJECT_CONFIG, loop, registry, train_and_publish
+from learner.pretrain import WINDOW_FRACTIONS, pool_windows, pretrain_project, pretrained_features, window_examples
 from learner.train import TrainConfig, fit
 
 SLIM = TrainConfig(context=16, width=8, multipliers=(1, 2, 3, 4), first_convs=1, max_epochs=2, min_steps=10)
@@ -58,6 +53,19 @@ def test_training_starts_from_the_projects_pre_trained_features(project, make_de
     result = train_and_publish(project, lambda fraction, message: None, strategy_name="default", config=SLIM)
     version = registry.get_version(result["model_version"], engine=project.engine)
     assert version.config["data"]["pretrained"] is True
-    first = starts[0]  # the first round starts from the kept features, at their own learning rate
+    first = starts[0]  # the first round starts from the kept features
     assert first is not None and torch.equal(first.features[0][0].weight, start.features[0][0].weight)
-    assert recording_fit_configs[0].feature_lr == PRETRAINED_FEATURE_LR
+    assert recording_fit_configs[0].feature_lr == 1.0  # at the head's rate: a tenth of it localised worse
+
+
+def test_medal_pretrain_runs_as_a_job_and_keeps_the_features_for_the_next_training(project, make_demo,
+                                                                                   capsys) -> None:
+    assert main(["pretrain", "--steps", "2", "--wait"]) == 1  # an empty project: nothing to learn from
+    assert "import images first" in capsys.readouterr().out
+    make_demo(0)
+    assert main(["pretrain", "--steps", "0", "--wait"]) == 1
+    assert "1 to 100000 steps, not 0" in capsys.readouterr().out
+    assert main(["pretrain", "--steps", "3", "--wait", "--json"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["kind"] == "pretrain" and job["status"] == "succeeded" and job["result"] == {"steps": 3}
+    assert pretrained_features(PROJECT_CONFIG, project=project) is not None

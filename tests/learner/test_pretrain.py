@@ -72,3 +72,13 @@ def test_training_from_pre_trained_features_moves_them_at_their_own_rate() -> No
     moved = fit(data, kinds, None, config, start_from=start)
     assert not torch.allclose(next(moved.model.features.parameters()).detach(), weight)
     assert not torch.equal(next(frozen.model.head.parameters()).detach(), next(start.head.parameters()).detach())
+
+
+def test_views_of_clinical_windows_keep_their_grey_levels() -> None:
+    """Pre-training on CT and MR windows: contrast and brightness changes teach the network to ignore the grey
+    level a lesion differs by; with ``intensity`` off a view moves pixels, never their level (noise aside)."""
+    flat = torch.full((64, 1, 16, 16), 1.5)
+    kept = views(flat, torch.Generator().manual_seed(0), intensity=False)
+    assert (kept.mean(dim=(1, 2, 3)) - 1.5).abs().max() < 0.05
+    changed = views(flat, torch.Generator().manual_seed(0))
+    assert (changed.mean(dim=(1, 2, 3)) - 1.5).abs().max() > 0.2
