@@ -176,10 +176,14 @@ def pretrain_project(config: TrainConfig, steps: int, seed: int = 0, *, project:
         raise PretrainError("There are no pictures to pre-train on: import images first.")
     model = contrastive_pretrain(windows, config, steps, seed, progress, intensity=False)
     path = project.folder("models") / CHECKPOINT
-    torch.save({"architecture": {key: list(v) if isinstance(v, tuple) else v
-                                 for key, v in asdict(config).items() if key in ARCHITECTURE},
-                "state_dict": model.state_dict(), "windows": len(windows), "steps": steps}, path)
+    torch.save({"architecture": _architecture(config), "state_dict": model.state_dict(), "windows": len(windows),
+                "steps": steps}, path)
     return path
+
+
+def _architecture(config: TrainConfig) -> dict[str, object]:
+    """The fields of ``config`` that shape the network, as a checkpoint stores them (tuples as lists)."""
+    return {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(config).items() if key in ARCHITECTURE}
 
 
 def pretrained_features(config: TrainConfig, *, project: Project) -> CompactCNN | None:
@@ -188,8 +192,7 @@ def pretrained_features(config: TrainConfig, *, project: Project) -> CompactCNN 
     if not path.is_file():
         return None
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    wanted = {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(config).items() if key in ARCHITECTURE}
-    if saved.get("architecture") != wanted:
+    if saved.get("architecture") != _architecture(config):
         return None
     model = build_model(config)
     model.load_state_dict(saved["state_dict"])
