@@ -10,7 +10,9 @@ would: each lesion's outline (from its mask) as *Cancerous*, the others *no find
 loop trains and scores the rest, heatmaps included. On the images not labeled it reports:
 
 - ``image_auc``: ROC AUC of the image probability, lesion against none;
-- ``peak_on_lesion``: of the lesion images, how often the heatmap's peak is within 8 px of a lesion pixel;
+- ``peak_on_lesion``: of the lesion images, how often the heatmap's peak is within 8 px of a lesion pixel,
+  beside ``centre_on_lesion``: how often the picture's centre is (the trivial answer — on sets cropped around
+  their lesions it is nearly always, and a peak rate below it says nothing about localisation);
 - ``proposals_without_lesion``: of the lesion-free images, how often a proposal appears at all;
 - ``peaks_at_edge``: of all images, how often the heatmap's peak is within 16 px of the picture's edge;
 - ``proposal_recall``: of the lesion images, how often an accepted proposal's outline touches a lesion;
@@ -20,7 +22,10 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
   shifted up to 10%), mean Dice against the mask, beside filling the box, the ellipse inscribed in it and
   that ellipse shrunk to 70% (``shrunk_ellipse_dice``: the best answer from the box's shape alone), on the
   picture as the clinician sees it, and its median milliseconds;
-- ``train_s`` and ``score_ms_per_image``.
+- ``train_s`` and ``score_ms_per_image``;
+- ``by_modality``: where the truth names more than one ``modality``, the image AUC, peak and centre rates,
+  proposals without a lesion, outline and shrunk-ellipse Dice of each (a mixed set's mean hides which kind of
+  picture the model helps on).
 
 Patients: PNG/TIFF files carry none; where ``truth.json`` names an image's ``patient`` (and ``modality``,
 ``study``), the benchmark gives the imported picture that patient, as a DICOM import would have known it,
@@ -35,6 +40,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +135,11 @@ def lesion_mask(folder: Path, entry: dict[str, Any], shape: tuple[int, int]) -> 
     return mask
 
 
+def modality_of(entry: dict[str, Any]) -> str:
+    """The group an image's figures are also reported under: its truth's ``modality``, else ``"all"``."""
+    return str(entry.get("modality") or "all")
+
+
 def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
     """One polygon per connected lesion (8-connected, ≥ 10 px): what an expert would draw, in image pixels."""
     components, count = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -158,17 +169,31 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                               progress or (lambda message: None), pretrain_steps))
     report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
                               "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
-    for key in ("image_auc", "peak_on_lesion", "peaks_at_edge", "proposals_without_lesion", "proposal_recall",
-                "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice", "outline_ms",
-                "train_s", "pretrain_s", "score_ms_per_image"):
+    for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
+                "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",
+                "outline_ms", "train_s", "pretrain_s", "score_ms_per_image"):
         values = [run[key] for run in runs if run.get(key) is not None]
         if values:
             report[key] = {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
                            "max": round(max(values), 4)}
+    groups = sorted({name for run in runs for name in run.get("by_modality", {})})
+    if groups:
+        report["by_modality"] = {name: _medians([run["by_modality"].get(name, {}) for run in runs]) for name in groups}
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
     return report
+
+
+def _medians(figures: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the seeds that have it."""
+    keys = sorted({key for one in figures for key in one})
+    medians = {}
+    for key in keys:
+        values = [one[key] for one in figures if one.get(key) is not None]
+        if values:
+            medians[key] = round(statistics.median(values), 4)
+    return medians
 
 
 def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed: int,
@@ -201,9 +226,13 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
         progress(f"seed {seed}: training on {len(chosen)} labels")
         result = train_and_publish(project, lambda fraction, message: None, strategy_name="default")
         held_out = {images[name].id: name for name in images if name not in set(chosen)}
-        figures = _model_figures(project, held_out, masks, images)
+        groups = {name: modality_of(truth[name]) for name in images}
+        figures = _model_figures(project, held_out, masks, images, groups)
         progress(f"seed {seed}: quick outlines")
-        figures |= _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng)
+        outlines = _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng, groups)
+        for name, found in outlines.pop("outline_by_modality", {}).items():
+            figures.setdefault("by_modality", {}).setdefault(name, {}).update(found)
+        figures |= outlines
         return {"seed": seed, "train_s": result["train_s"], "pretrain_s": pretrain_s,
                 "score_ms_per_image": round(1000 * result["ready_s"] / max(result["scored"], 1), 2),
                 "validation_auc": round(result["metrics"].get("auc", float("nan")), 4),
@@ -245,33 +274,61 @@ def attach_patients(project: Project, images: dict[str, Image], truth: dict[str,
     return attached
 
 
+@dataclass
+class _Seen:
+    """One held-out image as the benchmark saw it."""
+
+    group: str
+    lesion: bool
+    score: float
+    peak_hit: bool | None  # the heatmap's peak within PEAK_TOLERANCE_PX of a lesion (lesion images with a peak)
+    centre_hit: bool  # the picture's centre within PEAK_TOLERANCE_PX of a lesion (the trivial peak)
+    proposed: bool
+
+
+def near_lesion(mask: np.ndarray, x: float, y: float) -> bool:
+    """Whether image point (x, y) lies within ``PEAK_TOLERANCE_PX`` of a pixel of ``mask``."""
+    distance = ndimage.distance_transform_edt(~mask)
+    row, col = min(max(int(round(y)), 0), mask.shape[0] - 1), min(max(int(round(x)), 0), mask.shape[1] - 1)
+    return float(distance[row, col]) <= PEAK_TOLERANCE_PX
+
+
+def _localisation(seen: list[_Seen]) -> dict[str, Any]:
+    """Image AUC, peak on a lesion beside the picture's centre, and proposals without a lesion, over ``seen``."""
+    truth = [int(one.lesion) for one in seen]
+    lesions = [one for one in seen if one.lesion]
+    clean = [one for one in seen if not one.lesion]
+    peaks = [one.peak_hit for one in lesions if one.peak_hit is not None]
+    both = 0 < sum(truth) < len(truth)
+    return {"image_auc": round(float(roc_auc_score(truth, [one.score for one in seen])), 4) if both else None,
+            "peak_on_lesion": round(sum(peaks) / max(len(lesions), 1), 4),
+            "centre_on_lesion": round(sum(one.centre_hit for one in lesions) / max(len(lesions), 1), 4),
+            "lesion_images": len(lesions),
+            "proposals_without_lesion": round(sum(one.proposed for one in clean) / max(len(clean), 1), 4),
+            "lesion_free_images": len(clean)}
+
+
 def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, np.ndarray],
-                   images: dict[str, Image]) -> dict[str, Any]:
-    """Image AUC, peak on a lesion, proposals without one, and the Dice of accepted proposals."""
-    truth, scores, hits, lesions, proposed, clean, dices, found_lesion = [], [], 0, 0, 0, 0, [], 0
-    peaks = edge_peaks = 0
+                   images: dict[str, Image], groups: dict[str, str]) -> dict[str, Any]:
+    """Image AUC, peak on a lesion (beside the picture's centre), proposals without one, and the Dice of
+    accepted proposals; the same by ``groups`` (each image's modality) where there is more than one."""
+    seen: list[_Seen] = []
+    dices, found_lesion, peaks, edge_peaks = [], 0, 0, 0
     for row in prediction_rows(engine=project.engine):
         name = held_out.get(row.image_id)
         if name is None:
             continue
         mask = masks[name]
+        lesion = bool(mask.any())
+        peak_hit = None
         if row.heatmap_peak is not None:  # the cause seen on clinical pictures: peaks on the picture's edge
             peaks += 1
             x, y = row.heatmap_peak
             edge_peaks += min(x, y, mask.shape[1] - 1 - x, mask.shape[0] - 1 - y) <= EDGE_PX
-        truth.append(int(mask.any()))
-        scores.append(row.probability)
-        if not mask.any():
-            clean += 1
-            proposed += bool(row.proposals)
-            continue
-        lesions += 1
-        if row.heatmap_peak is not None:
-            distance = ndimage.distance_transform_edt(~mask)
-            x, y = (int(round(v)) for v in row.heatmap_peak)
-            hits += float(distance[min(max(y, 0), mask.shape[0] - 1), min(max(x, 0), mask.shape[1] - 1)]) \
-                <= PEAK_TOLERANCE_PX
-        if row.proposals:
+            peak_hit = near_lesion(mask, x, y) if lesion else None
+        centre_hit = lesion and near_lesion(mask, (mask.shape[1] - 1) / 2, (mask.shape[0] - 1) / 2)
+        seen.append(_Seen(groups[name], lesion, row.probability, peak_hit, centre_hit, bool(row.proposals)))
+        if lesion and row.proposals:
             image = images[name]
             boxes = [RegionInput(FINDING, "rect", [[b[0], b[1]], [b[0] + b[2], b[1]], [b[0] + b[2], b[1] + b[3]],
                                                     [b[0], b[1] + b[3]]]) for b in (p["bbox"] for p in row.proposals)]
@@ -284,19 +341,22 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
             if hit.size and hit.max() > 0:
                 dices.append(mask_dice(drawn, np.isin(components, hit[hit > 0])))
                 found_lesion += 1
-    both = 0 < sum(truth) < len(truth)
-    return {"image_auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
-            "peak_on_lesion": round(hits / max(lesions, 1), 4), "lesion_images": lesions,
-            "proposals_without_lesion": round(proposed / max(clean, 1), 4), "lesion_free_images": clean,
-            "proposal_recall": round(found_lesion / max(lesions, 1), 4),
-            "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices),
-            "peaks_at_edge": round(edge_peaks / max(peaks, 1), 4)}
+    lesions = sum(one.lesion for one in seen)
+    figures = _localisation(seen) | {
+        "proposal_recall": round(found_lesion / max(lesions, 1), 4),
+        "proposal_dice": round(float(np.mean(dices)), 4) if dices else None, "proposals_on_lesions": len(dices),
+        "peaks_at_edge": round(edge_peaks / max(peaks, 1), 4)}
+    names = sorted({one.group for one in seen})
+    if len(names) > 1:
+        figures["by_modality"] = {name: _localisation([one for one in seen if one.group == name]) for name in names}
+    return figures
 
 
 def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: dict[str, np.ndarray],
-                     rng: np.random.Generator) -> dict[str, Any]:
-    """The quick outline from rough boxes against filling the box and the inscribed ellipse."""
-    found, filled, inscribed, shrunk, times = [], [], [], [], []
+                     rng: np.random.Generator, groups: dict[str, str]) -> dict[str, Any]:
+    """The quick outline from rough boxes against filling the box and the inscribed ellipse (plain and shrunk);
+    the outline and the shrunk ellipse by ``groups`` too where there is more than one."""
+    found, filled, inscribed, shrunk, times, group_of = [], [], [], [], [], []
     for name, image in lesion_images.items():
         mask = masks[name]
         picture = render_frame(image, project=project)
@@ -315,9 +375,18 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
             filled.append(mask_dice(box_mask(box, mask.shape, ellipse=False), lesion))
             inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), lesion))
             shrunk.append(mask_dice(box_mask(box, mask.shape, ellipse=True, scale=SHRUNK_ELLIPSE), lesion))
+            group_of.append(groups[name])
     if not found:
         return {}
-    return {"outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),
-            "ellipse_dice": round(float(np.mean(inscribed)), 4),
-            "shrunk_ellipse_dice": round(float(np.mean(shrunk)), 4), "outline_ms": round(statistics.median(times), 2),
-            "lesions_outlined": len(found)}
+    figures: dict[str, Any] = {
+        "outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),
+        "ellipse_dice": round(float(np.mean(inscribed)), 4),
+        "shrunk_ellipse_dice": round(float(np.mean(shrunk)), 4), "outline_ms": round(statistics.median(times), 2),
+        "lesions_outlined": len(found)}
+    names = sorted(set(group_of))
+    if len(names) > 1:
+        figures["outline_by_modality"] = {
+            name: {"outline_dice": round(float(np.mean([d for d, g in zip(found, group_of) if g == name])), 4),
+                   "shrunk_ellipse_dice": round(float(np.mean([d for d, g in zip(shrunk, group_of) if g == name])), 4),
+                   "lesions_outlined": group_of.count(name)} for name in names}
+    return figures

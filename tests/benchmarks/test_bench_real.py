@@ -19,7 +19,9 @@ from benchmarks.real import TruthError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lesion_folder(folder: Path, count: int = 40) -> Path:
+def lesion_folder(folder: Path, count: int = 40, modalities: tuple[str, ...] = ()) -> Path:
+    """``count`` 96×96 16-bit pictures, three in four with a bright round lesion. With ``modalities`` the images
+    take them in turn, and the first modality's lesions lie on the picture's centre, the others' in a corner."""
     rng = np.random.default_rng(3)
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()
@@ -30,6 +32,8 @@ def lesion_folder(folder: Path, count: int = 40) -> Path:
         mask = np.zeros((96, 96), np.uint8)
         if index % 4:  # three in four hold a lesion
             cx, cy, radius = rng.uniform(25, 70), rng.uniform(25, 70), rng.uniform(6, 12)
+            if modalities:
+                cx, cy = (47.5, 47.5) if index % len(modalities) == 0 else (rng.uniform(14, 22), rng.uniform(14, 22))
             inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= radius ** 2
             values[inside] += 300
             mask[inside] = 255
@@ -37,6 +41,8 @@ def lesion_folder(folder: Path, count: int = 40) -> Path:
         PILImage.fromarray(values).save(folder / "images" / name)
         PILImage.fromarray(mask).save(folder / "masks" / name)
         truth[name] = {"image": f"images/{name}", "mask": f"masks/{name}", "has_finding": bool(mask.any())}
+        if modalities:
+            truth[name]["modality"] = modalities[index % len(modalities)]
     (folder / "truth.json").write_text(json.dumps(truth))
     return folder
 
@@ -51,6 +57,22 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
     assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
     assert {"train_s", "score_ms_per_image", "outline_ms"} <= set(run)  # times are the benchmark's to judge
     assert report["outline_dice"]["median"] == run["outline_dice"]
+
+
+def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -> None:
+    """A mixed set's figures by modality, and how often the picture's centre is on a lesion: on a set cropped
+    around its lesions (here the CT) the centre is always, and a peak rate must be read against it."""
+    report = bench_real(lesion_folder(tmp_path / "set", modalities=("CT", "MR")), labels=25, seeds=1)
+    (run,) = report["runs"]
+    ct, mr = run["by_modality"]["CT"], run["by_modality"]["MR"]
+    assert ct["centre_on_lesion"] == 1.0 and mr["centre_on_lesion"] == 0.0
+    assert ct["lesion_images"] + mr["lesion_images"] == run["lesion_images"] > 0
+    assert ct["lesion_free_images"] + mr["lesion_free_images"] == run["lesion_free_images"]
+    assert 0 < run["centre_on_lesion"] < 1
+    for figures in (ct, mr):
+        assert 0 <= figures["peak_on_lesion"] <= 1 and 0 <= figures["outline_dice"] <= 1
+        assert figures["lesions_outlined"] > 0 and 0 <= figures["shrunk_ellipse_dice"] <= 1
+    assert report["by_modality"]["CT"]["centre_on_lesion"] == 1.0
 
 
 def test_a_folder_without_truth_is_refused_in_one_line(tmp_path: Path) -> None:
