@@ -140,6 +140,17 @@ def modality_of(entry: dict[str, Any]) -> str:
     return str(entry.get("modality") or "all")
 
 
+def of_modality(truth: dict[str, dict[str, Any]], modality: str) -> dict[str, dict[str, Any]]:
+    """The entries of ``truth`` whose ``modality`` is ``modality``; ``TruthError`` naming those there are when none
+    is."""
+    kept = {name: entry for name, entry in truth.items() if modality_of(entry) == modality}
+    if not kept:
+        there = ", ".join(sorted({modality_of(entry) for entry in truth.values()}))
+        raise TruthError(f"No image of the truth has the modality {modality!r}; it has: {there}. "
+                         "Give one of those to --modality, or leave it out.")
+    return kept
+
+
 def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
     """One polygon per connected lesion (8-connected, ≥ 10 px): what an expert would draw, in image pixels."""
     components, count = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -156,10 +167,12 @@ def outlines_of(mask: np.ndarray) -> list[list[list[float]]]:
 
 def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | None = None,
                progress: Callable[[str], None] | None = None, out: Path | None = None,
-               pretrain_steps: int = 0) -> dict[str, Any]:
+               pretrain_steps: int = 0, modality: str | None = None) -> dict[str, Any]:
     """Run the benchmark for ``seeds`` seeds on ``folder`` (on ``images`` of its images, drawn by the seed, or all
-    of them); per-seed figures and their spread."""
+    of them; with ``modality``, only those whose truth names it); per-seed figures and their spread."""
     folder, truth = locate_truth(folder.resolve())
+    if modality is not None:
+        truth = of_modality(truth, modality)
     runs = []
     for seed in range(seeds):
         names = sorted(truth)
@@ -167,7 +180,8 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
             names = sorted(np.random.default_rng(1000 + seed).choice(names, images, replace=False))
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
                               progress or (lambda message: None), pretrain_steps))
-    report: dict[str, Any] = {"folder": str(folder), "images": images or len(truth), "labels": labels,
+    report: dict[str, Any] = {"folder": str(folder), "modality": modality, "images": images or len(truth),
+                              "labels": labels,
                               "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",

@@ -117,7 +117,7 @@ def cmd_bench_real(args: argparse.Namespace) -> int:
     from benchmarks import bench_real
 
     return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
-                                           out=args.out, pretrain_steps=args.pretrain_steps,
+                                           out=args.out, pretrain_steps=args.pretrain_steps, modality=args.modality,
                                            progress=lambda message: print(message, file=sys.stderr)))
 
 
@@ -217,6 +217,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--images", type=int, default=None, help="use this many of the folder's images (by seed)")
     bench.add_argument("--pretrain-steps", type=int, default=0,
                        help="pre-train the features contrastively on windows of the pool first (0: from scratch)")
+    bench.add_argument("--modality", default=None,
+                       help="only the images whose truth names this modality (a project of one kind of picture)")
     bench.set_defaults(run=cmd_bench_real)
 
     bench = benchmarks.add_parser("outline", parents=[figures],

@@ -75,6 +75,18 @@ def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -
     assert report["by_modality"]["CT"]["centre_on_lesion"] == 1.0
 
 
+def test_bench_real_takes_one_modality_of_a_mixed_folder(tmp_path: Path) -> None:
+    from benchmarks.real import locate_truth, of_modality
+
+    folder = lesion_folder(tmp_path / "set", count=8, modalities=("CT", "MR"))
+    _, truth = locate_truth(folder)
+    assert sorted(of_modality(truth, "MR")) == ["case_01.png", "case_03.png", "case_05.png", "case_07.png"]
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(folder), "--modality", "US"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "No image of the truth has the modality 'US'; it has: CT, MR." in done.stderr
+
+
 def test_a_folder_without_truth_is_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(TruthError, match="has no truth.json"):
         bench_real(tmp_path)
