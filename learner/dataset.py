@@ -14,7 +14,7 @@ or none until a reviewer decides).
   image still gives its background and hard-negative patches.
 - **Background**: an annotated image whose findings are all outlined (or that has none) also gives one
   patch away from every region, labelled 0, and ``HARD_NEGATIVES`` **hard negatives**: the patches of
-  highest local contrast away from every region (blob-like structures such as the spine, vessels or
+  highest local contrast away from every finding region (blob-like structures such as the spine, vessels or
   dense tissue — normal anatomy present in every image, which the model must not take for a finding),
   found in the picture when the inputs are written. A *cancerous* image without regions gives neither:
   we do not know where the finding is.
@@ -67,7 +67,7 @@ NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
 CONTEXT = 0.25  # context around a region, as a fraction of its size, on each side
 MIN_PATCH_FRACTION = 1 / 8  # smallest patch side, as a fraction of the image's short side
 BACKGROUND_TRIES = 20
-HARD_NEGATIVES = 2  # per fully judged image: the most blob-like structures outside every region
+HARD_NEGATIVES = 2  # per fully judged image: the most blob-like structures outside every finding
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Example:
     label: int
     box: tuple[int, int, int] | None = None  # None = the whole image
     source: str = "image"  # image | region | background | hard
-    avoid: tuple[tuple[float, float, float, float], ...] = ()  # hard: the regions its patch must not touch
+    avoid: tuple[tuple[float, float, float, float], ...] = ()  # hard: the finding regions its patch must not touch
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,11 @@ def build_examples(skipped: list[int] | None = None, *, engine: Engine,
         if background is not None:
             examples.append(Example(image.id, patient, 0, background, "background"))
             # Where the picture is read: the box is the background's until the salient one is found.
-            examples.extend(Example(image.id, patient, 0, background, "hard", tuple(boxes))
+            # What the picture's hard negatives (and the mined ones, and the proposal threshold's normal parts)
+            # must not touch: its findings. A region of a normal class (a *Healthy* nodule) is normal, and the
+            # likeliest place for the model's mistakes.
+            findings = tuple(box for box, r in zip(boxes, drawn) if classes.get(r.label_class_id, True))
+            examples.extend(Example(image.id, patient, 0, background, "hard", findings)
                             for _ in range(HARD_NEGATIVES))
     if any(example.source == "region" for example in examples):  # a patch model: whole images are another scale
         examples = [example for example in examples if example.source != "image"]

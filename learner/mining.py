@@ -4,7 +4,8 @@ The first model learns lesions against a few normal patches per image (one at ra
 structures). On clinical pictures that leaves most of the picture unseen — the edge, padding, burned-in
 text, calipers, a scan fan's border — and the dense pass then finds its hottest window there. So after the
 first round, one dense pass (as scoring runs it) over the training images finds where the model is most
-sure of a finding *away from every drawn region*: on an image whose findings are all outlined (or that has
+sure of a finding *away from every drawn finding* (a region of a normal class, a *Healthy* nodule, is
+normal and may be mined): on an image whose findings are all outlined (or that has
 none) those windows are known to be normal. They join the training set as negatives (``source="mined"``)
 and the model is trained again. Validation images are never mined, so the version's figures stay honest.
 """
@@ -68,7 +69,7 @@ def windows_to_mine(heat: np.ndarray, shape: tuple[int, int], side: int,
 def mine_hard_negatives(result: TrainResult, data: dict[str, Any], train: list[Example], scratch: Path, *,
                         project: Project) -> list[Example]:
     """The windows of the training images (``train``'s fully judged ones) where ``result``'s model is most sure
-    of a finding away from every drawn region, at any of its window scales, as negative examples (at most
+    of a finding away from every drawn finding, at any of its window scales, as negative examples (at most
     MINED_PER_IMAGE per image); ``scratch`` holds the heatmaps meanwhile."""
     judged = judged_images(train)
     if not judged:

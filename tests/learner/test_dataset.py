@@ -84,6 +84,10 @@ def test_examples_from_regions_labels_and_background(demo) -> None:
     assert sorted((e.source, e.label) for e in by_image[c.id]) == [("background", 0), ("hard", 0), ("hard", 0)]
     # Only a normal region and no image label: its region and normal patches.
     assert sorted(e.source for e in by_image[d.id]) == ["background", "hard", "hard", "region"]
+    # What hard (and mined) negatives must not touch is the findings: a Healthy region is normal, and the likeliest
+    # place of the model's mistakes (the demo's benign nodules drew proposals on 24% of normal pictures).
+    assert {e.avoid for e in by_image[a.id] if e.source == "hard"} == {((40.0, 50.0, 20.0, 20.0),)}
+    assert {e.avoid for e in by_image[d.id] if e.source == "hard"} == {()}
     assert all(e.patient == by_image[a.id][0].patient for e in by_image[a.id])
     assert build_examples(engine=demo.engine) == examples  # reproducible
 
