@@ -181,8 +181,7 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
                               progress or (lambda message: None), pretrain_steps))
     report: dict[str, Any] = {"folder": str(folder), "modality": modality, "images": images or len(truth),
-                              "labels": labels,
-                              "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
+                              "labels": labels, "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",
                 "outline_ms", "train_s", "pretrain_s", "score_ms_per_image"):
@@ -300,10 +299,10 @@ class _Seen:
     proposed: bool
 
 
-def near_lesion(mask: np.ndarray, x: float, y: float) -> bool:
-    """Whether image point (x, y) lies within ``PEAK_TOLERANCE_PX`` of a pixel of ``mask``."""
-    distance = ndimage.distance_transform_edt(~mask)
-    row, col = min(max(int(round(y)), 0), mask.shape[0] - 1), min(max(int(round(x)), 0), mask.shape[1] - 1)
+def near_lesion(distance: np.ndarray, x: float, y: float) -> bool:
+    """Whether image point (x, y) lies within ``PEAK_TOLERANCE_PX`` of a lesion, given each pixel's ``distance`` to
+    the nearest lesion pixel."""
+    row, col = min(max(int(round(y)), 0), distance.shape[0] - 1), min(max(int(round(x)), 0), distance.shape[1] - 1)
     return float(distance[row, col]) <= PEAK_TOLERANCE_PX
 
 
@@ -334,13 +333,14 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
             continue
         mask = masks[name]
         lesion = bool(mask.any())
+        distance = ndimage.distance_transform_edt(~mask) if lesion else None
         peak_hit = None
         if row.heatmap_peak is not None:  # the cause seen on clinical pictures: peaks on the picture's edge
             peaks += 1
             x, y = row.heatmap_peak
             edge_peaks += min(x, y, mask.shape[1] - 1 - x, mask.shape[0] - 1 - y) <= EDGE_PX
-            peak_hit = near_lesion(mask, x, y) if lesion else None
-        centre_hit = lesion and near_lesion(mask, (mask.shape[1] - 1) / 2, (mask.shape[0] - 1) / 2)
+            peak_hit = near_lesion(distance, x, y) if distance is not None else None
+        centre_hit = distance is not None and near_lesion(distance, (mask.shape[1] - 1) / 2, (mask.shape[0] - 1) / 2)
         seen.append(_Seen(groups[name], lesion, row.probability, peak_hit, centre_hit, bool(row.proposals)))
         if lesion and row.proposals:
             image = images[name]
