@@ -16,5 +16,6 @@ _FACE = {
     "pacs": ("bench_dicomweb", "bench_stow"),
     "real": ("bench_real",),
     "simulate": ("simulate",),
+    "ultrasound": ("write_ultrasound_set",),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE)

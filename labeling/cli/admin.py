@@ -121,6 +121,17 @@ def cmd_bench_real(args: argparse.Namespace) -> int:
                                            progress=lambda message: print(message, file=sys.stderr)))
 
 
+def cmd_bench_ultrasound_set(args: argparse.Namespace) -> int:
+    from benchmarks import write_ultrasound_set
+
+    counts = write_ultrasound_set(args.folder, images=args.images, seed=args.seed)
+    if not args.json:
+        print(f"wrote {counts['images']} ultrasound-like frames ({counts['with_lesion']} with a lesion) and "
+              f"truth.json to {args.folder}; next: medal bench real {args.folder}")
+        return 0
+    return _print_figures(args, counts)
+
+
 def cmd_bench_outline(args: argparse.Namespace) -> int:
     from benchmarks import bench_outline
 
@@ -220,6 +231,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--modality", default=None,
                        help="only the images whose truth names this modality (a project of one kind of picture)")
     bench.set_defaults(run=cmd_bench_real)
+
+    bench = benchmarks.add_parser("ultrasound-set", parents=[json_parent],
+                                  help="write a folder of synthetic ultrasound-like frames with lesion masks (fan, "
+                                       "speckle, fat lobules, text, calipers) for `medal bench real`")
+    bench.add_argument("folder", type=Path, help="where to write images/, masks/ and truth.json")
+    bench.add_argument("--images", type=int, default=300)
+    bench.add_argument("--seed", type=int, default=0, help="the same seed writes the same frames")
+    bench.set_defaults(run=cmd_bench_ultrasound_set)
 
     bench = benchmarks.add_parser("outline", parents=[figures],
                                   help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")
