@@ -77,9 +77,12 @@ def image_ids(status: ImageStatus, *, engine: Engine) -> list[int]:
         return list(session.exec(select(Image.id).where(Image.status == status).order_by(Image.id)).all())
 
 
-def _onto_grid(centres: np.ndarray, per_pixel: tuple[float, float], rows: int, cols: int, size: int) -> np.ndarray:
+def _onto_grid(centres: np.ndarray, per_pixel: tuple[float, float], rows: int, cols: int,
+               size: int) -> tuple[np.ndarray, np.ndarray]:
     """The window probabilities (one per window, at a stride of 16 scaled pixels) interpolated onto a grid of
-    ≤ HEATMAP_SIDE cells over the image: each cell holds P(finding) of a window centred on it."""
+    ≤ HEATMAP_SIDE cells over the image: each cell holds P(finding) of a window centred on it. Also which cells
+    such a window can be centred on: within half a stride of the outermost windows' centres. Cells nearer the
+    picture's edge than half a window get the nearest window's value, which is a window half its side inside."""
     scale = HEATMAP_SIDE / max(rows, cols)
     shape = max(1, round(rows * scale)), max(1, round(cols * scale))
     cell_y = (np.arange(shape[0]) + 0.5) * rows / shape[0]  # cell centres in image pixels
@@ -87,7 +90,10 @@ def _onto_grid(centres: np.ndarray, per_pixel: tuple[float, float], rows: int, c
     window_y = (cell_y / per_pixel[1] - size / 2) / DENSE_STRIDE  # … in window indices
     window_x = (cell_x / per_pixel[0] - size / 2) / DENSE_STRIDE
     grid_y, grid_x = np.meshgrid(window_y, window_x, indexing="ij")
-    return ndimage.map_coordinates(centres, [grid_y, grid_x], order=1, mode="nearest").astype(np.float32)
+    values = ndimage.map_coordinates(centres, [grid_y, grid_x], order=1, mode="nearest").astype(np.float32)
+    covered = ((grid_y >= -0.5) & (grid_y <= centres.shape[0] - 0.5)
+               & (grid_x >= -0.5) & (grid_x <= centres.shape[1] - 0.5))
+    return values, covered
 
 
 @dataclass
@@ -239,12 +245,24 @@ def _score_chunk(model: CompactCNN, size: int, chunk: list[list[_Scaled]], indic
 
 
 def _write_heatmap(path: Path, scales: list[tuple[np.ndarray, _Scaled]], size: int) -> None:
-    """The heatmap of one picture: at each cell, P(finding) of the hottest window of any scale centred on it."""
+    """The heatmap of one picture (``combine_scales`` of each scale's grid)."""
     grids = [_onto_grid(centres, item.per_pixel, *item.shape, size) for centres, item in scales]
-    np.save(path, np.maximum.reduce(grids).astype(np.float16), allow_pickle=False)
+    finest = int(np.argmin([item.per_pixel[0] for _, item in scales]))
+    np.save(path, combine_scales(grids, finest).astype(np.float16), allow_pickle=False)
 
 
-@torch.no_grad()
+def combine_scales(grids: list[tuple[np.ndarray, np.ndarray]], finest: int) -> np.ndarray:
+    """At each cell, P(finding) of the hottest window of any scale centred on it; a cell no window of a scale is
+    centred on (nearer the edge than half that window) takes nothing from that scale, and one no scale reaches,
+    the nearest window of the ``finest``. Extending every scale to the edges painted the largest windows' heat
+    — half the picture wide, holding a lesion well inside — along the picture's edges, over black margins, and
+    pulled the heatmap's peak there."""
+    values = np.stack([grid for grid, _ in grids])
+    covered = np.stack([inside for _, inside in grids])
+    heat = np.where(covered, values, -np.inf).max(axis=0)
+    return np.where(covered.any(axis=0), heat, values[finest])
+
+
 def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy: str, seed: int = 0) -> PoolClassifier:
     """What strategy ``strategy`` may use about a pool of whole images (the oracle simulation's): the
     embeddings and the head's probabilities from one pass, head-only MC-dropout samples for BALD, and the

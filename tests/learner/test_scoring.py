@@ -77,3 +77,31 @@ def test_windows_at_the_picture_edge_see_the_picture_continued_not_a_dark_frame(
         embedded = embedded[0] if picture.shape[1] == 128 else embedded[0].transpose(0, 1)
         assert embedded.shape[:2] == (7, 5) and embedded.abs().max() > 0.1
         assert torch.allclose(embedded, embedded[3:4].expand_as(embedded), rtol=1e-2, atol=1e-3)
+
+
+def test_a_large_window_heat_does_not_spread_to_the_picture_edge(tmp_path: Path) -> None:
+    """A 200×300 picture scored at two scales: windows 32 px wide (hot on a lesion at (64, 96)) and 100 px wide
+    (the one nearest the right edge, centred at x = 250, a little hotter: it holds calipers, text, the black
+    margin). The large window's heat belongs where such a window can be centred — not on the 50 px beside it up
+    to the edge, where it was painted before and made the peak's plateau run to the edge. Cells no window of any
+    scale reaches take the small windows' heat."""
+    from learner.predictions import peak_cell
+    from learner.scoring import _write_heatmap
+
+    size, rows, cols = 32, 200, 300
+    fine = np.full(((rows - size) // 16 + 1, (cols - size) // 16 + 1), 0.05, np.float32)
+    fine[5, 3] = 0.9  # the window centred at x = 16 + 3 × 16 = 64, y = 96
+    per_x = 100 / size  # a 100-px window is 32 scaled pixels: the scaled picture is 64 × 96
+    coarse = np.full(((64 - size) // 16 + 1, (96 - size) // 16 + 1), 0.05, np.float32)
+    coarse[1, -1] = 0.95  # centred at scaled (80, 32): x = 250, y = 100
+    scales = [(fine, _Scaled(torch.zeros(1), (1.0, 1.0), (rows, cols))),
+              (coarse, _Scaled(torch.zeros(1), (per_x, per_x), (rows, cols)))]
+    _write_heatmap(tmp_path / "heat.npy", scales, size)
+    heat = np.load(tmp_path / "heat.npy").astype(np.float32)
+    cell = cols / heat.shape[1]
+    right_edge = heat[:, int(285 / cell):]  # nearer the edge than 15 px: beyond every 100-px window's centre
+    assert right_edge.max() < 0.2
+    row, column = peak_cell(heat)
+    assert abs((column + 0.5) * cell - 250) < 20 and abs((row + 0.5) * cell - 100) < 20
+    near_lesion = heat[int(86 / cell):int(106 / cell), int(54 / cell):int(74 / cell)]
+    assert near_lesion.max() > 0.8  # the small windows' lesion is still there
