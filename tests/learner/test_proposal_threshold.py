@@ -34,3 +34,18 @@ def test_normal_maxima_leave_out_the_outlined_regions_and_their_surroundings(pro
     maxima = normal_maxima(found, [clean, outlined, unknown], with_finding={outlined, unknown},
                            judged={outlined: (region,)}, data={"patch_fractions": [0.1]}, project=project)
     assert np.allclose(maxima, [0.6, 0.7], atol=1e-3)  # the image with an unoutlined finding says nothing
+
+
+def test_with_few_normal_parts_the_threshold_is_above_them_all() -> None:
+    """16 normal parts (what 80 labels give): their 95th percentile lies between the two hottest and lets the
+    hottest through; the threshold must clear every one. With 40 (enough to leave 5% out) at most 2 are above
+    it. Never under the floor."""
+    from learner.loop import threshold_from_normals
+
+    rng = np.random.default_rng(0)
+    few = list(rng.uniform(0.5, 0.95, 15)) + [0.99]
+    assert threshold_from_normals(few, 0.85) == 0.99
+    many = list(rng.uniform(0.5, 0.99, 40))
+    threshold = threshold_from_normals(many, 0.85)
+    assert sum(value > threshold for value in many) <= 2 and threshold < max(many)
+    assert threshold_from_normals([0.3, 0.4], 0.85) == 0.85
