@@ -263,6 +263,7 @@ def combine_scales(grids: list[tuple[np.ndarray, np.ndarray]], finest: int) -> n
     return np.where(covered.any(axis=0), heat, values[finest])
 
 
+@torch.no_grad()
 def pool_classifier(model: CompactCNN, pool: Dataset, labeled: Dataset, strategy: str, seed: int = 0) -> PoolClassifier:
     """What strategy ``strategy`` may use about a pool of whole images (the oracle simulation's): the
     embeddings and the head's probabilities from one pass, head-only MC-dropout samples for BALD, and the
