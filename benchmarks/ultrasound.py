@@ -27,11 +27,17 @@ from PIL import Image as PILImage
 from scipy import ndimage
 from scipy.special import expit
 
+from storage import MedalError
+
 FRAME = (470, 560)  # rows, columns: a breast ultrasound frame as exported
 MODALITY = "US (synthetic, breast-like)"
 LESION_SHARE = 0.8
 CALIPERS_ON_LESIONS = 0.5
 CALIPERS_ON_NORMALS = 0.05
+
+
+class FolderNotEmpty(MedalError):
+    """``medal bench ultrasound-set`` asked to write into a folder that already holds something."""
 
 
 def ultrasound_frame(rng: np.random.Generator, *, lesion: bool,
@@ -148,7 +154,11 @@ def _burn_in(rng: np.random.Generator, picture: np.ndarray, field: np.ndarray, m
 
 def write_ultrasound_set(folder: Path, *, images: int = 300, seed: int = 0) -> dict[str, int]:
     """Write ``images`` frames (``LESION_SHARE`` with a lesion), their masks and ``truth.json`` into ``folder``
-    (the layout ``medal bench real`` reads); each frame its own patient. Returns the counts written."""
+    (the layout ``medal bench real`` reads; a new or empty folder, else :class:`FolderNotEmpty`); each frame its
+    own patient. Returns the counts written."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise FolderNotEmpty(f"{folder} already exists and is not an empty folder: give a new or empty folder "
+                             "(the frames, their masks and truth.json would overwrite what is there).")
     rng = np.random.default_rng(seed)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "masks").mkdir(exist_ok=True)

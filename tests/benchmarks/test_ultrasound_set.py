@@ -55,3 +55,13 @@ def test_cli_writes_the_folder_and_says_what_next(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["images"] == 3
     assert len(json.loads((tmp_path / "us" / "truth.json").read_text())) == 3
+
+
+def test_a_folder_that_holds_something_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """Pointed at a real data set by mistake, the command must not overwrite its truth.json: exit 2, one line."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "truth.json").write_text("{}")
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ultrasound-set", str(tmp_path / "real")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "not an empty folder" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "real" / "truth.json").read_text() == "{}" and not (tmp_path / "real" / "images").exists()
