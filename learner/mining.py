@@ -25,9 +25,7 @@ from learner.registry import LoadedModel
 from learner.train import TrainResult
 from storage import Project
 
-MINED_PER_IMAGE = 12  # windows the model is most sure of, per fully judged training image (6 until 2026-12-04: 12
-# gave ultrasound-like frames AUC 0.86 against 0.84, peak 77% against 73%, lesion-free proposals 2% against 4%, 5
-# seeds; glioblastoma MR AUC 0.94 against 0.93, lesion-free proposals 4% against 1%, 3 seeds) …
+MINED_PER_IMAGE = 6  # windows the model is most sure of, per fully judged training image …
 MINED_MIN_PROBABILITY = 0.2  # … where it gives them at least this P(finding): its mistakes, not every window
 MINED_IMAGES = 400  # training images looked at, at most (a sample, fixed by the image ids, of a large label set)
 

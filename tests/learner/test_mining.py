@@ -64,15 +64,3 @@ def test_mined_windows_are_the_hottest_away_from_the_regions_and_inside_the_pict
 
 def test_nothing_is_mined_where_the_model_is_nowhere_sure() -> None:
     assert windows_to_mine(np.full((16, 16), 0.2, np.float32), (64, 64), 16, avoid=()) == []
-
-
-def test_up_to_twelve_windows_are_mined_from_a_picture_the_model_is_wrong_about_all_over() -> None:
-    """Twelve per image by default (six gave ultrasound-like frames' lesion-free pictures P ≥ 0.9 from their fat
-    lobules and shadows): a 256-px picture with 16 separate hot spots gives twelve windows, the hottest."""
-    heat = np.zeros((64, 64), np.float32)
-    spots = [(4 + 16 * (k // 4), 4 + 16 * (k % 4)) for k in range(16)]
-    for rank, (row, column) in enumerate(spots):
-        heat[row, column] = 0.9 - 0.01 * rank
-    found = windows_to_mine(heat, (256, 256), 32, avoid=())
-    assert len(found) == 12
-    assert [round(probability, 2) for probability, _ in found] == [round(0.9 - 0.01 * k, 2) for k in range(12)]
