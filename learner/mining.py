@@ -25,7 +25,8 @@ from learner.registry import LoadedModel
 from learner.train import TrainResult
 from storage import Project
 
-MINED_PER_IMAGE = 6  # windows the model is most sure of, per fully judged training image …
+MINED_PER_SCALE = 6  # windows the model is most sure of, per window scale of a fully judged training image …
+MINED_PER_IMAGE = 12  # … and per image over all its scales, the hottest kept
 MINED_MIN_PROBABILITY = 0.2  # … where it gives them at least this P(finding): its mistakes, not every window
 MINED_IMAGES = 400  # training images looked at, at most (a sample, fixed by the image ids, of a large label set)
 
@@ -43,7 +44,7 @@ def _touches(box: tuple[int, int, int], regions: tuple[tuple[float, float, float
 
 def windows_to_mine(heat: np.ndarray, shape: tuple[int, int], side: int,
                     avoid: tuple[tuple[float, float, float, float], ...],
-                    per_image: int = MINED_PER_IMAGE,
+                    per_image: int = MINED_PER_SCALE,
                     min_probability: float = MINED_MIN_PROBABILITY) -> list[tuple[float, tuple[int, int, int]]]:
     """The hottest windows of one heatmap (``heat``: the stored grid of P(finding) of a window centred on each
     cell) that touch no ``avoid`` region, as patches of ``side`` image pixels kept inside the picture (so a peak
@@ -70,7 +71,7 @@ def mine_hard_negatives(result: TrainResult, data: dict[str, Any], train: list[E
                         project: Project) -> list[Example]:
     """The windows of the training images (``train``'s fully judged ones) where ``result``'s model is most sure
     of a finding away from every drawn finding, at any of its window scales, as negative examples (at most
-    MINED_PER_IMAGE per image); ``scratch`` holds the heatmaps meanwhile."""
+    MINED_PER_SCALE per scale and MINED_PER_IMAGE per image); ``scratch`` holds the heatmaps meanwhile."""
     judged = judged_images(train)
     if not judged:
         return []
@@ -94,5 +95,11 @@ def mine_hard_negatives(result: TrainResult, data: dict[str, Any], train: list[E
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return [Example(image_id, patient_of[image_id], 0, box, "mined")
-            for image_id, found in candidates.items()
-            for _, box in sorted(found, key=lambda item: -item[0])[:MINED_PER_IMAGE]]
+            for image_id, found in candidates.items() for box in hottest_of_all_scales(found)]
+
+
+def hottest_of_all_scales(found: list[tuple[float, tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
+    """The MINED_PER_IMAGE hottest of one image's windows found at its scales (``windows_to_mine``'s answers
+    together): with one scale's share capped there, the largest windows — hot wherever they hold anything
+    odd — cannot take every place, and the small windows' mistakes (text, calipers, speckle) are mined too."""
+    return [box for _, box in sorted(found, key=lambda item: -item[0])[:MINED_PER_IMAGE]]

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from benchmarks import bench_real
-from learner.mining import windows_to_mine
+from learner.mining import MINED_PER_IMAGE, MINED_PER_SCALE, hottest_of_all_scales, windows_to_mine
 
 SIDE = 128
 
@@ -64,3 +64,25 @@ def test_mined_windows_are_the_hottest_away_from_the_regions_and_inside_the_pict
 
 def test_nothing_is_mined_where_the_model_is_nowhere_sure() -> None:
     assert windows_to_mine(np.full((16, 16), 0.2, np.float32), (64, 64), 16, avoid=()) == []
+
+
+def test_one_scale_gives_at_most_its_share_of_windows() -> None:
+    heat = np.zeros((64, 64), np.float32)
+    for index in range(20):  # twenty separate hot spots, hotter to the right
+        heat[8 + 16 * (index // 5), 6 + 12 * (index % 5)] = 0.5 + 0.02 * index
+    boxes = windows_to_mine(heat, (256, 256), 16, avoid=())
+    assert len(boxes) == MINED_PER_SCALE
+    assert [round(found, 2) for found, _ in boxes] == [round(0.5 + 0.02 * index, 2) for index in range(19, 13, -1)]
+
+
+def test_the_small_windows_mistakes_are_mined_beside_the_large_windows_hotter_ones() -> None:
+    """The largest windows are hot wherever they hold anything odd (the edge, text): their six must not take
+    every place, so the small windows' mistakes (a caliper, a speckle blob) are mined too."""
+    large = [(0.95 - 0.01 * index, (index * 40, 0, 120)) for index in range(MINED_PER_SCALE)]
+    small = [(0.6 - 0.01 * index, (index * 30, 200, 24)) for index in range(MINED_PER_SCALE)]
+    kept = hottest_of_all_scales(large + small)
+    assert len(kept) == MINED_PER_IMAGE == 2 * MINED_PER_SCALE
+    assert {box for _, box in small} <= set(kept)
+    assert kept[0] == large[0][1]
+    triple = hottest_of_all_scales(large + small + [(0.7, (0, 0, 60))] * MINED_PER_SCALE)
+    assert len(triple) == MINED_PER_IMAGE and (0, 0, 60) in triple and small[-1][1] not in triple
