@@ -57,6 +57,11 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
     assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
     assert {"train_s", "score_ms_per_image", "outline_ms"} <= set(run)  # times are the benchmark's to judge
     assert report["outline_dice"]["median"] == run["outline_dice"]
+    # snug boxes (10–40% larger in all) fill more of the lesion than rough ones (10–40% per side)
+    for key in ("snug_outline_dice", "snug_box_dice", "snug_ellipse_dice"):
+        assert 0 <= run[key] <= 1 and report[key]["median"] == run[key], key
+    assert run["snug_box_dice"] > run["box_dice"] + 0.1 and run["snug_ellipse_dice"] > run["ellipse_dice"] + 0.1
+    assert run["snug_outline_dice"] >= 0.85
 
 
 def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -> None:
@@ -72,6 +77,7 @@ def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -
     for figures in (ct, mr):
         assert 0 <= figures["peak_on_lesion"] <= 1 and 0 <= figures["outline_dice"] <= 1
         assert figures["lesions_outlined"] > 0 and 0 <= figures["shrunk_ellipse_dice"] <= 1
+        assert 0 <= figures["snug_outline_dice"] <= 1 and 0 <= figures["snug_ellipse_dice"] <= 1
     assert report["by_modality"]["CT"]["centre_on_lesion"] == 1.0
 
 
