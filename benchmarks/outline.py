@@ -15,7 +15,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,23 +103,28 @@ def dice(found: list[list[float]], truth: list[list[float]], shape: tuple[int, .
     return mask_dice(rasterise(found, shape), rasterise(truth, shape))
 
 
-def outline_dice(project: Project, seed: int = 0) -> list[float]:
-    """Dice of the quick outline against the truth, for every demo lesion, with seeded rough boxes."""
+Boxes = Callable[[list[float], np.random.Generator], tuple[float, float, float, float]]
+
+
+def outline_dice(project: Project, seed: int = 0, boxes: Boxes = rough_box) -> list[float]:
+    """Dice of the quick outline against the truth, for every demo lesion, with seeded ``boxes`` (rough or snug)."""
     rng = np.random.default_rng(seed)
     scores = []
     for _, picture, region in demo_lesions(project):
-        found = outline_in_box(picture, rough_box(region["bbox"], rng))
+        found = outline_in_box(picture, boxes(region["bbox"], rng))
         scores.append(dice(found, region["points"], picture.shape))
     return scores
 
 
-def speckle_dice(seed: int = 0, pictures: int = SPECKLE_PICTURES) -> tuple[list[float], list[float]]:
-    """Dice of the quick outline and of the ellipse inscribed in the box, on seeded ultrasound-like pictures."""
+def speckle_dice(seed: int = 0, pictures: int = SPECKLE_PICTURES, boxes: Boxes = rough_box
+                 ) -> tuple[list[float], list[float]]:
+    """Dice of the quick outline and of the ellipse inscribed in the box, on seeded ultrasound-like pictures,
+    with seeded ``boxes`` (rough or snug)."""
     rng = np.random.default_rng(seed)
     found, inscribed = [], []
     for _ in range(pictures):
         picture, mask = speckled_lesion(rng)
-        box = rough_box(lesion_box(mask), rng)
+        box = boxes(lesion_box(mask), rng)
         found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
         inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
     return found, inscribed
@@ -154,6 +159,8 @@ def bench_outline(out: Path | None = None, seed: int = 0) -> dict[str, Any]:
         setup_s = time.perf_counter() - started
         scores = outline_dice(project, seed)
         speckle, inscribed = speckle_dice(seed)
+        snug_scores = outline_dice(project, seed, snug_box)
+        snug_speckle, snug_inscribed = speckle_dice(seed, boxes=snug_box)
         picture, cx, cy = _latency_case(project)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     latency = {f"latency_ms_box{side}": round(_median_ms(picture, (cx - side / 2, cy - side / 2, side, side),
@@ -169,10 +176,13 @@ def bench_outline(out: Path | None = None, seed: int = 0) -> dict[str, Any]:
         "speckle_dice_mean": round(float(np.mean(speckle)), 4),
         "speckle_dice_min": round(float(np.min(speckle)), 4),
         "speckle_ellipse_dice_mean": round(float(np.mean(inscribed)), 4),
+        "snug_dice_mean": round(float(np.mean(snug_scores)), 4),
+        "snug_speckle_dice_mean": round(float(np.mean(snug_speckle)), 4),
+        "snug_speckle_ellipse_dice_mean": round(float(np.mean(snug_inscribed)), 4),
         **latency,
         "latency_runs": LATENCY_RUNS,
         "image_size": f"{LATENCY_SIZE}x{LATENCY_SIZE}",
-        "box_protocol": "truth bbox grown 10-40% per side, shifted up to ±10%",
+        "box_protocol": "truth bbox grown 10-40% per side, shifted up to ±10%; snug_*: 5-20% per side, ±5%",
         "seed": seed,
         "cpus": os.cpu_count(),
         "load_1min": None if load is None else round(load, 2),
