@@ -8,9 +8,10 @@ Classical and local (scikit-image and SciPy; nothing is downloaded), in two ways
   part on (or nearest) the centre is kept, an opening half as wide as that part is thick cuts it from what
   it only touches (a vessel, a wall), and what reaches well outside the box is left out. This is kept when
   the found edge is sharp: the grey levels just inside and just outside it differ by at least
-  ``SHARP_EDGE`` times their spread (a clean phantom, a contrast-enhanced lesion), and the part fills at least
-  ``MIN_FILL`` of the box (a box drawn around a lesion is not ten times its size: a smaller part is a cluster
-  of dark speckle on the lesion's centre, whose few pixels can pass the edge test by chance).
+  ``SHARP_EDGE`` times their spread (a clean phantom, a contrast-enhanced lesion) — ``SMALL_PART_EDGE`` times
+  for a part that fills less than ``MIN_FILL`` of the box: a cluster of dark speckle on a lesion's centre can
+  pass the first by chance (a snug box around a speckled lesion: 57 pixels at 5.9), a small nodule in a
+  proposal's window-sized box passes the second by far (~20).
 - **Otherwise: the box's shape as a prior, the grey levels as evidence** (``labeling.labels.box_prior``).
   On clinical pictures the threshold spills into tissue of the lesion's density (a sarcoma in muscle on CT)
   or breaks up in speckle (ultrasound); the prior-guided answer then keeps to what the box and the picture
@@ -42,8 +43,9 @@ GROW = 1.0  # pixels between the lesion's edge and the outline
 NECK = 0.5  # opening radius, as a fraction of the lesion's thickness (largest inner distance to its edge)
 REACH = 1.5  # kept: inside the box's inscribed ellipse scaled by √REACH (~1.22)
 WORK_SIDE = 400  # a crop longer than this (pixels) is thinned out to about this before segmenting
-MIN_FILL = 0.1  # of the box: a thresholded part smaller than this is a speckle cluster or a vessel, not the lesion
-SHARP_EDGE = 4.0  # inside-vs-outside difference of the threshold's edge (smoothed), in units of their spread
+SHARP_EDGE = 4.0  # inside-vs-outside difference of the threshold's edge (smoothed), in units of their spread …
+MIN_FILL = 0.1  # … and a part filling less of the box than this …
+SMALL_PART_EDGE = 8.0  # … needs this: a cluster of dark speckle passes 4 by chance (5.9 seen), a small nodule is ~20
 
 
 class OutlineError(MedalError, ValueError):
@@ -118,7 +120,10 @@ def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int
     values = np.clip(signed[inside], low, high)
     level = float(threshold_otsu(values)) if float(values.max() - values.min()) > 0 else (low + high) / 2
     mask = _lesion(signed > level, centre, ellipse)
-    if mask is None or mask.sum() < MIN_FILL * inside.sum() or _edge_contrast(smooth, mask, gap=2 * blur) < SHARP_EDGE:
+    if mask is None:
+        return None
+    small = mask.sum() < MIN_FILL * inside.sum()
+    if _edge_contrast(smooth, mask, gap=2 * blur) < (SMALL_PART_EDGE if small else SHARP_EDGE):
         return None
     return mask, c0, r0, step
 
