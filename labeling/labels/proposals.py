@@ -32,8 +32,9 @@ from storage import Image, LabelClass, Prediction, Project
 
 SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
 MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure
-PROPOSAL_MARGIN = 0.25  # a proposal's box grows by this much of its size on each side before it is outlined (a
-# model's window holds this much context around a lesion: learner.dataset.CONTEXT) …
+PROPOSAL_MARGIN = 0.25  # a model's window holds this much context around a lesion (learner.dataset.CONTEXT) on each
+# side: a proposal's box is the window less it, the lesion's extent as the model's windows see it
+OUTLINE_MARGIN = 0.4  # an accepted proposal's box grows by this much of its size on each side before it is outlined …
 MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
 MAX_HOT_SHARE = 0.5  # of the heatmap's cells: hotter than the threshold over more singles nothing out
 HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
@@ -121,6 +122,19 @@ def images_with_proposals(image_ids: list[int], model_version_id: int, threshold
     return found
 
 
+def outline_box(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The box Accept outlines for a proposal's ``bbox`` (x, y, w, h): grown about its centre by OUTLINE_MARGIN of
+    its size on each side, to at least MIN_OUTLINE_BOX. The proposal's box is the model's guess at the lesion's
+    extent and falls short on real pictures (glioblastoma MR: 0.67 of it, median); the quick outline needs the
+    lesion whole inside its box with some room (a box 1.1–1.4 times the lesion is its best case). Grown by
+    PROPOSAL_MARGIN (0.25) the box was the lesion's own size and cut it: accepted proposals' Dice 0.65 → 0.70 on
+    ultrasound-like frames, 0.47 → 0.53 on glioblastoma MR with 0.4."""
+    x, y, w, h = bbox
+    side_w, side_h = max(w * (1 + 2 * OUTLINE_MARGIN), MIN_OUTLINE_BOX), max(h * (1 + 2 * OUTLINE_MARGIN),
+                                                                              MIN_OUTLINE_BOX)
+    return x + w / 2 - side_w / 2, y + h / 2 - side_h / 2, side_w, side_h
+
+
 def proposal_threshold(metrics: dict[str, float]) -> float:
     """The heat a region needs to be proposed, for a model version with these validation ``metrics``."""
     return max(MIN_THRESHOLD, float(metrics.get("proposal_threshold", metrics.get("threshold", MIN_THRESHOLD))))
@@ -128,20 +142,16 @@ def proposal_threshold(metrics: dict[str, float]) -> float:
 
 def as_outlines(image: Image, regions: list[RegionInput], *, project: Project, actor: str | None,
                 window: tuple[float, float] | None = None) -> list[RegionInput]:
-    """Accepted proposals as the reader would draw them: each box from the heatmap, grown by
-    ``PROPOSAL_MARGIN``, outlined with the quick outline on the picture under ``window``; a box the outline
-    cannot follow stays a box."""
+    """Accepted proposals as the reader would draw them: each box from the heatmap, grown (``outline_box``),
+    outlined with the quick outline on the picture under ``window``; a box the outline cannot follow stays a
+    box."""
     from labeling.labels.outline import OutlineError
     from labeling.labels.reading import outline_region  # reading reads pixels; only accepting needs it
 
     outlined = []
     for region in regions:
-        x, y, w, h = region.bbox()
-        side_w, side_h = max(w * (1 + 2 * PROPOSAL_MARGIN), MIN_OUTLINE_BOX), max(h * (1 + 2 * PROPOSAL_MARGIN),
-                                                                                  MIN_OUTLINE_BOX)
-        box = (x + w / 2 - side_w / 2, y + h / 2 - side_h / 2, side_w, side_h)
         try:
-            points = outline_region(image.id, box, actor=actor, window=window, project=project)
+            points = outline_region(image.id, outline_box(region.bbox()), actor=actor, window=window, project=project)
         except OutlineError:
             outlined.append(region)
             continue

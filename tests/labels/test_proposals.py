@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeling.labels.proposals import propose_regions
+from labeling.labels.proposals import outline_box, propose_regions
 
 
 def test_two_areas_give_two_boxes_in_image_pixels() -> None:
@@ -56,3 +56,15 @@ def test_a_one_cell_area_proposes_at_least_the_smallest_window() -> None:
     x, y, w, h = region.bbox()
     assert abs(w - 0.125 * 256 / 1.5) <= 1 and abs(h - w) <= 1e-6
     assert abs(x + w / 2 - 202) <= 1 and abs(y + h / 2 - 42) <= 1
+
+
+def test_an_accepted_proposal_is_outlined_in_a_box_that_holds_the_lesion_with_room() -> None:
+    """The model's box falls short of a real lesion (glioblastoma MR: 0.67 of its extent, median); the box the
+    quick outline gets must hold such a lesion whole with room around it (grown by a quarter on each side it was
+    the lesion's own size and the outline cut it)."""
+    lesion_side = 60.0
+    model_box = (100.0, 200.0, 0.67 * lesion_side, 0.67 * lesion_side)  # centred on the lesion, too small
+    x, y, w, h = outline_box(model_box)
+    assert w >= 1.15 * lesion_side and h >= 1.15 * lesion_side
+    assert (x + w / 2, y + h / 2) == (100.0 + 0.67 * lesion_side / 2, 200.0 + 0.67 * lesion_side / 2)
+    assert outline_box((5.0, 5.0, 2.0, 3.0))[2:] == (16.0, 16.0)  # at least MIN_OUTLINE_BOX
