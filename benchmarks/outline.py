@@ -56,10 +56,7 @@ def demo_lesions(project: Project) -> Iterator[tuple[str, np.ndarray, dict[str, 
 def rough_box(bbox: list[float], rng: np.random.Generator) -> tuple[float, float, float, float]:
     """A clinician's rough box around a lesion whose bounding box is ``bbox`` (x, y, w, h): each side pushed
     out by 10–40 % of the lesion's size, the whole shifted by up to ±10 %."""
-    x, y, w, h = bbox
-    left, right, top, bottom = rng.uniform(0.1, 0.4, 4)
-    shift_x, shift_y = rng.uniform(-0.1, 0.1, 2)
-    return (x - (left - shift_x) * w, y - (top - shift_y) * h, w * (1 + left + right), h * (1 + top + bottom))
+    return _grown_box(bbox, rng, 0.1, 0.4, 0.1)
 
 
 def snug_box(bbox: list[float], rng: np.random.Generator) -> tuple[float, float, float, float]:
@@ -67,9 +64,16 @@ def snug_box(bbox: list[float], rng: np.random.Generator) -> tuple[float, float,
     out by 5–20 % of the lesion's size, the whole shifted by up to ±5 %. The external review's figures on real
     ultrasound (filling the box 0.64, the inscribed ellipse ~0.74) are what these boxes give on lesions of that
     shape (``rough_box``, twice as loose, gives 0.49 and 0.59 on the same frames)."""
+    return _grown_box(bbox, rng, 0.05, 0.2, 0.05)
+
+
+def _grown_box(bbox: list[float], rng: np.random.Generator, least: float, most: float, shift: float
+               ) -> tuple[float, float, float, float]:
+    """``bbox`` (x, y, w, h) with each side pushed out by ``least``–``most`` of the lesion's size and the whole
+    shifted by up to ±``shift`` of it, drawn from ``rng``."""
     x, y, w, h = bbox
-    left, right, top, bottom = rng.uniform(0.05, 0.2, 4)
-    shift_x, shift_y = rng.uniform(-0.05, 0.05, 2)
+    left, right, top, bottom = rng.uniform(least, most, 4)
+    shift_x, shift_y = rng.uniform(-shift, shift, 2)
     return (x - (left - shift_x) * w, y - (top - shift_y) * h, w * (1 + left + right), h * (1 + top + bottom))
 
 

@@ -411,12 +411,12 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
         "lesions_outlined": len(found)} | {key: round(float(np.mean(values)), 4) for key, values in snug.items()}
     names = sorted(set(group_of))
     if len(names) > 1:
+        def mean_in(values: list[float], name: str) -> float:
+            return round(float(np.mean([value for value, group in zip(values, group_of) if group == name])), 4)
+
         figures["outline_by_modality"] = {
-            name: {"outline_dice": round(float(np.mean([d for d, g in zip(found, group_of) if g == name])), 4),
-                   "shrunk_ellipse_dice": round(float(np.mean([d for d, g in zip(shrunk, group_of) if g == name])), 4),
-                   "snug_outline_dice": round(float(np.mean([d for d, g in zip(snug["snug_outline_dice"], group_of)
-                                                             if g == name])), 4),
-                   "snug_ellipse_dice": round(float(np.mean([d for d, g in zip(snug["snug_ellipse_dice"], group_of)
-                                                             if g == name])), 4),
+            name: {"outline_dice": mean_in(found, name), "shrunk_ellipse_dice": mean_in(shrunk, name),
+                   "snug_outline_dice": mean_in(snug["snug_outline_dice"], name),
+                   "snug_ellipse_dice": mean_in(snug["snug_ellipse_dice"], name),
                    "lesions_outlined": group_of.count(name)} for name in names}
     return figures

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from benchmarks.outline import box_mask, demo_lesions, dice, mask_dice, rasterise, rough_box
+from benchmarks.outline import box_mask, demo_lesions, dice, mask_dice, rasterise, rough_box, snug_box, speckle_dice
 from benchmarks.real import lesion_mask, read_truth
-from benchmarks.speckle import lesion_box, speckled_lesion
+from benchmarks.speckle import lesion_box
 from labeling.access import NotAllowed, add_user, update_user
 from labeling.intake import import_paths
 from labeling.labels import OutlineError, get_image, outline_in_box, outline_region, render_frame
@@ -50,23 +50,10 @@ def test_outline_finds_a_dark_lesion_on_a_float_picture() -> None:
     assert dice(found, truth, picture.shape) >= 0.9
 
 
-def speckle_outlines(boxes, pictures: int = 20) -> tuple[list[float], list[float]]:
-    """Dice of the quick outline and of the box's inscribed ellipse on seeded speckled lesions, each box drawn by
-    ``boxes`` (``rough_box`` or ``snug_box``) around the lesion."""
-    rng = np.random.default_rng(7)
-    found, inscribed = [], []
-    for _ in range(pictures):
-        picture, mask = speckled_lesion(rng)
-        box = boxes(lesion_box(mask), rng)
-        found.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
-        inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), mask))
-    return found, inscribed
-
-
 def test_outline_finds_dark_lesions_in_speckle_better_than_the_box_alone() -> None:
     """Ultrasound-like pictures (hypoechoic lesions with soft edges in speckle): a threshold breaks up in the
     speckle or spills into dark tissue (mean Dice 0.68 here before the prior-guided outline; 0.88 with it)."""
-    found, inscribed = speckle_outlines(rough_box)
+    found, inscribed = speckle_dice(seed=7, pictures=20, boxes=rough_box)
     assert np.mean(found) >= 0.82, (np.mean(found), np.mean(inscribed))
     assert np.mean(found) >= np.mean(inscribed) + 0.15, (np.mean(found), np.mean(inscribed))
     assert min(found) >= 0.6, sorted(found)[:3]
@@ -168,7 +155,6 @@ def test_outline_region_outlines_what_the_clinician_sees_for_an_account_that_may
 
 
 def test_snug_boxes_hold_the_lesion_and_are_10_to_40_percent_larger() -> None:
-    from benchmarks.outline import snug_box
     rng = np.random.default_rng(0)
     for _ in range(200):
         x, y, w, h = snug_box((100.0, 50.0, 40.0, 20.0), rng)
@@ -179,6 +165,5 @@ def test_snug_boxes_hold_the_lesion_and_are_10_to_40_percent_larger() -> None:
 def test_outline_from_snug_boxes_meets_the_goal_on_dark_lesions_in_speckle() -> None:
     """The external review's protocol (boxes 10–40% larger than the lesion in all): the goal is ≥ 0.85 and ≥ 0.05
     above the ellipse inscribed in the box, which those boxes make a stronger answer than rough ones do."""
-    from benchmarks.outline import snug_box
-    found, inscribed = speckle_outlines(snug_box)
+    found, inscribed = speckle_dice(seed=7, pictures=20, boxes=snug_box)
     assert np.mean(found) >= 0.85 and np.mean(found) >= np.mean(inscribed) + 0.05, (np.mean(found), np.mean(inscribed))
