@@ -1,8 +1,9 @@
 """``medal bench real DIR``: the model's help on a folder of real labeled images — anyone's own data.
 
 DIR holds the images and ``truth.json`` (or a COCO file: ``benchmarks.coco_truth``; DIR may also be the COCO
-file itself): ``{name: {"image": relative path, "mask": relative path of a
-lesion mask (0 = background, anything else = lesion; optional), "boxes": [[x, y, w, h], ...] (used where
+file itself; or, with neither, the images with their lesion masks beside them: ``benchmarks.mask_pairs``):
+``{name: {"image": relative path, "mask": relative path of a lesion mask (0 = background, anything else =
+lesion; optional; or "masks": several, their union), "boxes": [[x, y, w, h], ...] (used where
 there is no mask), "has_finding": bool, "patient": optional}}`` — the layout of
 ``../shared/data/real-lesions``. For each seed a fresh, temporary project imports every image with the
 product's own import; ``labels`` of them (80% with a lesion; drawn by the seed) are labeled as an expert
@@ -43,12 +44,11 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image as PILImage
 from scipy import ndimage
 from skimage.measure import find_contours
 from sklearn.metrics import roc_auc_score
@@ -56,6 +56,7 @@ from sqlmodel import Session, select
 
 from benchmarks.coco_truth import coco_truth, is_coco, segmentation_mask
 from benchmarks.ingest import fresh_project
+from benchmarks.mask_pairs import has_pairs, paired_truth, read_mask
 from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box, snug_box
 from labeling.intake import import_paths
 from labeling.labels import RegionInput, as_outlines, outline_in_box, render_frame, save_annotation
@@ -80,35 +81,62 @@ TRUTH_FILE = "truth.json"
 COCO_NAMES = ("coco.json", "annotations.json", "instances.json")
 
 
-def locate_truth(path: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """The folder the images are named from and the truth of ``path``: a folder with a ``truth.json``, a COCO
-    file, or a folder holding one (``coco.json``, ``annotations.json``, ``instances.json``, or its only COCO
-    ``.json``). Every entry names an existing image."""
+@dataclass
+class Truth:
+    """A labeled folder as ``medal bench real`` reads it: the folder images are named from, one entry per image
+    (``truth.json``'s layout), where the entries came from, and what was left out and why."""
+
+    folder: Path
+    entries: dict[str, dict[str, Any]]
+    source: str
+    left_out: list[str] = field(default_factory=list)
+
+
+def load_truth(path: Path) -> Truth:
+    """The truth of ``path``: a folder with a ``truth.json``; a COCO file, or a folder holding one (``coco.json``,
+    ``annotations.json``, ``instances.json``, or its only COCO ``.json``); else a folder of images with their
+    masks beside them (``benchmarks.mask_pairs``). Every entry names an existing image."""
     if path.is_file():
-        folder, truth = path.parent, _coco_file(path)
+        truth = Truth(path.parent, _coco_file(path), f"COCO file {path.name}")
     elif (path / TRUTH_FILE).is_file():
-        folder, truth = path, json.loads((path / TRUTH_FILE).read_text())
+        truth = Truth(path, json.loads((path / TRUTH_FILE).read_text()), TRUTH_FILE)
+    elif (coco := _coco_in(path)) is not None:
+        truth = Truth(path, _coco_file(coco), f"COCO file {coco.name}")
+    elif has_pairs(path):
+        paired = paired_truth(path)
+        if not paired.truth:
+            raise TruthError(f"{path} has masks but no image could be paired with one: {paired.left_out[0]}.")
+        truth = Truth(path, paired.truth, "image/mask pairs", paired.left_out)
     else:
-        folder, truth = path, _coco_file(_coco_in(path))
-    missing = [name for name, entry in truth.items() if not (folder / entry.get("image", name)).is_file()]
+        raise TruthError(f"{path} has no truth.json, no COCO .json and no lesion masks beside its images: give a "
+                         "folder of images with a truth.json, one COCO file, or images with their masks "
+                         "(name_mask.png beside name.png, or masks/ beside images/; see `medal bench real --help`).")
+    missing = [name for name, entry in truth.entries.items()
+               if not (truth.folder / entry.get("image", name)).is_file()]
     if missing:
-        raise TruthError(f"The truth names {len(missing)} image(s) that are not in {folder}, e.g. {missing[0]}.")
-    return folder, truth
+        raise TruthError(f"The truth names {len(missing)} image(s) that are not in {truth.folder}, e.g. {missing[0]}.")
+    return truth
+
+
+def locate_truth(path: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The folder the images are named from and the truth of ``path`` (``load_truth``'s)."""
+    truth = load_truth(path)
+    return truth.folder, truth.entries
 
 
 def read_truth(folder: Path) -> dict[str, dict[str, Any]]:
-    """The truth of ``folder`` (``locate_truth``'s), every entry with an existing image."""
-    return locate_truth(folder)[1]
+    """The truth of ``folder`` (``load_truth``'s), every entry with an existing image."""
+    return load_truth(folder).entries
 
 
-def _coco_in(folder: Path) -> Path:
+def _coco_in(folder: Path) -> Path | None:
+    """The folder's COCO file; None where it has none; ``TruthError`` where it has more than one."""
     named = [folder / name for name in COCO_NAMES if (folder / name).is_file()]
     found = named or [path for path in sorted(folder.glob("*.json")) if is_coco(_json_or_none(path))]
-    if len(found) != 1:
-        raise TruthError(f"{folder} has no truth.json and {'no' if not found else 'more than one'} COCO .json: "
-                         "give a folder of images with a truth.json or one COCO file, or the COCO file itself "
-                         "(see `medal bench real --help`).")
-    return found[0]
+    if len(found) > 1:
+        raise TruthError(f"{folder} has no truth.json and more than one COCO .json: give a folder of images with a "
+                         "truth.json or one COCO file, or the COCO file itself (see `medal bench real --help`).")
+    return found[0] if found else None
 
 
 def _json_or_none(path: Path) -> Any:
@@ -126,10 +154,18 @@ def _coco_file(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def lesion_mask(folder: Path, entry: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
-    """The lesion pixels of an image: its mask file, else its COCO segmentations, else its boxes filled."""
-    if entry.get("mask"):
-        with PILImage.open(folder / entry["mask"]) as stored:
-            return np.asarray(stored) > 0
+    """The lesion pixels of an image: its mask file(s) (``mask``, or ``masks``: their union), else its COCO
+    segmentations, else its boxes filled."""
+    files = [entry["mask"]] if entry.get("mask") else entry.get("masks") or []
+    if files:
+        mask = np.zeros(shape, bool)
+        for name in files:
+            pixels = read_mask(folder / name)
+            if pixels.shape != tuple(shape):
+                raise TruthError(f"The mask {name} is {pixels.shape[1]}×{pixels.shape[0]} pixels and its image "
+                                 f"{shape[1]}×{shape[0]}: a mask must be the size of its image.")
+            mask |= pixels
+        return mask
     if "segmentations" in entry:
         return segmentation_mask(entry["segmentations"], shape)
     mask = np.zeros(shape, bool)
@@ -173,7 +209,11 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                pretrain_steps: int = 0, modality: str | None = None) -> dict[str, Any]:
     """Run the benchmark for ``seeds`` seeds on ``folder`` (on ``images`` of its images, drawn by the seed, or all
     of them; with ``modality``, only those whose truth names it); per-seed figures and their spread."""
-    folder, truth = locate_truth(folder.resolve())
+    found = load_truth(folder.resolve())
+    folder, truth = found.folder, found.entries
+    say = progress or (lambda message: None)
+    say(f"truth: {found.source}, {len(truth)} images" + (f"; left out {len(found.left_out)}, e.g. "
+                                                         f"{found.left_out[0]}" if found.left_out else ""))
     if modality is not None:
         truth = of_modality(truth, modality)
     runs = []
@@ -182,8 +222,9 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         if images is not None and images < len(names):
             names = sorted(np.random.default_rng(1000 + seed).choice(names, images, replace=False))
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
-                              progress or (lambda message: None), pretrain_steps))
-    report: dict[str, Any] = {"folder": str(folder), "modality": modality, "images": images or len(truth),
+                              say, pretrain_steps))
+    report: dict[str, Any] = {"folder": str(folder), "truth": found.source, "left_out": found.left_out,
+                              "modality": modality, "images": images or len(truth),
                               "labels": labels, "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",

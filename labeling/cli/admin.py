@@ -219,10 +219,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.set_defaults(run=cmd_bench_localise)
 
     bench = benchmarks.add_parser("real", parents=[figures],
-                                  help="the model's help on your own labeled folder (images + truth.json): AUC, "
+                                  help="the model's help on your own labeled folder (images + truth.json, a COCO "
+                                       "file, or images with their masks): AUC, "
                                        "heatmap peak on lesions, proposals, quick-outline Dice, times")
     bench.add_argument("folder", type=Path, help="images and a truth.json (the layout of shared/data/real-lesions) "
-                                                 "or a COCO file; or the COCO file itself")
+                                                 "or a COCO file; or the COCO file itself; or images with their "
+                                                 "lesion masks beside them (name_mask.png next to name.png, "
+                                                 "name_mask_1.png for a second lesion, or masks/ next to images/; "
+                                                 "an empty mask, or an image in a normal/ folder: no lesion)")
     bench.add_argument("--labels", type=int, default=80, help="images labeled from the truth (80%% with a lesion)")
     bench.add_argument("--seeds", type=int, default=1, help="runs with different labeled images, for a spread")
     bench.add_argument("--images", type=int, default=None, help="use this many of the folder's images (by seed)")

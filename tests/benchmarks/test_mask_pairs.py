@@ -1,0 +1,128 @@
+"""``medal bench real`` on a folder of images with their masks beside them — the layouts public segmentation sets
+ship in (BUSI's ``name_mask.png`` and ``name_mask_1.png`` in benign/, malignant/ and normal/; ISIC's
+``_segmentation`` masks in a folder of their own; Kvasir's ``images/`` and ``masks/`` with JPEG masks) — read
+without a truth.json, and what cannot be paired left out with its reason."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from benchmarks.mask_pairs import paired_truth, read_mask
+from benchmarks.real import TruthError, lesion_mask, load_truth
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def disc(shape: tuple[int, int], cx: float, cy: float, radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= radius ** 2
+
+
+def save(path: Path, pixels: np.ndarray, mode: str | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = PILImage.fromarray(pixels)
+    (picture.convert(mode) if mode else picture).save(path)
+
+
+def busi_folder(folder: Path) -> Path:
+    """benign/ and malignant/ images with ``_mask`` (and a second lesion's ``_mask_1``) PNGs, one mask in colour;
+    normal/ with blank masks and one image without any; plus a benign image nobody outlined and one whose mask
+    is the wrong size."""
+    shape = (60, 80)
+    grey = np.full(shape, 90, np.uint8)
+    save(folder / "benign" / "benign (1).png", grey)
+    save(folder / "benign" / "benign (1)_mask.png", disc(shape, 20, 20, 8).astype(np.uint8) * 255)
+    save(folder / "benign" / "benign (1)_mask_1.png", disc(shape, 60, 40, 6).astype(np.uint8) * 255)
+    save(folder / "malignant" / "malignant (1).png", grey)
+    save(folder / "malignant" / "malignant (1)_mask.png", disc(shape, 40, 30, 10).astype(np.uint8) * 255, "RGB")
+    save(folder / "normal" / "normal (1).png", grey)
+    save(folder / "normal" / "normal (1)_mask.png", np.zeros(shape, np.uint8))
+    save(folder / "normal" / "normal (2).png", grey)
+    save(folder / "benign" / "benign (2).png", grey)  # not outlined: not known to be free of lesions
+    save(folder / "benign" / "benign (3).png", grey)
+    save(folder / "benign" / "benign (3)_mask.png", np.zeros((30, 40), np.uint8))
+    return folder
+
+
+def test_a_busi_layout_pairs_each_image_with_all_its_masks(tmp_path: Path) -> None:
+    folder = busi_folder(tmp_path / "busi")
+    truth = load_truth(folder)
+    assert truth.source == "image/mask pairs" and truth.folder == folder
+    assert sorted(truth.entries) == ["benign/benign (1).png", "malignant/malignant (1).png", "normal/normal (1).png",
+                                     "normal/normal (2).png"]
+    assert {name: entry["has_finding"] for name, entry in truth.entries.items()} == {
+        "benign/benign (1).png": True, "malignant/malignant (1).png": True, "normal/normal (1).png": False,
+        "normal/normal (2).png": False}
+    both = lesion_mask(folder, truth.entries["benign/benign (1).png"], (60, 80))
+    assert (both == disc((60, 80), 20, 20, 8) | disc((60, 80), 60, 40, 6)).all()  # the union of its two masks
+    coloured = lesion_mask(folder, truth.entries["malignant/malignant (1).png"], (60, 80))
+    assert (coloured == disc((60, 80), 40, 30, 10)).all()
+    assert not lesion_mask(folder, truth.entries["normal/normal (2).png"], (60, 80)).any()
+    reasons = "\n".join(truth.left_out)
+    assert "benign/benign (2).png (no mask, and not in a folder of normal images)" in reasons
+    assert "benign/benign (3).png (its mask benign/benign (3)_mask.png is not the image's size)" in reasons
+    assert len(truth.left_out) == 2
+
+
+def test_masks_in_their_own_folder_pair_by_name_and_jpeg_masks_lose_their_fringe(tmp_path: Path) -> None:
+    shape = (48, 64)
+    lesion = disc(shape, 30, 24, 9)
+    # Kvasir: images/ and masks/, the same names, masks as JPEG (compression greys every edge)
+    save(tmp_path / "kvasir" / "images" / "a1.jpg", np.full(shape, 120, np.uint8))
+    save(tmp_path / "kvasir" / "masks" / "a1.jpg", lesion.astype(np.uint8) * 255)
+    kvasir = paired_truth(tmp_path / "kvasir")
+    assert list(kvasir.truth) == ["images/a1.jpg"] and kvasir.left_out == []
+    stored = np.asarray(PILImage.open(tmp_path / "kvasir" / "masks" / "a1.jpg"))
+    assert ((stored > 0) & ~lesion).sum() > 0  # the fringe a plain "> 0" would take for lesion …
+    found = read_mask(tmp_path / "kvasir" / "masks" / "a1.jpg")
+    assert 2 * (found & lesion).sum() / (found.sum() + lesion.sum()) >= 0.97  # … and what is kept
+
+    # ISIC: differently named folders, the mask named with ``_segmentation``; a mask whose image is missing
+    save(tmp_path / "isic" / "Training_Input" / "ISIC_0000001.jpg", np.full(shape, 120, np.uint8))
+    save(tmp_path / "isic" / "Training_GroundTruth" / "ISIC_0000001_segmentation.png", lesion.astype(np.uint8))
+    save(tmp_path / "isic" / "Training_GroundTruth" / "ISIC_0000009_segmentation.png", lesion.astype(np.uint8))
+    isic = paired_truth(tmp_path / "isic")
+    assert isic.truth == {"Training_Input/ISIC_0000001.jpg": {
+        "image": "Training_Input/ISIC_0000001.jpg", "masks": ["Training_GroundTruth/ISIC_0000001_segmentation.png"],
+        "has_finding": True}}
+    assert isic.left_out == ["Training_GroundTruth/ISIC_0000009_segmentation.png (a mask with no image of its name)"]
+
+
+def test_a_folder_of_images_without_masks_or_truth_is_refused_in_one_line(tmp_path: Path) -> None:
+    save(tmp_path / "plain" / "a.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(TruthError, match="no lesion masks beside its images"):
+        load_truth(tmp_path / "plain")
+    save(tmp_path / "orphans" / "a_mask.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(TruthError, match="no image could be paired"):
+        load_truth(tmp_path / "orphans")
+
+
+def test_a_mask_of_another_size_in_truth_json_is_refused_in_one_line(tmp_path: Path) -> None:
+    save(tmp_path / "set" / "a.png", np.zeros((8, 8), np.uint8))
+    save(tmp_path / "set" / "a_mask.png", np.zeros((4, 8), np.uint8))
+    with pytest.raises(TruthError, match="The mask a_mask.png is 8×4 pixels and its image 8×8"):
+        lesion_mask(tmp_path / "set", {"image": "a.png", "mask": "a_mask.png"}, (8, 8))
+
+
+def test_bench_real_runs_on_images_and_masks_without_a_truth_file(tmp_path: Path) -> None:
+    from tests.benchmarks.test_bench_real import lesion_folder
+
+    folder = lesion_folder(tmp_path / "set")
+    (folder / "truth.json").unlink()  # images/ and masks/ remain, the lesion-free images' masks blank
+    out = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(folder), "--labels", "25",
+                           "--json", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "truth: image/mask pairs, 40 images" in done.stderr
+    report = json.loads(out.read_text())
+    (run,) = report["runs"]
+    assert report["truth"] == "image/mask pairs" and report["left_out"] == []
+    assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25 and run["lesion_free_images"] >= 1
+    assert run["outline_dice"] >= 0.85
