@@ -14,7 +14,7 @@ _FACE = {
     "loop": ("bench_loop",),
     "outline": ("bench_outline",),
     "pacs": ("bench_dicomweb", "bench_stow"),
-    "real": ("bench_real",),
+    "real": ("bench_real", "format_report"),
     "simulate": ("simulate",),
     "ultrasound": ("write_ultrasound_set",),
 }

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -461,3 +462,61 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
                    "snug_ellipse_dice": mean_in(snug["snug_ellipse_dice"], name),
                    "lesions_outlined": group_of.count(name)} for name in names}
     return figures
+
+
+# What a reader is shown without --json: each figure beside the answer it must beat.
+_LINES = (
+    ("image ROC AUC, lesion against none", "image_auc", "", None),
+    ("heatmap peak within 8 px of a lesion", "peak_on_lesion", "%", "the picture's centre: {centre_on_lesion}"),
+    ("heatmap peak at the picture's edge", "peaks_at_edge", "%", None),
+    ("lesion-free images with a proposal", "proposals_without_lesion", "%", None),
+    ("lesion images with a proposal on it", "proposal_recall", "%", None),
+    ("Dice of accepted proposals", "proposal_dice", "", None),
+    ("quick outline, rough boxes: Dice", "outline_dice", "",
+     "box {box_dice}, inscribed ellipse {ellipse_dice}, shrunk ellipse {shrunk_ellipse_dice}"),
+    ("quick outline, snug boxes: Dice", "snug_outline_dice", "", "box {snug_box_dice}, inscribed ellipse "
+                                                                  "{snug_ellipse_dice}"),
+    ("quick outline, ms", "outline_ms", "ms", None),
+    ("training, s", "train_s", "s", None),
+    ("scoring, ms per image", "score_ms_per_image", "ms", None),
+)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """``bench_real``'s report as a few lines for a reader: where the truth came from, what was left out, and each
+    figure's median (min–max over seeds) beside the trivial answer it must beat."""
+    def shown(key: str, unit: str = "") -> str:
+        figure = report.get(key)
+        if not figure:
+            return "—"
+        scale, places, suffix = (100, 0, "%") if unit == "%" else (1, 2 if unit in ("", "ms") else 1, "")
+        one = lambda value: f"{value * scale:.{places}f}{suffix}"  # noqa: E731
+        spread = f" ({one(figure['min'])}–{one(figure['max'])})" if report["seeds"] > 1 else ""
+        return one(figure["median"]) + spread
+
+    lines = [f"{report['folder']}: {report['images']} images ({report.get('truth', 'truth')}"
+             + (f", modality {report['modality']}" if report.get("modality") else "")
+             + f"), {report['labels']} labels, " + (f"{report['seeds']} seeds; median (min–max) over seeds"
+                                                     if report["seeds"] > 1 else "1 seed")]
+    left_out = report.get("left_out") or []
+    if left_out:
+        lines.append(f"left out {len(left_out)} file(s), e.g. {left_out[0]}")
+    for label, key, unit, beside in _LINES:
+        if key not in report:
+            continue
+        line = f"  {label:<40} {shown(key, unit)}"
+        if beside:
+            keys = re.findall(r"\{(\w+)\}", beside)
+            line += "   [" + beside.format(**{name: shown(name, "%" if name == "centre_on_lesion" else "")
+                                            for name in keys}) + "]"
+        lines.append(line)
+    for name, figures in sorted((report.get("by_modality") or {}).items()):
+        parts = [f"{label} {figures[key] * 100:.0f}%" if percent else f"{label} {figures[key]:.2f}"
+                 for label, key, percent in (
+                     ("AUC", "image_auc", False), ("peak on a lesion", "peak_on_lesion", True),
+                     ("centre on a lesion", "centre_on_lesion", True),
+                     ("lesion-free with a proposal", "proposals_without_lesion", True),
+                     ("outline", "outline_dice", False), ("snug outline", "snug_outline_dice", False))
+                 if figures.get(key) is not None]
+        lines.append(f"  {name} (medians): " + ", ".join(parts))
+    return "\n".join(lines)

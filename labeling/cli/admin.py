@@ -114,11 +114,16 @@ def cmd_bench_localise(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_real(args: argparse.Namespace) -> int:
-    from benchmarks import bench_real
+    from benchmarks import bench_real, format_report
 
-    return _print_figures(args, bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images,
-                                           out=args.out, pretrain_steps=args.pretrain_steps, modality=args.modality,
-                                           progress=lambda message: print(message, file=sys.stderr)))
+    report = bench_real(args.folder, labels=args.labels, seeds=args.seeds, images=args.images, out=args.out,
+                        pretrain_steps=args.pretrain_steps, modality=args.modality,
+                        progress=lambda message: print(message, file=sys.stderr))
+    if args.json:
+        print_json(report)
+    else:
+        print(format_report(report))
+    return 0
 
 
 def cmd_bench_ultrasound_set(args: argparse.Namespace) -> int:

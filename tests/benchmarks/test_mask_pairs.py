@@ -118,11 +118,40 @@ def test_bench_real_runs_on_images_and_masks_without_a_truth_file(tmp_path: Path
     (folder / "truth.json").unlink()  # images/ and masks/ remain, the lesion-free images' masks blank
     out = tmp_path / "report.json"
     done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(folder), "--labels", "25",
-                           "--json", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "truth: image/mask pairs, 40 images" in done.stderr
     report = json.loads(out.read_text())
+    # without --json a reader gets the figures as lines, each beside the answer it must beat
+    assert done.stdout.splitlines()[0] == f"{folder}: 40 images (image/mask pairs), 25 labels, 1 seed"
+    assert f"heatmap peak within 8 px of a lesion     {report['peak_on_lesion']['median'] * 100:.0f}%   " \
+        "[the picture's centre: " in done.stdout
     (run,) = report["runs"]
     assert report["truth"] == "image/mask pairs" and report["left_out"] == []
     assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25 and run["lesion_free_images"] >= 1
     assert run["outline_dice"] >= 0.85
+
+
+def test_the_report_reads_as_figures_with_their_spread_and_what_they_must_beat() -> None:
+    from benchmarks import format_report
+
+    def spread(median: float, low: float, high: float) -> dict[str, float]:
+        return {"median": median, "min": low, "max": high}
+
+    report = {"folder": "/data/busi", "truth": "image/mask pairs", "modality": None, "images": 780, "labels": 80,
+              "seeds": 3, "left_out": ["benign/benign (2).png (no mask, and not in a folder of normal images)"],
+              "image_auc": spread(0.861, 0.84, 0.9), "peak_on_lesion": spread(0.77, 0.7, 0.81),
+              "centre_on_lesion": spread(0.18, 0.15, 0.21), "outline_dice": spread(0.88, 0.876, 0.88),
+              "box_dice": spread(0.49, 0.49, 0.5), "ellipse_dice": spread(0.59, 0.58, 0.59),
+              "shrunk_ellipse_dice": spread(0.82, 0.81, 0.82), "train_s": spread(24.4, 23.5, 28.8),
+              "by_modality": {"US": {"image_auc": 0.86, "peak_on_lesion": 0.77, "outline_dice": 0.88}}}
+    lines = format_report(report).splitlines()
+    assert lines[0] == "/data/busi: 780 images (image/mask pairs), 80 labels, 3 seeds; median (min–max) over seeds"
+    assert lines[1] == "left out 1 file(s), e.g. benign/benign (2).png (no mask, and not in a folder of normal images)"
+    assert "  image ROC AUC, lesion against none       0.86 (0.84–0.90)" in lines
+    assert "  heatmap peak within 8 px of a lesion     77% (70%–81%)   [the picture's centre: 18% (15%–21%)]" in lines
+    assert "  quick outline, rough boxes: Dice         0.88 (0.88–0.88)   [box 0.49 (0.49–0.50), inscribed ellipse " \
+           "0.59 (0.58–0.59), shrunk ellipse 0.82 (0.81–0.82)]" in lines
+    assert "  training, s                              24.4 (23.5–28.8)" in lines
+    assert lines[-1] == "  US (medians): AUC 0.86, peak on a lesion 77%, outline 0.88"
+    assert not any("proposal" in line for line in lines)  # a figure the run did not measure is not made up
