@@ -194,7 +194,7 @@ def validation_images(result: TrainResult, data: dict[str, Any], val: list[Examp
       images without one. The version's ``auc`` is over patches (drawn regions against normal patches of the
       same images) and overstates what the image probability is worth on real pictures;
     - ``proposal_threshold``: the heat a region must reach to be proposed: at least the decision threshold and
-      MIN_THRESHOLD (where the model is sure), and above the hottest normal window of all but
+      MIN_THRESHOLD (0.95), and above the hottest normal window of all but
       PROPOSAL_FALSE_RATE of the validation images' normal parts (``threshold_from_normals``) — the images
       without a finding, and the parts of fully outlined images away from their regions (with 80 labels a
       validation split holds only 3 or 4 images without a finding: their hottest window alone set the threshold,

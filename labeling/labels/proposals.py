@@ -1,7 +1,7 @@
 """Pre-annotation: regions proposed from the active model's heatmap, for the annotator to accept, edit
 or reject. A proposal is a box, in image pixels, for each connected area of the heatmap at or above the
-version's proposal threshold (never below its decision threshold, nor below 0.85, where the model is sure;
-set so that few validation images without a finding get one), tagged with the first finding class.
+version's proposal threshold (never below its decision threshold, nor below ``MIN_THRESHOLD``; set so that few
+validation images without a finding get one), tagged with the first finding class.
 
 Where the version says which windows its dense pass looked through (``proposal_window_min`` and
 ``proposal_window_mid``, fractions of the picture's short side), the box is centred on the area's hottest
@@ -30,8 +30,10 @@ from labeling.labels.annotations import RegionInput
 from labeling.labels.taxonomy import finding_class
 from storage import Image, LabelClass, Prediction, Project
 
-SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``) …
-MIN_THRESHOLD = SURE  # … the least heat a region needs to be proposed: none where the model is unsure
+SURE = 0.85  # P(finding) from which the model is "sure" (the Label page's words, ``panels.how_sure``)
+MIN_THRESHOLD = 0.95  # the least heat a region needs to be proposed, whatever the validation split says (see
+# ``learner.loop.threshold_from_normals``): with 10–16 images without a finding the split's normal parts can all lie
+# below what most lesion-free pictures reach
 PROPOSAL_MARGIN = 0.25  # a model's window holds this much context around a lesion (learner.dataset.CONTEXT) on each
 # side: a proposal's box is the window less it, the lesion's extent as the model's windows see it
 OUTLINE_MARGIN = 0.4  # an accepted proposal's box grows by this much of its size on each side before it is outlined …

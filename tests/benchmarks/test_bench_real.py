@@ -15,36 +15,9 @@ from PIL import Image as PILImage
 
 from benchmarks import bench_real
 from benchmarks.real import TruthError
+from tests.support.lesion_sets import lesion_folder
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def lesion_folder(folder: Path, count: int = 40, modalities: tuple[str, ...] = ()) -> Path:
-    """``count`` 96×96 16-bit pictures, three in four with a bright round lesion. With ``modalities`` the images
-    take them in turn, and the first modality's lesions lie on the picture's centre, the others' in a corner."""
-    rng = np.random.default_rng(3)
-    (folder / "images").mkdir(parents=True)
-    (folder / "masks").mkdir()
-    truth = {}
-    yy, xx = np.mgrid[0:96, 0:96]
-    for index in range(count):
-        values = (1000 + rng.normal(0, 15, (96, 96))).astype(np.uint16)
-        mask = np.zeros((96, 96), np.uint8)
-        if index % 4:  # three in four hold a lesion
-            cx, cy, radius = rng.uniform(25, 70), rng.uniform(25, 70), rng.uniform(6, 12)
-            if modalities:
-                cx, cy = (47.5, 47.5) if index % len(modalities) == 0 else (rng.uniform(14, 22), rng.uniform(14, 22))
-            inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= radius ** 2
-            values[inside] += 300
-            mask[inside] = 255
-        name = f"case_{index:02d}.png"
-        PILImage.fromarray(values).save(folder / "images" / name)
-        PILImage.fromarray(mask).save(folder / "masks" / name)
-        truth[name] = {"image": f"images/{name}", "mask": f"masks/{name}", "has_finding": bool(mask.any())}
-        if modalities:
-            truth[name]["modality"] = modalities[index % len(modalities)]
-    (folder / "truth.json").write_text(json.dumps(truth))
-    return folder
 
 
 def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from PIL import Image as PILImage
 
 from benchmarks.mask_pairs import paired_truth, read_mask
 from benchmarks.real import TruthError, lesion_mask, load_truth
+from tests.support.lesion_sets import lesion_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,8 +113,6 @@ def test_a_mask_of_another_size_in_truth_json_is_refused_in_one_line(tmp_path: P
 
 
 def test_bench_real_runs_on_images_and_masks_without_a_truth_file(tmp_path: Path) -> None:
-    from tests.benchmarks.test_bench_real import lesion_folder
-
     folder = lesion_folder(tmp_path / "set")
     (folder / "truth.json").unlink()  # images/ and masks/ remain, the lesion-free images' masks blank
     out = tmp_path / "report.json"
