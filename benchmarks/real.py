@@ -132,7 +132,8 @@ def read_truth(folder: Path) -> dict[str, dict[str, Any]]:
 
 def _coco_in(folder: Path) -> Path | None:
     """The folder's COCO file; None where it has none; ``TruthError`` where it has more than one."""
-    named = [folder / name for name in COCO_NAMES if (folder / name).is_file()]
+    named = [folder / name for name in COCO_NAMES
+             if (folder / name).is_file() and is_coco(_json_or_none(folder / name))]
     found = named or [path for path in sorted(folder.glob("*.json")) if is_coco(_json_or_none(path))]
     if len(found) > 1:
         raise TruthError(f"{folder} has no truth.json and more than one COCO .json: give a folder of images with a "
@@ -225,7 +226,7 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
                               say, pretrain_steps))
     report: dict[str, Any] = {"folder": str(folder), "truth": found.source, "left_out": found.left_out,
-                              "modality": modality, "images": images or len(truth),
+                              "modality": modality, "images": min(images or len(truth), len(truth)),
                               "labels": labels, "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",

@@ -154,3 +154,59 @@ def test_the_report_reads_as_figures_with_their_spread_and_what_they_must_beat()
     assert "  training, s                              24.4 (23.5–28.8)" in lines
     assert lines[-1] == "  US (medians): AUC 0.86, peak on a lesion 77%, outline 0.88"
     assert not any("proposal" in line for line in lines)  # a figure the run did not measure is not made up
+
+
+def test_split_and_named_folders_pair_within_their_split(tmp_path: Path) -> None:
+    """Found in review: a mask whose folders did not line up paired with any image of its name, even one with its own
+    mask; folders named ``test-image``/``test-mask`` (TN3K) or ``Original``/``Ground Truth`` (CVC-ClinicDB) were not
+    recognised; an image named ``liver_seg`` inside ``images/`` was taken for a mask."""
+    shape = (16, 16)
+    lesion = disc(shape, 8, 8, 4).astype(np.uint8) * 255
+    grey = np.full(shape, 100, np.uint8)
+    save(tmp_path / "a" / "test" / "images" / "5.png", grey)
+    save(tmp_path / "a" / "test" / "masks" / "5.png", np.zeros(shape, np.uint8))
+    save(tmp_path / "a" / "train" / "masks" / "5.png", lesion)  # its image is missing
+    crossed = paired_truth(tmp_path / "a")
+    assert crossed.truth["test/images/5.png"]["masks"] == ["test/masks/5.png"]
+    assert not crossed.truth["test/images/5.png"]["has_finding"]
+    assert crossed.left_out == ["train/masks/5.png (a mask with no image of its name)"]
+
+    for split in ("test", "trainval"):
+        save(tmp_path / "tn3k" / f"{split}-image" / "0000.jpg", grey)
+        save(tmp_path / "tn3k" / f"{split}-mask" / "0000.jpg", lesion)
+        save(tmp_path / "cvc" / split / "Original" / "1.tif", grey)
+        save(tmp_path / "cvc" / split / "Ground Truth" / "1.tif", lesion)
+    assert {name: entry["masks"] for name, entry in paired_truth(tmp_path / "tn3k").truth.items()} == {
+        "test-image/0000.jpg": ["test-mask/0000.jpg"], "trainval-image/0000.jpg": ["trainval-mask/0000.jpg"]}
+    assert {name: entry["masks"] for name, entry in paired_truth(tmp_path / "cvc").truth.items()} == {
+        "test/Original/1.tif": ["test/Ground Truth/1.tif"], "trainval/Original/1.tif": ["trainval/Ground Truth/1.tif"]}
+
+    save(tmp_path / "named" / "images" / "liver_seg.png", grey)
+    save(tmp_path / "named" / "masks" / "liver_seg.png", lesion)
+    assert list(paired_truth(tmp_path / "named").truth) == ["images/liver_seg.png"]
+    # a folder whose name only mentions masks does not make masks of images where masks are named as such
+    save(tmp_path / "Dataset_BUSI_with_GT" / "benign" / "benign (1).png", grey)
+    save(tmp_path / "Dataset_BUSI_with_GT" / "benign" / "benign (1)_mask.png", lesion)
+    assert list(paired_truth(tmp_path).truth) != [] and "Dataset_BUSI_with_GT/benign/benign (1).png" in \
+        paired_truth(tmp_path).truth
+
+
+def test_masks_coded_0_1_in_jpeg_and_on_a_transparent_background_read_right(tmp_path: Path) -> None:
+    shape = (40, 40)
+    lesion = disc(shape, 20, 20, 10)
+    save(tmp_path / "coded.jpg", lesion.astype(np.uint8))  # 0/1, saved as JPEG
+    found = read_mask(tmp_path / "coded.jpg")
+    assert 2 * (found & lesion).sum() / (found.sum() + lesion.sum()) >= 0.8  # half the maximum (2): 0.1
+    rgba = np.zeros(shape + (4,), np.uint8)
+    rgba[..., :3] = 255  # white, but transparent, outside the lesion
+    rgba[lesion, 3] = 255
+    save(tmp_path / "overlay.png", rgba)
+    assert (read_mask(tmp_path / "overlay.png") == lesion).all()
+
+
+def test_a_json_that_is_not_coco_does_not_hide_the_masks(tmp_path: Path) -> None:
+    save(tmp_path / "images" / "a.png", np.full((8, 8), 90, np.uint8))
+    save(tmp_path / "masks" / "a.png", np.full((8, 8), 255, np.uint8))
+    (tmp_path / "annotations.json").write_text(json.dumps({"a": [[1, 1, 4, 4]]}))  # Kvasir's boxes, say
+    truth = load_truth(tmp_path)
+    assert truth.source == "image/mask pairs" and list(truth.entries) == ["images/a.png"]
