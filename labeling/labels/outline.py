@@ -46,6 +46,7 @@ WORK_SIDE = 400  # a crop longer than this (pixels) is thinned out to about this
 SHARP_EDGE = 4.0  # inside-vs-outside difference of the threshold's edge (smoothed), in units of their spread …
 MIN_FILL = 0.1  # … and a part filling less of the box than this …
 SMALL_PART_EDGE = 8.0  # … needs this: a cluster of dark speckle passes 4 by chance (5.9 seen), a small nodule is ~20
+REFIT_MARGIN = 0.2  # of the found outline's extent, on each side: the box ``outline_refitted`` outlines in next
 
 
 class OutlineError(MedalError, ValueError):
@@ -84,6 +85,25 @@ def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> 
         points = _ellipse(clipped, max_vertices)
     points = np.column_stack([np.clip(points[:, 0], 0, cols - 1), np.clip(points[:, 1], 0, rows - 1)])
     return _simplify(points, max_vertices)
+
+
+def outline_refitted(picture: np.ndarray, box: Box, *, passes: int, min_side: float = 0.0,
+                     max_vertices: int = 48) -> list[list[float]]:
+    """The quick outline in ``box``, then ``passes`` times again in a box snug around what the last one found (its
+    extent grown by ``REFIT_MARGIN`` on each side, at least ``min_side`` pixels): for a box that only says roughly
+    where a lesion is — a model's proposal, often off its centre and smaller than it — the outline pulls the box
+    onto the lesion, and the quick outline does best in a box 1.1–1.4 times the lesion. Not for a reader's box:
+    from rough boxes around real lesions each pass drifts further from them (real-lesions 0.71 → 0.66 after one)."""
+    points = outline_in_box(picture, box, max_vertices=max_vertices)
+    for _ in range(passes):
+        corners = np.asarray(points, dtype=np.float64)
+        (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+        width = max((right - left) * (1 + 2 * REFIT_MARGIN), min_side)
+        height = max((bottom - top) * (1 + 2 * REFIT_MARGIN), min_side)
+        middle_x, middle_y = (left + right) / 2, (top + bottom) / 2
+        points = outline_in_box(picture, (middle_x - width / 2, middle_y - height / 2, width, height),
+                                max_vertices=max_vertices)
+    return points
 
 
 def _sharp_lesion(grey: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int] | None:

@@ -37,7 +37,8 @@ MIN_THRESHOLD = 0.95  # the least heat a region needs to be proposed, whatever t
 PROPOSAL_MARGIN = 0.25  # a model's window holds this much context around a lesion (learner.dataset.CONTEXT) on each
 # side: a proposal's box is the window less it, the lesion's extent as the model's windows see it
 OUTLINE_MARGIN = 0.4  # an accepted proposal's box grows by this much of its size on each side before it is outlined …
-MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions)
+MIN_OUTLINE_BOX = 16.0  # … and to at least this many pixels (heatmap cells are coarser than small lesions) …
+REFIT_PASSES = 3  # … and outlined again this many times in a box snug around what the outline found
 MAX_HOT_SHARE = 0.5  # of the heatmap's cells: hotter than the threshold over more singles nothing out
 HOTTEST_SHARE = 0.02  # cells within this share of the heat's range below an area's hottest are its hottest part
 
@@ -145,15 +146,19 @@ def proposal_threshold(metrics: dict[str, float]) -> float:
 def as_outlines(image: Image, regions: list[RegionInput], *, project: Project, actor: str | None,
                 window: tuple[float, float] | None = None) -> list[RegionInput]:
     """Accepted proposals as the reader would draw them: each box from the heatmap, grown (``outline_box``),
-    outlined with the quick outline on the picture under ``window``; a box the outline cannot follow stays a
-    box."""
+    outlined with the quick outline on the picture under ``window`` and then REFIT_PASSES times again in a box
+    snug around what it found (``labeling.labels.outline.outline_refitted``); a box the outline cannot follow
+    stays a box. The model's box is often off the lesion's centre and smaller than it (ultrasound-like frames:
+    0.53–0.63 of its width, its centre 0.15–0.19 of the lesion's extent away): refitted, accepted proposals'
+    Dice 0.65–0.71 → 0.78–0.82 there, 0.51–0.54 → 0.55–0.57 on glioblastoma MR (``medal bench real``)."""
     from labeling.labels.outline import OutlineError
     from labeling.labels.reading import outline_region  # reading reads pixels; only accepting needs it
 
     outlined = []
     for region in regions:
         try:
-            points = outline_region(image.id, outline_box(region.bbox()), actor=actor, window=window, project=project)
+            points = outline_region(image.id, outline_box(region.bbox()), actor=actor, window=window, project=project,
+                                    refit_passes=REFIT_PASSES, min_side=MIN_OUTLINE_BOX)
         except OutlineError:
             outlined.append(region)
             continue

@@ -14,7 +14,7 @@ from labeling.access import rights
 from labeling.dicom import FrameCache, Source, Window, default_voi_lut, dicom_header, frame_view, modality_frame, sniff
 from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
-from labeling.labels.outline import Box, outline_in_box
+from labeling.labels.outline import Box, outline_in_box, outline_refitted
 from labeling.labels.pictures import render_frame
 from storage import Image, MedalError, Patient, Project, Series, SourceKind, Study, up_to_patient
 
@@ -60,18 +60,21 @@ def modality_values(image_id: int, *, project: Project, actor: str | None) -> np
 
 def outline_region(image_id: int, box: Box, *, project: Project, actor: str | None, window: tuple[float,
                                                                                                   float] | None = None,
-                   max_vertices: int = 48) -> list[list[float]]:
+                   max_vertices: int = 48, refit_passes: int = 0, min_side: float = 0.0) -> list[list[float]]:
     """The quick outline (``labeling.labels.outline.outline_in_box``) of the lesion in ``box`` = (x, y, w, h)
     on the image, as polygon points in image pixels, found on the picture the clinician sees: the frame under
     ``window`` = (centre, width) in modality units when they chose one, else its default rendering (a colour
-    image as it is). Only an account that may label may ask; ``OutlineError`` for a box it cannot outline,
-    ``InvalidWindow`` for a window that is no window."""
+    image as it is); with ``refit_passes``, outlined again that many times in a box snug around what was found
+    (``outline_refitted``, for a model's box: at least ``min_side`` pixels). Only an account that may label may
+    ask; ``OutlineError`` for a box it cannot outline, ``InvalidWindow`` for a window that is no window."""
     engine = project.engine
     with Session(engine) as session:
         rights.check(session, actor, rights.LABEL)
     image = get_image(image_id, engine=engine)
     grey = window is not None and (image.samples_per_pixel or 1) == 1
     picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project=project)
+    if refit_passes:
+        return outline_refitted(picture, box, passes=refit_passes, min_side=min_side, max_vertices=max_vertices)
     return outline_in_box(picture, box, max_vertices=max_vertices)
 
 

@@ -3,9 +3,18 @@ where the version says what they were."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import PIL.Image
+from sqlmodel import Session, select
+
+from benchmarks.outline import mask_dice, rasterise
+from benchmarks.speckle import lesion_box, speckled_lesion
+from labeling.intake import import_paths
+from labeling.labels import RegionInput, as_outlines, outline_in_box
 from labeling.labels.proposals import outline_box, propose_regions
+from storage import Image
 
 
 def test_two_areas_give_two_boxes_in_image_pixels() -> None:
@@ -68,3 +77,31 @@ def test_an_accepted_proposal_is_outlined_in_a_box_that_holds_the_lesion_with_ro
     assert w >= 1.15 * lesion_side and h >= 1.15 * lesion_side
     assert (x + w / 2, y + h / 2) == (100.0 + 0.67 * lesion_side / 2, 200.0 + 0.67 * lesion_side / 2)
     assert outline_box((5.0, 5.0, 2.0, 3.0))[2:] == (16.0, 16.0)  # at least MIN_OUTLINE_BOX
+
+
+def test_an_accepted_proposal_off_the_lesion_and_smaller_than_it_is_outlined_on_the_lesion(project, tmp_path) -> None:
+    """The model's box sits off a real lesion's centre and is smaller than it (ultrasound-like frames: 0.53–0.63
+    of its width, its centre 0.15–0.19 of its extent away); outlined once in it (grown), Accept cut the lesion or
+    followed the box (mean Dice 0.72 here). Outlined again in a box snug around what it found, it follows the
+    lesion (0.81)."""
+    rng = np.random.default_rng(1)
+    cases = []
+    for index in range(12):
+        picture, mask = speckled_lesion(rng)
+        path = tmp_path / f"frame{index}.png"
+        PIL.Image.fromarray(picture.astype(np.uint8)).save(path)
+        x, y, w, h = lesion_box(mask)
+        angle, side = rng.uniform(0, 2 * np.pi), 0.55 * max(w, h)
+        centre_x, centre_y = x + w / 2 + 0.18 * w * np.cos(angle), y + h / 2 + 0.18 * h * np.sin(angle)
+        cases.append((path, picture, mask, (centre_x - side / 2, centre_y - side / 2, side, side)))
+    import_paths([str(path) for path, *_ in cases], project=project)
+    with Session(project.engine) as session:
+        images = {Path(image.path).name: image for image in session.exec(select(Image)).all()}
+    accepted, once = [], []
+    for path, picture, mask, (x, y, w, h) in cases:
+        proposal = RegionInput("Cancerous", "rect", [[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+        (outlined,) = as_outlines(images[path.name], [proposal], project=project, actor=None)
+        assert outlined.shape == "polygon"
+        accepted.append(mask_dice(rasterise(outlined.points, mask.shape), mask))
+        once.append(mask_dice(rasterise(outline_in_box(picture, outline_box(proposal.bbox())), mask.shape), mask))
+    assert np.mean(accepted) >= 0.78 and np.mean(accepted) >= np.mean(once) + 0.05, (np.mean(accepted), np.mean(once))
