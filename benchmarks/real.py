@@ -17,8 +17,8 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
 - ``proposals_without_lesion``: of the lesion-free images, how often a proposal appears at all;
 - ``peaks_at_edge``: of all images, how often the heatmap's peak is within 16 px of the picture's edge;
 - ``proposal_recall``: of the lesion images, how often an accepted proposal's outline touches a lesion;
-- ``proposal_dice``: where a proposal hits a lesion, the Dice of the outlines Accept makes (the product's
-  own ``as_outlines``) against that lesion's mask;
+- ``proposal_dice``: where a proposal hits a lesion, the Dice of the outlines Accept makes (each proposal's
+  ``outline`` in ``medal predictions --json``: ``learner.with_outlines``) against that lesion's mask;
 - ``outline_dice``: the quick outline from rough boxes (each lesion's box grown by 10–40% per side and
   shifted up to 10%), mean Dice against the mask, beside filling the box, the ellipse inscribed in it and
   that ellipse shrunk to 70% (``shrunk_ellipse_dice``: the best answer from the box's shape alone), on the
@@ -60,8 +60,8 @@ from benchmarks.ingest import fresh_project
 from benchmarks.mask_pairs import has_pairs, paired_truth, read_mask
 from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box, snug_box
 from labeling.intake import import_paths
-from labeling.labels import RegionInput, as_outlines, outline_in_box, render_frame, save_annotation
-from learner import PROJECT_CONFIG, prediction_rows, pretrain_project, train_and_publish
+from labeling.labels import RegionInput, outline_in_box, render_frame, save_annotation
+from learner import PROJECT_CONFIG, prediction_rows, pretrain_project, train_and_publish, with_outlines
 from storage import Image, MedalError, Patient, Project, Series, Study
 
 FINDING = "Cancerous"
@@ -390,13 +390,9 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
         centre_hit = distance is not None and near_lesion(distance, (mask.shape[1] - 1) / 2, (mask.shape[0] - 1) / 2)
         seen.append(_Seen(groups[name], lesion, row.probability, peak_hit, centre_hit, bool(row.proposals)))
         if lesion and row.proposals:
-            image = images[name]
-            boxes = [RegionInput(FINDING, "rect", [[b[0], b[1]], [b[0] + b[2], b[1]], [b[0] + b[2], b[1] + b[3]],
-                                                    [b[0], b[1] + b[3]]]) for b in (p["bbox"] for p in row.proposals)]
-            outlined = as_outlines(image, boxes, actor=None, project=project)
             drawn = np.zeros_like(mask)
-            for region in outlined:
-                drawn |= rasterise(region.points, mask.shape)
+            for proposal in with_outlines([row], project=project)[0].proposals:
+                drawn |= rasterise(proposal["outline"], mask.shape)
             components, _ = ndimage.label(mask, structure=np.ones((3, 3)))
             hit = np.unique(components[drawn & mask])
             if hit.size and hit.max() > 0:

@@ -16,7 +16,7 @@ _FACE = {
              "request"),
     "loop": ("PROJECT_CONFIG", "train_and_publish"),
     "model": ("CompactCNN",),
-    "predictions": ("prediction_rows",),
+    "predictions": ("prediction_rows", "with_outlines"),
     "pretrain": ("PRETRAINED_FEATURE_LR", "contrastive_pretrain", "pretrain_project"),
     "registry": ("registry", "activate", "active_metrics", "active_summary", "active_version", "diagnostics", "history",
                  "list_versions", "prediction_for", "version_json"),

@@ -1,6 +1,6 @@
 """What the active model says about each scored image, as a data scientist reads it (``medal predictions``):
 probability, uncertainty, the strategy's utility and the queue rank it gave, the heatmap's peak and the
-proposed regions, all in image pixels."""
+proposed regions, all in image pixels — each proposal with the outline Accept would draw (``with_outlines``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from labeling.labels import hottest_part, list_classes, proposals_for
+from labeling.labels import RegionInput, as_outlines, get_image, hottest_part, list_classes, proposals_for
 from learner.registry import active_metrics, active_version
-from storage import Image, ImageNotFound, ImageStatus, Prediction
+from storage import Image, ImageNotFound, ImageStatus, Prediction, Project
 
 
 @dataclass
@@ -25,7 +25,7 @@ class PredictionRow:
     strategy_utility: float  # the score the strategy gave (the image's queue priority)
     queue_rank: int | None  # 1 = next in the queue; None once labeled or skipped
     heatmap_peak: list[float] | None  # [x, y] in image pixels
-    proposals: list[dict[str, Any]] = field(default_factory=list)  # {"bbox": [x, y, w, h], "score"}
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # {"bbox": [x, y, w, h], "score"} (+ "outline")
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,3 +87,19 @@ def _row(prediction: Prediction, image: Image, rank: int | None, classes: list[A
                                   "score": round(float(cells.max()) if cells.size else 0.0, 4)})
     return PredictionRow(image.id, round(float(prediction.probability), 4), round(float(prediction.uncertainty), 4),
                          prediction.strategy, round(float(image.priority), 6), rank, peak, proposals)
+
+
+def with_outlines(rows: list[PredictionRow], *, project: Project) -> list[PredictionRow]:
+    """``rows`` with each proposal's ``outline``: the polygon (``[[x, y], ...]`` in image pixels) that Accept on the
+    Label page draws for it (``labeling.labels.as_outlines``: the quick outline in the proposal's box, grown, and
+    refitted to what it found), or the box's corners where the picture gives no outline. The box says where the
+    model looks; the outline is the region a reader who accepts gets, and what to score against a true mask."""
+    for row in rows:
+        if not row.proposals:
+            continue
+        image = get_image(row.image_id, engine=project.engine)
+        boxes = [RegionInput("finding", "rect", [[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+                 for x, y, w, h in (proposal["bbox"] for proposal in row.proposals)]
+        for proposal, outlined in zip(row.proposals, as_outlines(image, boxes, actor=None, project=project)):
+            proposal["outline"] = [[round(float(x), 1), round(float(y), 1)] for x, y in outlined.points]
+    return rows

@@ -114,9 +114,11 @@ def cmd_models(args: argparse.Namespace, *, project: Project) -> int:
 
 
 def cmd_predictions(args: argparse.Namespace, *, project: Project) -> int:
-    from learner import prediction_rows
+    from learner import prediction_rows, with_outlines
 
     rows = prediction_rows(args.image, engine=project.engine)
+    if args.json and not args.no_outlines:
+        rows = with_outlines(rows, project=project)
     if args.json:
         print_json([row.as_json() for row in rows])
         return 0
@@ -211,6 +213,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     command = commands.add_parser("predictions", parents=[json_parent],
                                   help="the active model's view of each scored image, in queue order")
     command.add_argument("--image", type=int, metavar="ID", help="one image only")
+    command.add_argument("--no-outlines", action="store_true",
+                         help="with --json: proposals' boxes only, without the outline Accept draws (faster)")
     command.set_defaults(run=cmd_predictions)
 
     command = commands.add_parser("simulate", parents=[json_parent],

@@ -40,6 +40,16 @@ def test_predictions_list_every_scored_image_with_its_peak_and_proposals(project
     x, y, w, h = proposal["bbox"]  # sized by the version's windows, on the hot area's middle
     assert abs(x + w / 2 - 36 * scale_x) <= 0.1 and abs(y + h / 2 - 20 * scale_y) <= 0.1 and abs(w - h) <= 0.1
     assert 0 < w <= 8 * scale_x and abs(proposal["score"] - 0.95) < 0.01
+    # The outline Accept draws for it comes with it: the region a reader who accepts gets (a reviewer scored the
+    # boxes, a few pixels wide, against true masks), around the box, on the picture.
+    outline = np.asarray(proposal["outline"])
+    assert outline.ndim == 2 and outline.shape[1] == 2 and len(outline) >= 3
+    assert (outline >= 0).all() and (outline[:, 0] <= image.cols - 1).all() and (outline[:, 1] <= image.rows - 1).all()
+    assert outline[:, 0].min() < x + w / 2 < outline[:, 0].max()
+    assert outline[:, 1].min() < y + h / 2 < outline[:, 1].max()
+    assert main(["predictions", "--json", "--image", str(chosen), "--no-outlines"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert set(row["proposals"][0]) == {"bbox", "score"}
 
     assert main(["predictions", "--image", "999999"]) == 2
     assert "has not scored image 999999" in capsys.readouterr().err
