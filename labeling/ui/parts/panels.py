@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from labeling.access import Account
+from labeling.access import Account, NotAllowed
 from labeling.labels import SURE, RegionInput, as_outlines, identity, proposals_for, save_reading
 from labeling.ui import LabelSession
 from labeling.ui.parts.text import as_text, show_error
@@ -135,8 +135,8 @@ class ModelHelp:
 
 
 def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str, *, project: Project) -> ModelHelp:
-    """The active model's probability and proposals (drawn dashed on the image before the reader decides;
-    accepted, each becomes a quick outline of what it points at, in the reader's window)."""
+    """The active model's probability and proposals (each the quick outline of what it points at, in the reader's
+    window, drawn dashed on the image before the reader decides; accepted, those outlines are added)."""
     prediction = prediction_for(image.id, engine=project.engine)
     if prediction is None:
         st.caption("Model: no prediction yet (train a model on the Train page).")
@@ -151,18 +151,38 @@ def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str, 
                                     active_metrics(engine=project.engine)), f"proposals-{image.id}-{state.visit}"
     if proposals is None or not proposals.regions or st.session_state.get(done):
         return ModelHelp(heatmap)
-    st.caption(f"Proposed: {len(proposals.regions)} region(s), dashed on the image (heatmap ≥ "
-               f"{proposals.threshold:.2f}). Accept outlines each one, to edit or delete like your own.")
+    outlined = proposal_outlines(image, proposals.regions, state, user, project=project)
+    st.caption(f"Proposed: {len(proposals.regions)} region(s), outlined dashed on the image (heatmap ≥ "
+               f"{proposals.threshold:.2f}). Accept keeps them, to edit or delete like your own.")
     accept, reject = st.columns(2)
     if reject.button("Reject", key=f"reject-{image.id}", width="stretch", help="Reject the proposals"):
         st.session_state[done] = True
         st.rerun()
     if accept.button("Accept", key=f"accept-{image.id}", width="stretch", help="Accept the proposals as outlines"):
         st.session_state[done] = True
-        window = state.windows.get(image.modality or "")
-        return ModelHelp(heatmap, accepted=as_outlines(image, proposals.regions, actor=user, window=(
-            window["center"], window["width"]) if window else None, project=project))
-    return ModelHelp(heatmap, pending=proposals.regions)
+        return ModelHelp(heatmap, accepted=outlined)
+    return ModelHelp(heatmap, pending=outlined)
+
+
+OUTLINED_KEY = "proposal-outlines"
+
+
+def proposal_outlines(image: Any, regions: list[RegionInput], state: LabelSession, user: str, *,
+                      project: Project) -> list[RegionInput]:
+    """The proposals as Accept keeps them — each box's quick outline on the picture under the reader's window
+    (``as_outlines``) — worked out once per image, visit and window (~65 ms a proposal), so the reader decides on
+    the outline they will get, not on the model's box; the boxes where this account may not outline."""
+    window = state.windows.get(image.modality or "")
+    chosen = (window["center"], window["width"]) if window else None
+    key = (image.id, state.visit, chosen, tuple(tuple(map(tuple, region.points)) for region in regions))
+    kept = st.session_state.get(OUTLINED_KEY)
+    if kept is None or kept[0] != key:
+        try:
+            kept = (key, as_outlines(image, regions, actor=user, window=chosen, project=project))
+        except NotAllowed:
+            kept = (key, regions)
+        st.session_state[OUTLINED_KEY] = kept
+    return kept[1]
 
 
 def header_panel(image: Any, account: Account) -> None:
