@@ -119,17 +119,6 @@ def load_truth(path: Path) -> Truth:
     return truth
 
 
-def locate_truth(path: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """The folder the images are named from and the truth of ``path`` (``load_truth``'s)."""
-    truth = load_truth(path)
-    return truth.folder, truth.entries
-
-
-def read_truth(folder: Path) -> dict[str, dict[str, Any]]:
-    """The truth of ``folder`` (``load_truth``'s), every entry with an existing image."""
-    return load_truth(folder).entries
-
-
 def _coco_in(folder: Path) -> Path | None:
     """The folder's COCO file; None where it has none; ``TruthError`` where it has more than one."""
     named = [folder / name for name in COCO_NAMES
@@ -287,7 +276,7 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
         result = train_and_publish(project, lambda fraction, message: None, strategy_name="default")
         held_out = {images[name].id: name for name in images if name not in set(chosen)}
         groups = {name: modality_of(truth[name]) for name in images}
-        figures = _model_figures(project, held_out, masks, images, groups)
+        figures = _model_figures(project, held_out, masks, groups)
         progress(f"seed {seed}: quick outlines")
         outlines = _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng, groups)
         for name, found in outlines.pop("outline_by_modality", {}).items():
@@ -369,7 +358,7 @@ def _localisation(seen: list[_Seen]) -> dict[str, Any]:
 
 
 def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, np.ndarray],
-                   images: dict[str, Image], groups: dict[str, str]) -> dict[str, Any]:
+                   groups: dict[str, str]) -> dict[str, Any]:
     """Image AUC, peak on a lesion (beside the picture's centre), proposals without one, and the Dice of
     accepted proposals; the same by ``groups`` (each image's modality) where there is more than one."""
     seen: list[_Seen] = []

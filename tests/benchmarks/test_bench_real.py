@@ -55,10 +55,10 @@ def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -
 
 
 def test_bench_real_takes_one_modality_of_a_mixed_folder(tmp_path: Path) -> None:
-    from benchmarks.real import locate_truth, of_modality
+    from benchmarks.real import load_truth, of_modality
 
     folder = lesion_folder(tmp_path / "set", count=8, modalities=("CT", "MR"))
-    _, truth = locate_truth(folder)
+    truth = load_truth(folder).entries
     assert sorted(of_modality(truth, "MR")) == ["case_01.png", "case_03.png", "case_05.png", "case_07.png"]
     done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "real", str(folder), "--modality", "US"],
                           cwd=ROOT, capture_output=True, text=True)
@@ -143,11 +143,12 @@ def coco_folder(folder: Path) -> Path:
 
 
 def test_a_coco_file_is_a_truth_with_the_same_lesions(tmp_path: Path) -> None:
-    from benchmarks.real import lesion_mask, locate_truth
+    from benchmarks.real import lesion_mask, load_truth
 
     path = coco_folder(tmp_path / "set")
-    folder, truth = locate_truth(path)
-    assert folder == path.parent and locate_truth(path.parent)[1] == truth  # the file, or the folder holding it
+    found = load_truth(path)
+    folder, truth = found.folder, found.entries
+    assert folder == path.parent and load_truth(path.parent).entries == truth  # the file, or the folder holding it
     assert len(truth) == 40 and truth["images/case_01.png"]["patient"] == "P2"
     for name, entry in truth.items():
         expected = np.asarray(PILImage.open(folder / name.replace("images/", "masks/"))) > 0
@@ -164,10 +165,10 @@ def test_a_coco_file_is_a_truth_with_the_same_lesions(tmp_path: Path) -> None:
 
     (path.parent / "other.json").write_text(path.read_text())
     with pytest.raises(TruthError, match="more than one COCO"):
-        locate_truth(path.parent)
+        load_truth(path.parent)
     (path.parent / "notes.json").write_text("[1, 2]")
     with pytest.raises(TruthError, match="is not a COCO file"):
-        locate_truth(path.parent / "notes.json")
+        load_truth(path.parent / "notes.json")
 
 
 def test_bench_real_runs_on_a_coco_file(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image as PILImage
 from scipy import ndimage
 
-from benchmarks.real import lesion_mask, locate_truth
+from benchmarks.real import lesion_mask, load_truth
 from benchmarks.ultrasound import FRAME, ultrasound_frame, write_ultrasound_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,8 @@ def test_frames_are_dark_lesions_in_a_field_on_black() -> None:
 
 def test_the_folder_is_one_bench_real_reads_and_the_seed_repeats_it(tmp_path: Path) -> None:
     counts = write_ultrasound_set(tmp_path / "a", images=6, seed=2)
-    folder, truth = locate_truth(tmp_path / "a")
+    found = load_truth(tmp_path / "a")
+    folder, truth = found.folder, found.entries
     assert len(truth) == counts["images"] == 6 and counts["with_lesion"] + counts["without_lesion"] == 6
     for entry in truth.values():
         with PILImage.open(folder / entry["image"]) as stored:

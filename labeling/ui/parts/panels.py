@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from labeling.access import Account, NotAllowed
+from labeling.access import Account
 from labeling.labels import SURE, RegionInput, as_outlines, identity, proposals_for, save_reading
 from labeling.ui import LabelSession
 from labeling.ui.parts.text import as_text, show_error
@@ -171,16 +171,13 @@ def proposal_outlines(image: Any, regions: list[RegionInput], state: LabelSessio
                       project: Project) -> list[RegionInput]:
     """The proposals as Accept keeps them — each box's quick outline on the picture under the reader's window
     (``as_outlines``) — worked out once per image, visit and window (~65 ms a proposal), so the reader decides on
-    the outline they will get, not on the model's box; the boxes where this account may not outline."""
+    the outline they will get, not on the model's box."""
     window = state.windows.get(image.modality or "")
     chosen = (window["center"], window["width"]) if window else None
     key = (image.id, state.visit, chosen, tuple(tuple(map(tuple, region.points)) for region in regions))
     kept = st.session_state.get(OUTLINED_KEY)
     if kept is None or kept[0] != key:
-        try:
-            kept = (key, as_outlines(image, regions, actor=user, window=chosen, project=project))
-        except NotAllowed:
-            kept = (key, regions)
+        kept = (key, as_outlines(image, regions, actor=user, window=chosen, project=project))
         st.session_state[OUTLINED_KEY] = kept
     return kept[1]
 
