@@ -22,8 +22,11 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
 - ``outline_dice``: the quick outline from rough boxes (each lesion's box grown by 10–40% per side and
   shifted up to 10%), mean Dice against the mask, beside filling the box, the ellipse inscribed in it and
   that ellipse shrunk to 70% (``shrunk_ellipse_dice``: the best answer from the box's shape alone), on the
-  picture as the clinician sees it, and its median milliseconds;
-- ``snug_outline_dice``, ``snug_box_dice``, ``snug_ellipse_dice``: the same from snug boxes (10–40% larger
+  picture as the clinician sees it, and its median milliseconds — on the lesions of images not labeled, since
+  the quick outline learns from the project's outlines (``labeling.labels.learned_outline``; ``learned_outline``:
+  whether the project uses what it learnt, ``classic_outline_dice``: the classic outline on the same boxes);
+- ``snug_outline_dice``, ``snug_box_dice``, ``snug_ellipse_dice``, ``snug_classic_outline_dice``: the same from
+  snug boxes (10–40% larger
   than the lesion in all, shifted up to 5%: ``benchmarks.outline.snug_box``, the boxes of the external
   review's figures), drawn from their own generator so the rough boxes stay what they were;
 - ``train_s`` and ``score_ms_per_image``;
@@ -60,7 +63,7 @@ from benchmarks.ingest import fresh_project
 from benchmarks.mask_pairs import has_pairs, paired_truth, read_mask
 from benchmarks.outline import box_mask, mask_dice, rasterise, rough_box, snug_box
 from labeling.intake import import_paths
-from labeling.labels import RegionInput, outline_in_box, render_frame, save_annotation
+from labeling.labels import RegionInput, outline_in_box, project_outline_model, render_frame, save_annotation
 from learner import PROJECT_CONFIG, prediction_rows, pretrain_project, train_and_publish, with_outlines
 from storage import Image, MedalError, Patient, Project, Series, Study
 
@@ -219,8 +222,8 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                               "labels": labels, "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",
-                "snug_outline_dice", "snug_box_dice", "snug_ellipse_dice", "outline_ms", "train_s", "pretrain_s",
-                "score_ms_per_image"):
+                "snug_outline_dice", "snug_box_dice", "snug_ellipse_dice", "classic_outline_dice",
+                "snug_classic_outline_dice", "outline_ms", "train_s", "pretrain_s", "score_ms_per_image"):
         values = [run[key] for run in runs if run.get(key) is not None]
         if values:
             report[key] = {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
@@ -278,7 +281,8 @@ def _one_seed(folder: Path, truth: dict[str, dict[str, Any]], labels: int, seed:
         groups = {name: modality_of(truth[name]) for name in images}
         figures = _model_figures(project, held_out, masks, groups)
         progress(f"seed {seed}: quick outlines")
-        outlines = _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng, groups)
+        outlines = _outline_figures(project, {name: images[name] for name in with_lesion}, masks, rng, groups,
+                                    set(chosen))
         for name, found in outlines.pop("outline_by_modality", {}).items():
             figures.setdefault("by_modality", {}).setdefault(name, {}).update(found)
         figures |= outlines
@@ -399,12 +403,16 @@ def _model_figures(project: Project, held_out: dict[int, str], masks: dict[str, 
 
 
 def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: dict[str, np.ndarray],
-                     rng: np.random.Generator, groups: dict[str, str]) -> dict[str, Any]:
+                     rng: np.random.Generator, groups: dict[str, str], trained: set[str]) -> dict[str, Any]:
     """The quick outline from rough boxes against filling the box and the inscribed ellipse (plain and shrunk),
     and from snug boxes against filling the box and the inscribed ellipse; the outline and the shrunk ellipse by
-    ``groups`` too where there is more than one."""
-    found, filled, inscribed, shrunk, times, group_of = [], [], [], [], [], []
-    snug: dict[str, list[float]] = {"snug_outline_dice": [], "snug_box_dice": [], "snug_ellipse_dice": []}
+    ``groups`` too where there is more than one. Only on lesions the project did not learn from (not in
+    ``trained``): the quick outline learns from the project's outlines. ``classic_outline_dice``: the classic
+    outline, without what the project learnt, on the same boxes."""
+    model = project_outline_model(project)
+    found, filled, inscribed, shrunk, times, group_of, classic = [], [], [], [], [], [], []
+    snug: dict[str, list[float]] = {"snug_outline_dice": [], "snug_box_dice": [], "snug_ellipse_dice": [],
+                                    "snug_classic_outline_dice": []}
     snug_rng = rng.spawn(1)[0]  # its own stream: the rough boxes stay those of earlier runs
     for name, image in lesion_images.items():
         mask = masks[name]
@@ -418,16 +426,24 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
             extent = (where[1].start, where[0].start, where[1].stop - where[1].start - 1,
                       where[0].stop - where[0].start - 1)
             box = rough_box(extent, rng)
+            snug_one = snug_box(extent, snug_rng)  # drawn for every lesion: the streams stay those of earlier runs
+            if name in trained:
+                continue
             started = time.perf_counter()
-            points = outline_in_box(grey, box)
+            points = outline_in_box(grey, box, model=model)
             times.append(1000 * (time.perf_counter() - started))
             found.append(mask_dice(rasterise(points, mask.shape), lesion))
+            classic.append(found[-1] if model is None else mask_dice(rasterise(outline_in_box(grey, box), mask.shape),
+                                                                     lesion))
             filled.append(mask_dice(box_mask(box, mask.shape, ellipse=False), lesion))
             inscribed.append(mask_dice(box_mask(box, mask.shape, ellipse=True), lesion))
             shrunk.append(mask_dice(box_mask(box, mask.shape, ellipse=True, scale=SHRUNK_ELLIPSE), lesion))
             group_of.append(groups[name])
-            snug_one = snug_box(extent, snug_rng)
-            snug["snug_outline_dice"].append(mask_dice(rasterise(outline_in_box(grey, snug_one), mask.shape), lesion))
+            snug["snug_outline_dice"].append(mask_dice(rasterise(outline_in_box(grey, snug_one, model=model),
+                                                                 mask.shape), lesion))
+            snug["snug_classic_outline_dice"].append(
+                snug["snug_outline_dice"][-1] if model is None else
+                mask_dice(rasterise(outline_in_box(grey, snug_one), mask.shape), lesion))
             snug["snug_box_dice"].append(mask_dice(box_mask(snug_one, mask.shape, ellipse=False), lesion))
             snug["snug_ellipse_dice"].append(mask_dice(box_mask(snug_one, mask.shape, ellipse=True), lesion))
     if not found:
@@ -436,6 +452,7 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
         "outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),
         "ellipse_dice": round(float(np.mean(inscribed)), 4),
         "shrunk_ellipse_dice": round(float(np.mean(shrunk)), 4), "outline_ms": round(statistics.median(times), 2),
+        "classic_outline_dice": round(float(np.mean(classic)), 4), "learned_outline": model is not None,
         "lesions_outlined": len(found)} | {key: round(float(np.mean(values)), 4) for key, values in snug.items()}
     names = sorted(set(group_of))
     if len(names) > 1:
@@ -445,6 +462,7 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
         figures["outline_by_modality"] = {
             name: {"outline_dice": mean_in(found, name), "shrunk_ellipse_dice": mean_in(shrunk, name),
                    "snug_outline_dice": mean_in(snug["snug_outline_dice"], name),
+                   "classic_outline_dice": mean_in(classic, name),
                    "snug_ellipse_dice": mean_in(snug["snug_ellipse_dice"], name),
                    "lesions_outlined": group_of.count(name)} for name in names}
     return figures
@@ -459,9 +477,11 @@ _LINES = (
     ("lesion images with a proposal on it", "proposal_recall", "%", None),
     ("Dice of accepted proposals", "proposal_dice", "", None),
     ("quick outline, rough boxes: Dice", "outline_dice", "",
-     "box {box_dice}, inscribed ellipse {ellipse_dice}, shrunk ellipse {shrunk_ellipse_dice}"),
+     "box {box_dice}, inscribed ellipse {ellipse_dice}, shrunk ellipse {shrunk_ellipse_dice}, "
+     "classic outline {classic_outline_dice}"),
     ("quick outline, snug boxes: Dice", "snug_outline_dice", "", "box {snug_box_dice}, inscribed ellipse "
-                                                                  "{snug_ellipse_dice}"),
+                                                                  "{snug_ellipse_dice}, classic outline "
+                                                                  "{snug_classic_outline_dice}"),
     ("quick outline, ms", "outline_ms", "ms", None),
     ("training, s", "train_s", "s", None),
     ("scoring, ms per image", "score_ms_per_image", "ms", None),
@@ -502,7 +522,8 @@ def format_report(report: dict[str, Any]) -> str:
                      ("AUC", "image_auc", False), ("peak on a lesion", "peak_on_lesion", True),
                      ("centre on a lesion", "centre_on_lesion", True),
                      ("lesion-free with a proposal", "proposals_without_lesion", True),
-                     ("outline", "outline_dice", False), ("snug outline", "snug_outline_dice", False))
+                     ("outline", "outline_dice", False), ("classic outline", "classic_outline_dice", False),
+                     ("snug outline", "snug_outline_dice", False))
                  if figures.get(key) is not None]
         lines.append(f"  {name} (medians): " + ", ".join(parts))
     return "\n".join(lines)

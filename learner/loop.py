@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.labels import MIN_THRESHOLD
+from labeling.labels import MIN_THRESHOLD, fit_project_outline
 from learner import jobs, registry, scoring
 from learner.dataset import (
     Example,
@@ -130,6 +130,10 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
         result = _train_in_rounds(split, data, config, folder, project, progress, epochs_from)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    progress(0.62, "learning the quick outline from the project's outlines")
+    outline_started = time.monotonic()
+    data.update(fit_project_outline(project, seed=config.seed))
+    data["outline_s"] = round(time.monotonic() - outline_started, 2)
     train_s = time.monotonic() - started
     data.update(train_s=round(train_s, 2), device=str(DEVICE), curves=result.curves, reliability=result.reliability)
     result.metrics.update(validation_images(result, data, split.val, project))
@@ -145,7 +149,7 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
             "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
             "scored": len(scores.image_ids), "heatmaps": sum(path is not None for path in scores.heatmaps),
-            "strategy": name, "skipped_regions": skipped}
+            "strategy": name, "skipped_regions": skipped, "outline_model": data.get("outline_model")}
 
 
 def _train_in_rounds(split: Split, data: dict[str, Any], config: TrainConfig, folder: Path, project: Project,

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
+from labeling.labels import MIN_OUTLINES
 from storage import AuditEvent, Image, ImageStatus, MedalError, ModelVersion, Prediction, Project, write_session
 
 if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
@@ -230,5 +231,17 @@ def history(*, engine: Engine) -> list[dict[str, Any]]:
                      **{name: round(float(metrics[name]), 3) if name in metrics else None
                         for name in ("auc", "image_auc", "sensitivity", "specificity", "ece", "ece_uncalibrated",
                                      "threshold")},
-                     "validation images": int(metrics.get("n", 0))})
+                     "validation images": int(metrics.get("n", 0)),
+                     "quick outline": _outline_summary((version.config or {}).get("data", {}))})
     return rows
+
+
+def _outline_summary(data: dict[str, Any]) -> str:
+    """How the quick outline learnt with a version did on held-out outlines (``labeling.labels.learned_outline``)."""
+    if "outline_model" not in data:
+        return "—"  # a version from before the quick outline was learnt
+    found = data["outline_model"]
+    if not found:
+        return f"classic (fewer than {MIN_OUTLINES} outlines to learn from)"
+    return (f"{'learnt' if found['used'] else 'classic'}: Dice {found['learned_dice']:.2f} learnt, "
+            f"{found['classic_dice']:.2f} classic, on {found['held_out']} held-out outlines")

@@ -26,6 +26,7 @@ Points are ``[x, y]`` in image pixels: x the column, y the row, a pixel's centre
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
@@ -34,6 +35,9 @@ from skimage.measure import approximate_polygon, find_contours
 
 from labeling.labels.box_prior import prior_guided_mask, thinned, work_window
 from storage import MedalError
+
+if TYPE_CHECKING:
+    from labeling.labels.learned_outline import OutlineModel
 
 Box = tuple[float, float, float, float]
 
@@ -53,10 +57,13 @@ class OutlineError(MedalError, ValueError):
     """A box that cannot be outlined: empty, or not on the image."""
 
 
-def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> list[list[float]]:
+def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48,
+                   model: OutlineModel | None = None) -> list[list[float]]:
     """The outline of the lesion inside ``box`` = (x, y, w, h) on ``picture`` (2-D grey, 8-bit or float),
-    as polygon points ``[[x, y], ...]`` in image pixels, at most ``max_vertices`` of them. A box partly
-    off the image is clipped to it; ``OutlineError`` for a box with no area or entirely off the image."""
+    as polygon points ``[[x, y], ...]`` in image pixels, at most ``max_vertices`` of them: the project's learned
+    outline where ``model`` is given (``labeling.labels.learned_outline``) and finds something, else the classic
+    one. A box partly off the image is clipped to it; ``OutlineError`` for a box with no area or entirely off the
+    image."""
     grey = np.asarray(picture)
     if grey.ndim == 3 and grey.shape[2] in (1, 3, 4):
         grey = grey[..., :3].mean(axis=2)
@@ -78,9 +85,11 @@ def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> 
                            "image: draw it around a lesion on the image.")
     clipped = (left, top, right - left, bottom - top)
     max_vertices = max(3, int(max_vertices))
-    # The prior takes the box as drawn: a box partly off the image still says where the lesion's middle is.
-    found = _sharp_lesion(grey, clipped) or prior_guided_mask(grey, (x, y, w, h))
-    points = None if found is None else _contour(*found)
+    points = None if model is None else model.outline_points(grey, (x, y, w, h))
+    if points is None or len(points) < 3:
+        # The prior takes the box as drawn: a box partly off the image still says where the lesion's middle is.
+        found = _sharp_lesion(grey, clipped) or prior_guided_mask(grey, (x, y, w, h))
+        points = None if found is None else _contour(*found)
     if points is None:
         points = _ellipse(clipped, max_vertices)
     points = np.column_stack([np.clip(points[:, 0], 0, cols - 1), np.clip(points[:, 1], 0, rows - 1)])
@@ -88,13 +97,13 @@ def outline_in_box(picture: np.ndarray, box: Box, *, max_vertices: int = 48) -> 
 
 
 def outline_refitted(picture: np.ndarray, box: Box, *, passes: int, min_side: float = 0.0,
-                     max_vertices: int = 48) -> list[list[float]]:
+                     max_vertices: int = 48, model: OutlineModel | None = None) -> list[list[float]]:
     """The quick outline in ``box``, then ``passes`` times again in a box snug around what the last one found (its
     extent grown by ``REFIT_MARGIN`` on each side, at least ``min_side`` pixels): for a box that only says roughly
     where a lesion is — a model's proposal, often off its centre and smaller than it — the outline pulls the box
     onto the lesion, and the quick outline does best in a box 1.1–1.4 times the lesion. Not for a reader's box:
     from rough boxes around real lesions each pass drifts further from them (real-lesions 0.71 → 0.66 after one)."""
-    points = outline_in_box(picture, box, max_vertices=max_vertices)
+    points = outline_in_box(picture, box, max_vertices=max_vertices, model=model)
     for _ in range(passes):
         corners = np.asarray(points, dtype=np.float64)
         (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
@@ -102,7 +111,7 @@ def outline_refitted(picture: np.ndarray, box: Box, *, passes: int, min_side: fl
         height = max((bottom - top) * (1 + 2 * REFIT_MARGIN), min_side)
         middle_x, middle_y = (left + right) / 2, (top + bottom) / 2
         points = outline_in_box(picture, (middle_x - width / 2, middle_y - height / 2, width, height),
-                                max_vertices=max_vertices)
+                                max_vertices=max_vertices, model=model)
     return points
 
 

@@ -14,6 +14,7 @@ from labeling.access import rights
 from labeling.dicom import FrameCache, Source, Window, default_voi_lut, dicom_header, frame_view, modality_frame, sniff
 from labeling.labels.catalog import get_image
 from labeling.labels.identity import months_between, series_name
+from labeling.labels.learned_outline import project_outline_model
 from labeling.labels.outline import Box, outline_in_box, outline_refitted
 from labeling.labels.pictures import render_frame
 from storage import Image, MedalError, Patient, Project, Series, SourceKind, Study, up_to_patient
@@ -73,9 +74,11 @@ def outline_region(image_id: int, box: Box, *, project: Project, actor: str | No
     image = get_image(image_id, engine=engine)
     grey = window is not None and (image.samples_per_pixel or 1) == 1
     picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project=project)
+    model = project_outline_model(project)
     if refit_passes:
-        return outline_refitted(picture, box, passes=refit_passes, min_side=min_side, max_vertices=max_vertices)
-    return outline_in_box(picture, box, max_vertices=max_vertices)
+        return outline_refitted(picture, box, passes=refit_passes, min_side=min_side, max_vertices=max_vertices,
+                                model=model)
+    return outline_in_box(picture, box, max_vertices=max_vertices, model=model)
 
 
 BROWSER_DTYPES = ("uint8", "int16", "uint16", "int32", "float32")

@@ -1,0 +1,252 @@
+"""The quick outline learned from the project's own outlines: what a lesion looks like in a box, per project.
+
+The classic quick outline (``labeling.labels.outline``) knows one rule for every picture: a sharp edge, else the
+box's shape. Real lesions break it — a glioblastoma's enhancing rim around a dark core, a sarcoma as grey as the
+muscle it sits in — while the project's readers have already outlined dozens of them. This module learns from
+those outlines, per project, which pixels of a box are lesion (a pixel classifier, the way ilastik does it):
+
+- **Each pixel's features** are read on the box with a margin, resized so its longer side is ``SIDE`` pixels
+  (so the scales are the box's, whatever the lesion's size) and put on the box's own grey scale (its median and
+  the crop's 5–95 percentile spread: ultrasound and X-ray have no fixed units): grey level, gradient and
+  texture at four scales (``skimage.feature.multiscale_basic_features``), and where the pixel lies in the box —
+  so the model also learns how much of a reader's box a lesion fills.
+- **Training boxes** are drawn around every outline as readers draw them (``READER_BOXES``): a snug one (each side
+  pushed out by 5–20% of the lesion's size, shifted by up to 5%) and a rough one (10–40%, up to 10%).
+- **A gradient-boosted classifier** (scikit-learn) gives each pixel of a new box a lesion probability; the part
+  holding most of it, holes filled, is the outline.
+- **It must earn its place**: fitted on three quarters of the outlines, both it and the classic outline are
+  scored (Dice) on the last quarter's boxes; the project uses it only where it did better (``preferred``). Then
+  it is fitted on every outline.
+
+Fitted by the training job (``fit_project_outline``) and kept in the project's models folder; the Label page,
+proposals and ``medal bench real`` read it with ``project_outline_model``. Fewer than ``MIN_OUTLINES`` outlines:
+no model, the classic outline.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+from skimage.feature import multiscale_basic_features
+from skimage.measure import find_contours
+from skimage.transform import resize
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sqlmodel import Session, col, select
+
+from labeling.labels.outline import Box, OutlineError, outline_in_box
+from labeling.labels.pictures import render_frame
+from labeling.labels.region_masks import region_mask
+from labeling.labels.taxonomy import NORMAL_CODE
+from storage import Annotation, Image, ImageStatus, LabelClass, Project, Region
+
+SIDE = 64  # the box and its margin are resized so their longer side is this many pixels
+MARGIN = 0.25  # of the box's side, read around it
+SIGMA_MIN, SIGMA_MAX, SIGMAS = 1.0, 8.0, 4  # feature scales, in pixels of the resized crop
+MIN_OUTLINES = 12  # fewer outlines than this: no model
+MAX_OUTLINES = 400  # the most recent outlines at most: fitting stays a few seconds
+HELD_OUT = 0.25  # of the outlines, kept back to compare the learned outline with the classic one
+PIXELS_PER_BOX = 1500  # training pixels drawn from each box
+# Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
+# the lesion's size, and the most the box is shifted by — a snug box and a rough one.
+READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
+MODEL_FILE = "outline-model.pkl"
+OUTLINE_SHAPES = ("polygon", "path")
+
+
+@dataclass
+class OutlineModel:
+    """A project's learned quick outline and how it compared with the classic one on held-out outlines."""
+
+    classifier: HistGradientBoostingClassifier
+    outlines: int  # the outlines it was fitted on
+    learned_dice: float  # mean Dice on the held-out quarter's boxes, fitted on the rest
+    classic_dice: float  # the classic quick outline on the same boxes
+    held_out: int
+
+    @property
+    def preferred(self) -> bool:
+        """Whether the project's quick outline should use it: it did better than the classic one."""
+        return self.learned_dice > self.classic_dice
+
+    def outline_points(self, grey: np.ndarray, box: Box) -> np.ndarray | None:
+        """The lesion in ``box`` = (x, y, w, h) on the 2-D ``grey`` picture as (x, y) image points along its edge,
+        or None where no pixel of the box looks like lesion."""
+        features, window, shape = _box_features(grey, box)
+        probability = self.classifier.predict_proba(features.reshape(-1, features.shape[-1]))[:, 1]
+        probability = ndimage.gaussian_filter(probability.reshape(shape), 1.0)
+        labels, count = ndimage.label(probability > 0.5)
+        if count == 0:
+            return None
+        mass = ndimage.sum(probability, labels, index=np.arange(1, count + 1))
+        lesion = ndimage.binary_fill_holes(labels == int(np.argmax(mass)) + 1)
+        contours = find_contours(np.pad(lesion, 1).astype(np.float32), 0.5)
+        if not contours:
+            return None
+        contour = max(contours, key=len) - 1  # (row, column) in the resized crop
+        left, top, right, bottom = window
+        scale_x, scale_y = (right - left) / shape[1], (bottom - top) / shape[0]
+        return np.column_stack([left + (contour[:, 1] + 0.5) * scale_x - 0.5,
+                                top + (contour[:, 0] + 0.5) * scale_y - 0.5])
+
+
+def _box_features(grey: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int]]:
+    """Each pixel's features on the box and its margin, resized (see the module docstring): ``(features, window,
+    shape)`` with ``window`` = (left, top, right, bottom) the crop in image pixels and ``shape`` its resized size."""
+    x, y, w, h = (float(value) for value in box)
+    left, top = int(np.floor(x - MARGIN * w)), int(np.floor(y - MARGIN * h))
+    right, bottom = int(np.ceil(x + w + MARGIN * w)), int(np.ceil(y + h + MARGIN * h))
+    rows, cols = grey.shape
+    pad = max(0, -left, -top, right - cols, bottom - rows)
+    picture = np.asarray(grey, dtype=np.float32)
+    if not np.isfinite(picture).all():
+        picture = np.nan_to_num(picture, nan=0.0, posinf=0.0, neginf=0.0)
+    crop = np.pad(picture, pad, mode="edge")[top + pad:bottom + pad, left + pad:right + pad]
+    scale = SIDE / max(crop.shape)
+    shape = (max(8, round(crop.shape[0] * scale)), max(8, round(crop.shape[1] * scale)))
+    small = resize(crop, shape, order=1, anti_aliasing=scale < 1, preserve_range=True).astype(np.float32)
+    inner = 1 + 2 * MARGIN
+    box_rows = slice(round(MARGIN / inner * shape[0]), max(round((1 + MARGIN) / inner * shape[0]), 1))
+    box_cols = slice(round(MARGIN / inner * shape[1]), max(round((1 + MARGIN) / inner * shape[1]), 1))
+    low, high = np.percentile(small, [5, 95])
+    normalised = (small - float(np.median(small[box_rows, box_cols]))) / (float(high - low) + 1e-3)
+    appearance = multiscale_basic_features(normalised, intensity=True, edges=True, texture=True,
+                                           sigma_min=SIGMA_MIN, sigma_max=SIGMA_MAX, num_sigma=SIGMAS)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    across_y = (yy - (shape[0] - 1) / 2) / (shape[0] / inner / 2)
+    across_x = (xx - (shape[1] - 1) / 2) / (shape[1] / inner / 2)
+    place = np.stack([across_y, across_x, np.hypot(across_y, across_x)], axis=-1)
+    return np.concatenate([appearance, normalised[..., None], place], axis=-1), (left, top, right, bottom), shape
+
+
+def _reader_box(lesion: np.ndarray, rng: np.random.Generator, kind: tuple[float, float, float]) -> Box:
+    """A box such as a reader draws around ``lesion`` (a boolean mask), of one of the ``READER_BOXES`` kinds."""
+    least, most, most_shift = kind
+    rows, cols = np.nonzero(lesion)
+    x, y = float(cols.min()), float(rows.min())
+    w, h = float(cols.max() - cols.min() + 1), float(rows.max() - rows.min() + 1)
+    out = rng.uniform(least, most, size=4) * np.array([w, h, w, h])
+    shift = rng.uniform(-most_shift, most_shift, size=2) * np.array([w, h])
+    return (x - out[0] + shift[0], y - out[1] + shift[1], w + out[0] + out[2], h + out[1] + out[3])
+
+
+def _fit(examples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> HistGradientBoostingClassifier:
+    """A pixel classifier from ``examples`` = (grey picture, lesion mask) pairs, a box of each ``READER_BOXES``
+    kind around each."""
+    inputs, targets = [], []
+    for grey, lesion in examples:
+        for kind in READER_BOXES:
+            features, (left, top, right, bottom), shape = _box_features(grey, _reader_box(lesion, rng, kind))
+            rows, cols = lesion.shape
+            pad = max(0, -left, -top, right - cols, bottom - rows)
+            truth = np.pad(lesion, pad)[top + pad:bottom + pad, left + pad:right + pad].astype(np.float32)
+            truth = resize(truth, shape, order=1, anti_aliasing=False) > 0.5
+            flat, answers = features.reshape(-1, features.shape[-1]), truth.ravel()
+            pick = rng.choice(len(answers), min(PIXELS_PER_BOX, len(answers)), replace=False)
+            inputs.append(flat[pick])
+            targets.append(answers[pick])
+    classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
+                                                random_state=int(rng.integers(2**31)))
+    return classifier.fit(np.concatenate(inputs), np.concatenate(targets))
+
+
+def _dice(points: np.ndarray | list[list[float]] | None, lesion: np.ndarray) -> float:
+    if points is None or len(points) < 3:
+        return 0.0
+    drawn = region_mask([[float(x), float(y)] for x, y in np.asarray(points)], *lesion.shape)
+    overlap = 2.0 * float((drawn & lesion).sum())
+    return overlap / max(float(drawn.sum() + lesion.sum()), 1.0)
+
+
+def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed: int = 0) -> OutlineModel | None:
+    """The learned quick outline from ``examples`` = (2-D grey picture, lesion mask) pairs, one per outline,
+    compared with the classic outline on a held-out quarter first (see the module docstring); None with fewer
+    than ``MIN_OUTLINES``."""
+    usable = [(np.asarray(grey), np.asarray(lesion, dtype=bool)) for grey, lesion in examples
+              if np.asarray(grey).ndim == 2 and np.asarray(lesion).sum() >= 4]
+    if len(usable) < MIN_OUTLINES:
+        return None
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(usable))
+    held = max(3, round(HELD_OUT * len(usable)))
+    trial = _fit([usable[i] for i in order[held:]], rng)
+    model = OutlineModel(trial, len(usable) - held, 0.0, 0.0, held)
+    learned, classic = [], []
+    for number, index in enumerate(order[:held]):
+        grey, lesion = usable[index]
+        box = _reader_box(lesion, rng, READER_BOXES[number % len(READER_BOXES)])
+        learned.append(_dice(model.outline_points(grey, box), lesion))
+        try:
+            classic.append(_dice(outline_in_box(grey, box), lesion))
+        except OutlineError:
+            classic.append(0.0)
+    return OutlineModel(_fit(usable, rng), len(usable), round(float(np.mean(learned)), 4),
+                        round(float(np.mean(classic)), 4), held)
+
+
+def project_outlines(project: Project) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(picture as the reader sees it by default, in grey; the outline's pixels) for the project's current outlines
+    of findings on labeled images, the ``MAX_OUTLINES`` most recent."""
+    with Session(project.engine) as session:
+        findings = [c.id for c in session.exec(select(LabelClass)).all() if c.type_code != NORMAL_CODE]
+        found = session.exec(
+            select(Region, Image).join(Annotation, Region.annotation_id == Annotation.id)
+            .join(Image, Annotation.image_id == Image.id)
+            .where(Annotation.is_current, Image.status == ImageStatus.LABELED,
+                   col(Region.shape).in_(OUTLINE_SHAPES), col(Region.label_class_id).in_(findings))
+            .order_by(col(Annotation.created_at).desc(), col(Region.id).desc()).limit(MAX_OUTLINES)).all()
+    pictures: dict[int, np.ndarray] = {}
+    outlines = []
+    for region, image in found:
+        if len(region.points or []) < 3:
+            continue
+        if image.id not in pictures:
+            picture = np.asarray(render_frame(image, project=project))
+            pictures[image.id] = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
+        lesion = region_mask(region.points, image.rows, image.cols)
+        if lesion.shape == pictures[image.id].shape:
+            outlines.append((pictures[image.id], lesion))
+    return outlines
+
+
+def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, Any]:
+    """Fit the project's learned quick outline on its current outlines and keep it in its models folder (or remove
+    the kept one when there are too few outlines now); what was found, for the training job's record."""
+    path = project.folder("models") / MODEL_FILE
+    model = fit_outline_model(project_outlines(project), seed=seed)
+    if model is None:
+        path.unlink(missing_ok=True)
+        return {"outline_model": None}
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "wb") as out:
+        pickle.dump(model, out)
+    os.replace(temporary, path)
+    return {"outline_model": {"outlines": model.outlines, "held_out": model.held_out,
+                              "learned_dice": model.learned_dice, "classic_dice": model.classic_dice,
+                              "used": model.preferred}}
+
+
+_loaded: dict[Path, tuple[int, OutlineModel]] = {}
+
+
+def project_outline_model(project: Project) -> OutlineModel | None:
+    """The project's learned quick outline where it did better than the classic one, else None (read once per
+    change of its file)."""
+    path = project.folder("models") / MODEL_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    kept = _loaded.get(path)
+    if kept is None or kept[0] != stamp:
+        with path.open("rb") as handle:
+            kept = (stamp, pickle.load(handle))  # the project's own file, written by fit_project_outline
+        _loaded[path] = kept
+    return kept[1] if kept[1].preferred else None

@@ -1,0 +1,131 @@
+"""The quick outline learned from the project's own outlines (``labeling.labels.learned_outline``).
+
+The lesions here differ from their surroundings by texture, not by grey level, and lie at an angle in the reader's
+box: the classic outline finds no edge and falls back to the box's shape (mean Dice ~0.73); what the project's
+outlines teach follows them (~0.90)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+from scipy import ndimage
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sqlmodel import Session, select
+
+from benchmarks.outline import mask_dice, rasterise, rough_box
+from labeling.intake import import_paths
+from labeling.labels import (
+    RegionInput,
+    fit_outline_model,
+    fit_project_outline,
+    outline_in_box,
+    outline_region,
+    project_outline_model,
+    save_annotation,
+)
+from labeling.labels.learned_outline import MIN_OUTLINES, MODEL_FILE, OutlineModel
+from storage import Image, Project
+
+
+def textured_lesion(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """A grey picture (uint8) with an elongated lesion at an angle, as bright on average as what surrounds it but
+    coarsely textured, and the lesion's mask."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    centre_y, centre_x = rng.uniform(0.35, 0.65, 2) * size
+    long, short, angle = rng.uniform(0.12, 0.22) * size, rng.uniform(0.04, 0.08) * size, rng.uniform(0, np.pi)
+    along = (xx - centre_x) * np.cos(angle) + (yy - centre_y) * np.sin(angle)
+    across = -(xx - centre_x) * np.sin(angle) + (yy - centre_y) * np.cos(angle)
+    mask = (along / long) ** 2 + (across / short) ** 2 <= 1
+    background = 120 + 180 * ndimage.gaussian_filter(rng.standard_normal((size, size)), 12)
+    picture = background + np.where(mask, 40, 4) * rng.standard_normal((size, size))
+    return np.clip(picture, 0, 255).astype(np.uint8), mask
+
+
+def extent(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.nonzero(mask)
+    return int(cols.min()), int(rows.min()), int(cols.max() - cols.min()), int(rows.max() - rows.min())
+
+
+def outline_points(mask: np.ndarray) -> list[list[float]]:
+    """The lesion's outline as a reader's polygon (the mask's contour)."""
+    from skimage.measure import find_contours
+
+    contour = max(find_contours(np.pad(mask, 1).astype(float), 0.5), key=len) - 1
+    return [[float(c), float(r)] for r, c in contour[::2]]
+
+
+def test_outlines_learnt_from_the_project_follow_lesions_the_classic_outline_cannot_see() -> None:
+    rng = np.random.default_rng(0)
+    model = fit_outline_model([textured_lesion(rng) for _ in range(16)])
+    assert model is not None and model.outlines == 16 and model.held_out == 4
+    assert model.preferred and model.learned_dice > model.classic_dice  # it earned its place on held-out outlines
+    learned, classic = [], []
+    for _ in range(12):
+        picture, mask = textured_lesion(rng)
+        box = rough_box(extent(mask), rng)
+        learned.append(mask_dice(rasterise(outline_in_box(picture, box, model=model), mask.shape), mask))
+        classic.append(mask_dice(rasterise(outline_in_box(picture, box), mask.shape), mask))
+    assert np.mean(learned) >= 0.85 and np.mean(learned) >= np.mean(classic) + 0.1, (learned, classic)
+
+
+def test_too_few_outlines_learn_nothing() -> None:
+    rng = np.random.default_rng(1)
+    assert fit_outline_model([textured_lesion(rng) for _ in range(MIN_OUTLINES - 1)]) is None
+
+
+def _textured_project(project: Project, folder: Path, count: int) -> list[tuple[Image, np.ndarray]]:
+    rng = np.random.default_rng(2)
+    cases = []
+    for index in range(count):
+        picture, mask = textured_lesion(rng)
+        PIL.Image.fromarray(picture).save(folder / f"t{index:02d}.png")
+        cases.append(mask)
+    import_paths([str(folder / f"t{index:02d}.png") for index in range(count)], project=project)
+    with Session(project.engine) as session:
+        images = {Path(image.path).name: image for image in session.exec(select(Image)).all()}
+    return [(images[f"t{index:02d}.png"], mask) for index, mask in enumerate(cases)]
+
+
+def test_the_project_learns_its_quick_outline_from_its_readers_outlines(project, tmp_path) -> None:
+    """Readers outline 16 lesions; training fits the project's outline on them (``fit_project_outline``, what the
+    training job calls), and the Label page's quick outline on the other images follows the lesions."""
+    cases = _textured_project(project, tmp_path, 24)
+    for image, mask in cases[:16]:
+        save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
+                        engine=project.engine)
+    found = fit_project_outline(project)["outline_model"]
+    assert found["outlines"] == 16 and found["used"] and found["learned_dice"] > found["classic_dice"]
+    rng = np.random.default_rng(3)
+    boxes = [rough_box(extent(mask), rng) for _, mask in cases[16:]]
+    learned = [mask_dice(rasterise(outline_region(image.id, box, project=project, actor=None), mask.shape), mask)
+               for (image, mask), box in zip(cases[16:], boxes)]
+    (project.folder("models") / MODEL_FILE).unlink()  # the classic outline again
+    classic = [mask_dice(rasterise(outline_region(image.id, box, project=project, actor=None), mask.shape), mask)
+               for (image, mask), box in zip(cases[16:], boxes)]
+    assert np.mean(learned) >= 0.85 and np.mean(learned) >= np.mean(classic) + 0.1, (learned, classic)
+
+
+def test_a_learned_outline_that_did_worse_than_the_classic_one_is_not_used(project, tmp_path) -> None:
+    classifier = HistGradientBoostingClassifier(max_iter=2).fit(np.arange(20.0)[:, None], np.arange(20) % 2)
+    model = OutlineModel(classifier, outlines=12, learned_dice=0.80, classic_dice=0.72, held_out=3)
+    path = project.folder("models") / MODEL_FILE
+    path.write_bytes(pickle.dumps(model))
+    assert project_outline_model(project) is not None
+    model.learned_dice, model.classic_dice = 0.70, 0.72
+    path.write_bytes(pickle.dumps(model))
+    assert project_outline_model(project) is None  # read again: the file changed
+
+
+def test_with_too_few_outlines_now_the_kept_model_goes(project, tmp_path) -> None:
+    cases = _textured_project(project, tmp_path, MIN_OUTLINES)
+    for image, mask in cases:
+        save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
+                        engine=project.engine)
+    assert fit_project_outline(project)["outline_model"]["outlines"] == MIN_OUTLINES
+    assert (project.folder("models") / MODEL_FILE).exists()
+    save_annotation(cases[0][0].id, "expert", [], image_label="no finding", engine=project.engine)  # an edit
+    assert fit_project_outline(project) == {"outline_model": None}
+    assert not (project.folder("models") / MODEL_FILE).exists() and project_outline_model(project) is None
