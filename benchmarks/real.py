@@ -24,7 +24,8 @@ loop trains and scores the rest, heatmaps included. On the images not labeled it
   that ellipse shrunk to 70% (``shrunk_ellipse_dice``: the best answer from the box's shape alone), on the
   picture as the clinician sees it, and its median milliseconds — on the lesions of images not labeled, since
   the quick outline learns from the project's outlines (``labeling.labels.learned_outline``; ``learned_outline``:
-  whether the project uses what it learnt, ``classic_outline_dice``: the classic outline on the same boxes);
+  the modalities whose learnt outline the project uses, ``classic_outline_dice``: the classic outline on the same
+  boxes);
 - ``snug_outline_dice``, ``snug_box_dice``, ``snug_ellipse_dice``, ``snug_classic_outline_dice``: the same from
   snug boxes (10–40% larger
   than the lesion in all, shifted up to 5%: ``benchmarks.outline.snug_box``, the boxes of the external
@@ -409,7 +410,7 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
     ``groups`` too where there is more than one. Only on lesions the project did not learn from (not in
     ``trained``): the quick outline learns from the project's outlines. ``classic_outline_dice``: the classic
     outline, without what the project learnt, on the same boxes."""
-    model = project_outline_model(project)
+    models = {image.modality: project_outline_model(project, image.modality) for image in lesion_images.values()}
     found, filled, inscribed, shrunk, times, group_of, classic = [], [], [], [], [], [], []
     snug: dict[str, list[float]] = {"snug_outline_dice": [], "snug_box_dice": [], "snug_ellipse_dice": [],
                                     "snug_classic_outline_dice": []}
@@ -418,6 +419,7 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
         mask = masks[name]
         picture = render_frame(image, project=project)
         grey = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
+        model = models[image.modality]
         components, count = ndimage.label(mask, structure=np.ones((3, 3)))
         for index, where in enumerate(ndimage.find_objects(components), start=1):
             lesion = components == index
@@ -452,7 +454,8 @@ def _outline_figures(project: Project, lesion_images: dict[str, Image], masks: d
         "outline_dice": round(float(np.mean(found)), 4), "box_dice": round(float(np.mean(filled)), 4),
         "ellipse_dice": round(float(np.mean(inscribed)), 4),
         "shrunk_ellipse_dice": round(float(np.mean(shrunk)), 4), "outline_ms": round(statistics.median(times), 2),
-        "classic_outline_dice": round(float(np.mean(classic)), 4), "learned_outline": model is not None,
+        "classic_outline_dice": round(float(np.mean(classic)), 4),
+        "learned_outline": sorted(str(modality or "") for modality, model in models.items() if model is not None),
         "lesions_outlined": len(found)} | {key: round(float(np.mean(values)), 4) for key, values in snug.items()}
     names = sorted(set(group_of))
     if len(names) > 1:

@@ -237,11 +237,12 @@ def history(*, engine: Engine) -> list[dict[str, Any]]:
 
 
 def _outline_summary(data: dict[str, Any]) -> str:
-    """How the quick outline learnt with a version did on held-out outlines (``labeling.labels.learned_outline``)."""
+    """Which quick outline a version's training chose, by modality, with the learnt and the classic outline's Dice
+    on held-out outlines (``labeling.labels.learned_outline``)."""
     if "outline_model" not in data:
         return "—"  # a version from before the quick outline was learnt
-    found = data["outline_model"]
-    if not found:
-        return f"classic (fewer than {MIN_OUTLINES} outlines to learn from)"
-    return (f"{'learnt' if found['used'] else 'classic'}: Dice {found['learned_dice']:.2f} learnt, "
-            f"{found['classic_dice']:.2f} classic, on {found['held_out']} held-out outlines")
+    if not data["outline_model"]:
+        return f"classic (fewer than {MIN_OUTLINES} outlines of any modality to learn from)"
+    return "; ".join(f"{modality or 'no modality'}: {'learnt' if found['used'] else 'classic'} (Dice "
+                     f"{found['learned_dice']:.2f} learnt, {found['classic_dice']:.2f} classic, "
+                     f"{found['held_out']} held-out outlines)" for modality, found in data["outline_model"].items())

@@ -18,15 +18,15 @@ those outlines, per project, which pixels of a box are lesion (a pixel classifie
   scored (Dice) on the last quarter's boxes; the project uses it only where it did better (``preferred``). Then
   it is fitted on every outline.
 
-Fitted by the training job (``fit_project_outline``) and kept in the project's models folder; the Label page,
-proposals and ``medal bench real`` read it with ``project_outline_model``. Fewer than ``MIN_OUTLINES`` outlines:
-no model, the classic outline.
+One model per modality (a lesion on CT does not look like one on MR), fitted by the training job
+(``fit_project_outline``) and kept in the project's models folder; the Label page, proposals and ``medal bench
+real`` read it with ``project_outline_model``. A modality with fewer than ``MIN_OUTLINES`` outlines: the classic
+outline.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import skops.io
 from scipy import ndimage
 from skimage.feature import multiscale_basic_features
 from skimage.measure import find_contours
 from skimage.transform import resize
 from sklearn.ensemble import HistGradientBoostingClassifier
+from skops.io.exceptions import UntrustedTypesFoundException
 from sqlmodel import Session, col, select
 
 from labeling.labels.outline import Box, OutlineError, outline_in_box
@@ -57,7 +59,10 @@ PIXELS_PER_BOX = 1500  # training pixels drawn from each box
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
 READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
-MODEL_FILE = "outline-model.pkl"
+MODEL_FILE = "outline-model.skops"
+# What a kept model may hold beyond what skops trusts by default: the boosted trees' predictors. Nothing else in
+# the file is loaded (no pickle: a file in the models folder never runs code).
+TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 OUTLINE_SHAPES = ("polygon", "path")
 
 
@@ -191,9 +196,9 @@ def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed
                         round(float(np.mean(classic)), 4), held)
 
 
-def project_outlines(project: Project) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(picture as the reader sees it by default, in grey; the outline's pixels) for the project's current outlines
-    of findings on labeled images, the ``MAX_OUTLINES`` most recent."""
+def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """By modality ("" where the image names none): (picture as the reader sees it by default, in grey; the outline's
+    pixels) for the project's current outlines of findings on labeled images, the ``MAX_OUTLINES`` most recent."""
     with Session(project.engine) as session:
         findings = [c.id for c in session.exec(select(LabelClass)).all() if c.type_code != NORMAL_CODE]
         found = session.exec(
@@ -203,7 +208,7 @@ def project_outlines(project: Project) -> list[tuple[np.ndarray, np.ndarray]]:
                    col(Region.shape).in_(OUTLINE_SHAPES), col(Region.label_class_id).in_(findings))
             .order_by(col(Annotation.created_at).desc(), col(Region.id).desc()).limit(MAX_OUTLINES)).all()
     pictures: dict[int, np.ndarray] = {}
-    outlines = []
+    outlines: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for region, image in found:
         if len(region.points or []) < 3:
             continue
@@ -212,41 +217,66 @@ def project_outlines(project: Project) -> list[tuple[np.ndarray, np.ndarray]]:
             pictures[image.id] = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
         lesion = region_mask(region.points, image.rows, image.cols)
         if lesion.shape == pictures[image.id].shape:
-            outlines.append((pictures[image.id], lesion))
+            outlines.setdefault(image.modality or "", []).append((pictures[image.id], lesion))
     return outlines
 
 
 def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, Any]:
-    """Fit the project's learned quick outline on its current outlines and keep it in its models folder (or remove
-    the kept one when there are too few outlines now); what was found, for the training job's record."""
+    """Fit the project's learned quick outline on its current outlines, one per modality with ``MIN_OUTLINES`` of
+    them (a lesion on CT does not look like one on MR), and keep them in its models folder (or remove the kept file
+    when no modality has enough now); what was found, by modality, for the training job's record."""
     path = project.folder("models") / MODEL_FILE
-    model = fit_outline_model(project_outlines(project), seed=seed)
-    if model is None:
+    models = {modality: model for modality, examples in sorted(project_outlines(project).items())
+              if (model := fit_outline_model(examples, seed=seed)) is not None}
+    if not models:
         path.unlink(missing_ok=True)
         return {"outline_model": None}
+    save_outline_models(models, path)
+    return {"outline_model": {modality: {"outlines": model.outlines, "held_out": model.held_out,
+                                         "learned_dice": model.learned_dice, "classic_dice": model.classic_dice,
+                                         "used": model.preferred} for modality, model in models.items()}}
+
+
+def save_outline_models(models: dict[str, OutlineModel], path: Path) -> None:
+    """Keep ``models`` (by modality) in ``path`` (skops, written whole or not at all)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "wb") as out:
-        pickle.dump(model, out)
-    os.replace(temporary, path)
-    return {"outline_model": {"outlines": model.outlines, "held_out": model.held_out,
-                              "learned_dice": model.learned_dice, "classic_dice": model.classic_dice,
-                              "used": model.preferred}}
+    os.close(handle)
+    try:
+        skops.io.dump({modality: {"classifier": model.classifier, "outlines": model.outlines,
+                                  "learned_dice": model.learned_dice, "classic_dice": model.classic_dice,
+                                  "held_out": model.held_out} for modality, model in models.items()}, temporary)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
-_loaded: dict[Path, tuple[int, OutlineModel]] = {}
+def load_outline_models(path: Path) -> dict[str, OutlineModel]:
+    """The models kept in ``path``, by modality; ``skops.io.exceptions.UntrustedTypesFoundException`` for a file
+    that holds anything but what ``save_outline_models`` writes."""
+    kept = skops.io.load(path, trusted=TRUSTED_TYPES)
+    return {str(modality): OutlineModel(one["classifier"], int(one["outlines"]), float(one["learned_dice"]),
+                                        float(one["classic_dice"]), int(one["held_out"]))
+            for modality, one in kept.items()}
 
 
-def project_outline_model(project: Project) -> OutlineModel | None:
-    """The project's learned quick outline where it did better than the classic one, else None (read once per
-    change of its file)."""
+_loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}
+
+
+def project_outline_model(project: Project, modality: str | None) -> OutlineModel | None:
+    """The project's learned quick outline for pictures of ``modality`` where it did better than the classic one,
+    else None (the file read once per change)."""
     path = project.folder("models") / MODEL_FILE
     try:
-        stamp = path.stat().st_mtime_ns
+        status = path.stat()
     except FileNotFoundError:
         return None
+    stamp = (status.st_mtime_ns, status.st_ino)
     kept = _loaded.get(path)
     if kept is None or kept[0] != stamp:
-        with path.open("rb") as handle:
-            kept = (stamp, pickle.load(handle))  # the project's own file, written by fit_project_outline
+        try:
+            kept = (stamp, load_outline_models(path))
+        except UntrustedTypesFoundException:
+            return None  # not a file fit_project_outline wrote: the classic outline, and nothing in it runs
         _loaded[path] = kept
-    return kept[1] if kept[1].preferred else None
+    model = kept[1].get(modality or "")
+    return model if model is not None and model.preferred else None

@@ -74,7 +74,7 @@ def outline_region(image_id: int, box: Box, *, project: Project, actor: str | No
     image = get_image(image_id, engine=engine)
     grey = window is not None and (image.samples_per_pixel or 1) == 1
     picture = render_frame(image, Window(float(window[0]), float(window[1])) if grey else None, project=project)
-    model = project_outline_model(project)
+    model = project_outline_model(project, image.modality)
     if refit_passes:
         return outline_refitted(picture, box, passes=refit_passes, min_side=min_side, max_vertices=max_vertices,
                                 model=model)

@@ -28,6 +28,8 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
         assert 0 <= run[key] <= 1, (key, run[key])
     assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25
     assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
+    # the quick outline learns from the labeled outlines: it is measured on the other images' lesions only
+    assert run["lesions_outlined"] == run["lesion_images"] and 0 <= run["classic_outline_dice"] <= 1
     assert {"train_s", "score_ms_per_image", "outline_ms"} <= set(run)  # times are the benchmark's to judge
     assert report["outline_dice"]["median"] == run["outline_dice"]
     # snug boxes (10–40% larger in all) fill more of the lesion than rough ones (10–40% per side)

@@ -8,7 +8,8 @@ import torch
 from sqlmodel import Session, col, select
 
 from benchmarks.localise import distance_to_polygon, localisation_figures
-from learner import PROJECT_CONFIG, loop, train_and_publish
+from labeling.labels import MIN_OUTLINES
+from learner import PROJECT_CONFIG, loop, registry, train_and_publish
 from learner.dataset import split_by_patient
 from storage import Image, ImageStatus, current_project
 
@@ -45,6 +46,13 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     assert 0.8 <= result["metrics"]["image_auc"] <= 1.0 and result["metrics"]["auc"] >= 0.8, result["metrics"]
     # the windows a proposal's size lies between (labeling.labels.proposals), as fractions of the short side
     assert 0 < result["metrics"]["proposal_window_min"] <= result["metrics"]["proposal_window_mid"] <= 1
+    # the training learnt the quick outline from the cancerous outlines, per modality with enough of them, and
+    # the Train page's versions table says which outline each modality uses
+    learnt = result["outline_model"]
+    assert learnt and set(learnt) <= {"CT", "MG"}, learnt
+    assert all(found["outlines"] >= MIN_OUTLINES and 0 <= found["learned_dice"] <= 1 for found in learnt.values())
+    summary = registry.history(engine=project.engine)[-1]["quick outline"]
+    assert all(f"{modality}: " in summary for modality in learnt), summary
     figures = localisation_figures(current_project())
     assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
     assert figures["peak_in_finding"] >= 0.7, figures

@@ -6,7 +6,6 @@ outlines teach follows them (~0.90)."""
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from labeling.labels import (
     project_outline_model,
     save_annotation,
 )
-from labeling.labels.learned_outline import MIN_OUTLINES, MODEL_FILE, OutlineModel
+from labeling.labels.learned_outline import MIN_OUTLINES, MODEL_FILE, OutlineModel, save_outline_models
 from storage import Image, Project
 
 
@@ -96,7 +95,8 @@ def test_the_project_learns_its_quick_outline_from_its_readers_outlines(project,
     for image, mask in cases[:16]:
         save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
                         engine=project.engine)
-    found = fit_project_outline(project)["outline_model"]
+    (modality, found), = fit_project_outline(project)["outline_model"].items()  # one modality: one model
+    assert modality == (cases[0][0].modality or "")
     assert found["outlines"] == 16 and found["used"] and found["learned_dice"] > found["classic_dice"]
     rng = np.random.default_rng(3)
     boxes = [rough_box(extent(mask), rng) for _, mask in cases[16:]]
@@ -112,11 +112,12 @@ def test_a_learned_outline_that_did_worse_than_the_classic_one_is_not_used(proje
     classifier = HistGradientBoostingClassifier(max_iter=2).fit(np.arange(20.0)[:, None], np.arange(20) % 2)
     model = OutlineModel(classifier, outlines=12, learned_dice=0.80, classic_dice=0.72, held_out=3)
     path = project.folder("models") / MODEL_FILE
-    path.write_bytes(pickle.dumps(model))
-    assert project_outline_model(project) is not None
+    save_outline_models({"CT": model}, path)
+    assert project_outline_model(project, "CT") is not None
+    assert project_outline_model(project, "MR") is None  # learnt on CT outlines only
     model.learned_dice, model.classic_dice = 0.70, 0.72
-    path.write_bytes(pickle.dumps(model))
-    assert project_outline_model(project) is None  # read again: the file changed
+    save_outline_models({"CT": model}, path)
+    assert project_outline_model(project, "CT") is None  # read again: the file changed
 
 
 def test_with_too_few_outlines_now_the_kept_model_goes(project, tmp_path) -> None:
@@ -124,8 +125,24 @@ def test_with_too_few_outlines_now_the_kept_model_goes(project, tmp_path) -> Non
     for image, mask in cases:
         save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
                         engine=project.engine)
-    assert fit_project_outline(project)["outline_model"]["outlines"] == MIN_OUTLINES
+    modality = cases[0][0].modality
+    assert fit_project_outline(project)["outline_model"][modality or ""]["outlines"] == MIN_OUTLINES
     assert (project.folder("models") / MODEL_FILE).exists()
     save_annotation(cases[0][0].id, "expert", [], image_label="no finding", engine=project.engine)  # an edit
     assert fit_project_outline(project) == {"outline_model": None}
-    assert not (project.folder("models") / MODEL_FILE).exists() and project_outline_model(project) is None
+    assert not (project.folder("models") / MODEL_FILE).exists() and project_outline_model(project, modality) is None
+
+
+class Payload:
+    """Not what a kept outline model holds."""
+
+    def __setstate__(self, state: dict) -> None:
+        raise AssertionError("a kept outline model's file ran code")
+
+
+def test_a_kept_model_file_holding_anything_else_is_not_loaded(project) -> None:
+    import skops.io
+
+    skops.io.dump({"CT": {"classifier": Payload(), "outlines": 12, "learned_dice": 0.9, "classic_dice": 0.5,
+                          "held_out": 3}}, project.folder("models") / MODEL_FILE)
+    assert project_outline_model(project, "CT") is None
