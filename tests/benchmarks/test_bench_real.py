@@ -39,10 +39,23 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
     assert run["snug_outline_dice"] >= 0.85
 
 
-def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path) -> None:
+def test_bench_real_reports_each_modality_and_the_trivial_peak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
     """A mixed set's figures by modality, and how often the picture's centre is on a lesion: on a set cropped
-    around its lesions (here the CT) the centre is always, and a peak rate must be read against it."""
+    around its lesions (here the CT) the centre is always, and a peak rate must be read against it. The quick
+    outline is the one the project learnt for each picture's modality (the truth's, given at import)."""
+    import benchmarks.real
+
+    asked = []
+    learnt = benchmarks.real.project_outline_model
+
+    def recorded(project, modality):
+        asked.append(modality)
+        return learnt(project, modality)
+
+    monkeypatch.setattr(benchmarks.real, "project_outline_model", recorded)
     report = bench_real(lesion_folder(tmp_path / "set", modalities=("CT", "MR")), labels=25, seeds=1)
+    assert set(asked) == {"CT", "MR"}  # not the modality the pictures had before the truth named it
     (run,) = report["runs"]
     ct, mr = run["by_modality"]["CT"], run["by_modality"]["MR"]
     assert ct["centre_on_lesion"] == 1.0 and mr["centre_on_lesion"] == 0.0
