@@ -34,13 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io
 from scipy import ndimage
 from skimage.feature import multiscale_basic_features
 from skimage.measure import find_contours
 from skimage.transform import resize
 from sklearn.ensemble import HistGradientBoostingClassifier
-from skops.io.exceptions import UntrustedTypesFoundException
 from sqlmodel import Session, col, select
 
 from labeling.labels.outline import Box, OutlineError, outline_in_box
@@ -239,6 +237,8 @@ def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, Any]:
 
 def save_outline_models(models: dict[str, OutlineModel], path: Path) -> None:
     """Keep ``models`` (by modality) in ``path`` (skops, written whole or not at all)."""
+    import skops.io  # imported when used: skops imports torch where it is installed, and pages must not
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(handle)
     try:
@@ -253,6 +253,8 @@ def save_outline_models(models: dict[str, OutlineModel], path: Path) -> None:
 def load_outline_models(path: Path) -> dict[str, OutlineModel]:
     """The models kept in ``path``, by modality; ``skops.io.exceptions.UntrustedTypesFoundException`` for a file
     that holds anything but what ``save_outline_models`` writes."""
+    import skops.io  # imported when used: skops imports torch where it is installed, and pages must not
+
     kept = skops.io.load(path, trusted=TRUSTED_TYPES)
     return {str(modality): OutlineModel(one["classifier"], int(one["outlines"]), float(one["learned_dice"]),
                                         float(one["classic_dice"]), int(one["held_out"]))
@@ -273,6 +275,8 @@ def project_outline_model(project: Project, modality: str | None) -> OutlineMode
     stamp = (status.st_mtime_ns, status.st_ino)
     kept = _loaded.get(path)
     if kept is None or kept[0] != stamp:
+        from skops.io.exceptions import UntrustedTypesFoundException
+
         try:
             kept = (stamp, load_outline_models(path))
         except UntrustedTypesFoundException:
