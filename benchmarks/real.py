@@ -305,6 +305,9 @@ def attach_patients(project: Project, images: dict[str, Image], truth: dict[str,
         for name, image in images.items():
             entry, row = truth[name], session.get(Image, image.id)
             patient = entry.get("patient")
+            if row is not None and not row.modality and entry.get("modality"):
+                row.modality = entry["modality"]  # what the quick outline is learnt by, patient or not
+                session.add(row)
             if not patient or row is None or row.series_id is not None:
                 continue
             group = (str(patient), str(entry.get("study") or patient))
