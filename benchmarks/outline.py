@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from benchmarks.ingest import fresh_project
 from benchmarks.speckle import lesion_box, speckled_lesion
 from labeling.intake import create_demo, demo_folder
-from labeling.labels import outline_in_box, render_frame
+from labeling.labels import mask_dice, outline_in_box, render_frame
 from storage import Image, Project
 
 LESION = "Cancerous"
@@ -84,12 +84,6 @@ def rasterise(points: list[list[float]], shape: tuple[int, ...]) -> np.ndarray:
     rr, cc = polygon(xy[:, 1], xy[:, 0], shape[:2])
     mask[rr, cc] = True
     return mask
-
-
-def mask_dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice overlap of two boolean masks (1.0 when both are empty)."""
-    total = int(a.sum()) + int(b.sum())
-    return 2 * int((a & b).sum()) / total if total else 1.0
 
 
 def box_mask(box: tuple[float, float, float, float], shape: tuple[int, int], ellipse: bool,

@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from labeling.labels import MIN_THRESHOLD, fit_project_outline
+from labeling.labels import MIN_THRESHOLD, fit_project_outline, outline_record
 from learner import jobs, registry, scoring
 from learner.dataset import (
     Example,
@@ -132,13 +132,13 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
         shutil.rmtree(folder, ignore_errors=True)
     progress(0.62, "learning the quick outline from the project's outlines")
     outline_started = time.monotonic()
-    data.update(fit_project_outline(project, seed=config.seed))
-    data["outline_s"] = round(time.monotonic() - outline_started, 2)
+    outline_models = fit_project_outline(project, seed=config.seed)
+    data.update(outline_record(outline_models), outline_s=round(time.monotonic() - outline_started, 2))
     train_s = time.monotonic() - started
     data.update(train_s=round(train_s, 2), device=str(DEVICE), curves=result.curves, reliability=result.reliability)
     result.metrics.update(validation_images(result, data, split.val, project))
-    version = registry.register(result, data,
-                                registry.labeled_count(engine), job_id=job_id, project=project)
+    version = registry.register(result, data, registry.labeled_count(engine), job_id=job_id, project=project,
+                                outline_models=outline_models)
     loaded = registry.load(version)
     progress(0.66, f"version {version.id} trained (AUC {result.metrics.get('auc', float('nan')):.3f}); scoring")
     started = time.monotonic()

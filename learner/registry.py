@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from labeling.access import rights
-from labeling.labels import MIN_OUTLINES
+from labeling.labels import MIN_OUTLINES, OutlineModel, outline_file, save_outline_models
 from storage import AuditEvent, Image, ImageStatus, MedalError, ModelVersion, Prediction, Project, write_session
 
 if TYPE_CHECKING:  # torch costs seconds to import: the pages that read predictions never need it
@@ -57,9 +57,9 @@ def _sha256(path: Path) -> str:
 
 
 def register(result: TrainResult, data: dict[str, Any], label_count: int, *, project: Project,
-             job_id: int | None = None) -> ModelVersion:
-    """Save the checkpoint in ``project``'s models folder and add an inactive version row with its
-    config, metrics and label count."""
+             job_id: int | None = None, outline_models: dict[str, OutlineModel] | None = None) -> ModelVersion:
+    """Save the checkpoint in ``project``'s models folder, with the learned quick outline (``outline_models``, by
+    modality) beside it, and add an inactive version row with its config, metrics and label count."""
     import torch
 
     folder = models_dir(project=project)
@@ -71,6 +71,8 @@ def register(result: TrainResult, data: dict[str, Any], label_count: int, *, pro
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_bytes(buffer.getvalue())
     os.replace(temporary, path)
+    if outline_models:
+        save_outline_models(outline_models, outline_file(path))
     version = ModelVersion(job_id=job_id, config={**checkpoint["config"], "sha256": name,
                                                    "epochs": result.epochs, "data": data},
                            label_count=label_count, metrics=result.metrics, checkpoint_path=str(path))
@@ -243,6 +245,7 @@ def _outline_summary(data: dict[str, Any]) -> str:
         return "—"  # a version from before the quick outline was learnt
     if not data["outline_model"]:
         return f"classic (fewer than {MIN_OUTLINES} outlines of any modality to learn from)"
-    return "; ".join(f"{modality or 'no modality'}: {'learnt' if found['used'] else 'classic'} (Dice "
-                     f"{found['learned_dice']:.2f} learnt, {found['classic_dice']:.2f} classic, "
-                     f"{found['held_out']} held-out outlines)" for modality, found in data["outline_model"].items())
+    summary = "; ".join(f"{modality or 'no modality'}: {'learnt' if found['used'] else 'classic'} (Dice "
+                        f"{found['learned_dice']:.2f} learnt, {found['classic_dice']:.2f} classic, "
+                        f"{found['held_out']} held-out outlines)" for modality, found in data["outline_model"].items())
+    return f"{summary}; fitted in {data['outline_s']:.1f} s" if "outline_s" in data else summary

@@ -19,9 +19,10 @@ those outlines, per project, which pixels of a box are lesion (a pixel classifie
   it is fitted on every outline.
 
 One model per modality (a lesion on CT does not look like one on MR), fitted by the training job
-(``fit_project_outline``) and kept in the project's models folder; the Label page, proposals and ``medal bench
-real`` read it with ``project_outline_model``. A modality with fewer than ``MIN_OUTLINES`` outlines: the classic
-outline.
+(``fit_project_outline``) and kept beside the model version's checkpoint (``outline_file``), so it belongs to that
+version: activating an older version brings back its outline, and a training that fails changes nothing. The Label
+page, proposals and ``medal bench real`` read the active version's with ``project_outline_model``. A modality with
+fewer than ``MIN_OUTLINES`` outlines, or a version trained before outlines were learnt: the classic outline.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ from sqlmodel import Session, col, select
 
 from labeling.labels.outline import Box, OutlineError, outline_in_box
 from labeling.labels.pictures import render_frame
-from labeling.labels.region_masks import region_mask
+from labeling.labels.region_masks import mask_dice, region_mask
 from labeling.labels.taxonomy import NORMAL_CODE
-from storage import Annotation, Image, ImageStatus, LabelClass, Project, Region
+from storage import Annotation, Image, ImageStatus, LabelClass, ModelVersion, Project, Region
 
 SIDE = 64  # the box and its margin are resized so their longer side is this many pixels
 MARGIN = 0.25  # of the box's side, read around it
@@ -57,7 +58,7 @@ PIXELS_PER_BOX = 1500  # training pixels drawn from each box
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
 READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
-MODEL_FILE = "outline-model.skops"
+OUTLINE_SUFFIX = ".outline.skops"  # beside a version's checkpoint: <checkpoint name>.outline.skops
 # What a kept model may hold beyond what skops trusts by default: the boosted trees' predictors. Nothing else in
 # the file is loaded (no pickle: a file in the models folder never runs code).
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
@@ -163,9 +164,7 @@ def _fit(examples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Gener
 def _dice(points: np.ndarray | list[list[float]] | None, lesion: np.ndarray) -> float:
     if points is None or len(points) < 3:
         return 0.0
-    drawn = region_mask([[float(x), float(y)] for x, y in np.asarray(points)], *lesion.shape)
-    overlap = 2.0 * float((drawn & lesion).sum())
-    return overlap / max(float(drawn.sum() + lesion.sum()), 1.0)
+    return mask_dice(region_mask([[float(x), float(y)] for x, y in np.asarray(points)], *lesion.shape), lesion)
 
 
 def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed: int = 0) -> OutlineModel | None:
@@ -219,20 +218,28 @@ def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.nd
     return outlines
 
 
-def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, Any]:
-    """Fit the project's learned quick outline on its current outlines, one per modality with ``MIN_OUTLINES`` of
-    them (a lesion on CT does not look like one on MR), and keep them in its models folder (or remove the kept file
-    when no modality has enough now); what was found, by modality, for the training job's record."""
-    path = project.folder("models") / MODEL_FILE
-    models = {modality: model for modality, examples in sorted(project_outlines(project).items())
-              if (model := fit_outline_model(examples, seed=seed)) is not None}
+def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, OutlineModel]:
+    """The project's learned quick outline fitted on its current outlines, by modality with ``MIN_OUTLINES`` of
+    them (a lesion on CT does not look like one on MR); nothing is kept here: the training job keeps them with the
+    version it registers (``learner.registry.register``)."""
+    return {modality: model for modality, examples in sorted(project_outlines(project).items())
+            if (model := fit_outline_model(examples, seed=seed)) is not None}
+
+
+def outline_record(models: dict[str, OutlineModel]) -> dict[str, Any]:
+    """What was found, by modality, for the version's record (``outline_model``: None when no modality had
+    enough outlines)."""
     if not models:
-        path.unlink(missing_ok=True)
         return {"outline_model": None}
-    save_outline_models(models, path)
     return {"outline_model": {modality: {"outlines": model.outlines, "held_out": model.held_out,
                                          "learned_dice": model.learned_dice, "classic_dice": model.classic_dice,
                                          "used": model.preferred} for modality, model in models.items()}}
+
+
+def outline_file(checkpoint: str | Path) -> Path:
+    """Where the learned quick outline of the version whose checkpoint is ``checkpoint`` is kept."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.stem + OUTLINE_SUFFIX)
 
 
 def save_outline_models(models: dict[str, OutlineModel], path: Path) -> None:
@@ -265,13 +272,17 @@ _loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}
 
 
 def project_outline_model(project: Project, modality: str | None) -> OutlineModel | None:
-    """The project's learned quick outline for pictures of ``modality`` where it did better than the classic one,
-    else None (the file read once per change)."""
-    path = project.folder("models") / MODEL_FILE
+    """The active model version's learned quick outline for pictures of ``modality`` where it did better than the
+    classic one, else None (each version's file read once per change)."""
+    with Session(project.engine) as session:
+        checkpoint = session.exec(select(ModelVersion.checkpoint_path).where(ModelVersion.active)).first()
+    if checkpoint is None:
+        return None
+    path = outline_file(checkpoint)
     try:
         status = path.stat()
     except FileNotFoundError:
-        return None
+        return None  # a version without enough outlines of any modality, or from before outlines were learnt
     stamp = (status.st_mtime_ns, status.st_ino)
     kept = _loaded.get(path)
     if kept is None or kept[0] != stamp:
@@ -280,7 +291,7 @@ def project_outline_model(project: Project, modality: str | None) -> OutlineMode
         try:
             kept = (stamp, load_outline_models(path))
         except UntrustedTypesFoundException:
-            return None  # not a file fit_project_outline wrote: the classic outline, and nothing in it runs
+            return None  # not a file the training job wrote: the classic outline, and nothing in it runs
         _loaded[path] = kept
     model = kept[1].get(modality or "")
     return model if model is not None and model.preferred else None

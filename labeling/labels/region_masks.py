@@ -1,4 +1,5 @@
-"""A drawn region's pixels: its outline (a rect, polygon or freehand path, closed) filled, as booleans."""
+"""A drawn region's pixels: its outline (a rect, polygon or freehand path, closed) filled, as booleans; and how two
+such masks overlap."""
 
 from __future__ import annotations
 
@@ -12,3 +13,9 @@ def region_mask(points: list[list[float]], rows: int, cols: int) -> np.ndarray:
     canvas = PILImage.new("1", (cols, rows), 0)
     ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in points], fill=1, outline=1)
     return np.asarray(canvas, dtype=bool)
+
+
+def mask_dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice overlap of two boolean masks (1.0 when both are empty)."""
+    total = int(a.sum()) + int(b.sum())
+    return 2 * int((a & b).sum()) / total if total else 1.0

@@ -8,7 +8,7 @@ import torch
 from sqlmodel import Session, col, select
 
 from benchmarks.localise import distance_to_polygon, localisation_figures
-from labeling.labels import MIN_OUTLINES
+from labeling.labels import MIN_OUTLINES, outline_file, project_outline_model
 from learner import PROJECT_CONFIG, loop, registry, train_and_publish
 from learner.dataset import split_by_patient
 from storage import Image, ImageStatus, current_project
@@ -52,7 +52,12 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     assert learnt and set(learnt) <= {"CT", "MG"}, learnt
     assert all(found["outlines"] >= MIN_OUTLINES and 0 <= found["learned_dice"] <= 1 for found in learnt.values())
     summary = registry.history(engine=project.engine)[-1]["quick outline"]
-    assert all(f"{modality}: " in summary for modality in learnt), summary
+    assert all(f"{modality}: " in summary for modality in learnt) and "fitted in " in summary, summary
+    # kept beside the version's checkpoint, and what the quick outline of the active version uses
+    checkpoint = registry.active_version(engine=project.engine).checkpoint_path
+    assert outline_file(checkpoint).is_file()
+    assert all((project_outline_model(project, modality) is not None) == found["used"]
+               for modality, found in learnt.items())
     figures = localisation_figures(current_project())
     assert figures["images_with_finding"] >= 50 and figures["images_without_finding"] >= 100
     assert figures["peak_in_finding"] >= 0.7, figures

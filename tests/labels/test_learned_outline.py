@@ -20,13 +20,16 @@ from labeling.labels import (
     RegionInput,
     fit_outline_model,
     fit_project_outline,
+    outline_file,
     outline_in_box,
+    outline_record,
     outline_region,
     project_outline_model,
     save_annotation,
 )
-from labeling.labels.learned_outline import MIN_OUTLINES, MODEL_FILE, OutlineModel, save_outline_models
-from storage import Image, Project
+from labeling.labels.learned_outline import MIN_OUTLINES, OutlineModel, save_outline_models
+from learner.registry import mark_active
+from storage import Image, ModelVersion, Project, write_session
 
 
 def textured_lesion(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray]:
@@ -88,31 +91,66 @@ def _textured_project(project: Project, folder: Path, count: int) -> list[tuple[
     return [(images[f"t{index:02d}.png"], mask) for index, mask in enumerate(cases)]
 
 
+def active_version(project: Project, models: dict[str, OutlineModel], name: str) -> int:
+    """A model version whose learned quick outline is ``models``, kept beside its checkpoint as the training job
+    keeps it (``learner.registry.register``), made the active one; its id."""
+    checkpoint = project.folder("models") / f"{name}.pt"
+    if models:
+        save_outline_models(models, outline_file(checkpoint))
+    with write_session(engine=project.engine) as session:
+        version = ModelVersion(checkpoint_path=str(checkpoint))
+        session.add(version)
+        session.flush()
+        version_id = int(version.id)
+        mark_active(session, version_id, None, {})
+        session.commit()
+    return version_id
+
+
+def activate(project: Project, version_id: int) -> None:
+    with write_session(engine=project.engine) as session:
+        mark_active(session, version_id, None, {})
+        session.commit()
+
+
 def test_the_project_learns_its_quick_outline_from_its_readers_outlines(project, tmp_path) -> None:
     """Readers outline 16 lesions; training fits the project's outline on them (``fit_project_outline``, what the
-    training job calls), and the Label page's quick outline on the other images follows the lesions."""
+    training job calls) and keeps it with the version, and the Label page's quick outline on the other images
+    follows the lesions. It belongs to the version: with an older one active, the classic outline is back; with
+    this one again, the learnt one; fitting alone keeps nothing (a training that fails later changes nothing)."""
     cases = _textured_project(project, tmp_path, 24)
     for image, mask in cases[:16]:
         save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
                         engine=project.engine)
-    (modality, found), = fit_project_outline(project)["outline_model"].items()  # one modality: one model
+    older = active_version(project, {}, "older")  # trained before the outlines
+    models = fit_project_outline(project)
+    assert not list(project.folder("models").glob("*.skops"))  # fitting keeps nothing: registering does
+    (modality, found), = outline_record(models)["outline_model"].items()  # one modality: one model
     assert modality == (cases[0][0].modality or "")
     assert found["outlines"] == 16 and found["used"] and found["learned_dice"] > found["classic_dice"]
     rng = np.random.default_rng(3)
     boxes = [rough_box(extent(mask), rng) for _, mask in cases[16:]]
-    learned = [mask_dice(rasterise(outline_region(image.id, box, project=project, actor=None), mask.shape), mask)
-               for (image, mask), box in zip(cases[16:], boxes)]
-    (project.folder("models") / MODEL_FILE).unlink()  # the classic outline again
-    classic = [mask_dice(rasterise(outline_region(image.id, box, project=project, actor=None), mask.shape), mask)
-               for (image, mask), box in zip(cases[16:], boxes)]
+
+    def dice_of_quick_outlines() -> list[float]:
+        return [mask_dice(rasterise(outline_region(image.id, box, project=project, actor=None), mask.shape), mask)
+                for (image, mask), box in zip(cases[16:], boxes)]
+
+    assert project_outline_model(project, modality) is None
+    classic = dice_of_quick_outlines()
+    newer = active_version(project, models, "newer")
+    learned = dice_of_quick_outlines()
     assert np.mean(learned) >= 0.85 and np.mean(learned) >= np.mean(classic) + 0.1, (learned, classic)
+    activate(project, older)  # rolled back: that version's outline, the classic one
+    assert project_outline_model(project, modality) is None and dice_of_quick_outlines() == classic
+    activate(project, newer)
+    assert dice_of_quick_outlines() == learned
 
 
 def test_a_learned_outline_that_did_worse_than_the_classic_one_is_not_used(project, tmp_path) -> None:
     classifier = HistGradientBoostingClassifier(max_iter=2).fit(np.arange(20.0)[:, None], np.arange(20) % 2)
     model = OutlineModel(classifier, outlines=12, learned_dice=0.80, classic_dice=0.72, held_out=3)
-    path = project.folder("models") / MODEL_FILE
-    save_outline_models({"CT": model}, path)
+    active_version(project, {"CT": model}, "kept")
+    path = outline_file(project.folder("models") / "kept.pt")
     assert project_outline_model(project, "CT") is not None
     assert project_outline_model(project, "MR") is None  # learnt on CT outlines only
     model.learned_dice, model.classic_dice = 0.70, 0.72
@@ -120,17 +158,21 @@ def test_a_learned_outline_that_did_worse_than_the_classic_one_is_not_used(proje
     assert project_outline_model(project, "CT") is None  # read again: the file changed
 
 
-def test_with_too_few_outlines_now_the_kept_model_goes(project, tmp_path) -> None:
+def test_with_too_few_outlines_now_the_next_version_has_no_learnt_outline(project, tmp_path) -> None:
     cases = _textured_project(project, tmp_path, MIN_OUTLINES)
     for image, mask in cases:
         save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline_points(mask))],
                         engine=project.engine)
     modality = cases[0][0].modality
-    assert fit_project_outline(project)["outline_model"][modality or ""]["outlines"] == MIN_OUTLINES
-    assert (project.folder("models") / MODEL_FILE).exists()
+    models = fit_project_outline(project)
+    assert outline_record(models)["outline_model"][modality or ""]["outlines"] == MIN_OUTLINES
+    active_version(project, models, "first")
+    assert project_outline_model(project, modality) is not None
     save_annotation(cases[0][0].id, "expert", [], image_label="no finding", engine=project.engine)  # an edit
-    assert fit_project_outline(project) == {"outline_model": None}
-    assert not (project.folder("models") / MODEL_FILE).exists() and project_outline_model(project, modality) is None
+    models = fit_project_outline(project)
+    assert models == {} and outline_record(models) == {"outline_model": None}
+    active_version(project, models, "second")
+    assert project_outline_model(project, modality) is None
 
 
 class Payload:
@@ -143,6 +185,7 @@ class Payload:
 def test_a_kept_model_file_holding_anything_else_is_not_loaded(project) -> None:
     import skops.io
 
+    active_version(project, {}, "planted")
     skops.io.dump({"CT": {"classifier": Payload(), "outlines": 12, "learned_dice": 0.9, "classic_dice": 0.5,
-                          "held_out": 3}}, project.folder("models") / MODEL_FILE)
+                          "held_out": 3}}, outline_file(project.folder("models") / "planted.pt"))
     assert project_outline_model(project, "CT") is None
