@@ -207,9 +207,12 @@ def load_active(*, engine: Engine) -> LoadedModel | None:
 
 
 def version_json(version: ModelVersion) -> dict[str, Any]:
+    """A version as ``medal models --json`` prints it; ``quick_outline``: by modality, the learnt quick outline's
+    and the classic one's Dice on held-out outlines and which one the version uses (None: none learnt)."""
     return {"id": version.id, "created_at": version.created_at.isoformat(), "labels": version.label_count,
             "metrics": version.metrics, "active": version.active, "job_id": version.job_id,
-            "checkpoint": version.checkpoint_path}
+            "checkpoint": version.checkpoint_path,
+            "quick_outline": (version.config or {}).get("data", {}).get("outline_model")}
 
 
 def diagnostics(version_id: int, *, engine: Engine) -> dict[str, Any]:

@@ -54,8 +54,9 @@ def test_heatmap_peaks_fall_on_findings_normal_images_get_no_proposals_and_the_t
     summary = registry.history(engine=project.engine)[-1]["quick outline"]
     assert all(f"{modality}: " in summary for modality in learnt) and "fitted in " in summary, summary
     # kept beside the version's checkpoint, and what the quick outline of the active version uses
-    checkpoint = registry.active_version(engine=project.engine).checkpoint_path
-    assert outline_file(checkpoint).is_file()
+    active = registry.active_version(engine=project.engine)
+    assert outline_file(active.checkpoint_path).is_file()
+    assert registry.version_json(active)["quick_outline"] == learnt  # `medal models --json` says it too
     assert all((project_outline_model(project, modality) is not None) == found["used"]
                for modality, found in learnt.items())
     figures = localisation_figures(current_project())
