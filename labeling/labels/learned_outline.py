@@ -58,6 +58,9 @@ PIXELS_PER_BOX = 1500  # training pixels drawn from each box
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
 READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
+# Of the lesion's size, kept on each side of an outline for fitting: a rough box reaches 0.4 + 0.1 beyond the lesion,
+# the features' margin 0.25 of a box at most 1.8 times the lesion (0.95 in all), the classic outline's 0.4 (1.22)
+CONTEXT = 1.5
 OUTLINE_SUFFIX = ".outline.skops"  # beside a version's checkpoint: <checkpoint name>.outline.skops
 # What a kept model may hold beyond what skops trusts by default: the boosted trees' predictors. Nothing else in
 # the file is loaded (no pickle: a file in the models folder never runs code).
@@ -194,8 +197,9 @@ def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed
 
 
 def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """By modality ("" where the image names none): (picture as the reader sees it by default, in grey; the outline's
-    pixels) for the project's current outlines of findings on labeled images, the ``MAX_OUTLINES`` most recent."""
+    """By modality ("" where the image names none): (the part around the outline of the picture as the reader sees it
+    by default, in grey; the outline's pixels there) for the project's current outlines of findings on labeled
+    images, the ``MAX_OUTLINES`` most recent."""
     with Session(project.engine) as session:
         findings = [c.id for c in session.exec(select(LabelClass)).all() if c.type_code != NORMAL_CODE]
         found = session.exec(
@@ -204,18 +208,33 @@ def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.nd
             .where(Annotation.is_current, Image.status == ImageStatus.LABELED,
                    col(Region.shape).in_(OUTLINE_SHAPES), col(Region.label_class_id).in_(findings))
             .order_by(col(Annotation.created_at).desc(), col(Region.id).desc()).limit(MAX_OUTLINES)).all()
-    pictures: dict[int, np.ndarray] = {}
     outlines: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for region, image in found:
+    shown: tuple[int | None, np.ndarray] = (None, np.zeros((0, 0), dtype=np.float32))
+    for region, image in sorted(found, key=lambda pair: pair[1].id):  # each picture rendered once, one at a time
         if len(region.points or []) < 3:
             continue
-        if image.id not in pictures:
+        if shown[0] != image.id:
             picture = np.asarray(render_frame(image, project=project))
-            pictures[image.id] = picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
+            shown = (image.id, picture if picture.ndim == 2 else picture[..., :3].mean(axis=2))
         lesion = region_mask(region.points, image.rows, image.cols)
-        if lesion.shape == pictures[image.id].shape:
-            outlines.setdefault(image.modality or "", []).append((pictures[image.id], lesion))
+        if lesion.shape == shown[1].shape and lesion.any():
+            outlines.setdefault(image.modality or "", []).append(_around(shown[1], lesion))
     return outlines
+
+
+def _around(picture: np.ndarray, lesion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``picture`` (grey, float32) and of the ``lesion`` mask that fitting can look at: the lesion and
+    ``CONTEXT`` times its size on each side, as far as the picture goes. Every training box with its margin lies
+    within it, so fitting sees the same pixels as on the whole picture, while 400 outlines on mammograms keep a few
+    megabytes, not the pictures' gigabytes."""
+    rows, cols = np.nonzero(lesion)
+    around_y = int(np.ceil(CONTEXT * (rows.max() - rows.min() + 1))) + 4  # + the classic outline's 3 px at least
+    around_x = int(np.ceil(CONTEXT * (cols.max() - cols.min() + 1))) + 4
+    top, left = max(0, int(rows.min()) - around_y), max(0, int(cols.min()) - around_x)
+    bottom = min(lesion.shape[0], int(rows.max()) + 1 + around_y)
+    right = min(lesion.shape[1], int(cols.max()) + 1 + around_x)
+    return (np.asarray(picture[top:bottom, left:right], dtype=np.float32),
+            np.ascontiguousarray(lesion[top:bottom, left:right]))
 
 
 def fit_project_outline(project: Project, *, seed: int = 0) -> dict[str, OutlineModel]:

@@ -25,9 +25,10 @@ from labeling.labels import (
     outline_record,
     outline_region,
     project_outline_model,
+    region_mask,
     save_annotation,
 )
-from labeling.labels.learned_outline import MIN_OUTLINES, OutlineModel, save_outline_models
+from labeling.labels.learned_outline import MIN_OUTLINES, OutlineModel, project_outlines, save_outline_models
 from learner.registry import mark_active
 from storage import Image, ModelVersion, Project, write_session
 
@@ -173,6 +174,28 @@ def test_with_too_few_outlines_now_the_next_version_has_no_learnt_outline(projec
     assert models == {} and outline_record(models) == {"outline_model": None}
     active_version(project, models, "second")
     assert project_outline_model(project, modality) is None
+
+
+def test_fitting_keeps_only_the_part_of_each_picture_around_its_outline(project, tmp_path) -> None:
+    """A 2,400×2,400 picture (a mammogram's size) with a small lesion: what fitting holds for the outline is the
+    lesion and 1.5 times its size around it, not the picture (400 mammograms would be tens of gigabytes)."""
+    rng = np.random.default_rng(5)
+    picture, mask = textured_lesion(rng)
+    large = np.full((2400, 2400), 120, dtype=np.uint8)
+    large[1000:1128, 1500:1628] = picture
+    PIL.Image.fromarray(large).save(tmp_path / "large.png")
+    import_paths([str(tmp_path / "large.png")], project=project)
+    with Session(project.engine) as session:
+        image = session.exec(select(Image)).one()
+    outline = [[x + 1500, y + 1000] for x, y in outline_points(mask)]
+    save_annotation(image.id, "expert", [RegionInput("Cancerous", "polygon", outline)], engine=project.engine)
+    ((grey, lesion),), = project_outlines(project).values()
+    whole = region_mask(outline, 2400, 2400)
+    x, y, w, h = extent(whole)
+    assert grey.shape == lesion.shape and grey.dtype == np.float32 and lesion.sum() == whole.sum()  # all the lesion
+    assert grey.shape[0] <= 4 * (h + 1) + 10 and grey.shape[1] <= 4 * (w + 1) + 10, (grey.shape, w, h)
+    top, left = y - extent(lesion)[1], x - extent(lesion)[0]
+    assert np.array_equal(grey, large[top:top + grey.shape[0], left:left + grey.shape[1]])  # the picture's pixels
 
 
 class Payload:
