@@ -110,12 +110,9 @@ def _box_features(grey: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int, in
     x, y, w, h = (float(value) for value in box)
     left, top = int(np.floor(x - MARGIN * w)), int(np.floor(y - MARGIN * h))
     right, bottom = int(np.ceil(x + w + MARGIN * w)), int(np.ceil(y + h + MARGIN * h))
-    rows, cols = grey.shape
-    pad = max(0, -left, -top, right - cols, bottom - rows)
-    picture = np.asarray(grey, dtype=np.float32)
-    if not np.isfinite(picture).all():
-        picture = np.nan_to_num(picture, nan=0.0, posinf=0.0, neginf=0.0)
-    crop = np.pad(picture, pad, mode="edge")[top + pad:bottom + pad, left + pad:right + pad]
+    crop = np.asarray(_window(grey, (left, top, right, bottom), edge=True), dtype=np.float32)
+    if not np.isfinite(crop).all():
+        crop = np.nan_to_num(crop, nan=0.0, posinf=0.0, neginf=0.0)
     scale = SIDE / max(crop.shape)
     shape = (max(8, round(crop.shape[0] * scale)), max(8, round(crop.shape[1] * scale)))
     small = resize(crop, shape, order=1, anti_aliasing=scale < 1, preserve_range=True).astype(np.float32)
@@ -131,6 +128,20 @@ def _box_features(grey: np.ndarray, box: Box) -> tuple[np.ndarray, tuple[int, in
     across_x = (xx - (shape[1] - 1) / 2) / (shape[1] / inner / 2)
     place = np.stack([across_y, across_x, np.hypot(across_y, across_x)], axis=-1)
     return np.concatenate([appearance, normalised[..., None], place], axis=-1), (left, top, right, bottom), shape
+
+
+def _window(picture: np.ndarray, window: tuple[int, int, int, int], *, edge: bool) -> np.ndarray:
+    """``picture``[top:bottom, left:right] for ``window`` = (left, top, right, bottom), where it lies beyond the
+    picture the border repeated (``edge``) or zeros — only the window is copied, not the picture (a mammogram is
+    12 megapixels)."""
+    left, top, right, bottom = window
+    at_rows, at_cols = np.arange(top, bottom), np.arange(left, right)
+    rows, cols = picture.shape[:2]
+    crop = picture[np.ix_(np.clip(at_rows, 0, rows - 1), np.clip(at_cols, 0, cols - 1))]
+    if edge:
+        return crop
+    inside = ((at_rows >= 0) & (at_rows < rows))[:, None] & ((at_cols >= 0) & (at_cols < cols))[None, :]
+    return np.where(inside, crop, np.zeros((), dtype=crop.dtype))
 
 
 def _reader_box(lesion: np.ndarray, rng: np.random.Generator, kind: tuple[float, float, float]) -> Box:
@@ -151,9 +162,7 @@ def _fit(examples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Gener
     for grey, lesion in examples:
         for kind in READER_BOXES:
             features, (left, top, right, bottom), shape = _box_features(grey, _reader_box(lesion, rng, kind))
-            rows, cols = lesion.shape
-            pad = max(0, -left, -top, right - cols, bottom - rows)
-            truth = np.pad(lesion, pad)[top + pad:bottom + pad, left + pad:right + pad].astype(np.float32)
+            truth = _window(lesion, (left, top, right, bottom), edge=False).astype(np.float32)
             truth = resize(truth, shape, order=1, anti_aliasing=False) > 0.5
             flat, answers = features.reshape(-1, features.shape[-1]), truth.ravel()
             pick = rng.choice(len(answers), min(PIXELS_PER_BOX, len(answers)), replace=False)

@@ -74,6 +74,31 @@ def test_outlines_learnt_from_the_project_follow_lesions_the_classic_outline_can
     assert np.mean(learned) >= 0.85 and np.mean(learned) >= np.mean(classic) + 0.1, (learned, classic)
 
 
+def test_the_learnt_outline_on_a_mammogram_sized_picture_copies_only_the_box() -> None:
+    """A quick outline on a 4,000×3,000 picture: the box and its margin are read, the picture is not copied (it was
+    converted whole to floats, 48 MB, at every outline), also where the box runs over the picture's edge; what is
+    read is the picture's pixels, the border repeated beyond it."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    model = fit_outline_model([textured_lesion(rng) for _ in range(MIN_OUTLINES)])
+    picture, mask = textured_lesion(rng)
+    large = np.zeros((4000, 3000), dtype=np.uint8)
+    large[3872:, 2872:] = picture  # in the corner: the box and its margin run over two edges
+    x, y, w, h = extent(mask)
+    box = (2872 + x - 0.3 * w, 3872 + y - 0.3 * h, 1.6 * w, 1.6 * h)
+    tracemalloc.start()
+    try:
+        found = model.outline_points(large, box)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, peak
+    corner = large[3000:, 2000:]  # the corner as a picture of its own: the same pixels, the same edges
+    expected = model.outline_points(corner.copy(), (872 + x - 0.3 * w, 872 + y - 0.3 * h, 1.6 * w, 1.6 * h))
+    assert found is not None and np.allclose(found, expected + [2000, 3000])
+
+
 def test_too_few_outlines_learn_nothing() -> None:
     rng = np.random.default_rng(1)
     assert fit_outline_model([textured_lesion(rng) for _ in range(MIN_OUTLINES - 1)]) is None
