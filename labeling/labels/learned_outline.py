@@ -296,7 +296,8 @@ def load_outline_models(path: Path) -> dict[str, OutlineModel]:
             for modality, one in kept.items()}
 
 
-_loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}
+_loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}  # the most recently read first
+KEPT_READ = 4  # versions' models kept read in a process (a server lives through many trainings)
 
 
 def project_outline_model(project: Project, modality: str | None) -> OutlineModel | None:
@@ -320,6 +321,9 @@ def project_outline_model(project: Project, modality: str | None) -> OutlineMode
             kept = (stamp, load_outline_models(path))
         except UntrustedTypesFoundException:
             return None  # not a file the training job wrote: the classic outline, and nothing in it runs
+        _loaded.pop(path, None)
         _loaded[path] = kept
+        while len(_loaded) > KEPT_READ:
+            del _loaded[next(iter(_loaded))]  # the one read longest ago
     model = kept[1].get(modality or "")
     return model if model is not None and model.preferred else None

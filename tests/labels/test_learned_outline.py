@@ -184,6 +184,23 @@ def test_a_learned_outline_that_did_worse_than_the_classic_one_is_not_used(proje
     assert project_outline_model(project, "CT") is None  # read again: the file changed
 
 
+def test_a_server_keeps_the_models_of_a_few_versions_read_not_of_every_version(project) -> None:
+    """Each training adds a version with its own learnt outline; a server that lives through many keeps only the
+    last few read (``KEPT_READ``), and reads a version's file again when it is active again."""
+    from labeling.labels import learned_outline
+
+    classifier = HistGradientBoostingClassifier(max_iter=2).fit(np.arange(20.0)[:, None], np.arange(20) % 2)
+    versions = [active_version(project, {"CT": OutlineModel(classifier, 12, 0.8, 0.7, 3)}, f"v{index}")
+                for index in range(learned_outline.KEPT_READ + 3)]
+    for version in versions:
+        activate(project, version)
+        assert project_outline_model(project, "CT") is not None
+    kept = [path for path in learned_outline._loaded if path.parent == project.folder("models")]
+    assert len(kept) == learned_outline.KEPT_READ, kept
+    activate(project, versions[0])
+    assert project_outline_model(project, "CT") is not None  # read again
+
+
 def test_with_too_few_outlines_now_the_next_version_has_no_learnt_outline(project, tmp_path) -> None:
     cases = _textured_project(project, tmp_path, MIN_OUTLINES)
     for image, mask in cases:
