@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,8 +297,9 @@ def load_outline_models(path: Path) -> dict[str, OutlineModel]:
             for modality, one in kept.items()}
 
 
-_loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}  # the most recently read first
-KEPT_READ = 4  # versions' models kept read in a process (a server lives through many trainings)
+_loaded: dict[Path, tuple[tuple[int, int], dict[str, OutlineModel]]] = {}  # the least recently used first
+KEPT_READ = 4  # versions' models kept read in a process, the most recently used (a server sees many trainings)
+_loaded_lock = threading.Lock()  # the Label page's sessions outline at once
 
 
 def project_outline_model(project: Project, modality: str | None) -> OutlineModel | None:
@@ -321,9 +323,10 @@ def project_outline_model(project: Project, modality: str | None) -> OutlineMode
             kept = (stamp, load_outline_models(path))
         except UntrustedTypesFoundException:
             return None  # not a file the training job wrote: the classic outline, and nothing in it runs
+    with _loaded_lock:
         _loaded.pop(path, None)
-        _loaded[path] = kept
+        _loaded[path] = kept  # now the most recently used
         while len(_loaded) > KEPT_READ:
-            del _loaded[next(iter(_loaded))]  # the one read longest ago
+            del _loaded[next(iter(_loaded))]  # the one used longest ago
     model = kept[1].get(modality or "")
     return model if model is not None and model.preferred else None
