@@ -12,7 +12,7 @@ _FACE = {
     "catalog": ("ORDERS", "TimelineStudy", "get_image", "list_images", "patient_keys", "patient_timeline"),
     "identity": ("identity", "annotator_choices", "image_caption", "image_row", "study_name", "timeline_rows"),
     "learned_outline": ("MIN_OUTLINES", "OutlineModel", "fit_outline_model", "fit_project_outline", "outline_file",
-                        "outline_record", "project_outline_model", "save_outline_models"),
+                        "outline_record", "project_outline_model", "quick_outline_note", "save_outline_models"),
     "outline": ("OutlineError", "outline_in_box"),
     "pictures": ("heatmap_png", "render_frame", "render_image", "thumbnail_png", "write_png"),
     "proposals": ("MIN_THRESHOLD", "SURE", "as_outlines", "hottest_part", "images_with_proposals", "proposal_threshold",

@@ -330,3 +330,14 @@ def project_outline_model(project: Project, modality: str | None) -> OutlineMode
             del _loaded[next(iter(_loaded))]  # the one used longest ago
     model = kept[1].get(modality or "")
     return model if model is not None and model.preferred else None
+
+
+def quick_outline_note(project: Project, modality: str | None) -> str | None:
+    """For the reader, where the active version's quick outline on pictures of ``modality`` is the learnt one: what
+    it learnt from and how it did against the classic outline on held-out outlines; else None (the classic one)."""
+    model = project_outline_model(project, modality)
+    if model is None:
+        return None
+    return (f"Quick outline (o) learnt from {model.outlines} outlines of {modality or 'these pictures'} in this "
+            f"project: Dice {model.learned_dice:.2f} on held-out outlines, the classic outline "
+            f"{model.classic_dice:.2f}.")

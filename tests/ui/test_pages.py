@@ -473,6 +473,40 @@ def test_a_deleted_cache_does_not_break_the_label_page(project, make_demo) -> No
     assert "Show heatmap" not in [t.label for t in at.toggle] and not any("Proposed" in c.value for c in at.caption)
 
 
+def test_the_label_page_says_when_the_quick_outline_is_the_one_learnt_for_this_modality(project, make_demo) -> None:
+    """The reader is told the quick outline was learnt from the project's outlines of the image's modality, and how
+    it did, only where the active version uses it for that modality; the modality, DICOM text, shown as text."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sqlmodel import Session
+
+    from labeling.labels import OutlineModel, outline_file, save_outline_models
+    from storage import Image, ModelVersion, Prediction
+
+    make_demo(0)
+    at = logged_in(project=project)
+    image_id = label_state(at).image_id
+    classifier = HistGradientBoostingClassifier(max_iter=2).fit(np.arange(20.0)[:, None], np.arange(20) % 2)
+    checkpoint = project.folder("models") / "v1.pt"
+    with Session(project.engine) as session:
+        image = session.get(Image, image_id)
+        image.modality = "CT *bold*"
+        session.add(image)
+        version = ModelVersion(checkpoint_path=str(checkpoint), metrics={"threshold": 0.5}, config={}, active=True)
+        session.add(version)
+        session.flush()
+        session.add(Prediction(model_version_id=version.id, image_id=image_id, probability=0.9, uncertainty=0.3))
+        session.commit()
+    save_outline_models({"MR": OutlineModel(classifier, 40, 0.81, 0.70, 10)}, outline_file(checkpoint))
+    at.run()
+    assert not at.exception and not any("Quick outline (o) learnt" in c.value for c in at.caption)  # not for CT
+    save_outline_models({"CT *bold*": OutlineModel(classifier, 40, 0.81, 0.70, 10)}, outline_file(checkpoint))
+    at.run()
+    (note,) = [c.value for c in at.caption if "Quick outline (o) learnt" in c.value]
+    assert "40 outlines of CT \\*bold\\* in this project" in note  # as text, not Markdown
+    assert "Dice 0.81" in note and "classic outline 0.70" in note
+
+
 def identifying_ct(folder: Path) -> Path:
     """CT_small with identity in free text: image comments, a private tag and the sending station."""
     import pydicom

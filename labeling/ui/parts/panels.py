@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from labeling.access import Account
-from labeling.labels import SURE, RegionInput, as_outlines, identity, proposals_for, save_reading
+from labeling.labels import SURE, RegionInput, as_outlines, identity, proposals_for, quick_outline_note, save_reading
 from labeling.ui import LabelSession
 from labeling.ui.parts.text import as_text, show_error
 from learner import active_metrics, prediction_for
@@ -144,6 +144,8 @@ def model_panel(image: Any, classes: list[Any], state: LabelSession, user: str, 
     st.metric("Model: probability cancerous", f"{prediction.probability:.2f}",
               help="Calibrated on the validation split: of images given 0.8, about eight in ten are cancerous.")
     st.caption(how_sure(prediction.probability))
+    if note := quick_outline_note(project, image.modality):
+        st.caption(as_text(note))  # the modality is DICOM text
     heatmap = prediction.heatmap_path if prediction.heatmap_path and st.toggle("Show heatmap", key="show-heatmap") \
         else None
     # accepted or rejected once per visit of the image: a second click cannot add them twice
