@@ -15,8 +15,8 @@ those outlines, per project, which pixels of a box are lesion (a pixel classifie
 - **A gradient-boosted classifier** (scikit-learn) gives each pixel of a new box a lesion probability; the part
   holding most of it, holes filled, is the outline.
 - **It must earn its place**: fitted on three quarters of the outlines, both it and the classic outline are
-  scored (Dice) on the last quarter's boxes; the project uses it only where it did better (``preferred``). Then
-  it is fitted on every outline.
+  scored (Dice) on the last quarter's boxes (below ``CROSS_CHECK_BELOW`` outlines, on each quarter in turn); the
+  project uses it only where it did better (``preferred``). Then it is fitted on every outline.
 
 One model per modality (a lesion on CT does not look like one on MR), fitted by the training job
 (``fit_project_outline``) and kept beside the model version's checkpoint (``outline_file``), so it belongs to that
@@ -55,6 +55,9 @@ SIGMA_MIN, SIGMA_MAX, SIGMAS = 1.0, 8.0, 4  # feature scales, in pixels of the r
 MIN_OUTLINES = 12  # fewer outlines than this: no model
 MAX_OUTLINES = 400  # the most recent outlines at most: fitting stays a few seconds
 HELD_OUT = 0.25  # of the outlines, kept back to compare the learned outline with the classic one
+# With fewer outlines than this, the comparison is made FOLDS times, each quarter held out once (every outline
+# scored: 12 outlines are 12 held-out ones, not 3); it costs FOLDS fits on few outlines
+CROSS_CHECK_BELOW, FOLDS = 48, 4
 PIXELS_PER_BOX = 1500  # training pixels drawn from each box
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
@@ -75,7 +78,7 @@ class OutlineModel:
 
     classifier: HistGradientBoostingClassifier
     outlines: int  # the outlines it was fitted on
-    learned_dice: float  # mean Dice on the held-out quarter's boxes, fitted on the rest
+    learned_dice: float  # mean Dice on the held-out outlines' boxes, fitted on the rest
     classic_dice: float  # the classic quick outline on the same boxes
     held_out: int
 
@@ -182,28 +185,32 @@ def _dice(points: np.ndarray | list[list[float]] | None, lesion: np.ndarray) -> 
 
 def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed: int = 0) -> OutlineModel | None:
     """The learned quick outline from ``examples`` = (2-D grey picture, lesion mask) pairs, one per outline,
-    compared with the classic outline on a held-out quarter first (see the module docstring); None with fewer
-    than ``MIN_OUTLINES``."""
+    compared with the classic outline on held-out outlines first (a quarter; each quarter in turn below
+    ``CROSS_CHECK_BELOW`` outlines; see the module docstring); None with fewer than ``MIN_OUTLINES``."""
     usable = [(np.asarray(grey), np.asarray(lesion, dtype=bool)) for grey, lesion in examples
               if np.asarray(grey).ndim == 2 and np.asarray(lesion).sum() >= 4]
     if len(usable) < MIN_OUTLINES:
         return None
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(usable))
-    held = max(3, round(HELD_OUT * len(usable)))
-    trial = _fit([usable[i] for i in order[held:]], rng)
-    model = OutlineModel(trial, len(usable) - held, 0.0, 0.0, held)
+    order = [int(index) for index in rng.permutation(len(usable))]
+    if len(usable) < CROSS_CHECK_BELOW:  # every outline held out once, by quarters: a gate on 3 outlines is a toss
+        folds = [order[k::FOLDS] for k in range(FOLDS)]
+    else:
+        folds = [order[:round(HELD_OUT * len(usable))]]
     learned, classic = [], []
-    for number, index in enumerate(order[:held]):
-        grey, lesion = usable[index]
-        box = _reader_box(lesion, rng, READER_BOXES[number % len(READER_BOXES)])
-        learned.append(_dice(model.outline_points(grey, box), lesion))
-        try:
-            classic.append(_dice(outline_in_box(grey, box), lesion))
-        except OutlineError:
-            classic.append(0.0)
+    for fold in folds:
+        kept_back = set(fold)
+        trial = OutlineModel(_fit([usable[i] for i in order if i not in kept_back], rng), 0, 0.0, 0.0, 0)
+        for number, index in enumerate(fold):
+            grey, lesion = usable[index]
+            box = _reader_box(lesion, rng, READER_BOXES[number % len(READER_BOXES)])
+            learned.append(_dice(trial.outline_points(grey, box), lesion))
+            try:
+                classic.append(_dice(outline_in_box(grey, box), lesion))
+            except OutlineError:
+                classic.append(0.0)
     return OutlineModel(_fit(usable, rng), len(usable), round(float(np.mean(learned)), 4),
-                        round(float(np.mean(classic)), 4), held)
+                        round(float(np.mean(classic)), 4), len(learned))
 
 
 def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:

@@ -28,7 +28,13 @@ from labeling.labels import (
     region_mask,
     save_annotation,
 )
-from labeling.labels.learned_outline import MIN_OUTLINES, OutlineModel, project_outlines, save_outline_models
+from labeling.labels.learned_outline import (
+    CROSS_CHECK_BELOW,
+    MIN_OUTLINES,
+    OutlineModel,
+    project_outlines,
+    save_outline_models,
+)
 from learner.registry import mark_active
 from storage import Image, ModelVersion, Project, write_session
 
@@ -63,7 +69,8 @@ def outline_points(mask: np.ndarray) -> list[list[float]]:
 def test_outlines_learnt_from_the_project_follow_lesions_the_classic_outline_cannot_see() -> None:
     rng = np.random.default_rng(0)
     model = fit_outline_model([textured_lesion(rng) for _ in range(16)])
-    assert model is not None and model.outlines == 16 and model.held_out == 4
+    # with few outlines every one is held out once (by quarters): the gate weighs 16 outlines, not 4
+    assert model is not None and model.outlines == 16 and model.held_out == 16
     assert model.preferred and model.learned_dice > model.classic_dice  # it earned its place on held-out outlines
     learned, classic = [], []
     for _ in range(12):
@@ -97,6 +104,12 @@ def test_the_learnt_outline_on_a_mammogram_sized_picture_copies_only_the_box() -
     corner = large[3000:, 2000:]  # the corner as a picture of its own: the same pixels, the same edges
     expected = model.outline_points(corner.copy(), (872 + x - 0.3 * w, 872 + y - 0.3 * h, 1.6 * w, 1.6 * h))
     assert found is not None and np.allclose(found, expected + [2000, 3000])
+
+
+def test_with_many_outlines_the_gate_holds_back_one_quarter() -> None:
+    rng = np.random.default_rng(7)
+    model = fit_outline_model([textured_lesion(rng, size=96) for _ in range(CROSS_CHECK_BELOW)])
+    assert model is not None and model.outlines == CROSS_CHECK_BELOW and model.held_out == CROSS_CHECK_BELOW // 4
 
 
 def test_too_few_outlines_learn_nothing() -> None:
