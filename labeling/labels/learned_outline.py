@@ -226,16 +226,16 @@ def project_outlines(project: Project) -> dict[str, list[tuple[np.ndarray, np.nd
                    col(Region.shape).in_(OUTLINE_SHAPES), col(Region.label_class_id).in_(findings))
             .order_by(col(Annotation.created_at).desc(), col(Region.id).desc()).limit(MAX_OUTLINES)).all()
     outlines: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    shown: tuple[int | None, np.ndarray] = (None, np.zeros((0, 0), dtype=np.float32))
+    shown_id, grey = None, np.zeros((0, 0), dtype=np.float32)
     for region, image in sorted(found, key=lambda pair: pair[1].id):  # each picture rendered once, one at a time
         if len(region.points or []) < 3:
             continue
-        if shown[0] != image.id:
+        if shown_id != image.id:
             picture = np.asarray(render_frame(image, project=project))
-            shown = (image.id, picture if picture.ndim == 2 else picture[..., :3].mean(axis=2))
+            shown_id, grey = image.id, picture if picture.ndim == 2 else picture[..., :3].mean(axis=2)
         lesion = region_mask(region.points, image.rows, image.cols)
-        if lesion.shape == shown[1].shape and lesion.any():
-            outlines.setdefault(image.modality or "", []).append(_around(shown[1], lesion))
+        if lesion.shape == grey.shape and lesion.any():
+            outlines.setdefault(image.modality or "", []).append(_around(grey, lesion))
     return outlines
 
 

@@ -212,6 +212,12 @@ def test_a_server_keeps_the_models_of_a_few_versions_read_not_of_every_version(p
     assert len(kept) == learned_outline.KEPT_READ, kept
     activate(project, versions[0])
     assert project_outline_model(project, "CT") is not None  # read again
+    in_use = project_outline_model(project, "CT")
+    for version in versions[1:1 + learned_outline.KEPT_READ]:  # others read while the one in use keeps being used
+        activate(project, version)
+        project_outline_model(project, "CT")
+        activate(project, versions[0])
+        assert project_outline_model(project, "CT") is in_use  # kept: the one used longest ago went, not this one
 
 
 def test_with_too_few_outlines_now_the_next_version_has_no_learnt_outline(project, tmp_path) -> None:
