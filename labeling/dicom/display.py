@@ -35,6 +35,10 @@ VIEW_KEYWORDS = (
 )
 VIEW_TAGS = tuple(Tag(keyword) for keyword in VIEW_KEYWORDS)
 VOI_KEYWORDS = ("WindowCenter", "WindowWidth", "VOILUTFunction", "WindowCenterWidthExplanation", "VOILUTSequence")
+# A CT frame whose file carries no window is shown in a soft-tissue window (HU), as a reader would set it: its full
+# range (air to bone, ~4,000 HU) puts a soft-tissue lesion and the muscle around it (30-50 HU apart) into one or
+# two grey levels — for the reader and for the model, which learns from the picture as shown.
+CT_DEFAULT_WINDOW = (40.0, 400.0, "Soft tissue (the file has no window)")
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,20 @@ def frame_view(ds: Dataset, frame: int) -> Dataset:
     groups = functional_groups(ds, frame)
     if groups:
         _lift_functional_groups(view, groups)
+    if _ct_without_window(view):
+        view.WindowCenter, view.WindowWidth, view.WindowCenterWidthExplanation = CT_DEFAULT_WINDOW
+        view.VOILUTFunction = "LINEAR"
     return view
+
+
+def _ct_without_window(view: Dataset) -> bool:
+    """A grey CT frame in HU (it has a rescale, as the CT image module requires, of no other type) whose file
+    gives no VOI LUT and no usable window."""
+    if str(view.get("Modality", "")).upper() != "CT" or is_color(view) or "VOILUTSequence" in view:
+        return False
+    if "RescaleIntercept" not in view or str(view.get("RescaleType", "HU") or "HU").upper() != "HU":
+        return False
+    return not any(preset["kind"] == "window" for preset in window_presets(view))
 
 
 def functional_groups(ds: Dataset, frame: int) -> list[Dataset]:

@@ -114,6 +114,27 @@ def test_rescale_slope_and_custom_window(project, tmp_path) -> None:
     assert np.abs(auto - expected).max() <= 1
 
 
+def test_a_ct_whose_file_has_no_window_opens_in_a_soft_tissue_window(project, ct, tmp_path) -> None:
+    """Issue 23: a CT without a window was shown over its full range (air to bone), which put a soft-tissue lesion
+    and the muscle around it into the same grey level or two — for the reader and for the model, which learns from
+    the picture as shown (sarcoma CT of real-lesions: heatmap peak on a lesion 3% of images)."""
+    assert "WindowCenter" not in ct and "VOILUTSequence" not in ct
+    tissue = np.full((ct.Rows, ct.Columns), 55.0)  # muscle, HU
+    tissue[:, :24] = -1000.0  # air beside the limb
+    tissue[-12:, 40:90] = 1400.0  # bone
+    tissue[50:80, 50:80] = 20.0  # a sarcoma, 35 HU darker than the muscle
+    ct.PixelData = np.round(tissue - float(ct.RescaleIntercept)).astype(np.int16).tobytes()
+    image = import_one(project, save(ct, tmp_path, "no-window.dcm"))
+    shown = render_frame(image, project=project).astype(np.float64)
+    assert np.abs(shown - linear_window(tissue, 40, 400)).max() <= 1
+    assert shown[40, 100] - shown[65, 65] >= 20  # the lesion stands out from the muscle (1 grey level before)
+    assert image.windows[0]["name"] == "Soft tissue (the file has no window)"
+    # A file's own window still wins, and an MR without one keeps its own range (above).
+    ct.WindowCenter, ct.WindowWidth = 300, 2000
+    own = import_one(project, save(ct, tmp_path, "own-window.dcm"))
+    assert np.abs(render_frame(own, project=project) - linear_window(tissue, 300, 2000)).max() <= 1
+
+
 def test_window_width_below_one_is_refused() -> None:
     with pytest.raises(InvalidWindow, match="at least 1"):
         Window.parse("40,0")
