@@ -9,6 +9,7 @@ from storage import lazy_face
 # The face: each name other rooms use, by the module that holds it (``storage.faces``: imported on first use).
 _FACE = {
     "calibration": ("bench_calibration",),
+    "ct_dicom": ("write_ct_as_dicom",),
     "ingest": ("bench_ingest", "bench_next"),
     "localise": ("bench_localise",),
     "loop": ("bench_loop",),

@@ -137,6 +137,18 @@ def cmd_bench_ultrasound_set(args: argparse.Namespace) -> int:
     return _print_figures(args, counts)
 
 
+def cmd_bench_ct_as_dicom(args: argparse.Namespace) -> int:
+    from benchmarks import write_ct_as_dicom
+
+    counts = write_ct_as_dicom(args.source, args.out, hu_offset=args.hu_offset, modality=args.modality)
+    if not args.json:
+        print(f"wrote {counts['images']} CT slices as DICOM (HU, no window) and truth.json to {args.out}"
+              + (f"; left out {len(counts['left_out'])}: {counts['left_out'][0]}" if counts["left_out"] else "")
+              + f"; next: medal bench real {args.out}")
+        return 0
+    return _print_figures(args, counts)
+
+
 def cmd_bench_outline(args: argparse.Namespace) -> int:
     from benchmarks import bench_outline
 
@@ -248,6 +260,17 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--images", type=int, default=300)
     bench.add_argument("--seed", type=int, default=0, help="the same seed writes the same frames")
     bench.set_defaults(run=cmd_bench_ultrasound_set)
+
+    bench = benchmarks.add_parser("ct-as-dicom", parents=[json_parent],
+                                  help="write a labeled folder's CT slices kept as 16-bit PNGs (HU + an offset) as "
+                                       "CT DICOM in HU without a window, as Medal opens a hospital's CT, with their "
+                                       "truth, for `medal bench real`")
+    bench.add_argument("source", type=Path, help="a folder `medal bench real` reads")
+    bench.add_argument("out", type=Path, help="a new or empty folder for images/*.dcm and truth.json")
+    bench.add_argument("--hu-offset", type=float, default=1024.0,
+                       help="what the PNGs add to HU (real-lesions: 1024; DeepLesion: 32768)")
+    bench.add_argument("--modality", default="CT", help="the truth's modality of the slices to write (default CT)")
+    bench.set_defaults(run=cmd_bench_ct_as_dicom)
 
     bench = benchmarks.add_parser("outline", parents=[figures],
                                   help="quick outline from a rough box: Dice on the demo lesions, latency at 512×512")

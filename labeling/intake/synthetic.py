@@ -44,9 +44,10 @@ def uid(*parts: object) -> str:
 
 
 def write_ct_slice(path: Path, hu: np.ndarray, place: SeriesPlace, *, index: int, sop_uid: str | None = None,
-                   spacing: float = 1.4, thickness: float = 5.0, description: str = "Chest 5mm") -> str:
-    """Slice ``index`` of an axial chest CT (12-bit, HU rescale, soft-tissue and lung windows); returns
-    its SOPInstanceUID."""
+                   spacing: float = 1.4, thickness: float = 5.0, description: str = "Chest 5mm",
+                   windows: bool = True) -> str:
+    """Slice ``index`` of an axial chest CT (12-bit, HU rescale, soft-tissue and lung windows, or none without
+    ``windows``); returns its SOPInstanceUID."""
     sop_uid = sop_uid or generate_uid()
     ds = _base_dataset(CTImageStorage, sop_uid, place)
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 1, index + 1
@@ -59,8 +60,9 @@ def write_ct_slice(path: Path, hu: np.ndarray, place: SeriesPlace, *, index: int
     ds.SliceThickness, ds.PixelSpacing = thickness, [spacing, spacing]
     ds.SliceLocation = -index * thickness
     ds.KVP, ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 120, -1024, 1, "HU"
-    ds.WindowCenter, ds.WindowWidth = [w[0] for w in CT_WINDOWS], [w[1] for w in CT_WINDOWS]
-    ds.WindowCenterWidthExplanation = [w[2] for w in CT_WINDOWS]
+    if windows:
+        ds.WindowCenter, ds.WindowWidth = [w[0] for w in CT_WINDOWS], [w[1] for w in CT_WINDOWS]
+        ds.WindowCenterWidthExplanation = [w[2] for w in CT_WINDOWS]
     _set_pixels(ds, np.clip(np.round(hu + 1024), 0, 4095), "MONOCHROME2", bits=12)
     _save(ds, path)
     return sop_uid

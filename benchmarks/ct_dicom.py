@@ -1,0 +1,68 @@
+"""``medal bench ct-as-dicom SRC OUT``: CT slices kept as 16-bit PNGs, written as the CT DICOM they came from.
+
+Research sets ship CT slices as 16-bit PNGs holding HU plus an offset (real-lesions: HU + 1024; DeepLesion:
+HU + 32768). A PNG has no units, so Medal shows it over its 0.5–99.5 percentile range, air to bone, where a
+soft-tissue lesion and the muscle around it are a grey level or two apart — for the reader and for the model,
+which learns from the picture as shown. A hospital's CT arrives as DICOM in HU, and one whose file gives no
+window opens in a soft-tissue window (``labeling.dicom.display.CT_DEFAULT_WINDOW``). This writes a labeled
+folder's CT slices that way — HU through the rescale, no window in the file, one study per patient — with the
+same truth beside them, so that ``medal bench real OUT`` measures the model on CT as Medal opens it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+
+from benchmarks.real import TRUTH_FILE, load_truth, modality_of, of_modality
+from benchmarks.ultrasound import FolderNotEmpty
+from labeling.intake import SeriesPlace, SyntheticPatient, uid, write_ct_slice
+
+STUDY_DATE = date(2020, 1, 1)
+
+
+def write_ct_as_dicom(source: Path, out: Path, *, hu_offset: float = 1024.0, modality: str = "CT") -> dict[str, Any]:
+    """Each image of ``source``'s truth whose ``modality`` is ``modality`` (every image where the truth names
+    none), a 16-bit grey PNG/TIFF of HU + ``hu_offset``, as ``OUT/images/<name>.dcm`` (CT, 12-bit, HU rescale,
+    no window; HU beyond −1024…3071 clipped), and ``OUT/truth.json`` with the same entries (their masks read from
+    ``source``). ``out`` must be new or empty (:class:`FolderNotEmpty`). Returns how many were written and what was
+    left out, with the reason."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FolderNotEmpty(f"{out} already exists and is not an empty folder: give a new or empty folder.")
+    truth = load_truth(source.resolve())
+    named = any("modality" in entry for entry in truth.entries.values())
+    entries = of_modality(truth.entries, modality) if named else truth.entries
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    written: dict[str, dict[str, Any]] = {}
+    left_out: list[str] = []
+    places: dict[str, SeriesPlace] = {}
+    for name, entry in sorted(entries.items()):
+        with PILImage.open(truth.folder / entry.get("image", name)) as picture:
+            values = np.asarray(picture)
+        if values.ndim != 2 or values.dtype.itemsize < 2:
+            left_out.append(f"{name}: not a 16-bit grey picture, so not HU + an offset")
+            continue
+        patient = str(entry.get("patient") or Path(name).stem)
+        place = places.setdefault(patient, SeriesPlace(SyntheticPatient(patient, patient), STUDY_DATE,
+                                                       uid("study", patient), uid("series", patient),
+                                                       uid("frame", patient)))
+        spacing = entry.get("pixel_spacing_mm") or [1.0, 1.0]
+        target = f"images/{Path(name).stem}.dcm"
+        write_ct_slice(out / target, values.astype(np.float32) - hu_offset, place,
+                       index=int(entry.get("slice_index", len(written))), sop_uid=uid("slice", patient, name),
+                       spacing=float(spacing[0]), thickness=float(entry.get("slice_thickness_mm") or 1.0),
+                       description=str(modality_of(entry)), windows=False)
+        copy = dict(entry, image=target)
+        for key in ("mask", "masks"):
+            if key in copy:
+                files = [copy[key]] if key == "mask" else copy[key]
+                found = [str((truth.folder / file).resolve()) for file in files]
+                copy[key] = found[0] if key == "mask" else found
+        written[Path(target).name] = copy
+    (out / TRUTH_FILE).write_text(json.dumps(written, indent=1))
+    return {"images": len(written), "left_out": left_out}

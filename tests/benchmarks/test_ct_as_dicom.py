@@ -1,0 +1,66 @@
+"""``medal bench ct-as-dicom SRC OUT``: CT slices kept as 16-bit PNGs (HU + an offset) written as CT DICOM in HU
+without a window, with the same truth, so ``medal bench real`` sees them as Medal opens a hospital's CT (issue 23:
+on real-lesions' sarcoma CT the PNGs' percentile window hid the lesions from the model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image as PILImage
+
+from benchmarks.real import lesion_mask, load_truth
+from labeling.dicom import frame_view, to_display
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def labeled_ct_folder(folder: Path) -> np.ndarray:
+    """Two 16-bit PNG CT slices (HU + 1024) of one patient with masks, an 8-bit picture and an MR slice."""
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    hu = np.full((64, 80), 55.0)
+    hu[:, :10] = -1000.0
+    hu[20:40, 30:50] = 20.0  # the lesion, 35 HU darker than the muscle
+    mask = np.zeros(hu.shape, np.uint8)
+    mask[20:40, 30:50] = 255
+    truth = {}
+    for index in range(2):
+        name = f"ct_{index}.png"
+        PILImage.fromarray((hu + 1024).astype(np.uint16)).save(folder / "images" / name)
+        PILImage.fromarray(mask).save(folder / "masks" / name)
+        truth[name] = {"image": f"images/{name}", "mask": f"masks/{name}", "modality": "CT", "patient": "P1",
+                       "slice_index": index, "pixel_spacing_mm": [0.8, 0.8]}
+    PILImage.fromarray(np.zeros((64, 80), np.uint8)).save(folder / "images" / "eight.png")
+    truth["eight.png"] = {"image": "images/eight.png", "modality": "CT", "boxes": []}
+    PILImage.fromarray(np.zeros((64, 80), np.uint16)).save(folder / "images" / "mr.png")
+    truth["mr.png"] = {"image": "images/mr.png", "modality": "MR", "boxes": []}
+    (folder / "truth.json").write_text(json.dumps(truth))
+    return hu
+
+
+def test_ct_slices_become_ct_dicom_in_hu_that_opens_in_a_soft_tissue_window(tmp_path: Path) -> None:
+    hu = labeled_ct_folder(tmp_path / "src")
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ct-as-dicom", str(tmp_path / "src"),
+                           str(tmp_path / "out"), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["images"] == 2 and report["left_out"] == ["eight.png: not a 16-bit grey picture, so not HU + an "
+                                                            "offset"]  # and the MR slice is not CT
+    truth = load_truth(tmp_path / "out")
+    assert sorted(truth.entries) == ["ct_0.dcm", "ct_1.dcm"]
+    entry = truth.entries["ct_0.dcm"]
+    ds = pydicom.dcmread(truth.folder / entry["image"])
+    assert ds.Modality == "CT" and "WindowCenter" not in ds and ds.PatientID == "P1"
+    assert np.array_equal(ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept), hu)
+    assert float(ds.PixelSpacing[0]) == 0.8
+    assert lesion_mask(truth.folder, entry, hu.shape).sum() == 400  # the mask is read from the source folder
+    shown = to_display(hu, frame_view(ds, 0)).astype(int)
+    assert shown[10, 60] - shown[30, 40] >= 20  # the lesion stands apart from the muscle, as a reader sets it
+    again = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ct-as-dicom", str(tmp_path / "src"),
+                            str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert again.returncode == 2 and "not an empty folder" in again.stderr
