@@ -66,6 +66,7 @@ POSITIVE_IMAGE_LABELS = frozenset({"cancerous"})
 NEGATIVE_IMAGE_LABELS = frozenset({"healthy", "no finding"})
 CONTEXT = 0.25  # context around a region, as a fraction of its size, on each side
 MIN_PATCH_FRACTION = 1 / 8  # smallest patch side, as a fraction of the image's short side
+MAX_PATCH_FRACTION = 0.6  # largest: a lesion wider than this is learnt from the part of it the patch holds
 BACKGROUND_TRIES = 20
 HARD_NEGATIVES = 2  # per fully judged image: the most blob-like structures outside every finding
 
@@ -96,9 +97,11 @@ def patient_of(image_id: int, patient_key: str | None) -> str:
 
 
 def square_around(x: float, y: float, w: float, h: float, rows: int, cols: int) -> tuple[int, int, int]:
-    """The patch for a region's bounding box: a square with context, kept inside the image."""
+    """The patch for a region's bounding box: a square with context, kept inside the image, at most
+    ``MAX_PATCH_FRACTION`` of its short side — a lesion filling most of the picture is learnt from the part of it
+    such a patch holds, so the dense pass has windows smaller than the picture to tell where it is."""
     short = min(rows, cols)
-    side = int(round(min(short, max(max(w, h) * (1 + 2 * CONTEXT), short * MIN_PATCH_FRACTION))))
+    side = int(round(min(short * MAX_PATCH_FRACTION, max(max(w, h) * (1 + 2 * CONTEXT), short * MIN_PATCH_FRACTION))))
     side = max(side, 1)
     left = int(round(min(max(x + w / 2 - side / 2, 0), cols - side)))
     top = int(round(min(max(y + h / 2 - side / 2, 0), rows - side)))

@@ -56,7 +56,23 @@ def test_square_around_adds_context_and_stays_inside() -> None:
     assert square_around(100, 100, 40, 20, 256, 256) == (90, 80, 60)  # 40 × 1.5, centred
     assert square_around(0, 0, 4, 4, 256, 256) == (0, 0, 32)  # at least 1/8 of the short side, clamped
     assert square_around(250, 250, 6, 6, 256, 256)[:2] == (224, 224)
-    assert square_around(0, 0, 400, 50, 256, 300)[2] == 256  # never larger than the image
+    # Never larger than MAX_PATCH_FRACTION of the short side: a lesion wider than the picture is learnt from its
+    # middle, not from the whole picture
+    assert square_around(0, 0, 400, 50, 256, 300) == (123, 0, 154)
+
+
+def test_a_lesion_filling_most_of_the_picture_leaves_the_dense_pass_windows_that_can_tell_where_it_is() -> None:
+    """Issue 23, sarcoma crops (each cut 5 cm around its tumour): a lesion 70% of the picture wide made its patch,
+    with context, the whole picture — the model learnt whole pictures, the dense pass had one window, and its
+    heatmap could not say where the lesion was (real sarcoma MR: image AUC 0.67, a flat heatmap whose peak was the
+    picture's middle). The patch is now the lesion's middle, 0.6 of the picture, and so are the windows."""
+    shapes = {image_id: (200, 200) for image_id in range(10)}
+    examples = [Example(image_id, str(image_id), 1, square_around(20 + image_id, 30, 140, 130, 200, 200), "region")
+                for image_id in range(10)]
+    assert all(example.box[2] == 120 for example in examples)  # 0.6 × 200; it was 200
+    left, top, side = examples[0].box
+    assert left <= 20 + 70 <= left + side and top <= 30 + 65 <= top + side  # the lesion's middle is in the patch
+    assert patch_fractions(examples, shapes) == [0.6]  # the dense pass's windows: smaller than the picture
 
 
 def test_examples_from_regions_labels_and_background(demo) -> None:
