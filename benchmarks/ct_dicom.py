@@ -42,8 +42,12 @@ def write_ct_as_dicom(source: Path, out: Path, *, hu_offset: float = 1024.0, mod
     left_out: list[str] = []
     places: dict[str, SeriesPlace] = {}
     for name, entry in sorted(entries.items()):
-        with PILImage.open(truth.folder / entry.get("image", name)) as picture:
-            values = np.asarray(picture)
+        try:
+            with PILImage.open(truth.folder / entry.get("image", name)) as picture:
+                values = np.asarray(picture)
+        except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+            left_out.append(f"{name}: not a PNG or TIFF picture PIL can read ({str(error).splitlines()[0]})")
+            continue
         if values.ndim != 2 or values.dtype.itemsize < 2:
             left_out.append(f"{name}: not a 16-bit grey picture, so not HU + an offset")
             continue

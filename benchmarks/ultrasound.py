@@ -37,7 +37,8 @@ CALIPERS_ON_NORMALS = 0.05
 
 
 class FolderNotEmpty(MedalError):
-    """``medal bench ultrasound-set`` asked to write into a folder that already holds something."""
+    """A benchmark that writes a folder (``medal bench ultrasound-set``, ``ct-as-dicom``) was given one that already
+    holds something."""
 
 
 def ultrasound_frame(rng: np.random.Generator, *, lesion: bool,

@@ -37,6 +37,8 @@ def labeled_ct_folder(folder: Path) -> np.ndarray:
                        "slice_index": index, "pixel_spacing_mm": [0.8, 0.8]}
     PILImage.fromarray(np.zeros((64, 80), np.uint8)).save(folder / "images" / "eight.png")
     truth["eight.png"] = {"image": "images/eight.png", "modality": "CT", "boxes": []}
+    (folder / "images" / "broken.png").write_bytes(b"not a picture")
+    truth["broken.png"] = {"image": "images/broken.png", "modality": "CT", "boxes": []}
     PILImage.fromarray(np.zeros((64, 80), np.uint16)).save(folder / "images" / "mr.png")
     truth["mr.png"] = {"image": "images/mr.png", "modality": "MR", "boxes": []}
     (folder / "truth.json").write_text(json.dumps(truth))
@@ -49,8 +51,10 @@ def test_ct_slices_become_ct_dicom_in_hu_that_opens_in_a_soft_tissue_window(tmp_
                            str(tmp_path / "out"), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["images"] == 2 and report["left_out"] == ["eight.png: not a 16-bit grey picture, so not HU + an "
-                                                            "offset"]  # and the MR slice is not CT
+    assert report["images"] == 2  # and the MR slice is not CT
+    broken, eight = report["left_out"]  # each with its reason; neither stops the rest
+    assert broken.startswith("broken.png: not a PNG or TIFF picture PIL can read (")
+    assert eight == "eight.png: not a 16-bit grey picture, so not HU + an offset"
     truth = load_truth(tmp_path / "out")
     assert sorted(truth.entries) == ["ct_0.dcm", "ct_1.dcm"]
     entry = truth.entries["ct_0.dcm"]
