@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image as PILImage
 from scipy import ndimage
 from skimage.measure import find_contours
 from sklearn.metrics import roc_auc_score
@@ -211,6 +212,9 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
                                                          f"{found.left_out[0]}" if found.left_out else ""))
     if modality is not None:
         truth = of_modality(truth, modality)
+    warnings = unitless_ct(folder, truth)
+    for warning in warnings:
+        say(warning)
     runs = []
     for seed in range(seeds):
         names = sorted(truth)
@@ -219,8 +223,9 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         runs.append(_one_seed(folder, {name: truth[name] for name in names}, labels, seed,
                               say, pretrain_steps))
     report: dict[str, Any] = {"folder": str(folder), "truth": found.source, "left_out": found.left_out,
-                              "modality": modality, "images": min(images or len(truth), len(truth)),
-                              "labels": labels, "seeds": seeds, "pretrain_steps": pretrain_steps, "runs": runs}
+                              "warnings": warnings, "modality": modality,
+                              "images": min(images or len(truth), len(truth)), "labels": labels, "seeds": seeds,
+                              "pretrain_steps": pretrain_steps, "runs": runs}
     for key in ("image_auc", "peak_on_lesion", "centre_on_lesion", "peaks_at_edge", "proposals_without_lesion",
                 "proposal_recall", "proposal_dice", "outline_dice", "box_dice", "ellipse_dice", "shrunk_ellipse_dice",
                 "snug_outline_dice", "snug_box_dice", "snug_ellipse_dice", "classic_outline_dice",
@@ -236,6 +241,31 @@ def bench_real(folder: Path, *, labels: int = 80, seeds: int = 1, images: int | 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
     return report
+
+
+DEEP_RASTER_MODES = ("I;16", "I;16B", "I;16L", "I")  # PIL's modes of 16- and 32-bit grey pictures
+
+
+def unitless_ct(folder: Path, truth: dict[str, dict[str, Any]]) -> list[str]:
+    """A warning (one sentence, [] when none) where the truth names CT images that are 16-bit PNG/TIFF: a picture
+    without units opens in its percentile window, not in a CT's soft-tissue window, so the model is measured on
+    pictures where a soft-tissue lesion barely differs from muscle — not on CT as Medal opens a hospital's."""
+    deep = []
+    for name, entry in sorted(truth.items()):
+        if not modality_of(entry).upper().startswith("CT"):
+            continue
+        try:
+            with PILImage.open(folder / entry.get("image", name)) as picture:
+                if picture.mode in DEEP_RASTER_MODES:
+                    deep.append(name)
+        except (OSError, ValueError):  # not a raster (a DICOM file): it has its units
+            continue
+    if not deep:
+        return []
+    return [f"{len(deep)} CT image(s) are 16-bit PNG/TIFF (e.g. {deep[0]}): with no units they open in their "
+            "0.5-99.5 percentile window, where a soft-tissue lesion is a grey level or two from muscle, not in the "
+            "soft-tissue window a CT in HU opens in; to measure CT as Medal opens it, run `medal bench ct-as-dicom "
+            f"{folder} OUT --hu-offset N` (N: what the files add to HU) and `medal bench real OUT`."]
 
 
 def _medians(figures: list[dict[str, Any]]) -> dict[str, Any]:
@@ -515,6 +545,7 @@ def format_report(report: dict[str, Any]) -> str:
     left_out = report.get("left_out") or []
     if left_out:
         lines.append(f"left out {len(left_out)} file(s), e.g. {left_out[0]}")
+    lines.extend(f"warning: {warning}" for warning in report.get("warnings") or [])
     for label, key, unit, beside in _LINES:
         if key not in report:
             continue

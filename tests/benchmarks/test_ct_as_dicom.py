@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 from PIL import Image as PILImage
 
-from benchmarks.real import lesion_mask, load_truth
+from benchmarks.real import format_report, lesion_mask, load_truth, unitless_ct
 from labeling.dicom import frame_view, to_display
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +68,20 @@ def test_ct_slices_become_ct_dicom_in_hu_that_opens_in_a_soft_tissue_window(tmp_
     again = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ct-as-dicom", str(tmp_path / "src"),
                             str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert again.returncode == 2 and "not an empty folder" in again.stderr
+
+
+def test_bench_real_warns_that_ct_kept_as_16_bit_pngs_is_not_ct_as_medal_opens_it(tmp_path: Path) -> None:
+    """A data scientist pointing `medal bench real` at CT slices kept as 16-bit PNGs is told, before the figures,
+    that they open in their percentile window (sarcoma CT: image AUC 0.68 there, 0.80 as CT DICOM) and how to
+    measure them as Medal opens CT; 8-bit or unreadable pictures, other modalities and DICOM files get no warning."""
+    labeled_ct_folder(tmp_path / "src")
+    truth = load_truth(tmp_path / "src")
+    (warning,) = unitless_ct(truth.folder, truth.entries)
+    assert warning.startswith("2 CT image(s) are 16-bit PNG/TIFF (e.g. ct_0.png)")
+    assert "medal bench ct-as-dicom" in warning
+    report = {"folder": "src", "images": 2, "truth": "truth.json", "labels": 1, "seeds": 1, "warnings": [warning]}
+    assert f"warning: {warning}" in format_report(report).splitlines()
+    subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ct-as-dicom", str(tmp_path / "src"),
+                    str(tmp_path / "out")], check=True, capture_output=True, cwd=ROOT, timeout=120)
+    converted = load_truth(tmp_path / "out")
+    assert unitless_ct(converted.folder, converted.entries) == []
