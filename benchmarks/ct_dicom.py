@@ -26,12 +26,14 @@ from labeling.intake import SeriesPlace, SyntheticPatient, uid, write_ct_slice
 STUDY_DATE = date(2020, 1, 1)
 
 
-def write_ct_as_dicom(source: Path, out: Path, *, hu_offset: float = 1024.0, modality: str = "CT") -> dict[str, Any]:
+def write_ct_as_dicom(source: Path, out: Path, *, hu_offset: float = 1024.0, modality: str = "CT",
+                      keep_others: bool = False) -> dict[str, Any]:
     """Each image of ``source``'s truth whose ``modality`` is ``modality`` (every image where the truth names
     none), a 16-bit grey PNG/TIFF of HU + ``hu_offset``, as ``OUT/images/<name>.dcm`` (CT, 12-bit, HU rescale,
     no window; HU beyond −1024…3071 clipped), and ``OUT/truth.json`` with the same entries (their masks read from
-    ``source``). ``out`` must be new or empty (:class:`FolderNotEmpty`). Returns how many were written and what was
-    left out, with the reason."""
+    ``source``); with ``keep_others``, the truth's other images too, as they are (read where they lie), so that
+    OUT is the whole set with its CT as a hospital's. ``out`` must be new or empty (:class:`FolderNotEmpty`).
+    Returns how many were written and kept, and what was left out, with the reason."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FolderNotEmpty(f"{out} already exists and is not an empty folder: give a new or empty folder.")
     truth = load_truth(source.resolve())
@@ -61,12 +63,23 @@ def write_ct_as_dicom(source: Path, out: Path, *, hu_offset: float = 1024.0, mod
                        index=int(entry.get("slice_index", len(written))), sop_uid=uid("slice", patient, name),
                        spacing=float(spacing[0]), thickness=float(entry.get("slice_thickness_mm") or 1.0),
                        description=str(modality_of(entry)), windows=False)
-        copy = dict(entry, image=target)
-        for key in ("mask", "masks"):
-            if key in copy:
-                files = [copy[key]] if key == "mask" else copy[key]
-                found = [str((truth.folder / file).resolve()) for file in files]
-                copy[key] = found[0] if key == "mask" else found
-        written[Path(target).name] = copy
+        written[Path(target).name] = _masks_where_they_lie(dict(entry, image=target), truth.folder)
+    kept = 0
+    if keep_others and named:
+        for name, entry in sorted(truth.entries.items()):
+            if name not in entries:
+                image = str((truth.folder / entry.get("image", name)).resolve())
+                written[name] = _masks_where_they_lie(dict(entry, image=image), truth.folder)
+                kept += 1
     (out / TRUTH_FILE).write_text(json.dumps(written, indent=1))
-    return {"images": len(written), "left_out": left_out}
+    return {"images": len(written) - kept, "kept": kept, "left_out": left_out}
+
+
+def _masks_where_they_lie(entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``entry`` with its ``mask``/``masks`` as absolute paths of the files in ``folder`` (the source's truth)."""
+    for key in ("mask", "masks"):
+        if key in entry:
+            files = [entry[key]] if key == "mask" else entry[key]
+            found = [str((folder / file).resolve()) for file in files]
+            entry[key] = found[0] if key == "mask" else found
+    return entry

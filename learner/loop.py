@@ -147,7 +147,8 @@ def train_and_publish(project: Project, progress: Progress, *, strategy_name: st
     scoring.publish(version.id, scores, name, activate=True, engine=engine)
     ready_s = time.monotonic() - started
     return {"model_version": version.id, "metrics": result.metrics, "labels": version.label_count,
-            "epochs": result.epochs, "train_s": round(train_s, 2), "ready_s": round(ready_s, 2),
+            "epochs": result.epochs, "train_s": round(train_s, 2), "outline_s": data["outline_s"],
+            "ready_s": round(ready_s, 2),
             "scored": len(scores.image_ids), "heatmaps": sum(path is not None for path in scores.heatmaps),
             "strategy": name, "skipped_regions": skipped, "outline_model": data.get("outline_model")}
 

@@ -140,9 +140,11 @@ def cmd_bench_ultrasound_set(args: argparse.Namespace) -> int:
 def cmd_bench_ct_as_dicom(args: argparse.Namespace) -> int:
     from benchmarks import write_ct_as_dicom
 
-    counts = write_ct_as_dicom(args.source, args.out, hu_offset=args.hu_offset, modality=args.modality)
+    counts = write_ct_as_dicom(args.source, args.out, hu_offset=args.hu_offset, modality=args.modality,
+                               keep_others=args.keep_others)
     if not args.json:
         print(f"wrote {counts['images']} CT slices as DICOM (HU, no window) and truth.json to {args.out}"
+              + (f"; kept {counts['kept']} image(s) of other modalities as they are" if counts["kept"] else "")
               + (f"; left out {len(counts['left_out'])}: {counts['left_out'][0]}" if counts["left_out"] else "")
               + f"; next: medal bench real {args.out}")
         return 0
@@ -270,6 +272,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     bench.add_argument("--hu-offset", type=float, default=1024.0,
                        help="what the PNGs add to HU (real-lesions: 1024; DeepLesion: 32768)")
     bench.add_argument("--modality", default="CT", help="the truth's modality of the slices to write (default CT)")
+    bench.add_argument("--keep-others", action="store_true",
+                       help="the truth's images of other modalities too, as they are (read where they lie): the whole "
+                            "set with its CT as Medal opens a hospital's")
     bench.set_defaults(run=cmd_bench_ct_as_dicom)
 
     bench = benchmarks.add_parser("outline", parents=[figures],

@@ -53,12 +53,16 @@ SIDE = 64  # the box and its margin are resized so their longer side is this man
 MARGIN = 0.25  # of the box's side, read around it
 SIGMA_MIN, SIGMA_MAX, SIGMAS = 1.0, 8.0, 4  # feature scales, in pixels of the resized crop
 MIN_OUTLINES = 12  # fewer outlines than this: no model
-MAX_OUTLINES = 400  # the most recent outlines at most: fitting stays a few seconds
+# The most recent outlines at most, and the most pixels one fit learns from: with 400 outlines and 1,500 pixels a box
+# the training job spent 23 s on 2 cores fitting the outline (a 1,000-label project), a third of its time; 200 outlines
+# and 240,000 pixels take ~6 s. A project with 80 labels (~64 outlines, 192,000 pixels) is not touched by either.
+MAX_OUTLINES = 200
+PIXELS_PER_FIT = 240_000
 HELD_OUT = 0.25  # of the outlines, kept back to compare the learned outline with the classic one
 # With fewer outlines than this, the comparison is made FOLDS times, each quarter held out once (every outline
 # scored: 12 outlines are 12 held-out ones, not 3); it costs FOLDS fits on few outlines
 CROSS_CHECK_BELOW, FOLDS = 48, 4
-PIXELS_PER_BOX = 1500  # training pixels drawn from each box
+PIXELS_PER_BOX = 1500  # training pixels drawn from each box, fewer where PIXELS_PER_FIT would be passed
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
 READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
@@ -159,22 +163,33 @@ def _reader_box(lesion: np.ndarray, rng: np.random.Generator, kind: tuple[float,
     return (x - out[0] + shift[0], y - out[1] + shift[1], w + out[0] + out[2], h + out[1] + out[3])
 
 
-def _fit(examples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> HistGradientBoostingClassifier:
-    """A pixel classifier from ``examples`` = (grey picture, lesion mask) pairs, a box of each ``READER_BOXES``
-    kind around each."""
-    inputs, targets = [], []
+def _samples(examples: Sequence[tuple[np.ndarray, np.ndarray]],
+             rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each of ``examples`` = (grey picture, lesion mask) pairs, the training pixels' features and answers of a
+    box of each ``READER_BOXES`` kind around it: ``PIXELS_PER_BOX`` a box, fewer where the boxes together would pass
+    ``PIXELS_PER_FIT``. Read once per fitting (``fit_outline_model``): the trial fits take subsets of them."""
+    per_box = max(1, min(PIXELS_PER_BOX, PIXELS_PER_FIT // max(1, len(examples) * len(READER_BOXES))))
+    samples = []
     for grey, lesion in examples:
+        inputs, targets = [], []
         for kind in READER_BOXES:
             features, (left, top, right, bottom), shape = _box_features(grey, _reader_box(lesion, rng, kind))
             truth = _window(lesion, (left, top, right, bottom), edge=False).astype(np.float32)
             truth = resize(truth, shape, order=1, anti_aliasing=False) > 0.5
             flat, answers = features.reshape(-1, features.shape[-1]), truth.ravel()
-            pick = rng.choice(len(answers), min(PIXELS_PER_BOX, len(answers)), replace=False)
+            pick = rng.choice(len(answers), min(per_box, len(answers)), replace=False)
             inputs.append(flat[pick])
             targets.append(answers[pick])
+        samples.append((np.concatenate(inputs), np.concatenate(targets)))
+    return samples
+
+
+def _fit(samples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> HistGradientBoostingClassifier:
+    """A pixel classifier from ``samples`` (``_samples``: features and answers, one pair per outline)."""
     classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
                                                 random_state=int(rng.integers(2**31)))
-    return classifier.fit(np.concatenate(inputs), np.concatenate(targets))
+    return classifier.fit(np.concatenate([inputs for inputs, _ in samples]),
+                          np.concatenate([targets for _, targets in samples]))
 
 
 def _dice(points: np.ndarray | list[list[float]] | None, lesion: np.ndarray) -> float:
@@ -197,10 +212,11 @@ def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed
         folds = [order[k::FOLDS] for k in range(FOLDS)]
     else:
         folds = [order[:round(HELD_OUT * len(usable))]]
+    samples = _samples(usable, rng)
     learned, classic = [], []
     for fold in folds:
         kept_back = set(fold)
-        trial = OutlineModel(_fit([usable[i] for i in order if i not in kept_back], rng), 0, 0.0, 0.0, 0)
+        trial = OutlineModel(_fit([samples[i] for i in order if i not in kept_back], rng), 0, 0.0, 0.0, 0)
         for number, index in enumerate(fold):
             grey, lesion = usable[index]
             box = _reader_box(lesion, rng, READER_BOXES[number % len(READER_BOXES)])
@@ -209,7 +225,7 @@ def fit_outline_model(examples: Sequence[tuple[np.ndarray, np.ndarray]], *, seed
                 classic.append(_dice(outline_in_box(grey, box), lesion))
             except OutlineError:
                 classic.append(0.0)
-    return OutlineModel(_fit(usable, rng), len(usable), round(float(np.mean(learned)), 4),
+    return OutlineModel(_fit(samples, rng), len(usable), round(float(np.mean(learned)), 4),
                         round(float(np.mean(classic)), 4), len(learned))
 
 

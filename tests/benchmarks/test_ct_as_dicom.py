@@ -70,6 +70,22 @@ def test_ct_slices_become_ct_dicom_in_hu_that_opens_in_a_soft_tissue_window(tmp_
     assert again.returncode == 2 and "not an empty folder" in again.stderr
 
 
+def test_keep_others_gives_the_whole_set_with_its_ct_as_dicom(tmp_path: Path) -> None:
+    """A mixed set (real-lesions: CT PNGs beside MR) measured as Medal opens it: the CT as DICOM, the MR as it is,
+    read where it lies; a CT slice left out is not kept as another modality's."""
+    labeled_ct_folder(tmp_path / "src")
+    done = subprocess.run([sys.executable, "-m", "labeling.cli", "bench", "ct-as-dicom", str(tmp_path / "src"),
+                           str(tmp_path / "out"), "--keep-others"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 2 CT slices as DICOM" in done.stdout and "kept 1 image(s) of other modalities" in done.stdout
+    truth = load_truth(tmp_path / "out")  # every entry names an existing image
+    assert sorted(truth.entries) == ["ct_0.dcm", "ct_1.dcm", "mr.png"]
+    mr = truth.entries["mr.png"]
+    assert Path(mr["image"]) == (tmp_path / "src" / "images" / "mr.png").resolve() and mr["modality"] == "MR"
+    assert not list((tmp_path / "out").glob("**/*.png"))  # read where it lies, not copied
+
+
 def test_bench_real_warns_that_ct_kept_as_16_bit_pngs_is_not_ct_as_medal_opens_it(tmp_path: Path) -> None:
     """A data scientist pointing `medal bench real` at CT slices kept as 16-bit PNGs is told, before the figures,
     that they open in their percentile window (sarcoma CT: image AUC 0.68 there, 0.80 as CT DICOM) and how to

@@ -28,8 +28,10 @@ from labeling.labels import (
     region_mask,
     save_annotation,
 )
+from labeling.labels import learned_outline
 from labeling.labels.learned_outline import (
     CROSS_CHECK_BELOW,
+    READER_BOXES,
     MIN_OUTLINES,
     OutlineModel,
     project_outlines,
@@ -110,6 +112,34 @@ def test_with_many_outlines_the_gate_holds_back_one_quarter() -> None:
     rng = np.random.default_rng(7)
     model = fit_outline_model([textured_lesion(rng, size=96) for _ in range(CROSS_CHECK_BELOW)])
     assert model is not None and model.outlines == CROSS_CHECK_BELOW and model.held_out == CROSS_CHECK_BELOW // 4
+
+
+def test_fitting_reads_each_outline_once_and_learns_from_a_bounded_number_of_pixels(monkeypatch) -> None:
+    """The trial fits behind the gate and the final fit share each outline's training boxes (they were read again for
+    every fit: 144 boxes for 16 outlines, the features most of the 23 s a 1,000-label project spent fitting its
+    outline); however many outlines, one fit learns from at most PIXELS_PER_FIT pixels."""
+    rng = np.random.default_rng(3)
+    examples = [textured_lesion(rng, size=96) for _ in range(16)]
+    boxes_read, fitted_on = [], []
+    real_features, real_fit = learned_outline._box_features, HistGradientBoostingClassifier.fit
+
+    def counting_features(grey, box):
+        boxes_read.append(box)
+        return real_features(grey, box)
+
+    def recording_fit(self, inputs, targets, *args, **options):
+        fitted_on.append(len(inputs))
+        return real_fit(self, inputs, targets, *args, **options)
+
+    monkeypatch.setattr(learned_outline, "_box_features", counting_features)
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", recording_fit)
+    monkeypatch.setattr(learned_outline, "PIXELS_PER_FIT", 16 * len(READER_BOXES) * 200)
+    model = fit_outline_model(examples)
+    assert model is not None and model.held_out == 16
+    # a training box of each kind around each outline, and one box each to hold it out with: read once
+    assert len(boxes_read) == 16 * len(READER_BOXES) + 16
+    assert len(fitted_on) == 5 and max(fitted_on) <= 16 * len(READER_BOXES) * 200, fitted_on  # 4 trials + the final
+    assert fitted_on[-1] == 16 * len(READER_BOXES) * 200  # the budget spread over every outline's boxes
 
 
 def test_too_few_outlines_learn_nothing() -> None:
