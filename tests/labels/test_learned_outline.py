@@ -20,6 +20,7 @@ from labeling.labels import (
     RegionInput,
     fit_outline_model,
     fit_project_outline,
+    learned_outline,
     outline_file,
     outline_in_box,
     outline_record,
@@ -28,11 +29,10 @@ from labeling.labels import (
     region_mask,
     save_annotation,
 )
-from labeling.labels import learned_outline
 from labeling.labels.learned_outline import (
     CROSS_CHECK_BELOW,
-    READER_BOXES,
     MIN_OUTLINES,
+    READER_BOXES,
     OutlineModel,
     project_outlines,
     save_outline_models,
