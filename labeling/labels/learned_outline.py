@@ -62,7 +62,12 @@ HELD_OUT = 0.25  # of the outlines, kept back to compare the learned outline wit
 # With fewer outlines than this, the comparison is made FOLDS times, each quarter held out once (every outline
 # scored: 12 outlines are 12 held-out ones, not 3); it costs FOLDS fits on few outlines
 CROSS_CHECK_BELOW, FOLDS = 48, 4
-PIXELS_PER_BOX = 1500  # training pixels drawn from each box, fewer where PIXELS_PER_FIT would be passed
+# Training pixels drawn from each box (fewer where PIXELS_PER_FIT would be passed) and the boosting's rounds: 750 and 75
+# learn as well as 1,500 and 150 did (held-out Dice within 0.01 on 40 real CT, glioblastoma and sarcoma MR outlines and
+# on 12 and 40 ultrasound-like ones, seeds 0-2) in half the time (6.4 -> 3.1 s for 40 CT outlines on 2 cores): the
+# mixed real set's three modalities, each with fewer than CROSS_CHECK_BELOW outlines, spent 14 s of a 35-s training
+PIXELS_PER_BOX = 750
+BOOSTING_ROUNDS = 75
 # Training boxes around each outline, one of each kind: (least, most) each side is pushed out by, as a fraction of
 # the lesion's size, and the most the box is shifted by — a snug box and a rough one.
 READER_BOXES = ((0.05, 0.2, 0.05), (0.1, 0.4, 0.1))
@@ -186,7 +191,7 @@ def _samples(examples: Sequence[tuple[np.ndarray, np.ndarray]],
 
 def _fit(samples: Sequence[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> HistGradientBoostingClassifier:
     """A pixel classifier from ``samples`` (``_samples``: features and answers, one pair per outline)."""
-    classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
+    classifier = HistGradientBoostingClassifier(max_iter=BOOSTING_ROUNDS, learning_rate=0.1, max_leaf_nodes=31,
                                                 random_state=int(rng.integers(2**31)))
     return classifier.fit(np.concatenate([inputs for inputs, _ in samples]),
                           np.concatenate([targets for _, targets in samples]))
