@@ -55,7 +55,7 @@ SIGMA_MIN, SIGMA_MAX, SIGMAS = 1.0, 8.0, 4  # feature scales, in pixels of the r
 MIN_OUTLINES = 12  # fewer outlines than this: no model
 # The most recent outlines at most, and the most pixels one fit learns from: with 400 outlines and 1,500 pixels a box
 # the training job spent 23 s on 2 cores fitting the outline (a 1,000-label project), a third of its time; 200 outlines
-# and 240,000 pixels take ~6 s. A project with 80 labels (~64 outlines, 192,000 pixels) is not touched by either.
+# and 240,000 pixels took ~6 s. A project with 80 labels (~64 outlines, 96,000 pixels) is not touched by either.
 MAX_OUTLINES = 200
 PIXELS_PER_FIT = 240_000
 HELD_OUT = 0.25  # of the outlines, kept back to compare the learned outline with the classic one
