@@ -18,7 +18,7 @@ _FACE = {
     "models": ("Annotation", "AuditEvent", "BrowserSession", "Image", "ImageStatus", "ImportProblem", "Job",
                "JobStatus", "LabelClass", "LoginAttempt", "ModelVersion", "Patient", "Prediction", "ProjectSetting",
                "Region", "Role", "Series", "SourceKind", "Study", "User", "as_utc", "utcnow"),
-    "patient_key": ("move_patient_key_out", "patient_key_secret"),
+    "patient_key": ("fix_patient_key_secret", "move_patient_key_out", "patient_key_secret"),
     "project": ("Project", "configured_database_url", "current_project"),
 }
 __all__, __getattr__, _HOME = lazy_face(__name__, _FACE, eager=("config", "lazy_face"))

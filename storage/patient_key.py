@@ -55,6 +55,17 @@ def patient_key_secret(session: Session) -> bytes:
     return bytes.fromhex(setting.value)
 
 
+def fix_patient_key_secret(engine: Engine, secret: bytes) -> None:
+    """Make a new project's patient keys from ``secret`` (a benchmark's throw-away project: the same keys, hence the
+    same patient-level validation split, from run to run). Refused once the project has a secret: keys made with it
+    would no longer match their patients."""
+    with write_session(engine=engine) as session:
+        if session.get(ProjectSetting, PATIENT_KEY_SECRET) is not None:
+            raise MedalError("This project already has a patient-key secret; only a new project's can be fixed.")
+        session.add(ProjectSetting(key=PATIENT_KEY_SECRET, value=secret.hex()))
+        session.commit()
+
+
 def _read_key_file(path: Path) -> bytes:
     """The secret in ``path`` (64 hex digits); the file must be the server account's alone."""
     try:

@@ -31,6 +31,7 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
     # the quick outline learns from the labeled outlines: it is measured on the other images' lesions only
     assert run["lesions_outlined"] == run["lesion_images"] and 0 <= run["classic_outline_dice"] <= 1
     assert {"train_s", "score_ms_per_image", "outline_ms"} <= set(run)  # times are the benchmark's to judge
+    assert 0 <= run["outline_fit_s"] <= run["train_s"]  # the part of training the learnt outline's fit took
     assert report["outline_dice"]["median"] == run["outline_dice"]
     # snug boxes (10–40% larger in all) fill more of the lesion than rough ones (10–40% per side)
     for key in ("snug_outline_dice", "snug_box_dice", "snug_ellipse_dice"):

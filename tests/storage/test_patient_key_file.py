@@ -24,7 +24,7 @@ def _keys(project: Project) -> set[str]:
 
 def _import(project: Project, tmp_path: Path, name: str) -> None:
     folder = tmp_path / f"import-{len(list(tmp_path.glob('import-*')))}"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     shutil.copy(pydicom_file(name), folder / name)
     report = import_paths([folder], project=project, workers=1)
     assert report.images >= 1, report.rejected
@@ -70,3 +70,23 @@ def test_a_key_file_others_can_read_or_another_secret_is_refused(project, tmp_pa
     key_file.chmod(0o644)
     with pytest.raises(PatientKeyUnavailable, match="chmod 600"):
         _import(project, tmp_path, "MR_small.dcm")
+
+
+def test_a_benchmark_project_fixes_its_secret_and_its_patient_keys_repeat(tmp_path: Path) -> None:
+    """`medal bench real` builds a new project per seed: with a random secret a DICOM patient's key, hence the
+    patient-level validation split and every figure, changed from run to run of one seed."""
+    from benchmarks.ingest import fresh_project
+    from storage import fix_patient_key_secret
+    from storage.errors import MedalError
+
+    keys = []
+    for run in range(3):
+        with fresh_project() as project:
+            if run < 2:
+                fix_patient_key_secret(project.engine, b"\x01" * 32)
+            _import(project, tmp_path / f"run-{run}", "CT_small.dcm")
+            keys.append(_keys(project))
+            if run == 0:
+                with pytest.raises(MedalError, match="already has a patient-key secret"):
+                    fix_patient_key_secret(project.engine, b"\x02" * 32)  # keys made with the first would not match
+    assert keys[0] == keys[1] and keys[2] != keys[0]
