@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from sqlmodel import Session
 
 from labeling.intake import create_demo, demo_folder
 from labeling.intake.demo import apply_truth
-from storage import Project, ProjectSetting, current_project
+from storage import Project, current_project, fix_patient_key_secret
 from storage.db import dispose_engines
-from storage.patient_key import PATIENT_KEY_SECRET
 
 pytest_plugins = ("tests.support.postgres",)  # the postgres_url fixture: a throw-away PostgreSQL server
 
@@ -44,9 +42,7 @@ def pydicom_file(name: str) -> Path:
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo project (336 images, no labels), built once per session; tests get copies of it."""
     template = Project.open(tmp_path_factory.mktemp("demo-template") / "medal-home")
-    with Session(template.engine) as session:  # fixed patient keys: the cold-start order is the same every run
-        session.add(ProjectSetting(key=PATIENT_KEY_SECRET, value="0" * 64))
-        session.commit()
+    fix_patient_key_secret(template.engine, bytes(32))  # fixed patient keys: the cold-start order and the split repeat
     create_demo(project=template)
     template.close()
     return template.home
