@@ -30,8 +30,8 @@ def test_bench_real_reports_every_figure_on_a_labeled_folder(tmp_path: Path) -> 
     assert run["outline_dice"] >= 0.85 and run["outline_dice"] >= run["ellipse_dice"] + 0.05
     # the quick outline learns from the labeled outlines: it is measured on the other images' lesions only
     assert run["lesions_outlined"] == run["lesion_images"] and 0 <= run["classic_outline_dice"] <= 1
-    assert {"train_s", "score_ms_per_image", "outline_ms"} <= set(run)  # times are the benchmark's to judge
-    assert 0 <= run["outline_fit_s"] <= run["train_s"]  # the part of training the learnt outline's fit took
+    # times are the benchmark's to judge (outline_fit_s: the part of training the learnt outline's fit took)
+    assert {"train_s", "outline_fit_s", "score_ms_per_image", "outline_ms"} <= set(run)
     assert report["outline_dice"]["median"] == run["outline_dice"]
     # snug boxes (10–40% larger in all) fill more of the lesion than rough ones (10–40% per side)
     for key in ("snug_outline_dice", "snug_box_dice", "snug_ellipse_dice"):
@@ -192,3 +192,29 @@ def test_bench_real_runs_on_a_coco_file(tmp_path: Path) -> None:
     (run,) = report["runs"]
     assert run["lesion_images"] + run["lesion_free_images"] == 40 - 25 and 0 <= run["image_auc"] <= 1
     assert run["outline_dice"] >= 0.85
+
+
+def test_a_seeds_project_makes_the_same_patient_keys_every_run(tmp_path: Path, monkeypatch) -> None:
+    """DICOM patients' keys come from the project's secret; each seed's project was new with a random one, so the
+    patient-level validation split, and every figure, changed from run to run of one seed (mixed set with its CT
+    as DICOM, seed 0: image AUC 0.58-0.68 over four runs). The seed's project now has a secret of the seed's."""
+    from sqlmodel import Session
+
+    import benchmarks.real as real
+    from storage import patient_key_secret
+
+    class Imported(Exception):
+        pass
+
+    secrets = []
+
+    def record_secret(paths, *, project, **options):
+        with Session(project.engine) as session:
+            secrets.append(patient_key_secret(session))
+        raise Imported  # the rest of the run is not needed here
+
+    monkeypatch.setattr(real, "import_paths", record_secret)
+    for seed in (0, 0, 1):
+        with pytest.raises(Imported):
+            real._one_seed(tmp_path, {}, 1, seed, lambda message: None)
+    assert secrets[0] == secrets[1] != secrets[2]
